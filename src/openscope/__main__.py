@@ -1,0 +1,3 @@
+from openscope.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Model runtimes behind one narrow interface (see `base.Backend`)."""

@@ -1,0 +1,146 @@
+"""The llama.cpp backend: one model, one context, one engine thread.
+
+Generation runs on a dedicated thread so the event loop never blocks; requests take turns
+on it in arrival order. Events cross back to the loop through a queue; closing the event
+iterator (a client that hung up) sets a flag the thread checks before every token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import AsyncGenerator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from openscope.backends.base import BackendFeatures
+from openscope.backends.llamacpp.generation import Cancelled, Generation
+from openscope.backends.llamacpp.model_file import embedded_model_path
+from openscope.backends.llamacpp.template import CHATML, ChatTemplate
+from openscope.core.errors import InternalError, OpenScopeError
+from openscope.core.events import Event
+from openscope.core.request import GenerateRequest
+
+log = logging.getLogger("openscope.llamacpp")
+
+_DONE = object()
+
+
+class LlamaCppBackend:
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+    ) -> None:
+        self._model_path = model_path
+        self._n_ctx = n_ctx
+        self._n_threads = n_threads or max(1, min(os.cpu_count() or 1, 8))
+        self._n_batch = n_batch
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
+        self._llm: Any = None
+        self._template: ChatTemplate | None = None
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> LlamaCppBackend:
+        path = options.get("model_path")
+        return cls(
+            Path(path) if path else None,
+            n_ctx=int(options.get("n_ctx", 8192)),
+            n_threads=int(options["n_threads"]) if options.get("n_threads") else None,
+            n_batch=int(options.get("n_batch", 512)),
+        )
+
+    @property
+    def features(self) -> BackendFeatures:
+        return BackendFeatures(logprobs=True, multiple_choices=True)
+
+    def context_length(self, model: str) -> int | None:
+        return self._n_ctx
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._load)
+
+    def _load(self) -> None:
+        from llama_cpp import Llama
+
+        path = self._model_path or embedded_model_path()
+        log.info("loading %s (n_ctx=%d, threads=%d)", path, self._n_ctx, self._n_threads)
+        llm = Llama(
+            model_path=str(path),
+            n_ctx=self._n_ctx,
+            n_threads=self._n_threads,
+            n_threads_batch=self._n_threads,
+            n_batch=self._n_batch,
+            verbose=False,
+        )
+        metadata: dict[str, str] = llm.metadata
+        self._template = ChatTemplate(
+            metadata.get("tokenizer.chat_template", CHATML),
+            bos_token=llm._model.token_get_text(llm.token_bos()),
+            eos_token=llm._model.token_get_text(llm.token_eos()),
+        )
+        self._llm = llm
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+
+    def _prompt_tokens(self, request: GenerateRequest) -> list[int]:
+        assert self._llm is not None and self._template is not None, "backend not started"
+        text = self._template.render(request.messages)
+        add_bos = bool(self._llm._model.add_bos_token()) and not text.startswith(
+            self._template.bos_token
+        )
+        tokens: list[int] = self._llm.tokenize(text.encode(), add_bos=add_bos, special=True)
+        return tokens
+
+    async def count_tokens(self, request: GenerateRequest, model: str) -> int:
+        loop = asyncio.get_running_loop()
+        return len(await loop.run_in_executor(self._executor, self._prompt_tokens, request))
+
+    async def generate(self, request: GenerateRequest, model: str) -> AsyncGenerator[Event, None]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        cancel = threading.Event()
+
+        def emit(item: object) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def work() -> None:
+            try:
+                if cancel.is_set():
+                    return
+                prompt = self._prompt_tokens(request)
+                Generation(self._llm, emit, cancel).run(
+                    prompt, request.sampling, request.sampling.max_tokens
+                )
+            except Cancelled:
+                pass
+            except OpenScopeError as error:
+                emit(error)
+            except Exception as error:
+                log.exception("generation failed")
+                emit(InternalError(f"The embedded model failed: {type(error).__name__}"))
+            finally:
+                emit(_DONE)
+
+        loop.run_in_executor(self._executor, work)
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, OpenScopeError):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            cancel.set()

@@ -1,0 +1,185 @@
+"""One request's generation on a llama.cpp context, run on the engine thread.
+
+It turns sampled tokens into core events: text decoded incrementally as UTF-8, stop
+strings held back until they are ruled out, logprobs attached to the text they belong to.
+"""
+
+from __future__ import annotations
+
+import codecs
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from openscope.backends.llamacpp.sampling import (
+    ResolvedSampling,
+    build_sampler,
+    log_softmax,
+    top_indices,
+)
+from openscope.core.errors import InvalidParameter
+from openscope.core.events import (
+    ChoiceEnd,
+    Event,
+    FinishReason,
+    PartDelta,
+    PartEnd,
+    PartKind,
+    PartStart,
+    TokenLogprob,
+    TopLogprob,
+    Usage,
+    UsageReport,
+)
+from openscope.core.request import SamplingParams
+from openscope.parsing.stop_strings import StopMatcher
+
+Emit = Callable[[Event], None]
+
+
+class Cancelled(Exception):
+    """The consumer went away; stop generating."""
+
+
+@dataclass(slots=True)
+class _LogprobQueue:
+    """Token logprobs waiting for their text to be emitted (text can be held back)."""
+
+    pending: list[tuple[TokenLogprob, int]] = field(default_factory=list)
+
+    def add(self, entry: TokenLogprob, text_end: int) -> None:
+        self.pending.append((entry, text_end))
+
+    def release(self, emitted_until: int) -> tuple[TokenLogprob, ...]:
+        ready = [e for e, end in self.pending if end <= emitted_until]
+        self.pending = [(e, end) for e, end in self.pending if end > emitted_until]
+        return tuple(ready)
+
+
+class Generation:
+    def __init__(self, llm: Any, emit: Emit, cancel: threading.Event) -> None:
+        self._llm = llm
+        self._emit = emit
+        self._cancel = cancel
+        self._vocab = llm._model.vocab
+        self._n_vocab: int = llm.n_vocab()
+
+    def run(self, prompt: list[int], sampling: SamplingParams, max_tokens: int | None) -> None:
+        from llama_cpp import llama_cpp as lib
+
+        n_ctx: int = self._llm.n_ctx()
+        if not 1 <= len(prompt) < n_ctx:
+            raise InvalidParameter(
+                f"Range of input length should be [1, {n_ctx - 1}]", param="messages"
+            )
+        stops = list(sampling.stop) + [
+            self._llm.detokenize(list(ids)).decode("utf-8", "replace")
+            for ids in sampling.stop_token_ids
+        ]
+        self._emit(UsageReport(Usage(input_tokens=len(prompt))))
+        output_tokens = 0
+        for choice in range(sampling.n):
+            self._check_cancel()
+            self._prefill(prompt)
+            budget = n_ctx - len(prompt)
+            if max_tokens is not None:
+                budget = min(budget, max_tokens)
+            output_tokens += self._choice(
+                choice, ResolvedSampling.of(sampling, choice), sampling, stops, budget, lib
+            )
+        self._emit(UsageReport(Usage(input_tokens=len(prompt), output_tokens=output_tokens)))
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled
+
+    def _prefill(self, prompt: list[int]) -> None:
+        """Evaluate the prompt, reusing the longest prefix already in the KV cache. At least
+        the last prompt token is always evaluated so its logits are fresh."""
+        llm = self._llm
+        common = 0
+        for cached, token in zip(llm._input_ids[: llm.n_tokens], prompt, strict=False):
+            if cached != token:
+                break
+            common += 1
+        llm.n_tokens = min(common, len(prompt) - 1)
+        llm.eval(prompt[llm.n_tokens :])
+
+    def _choice(
+        self,
+        choice: int,
+        resolved: ResolvedSampling,
+        sampling: SamplingParams,
+        stops: list[str],
+        budget: int,
+        lib: Any,
+    ) -> int:
+        llm = self._llm
+        sampler = build_sampler(resolved, self._n_vocab)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        matcher = StopMatcher(stops)
+        logprobs = _LogprobQueue()
+        decoded_chars = 0  # characters decoded so far in this choice
+        emitted_chars = 0  # characters sent to the client so far
+        self._emit(PartStart(choice, 0, PartKind.TEXT))
+        finish, stop_hit, generated = FinishReason.LENGTH, None, 0
+        while generated < budget:
+            self._check_cancel()
+            entry_logits = None
+            if sampling.logprobs:
+                raw = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(self._n_vocab,))
+                entry_logits = log_softmax(raw.astype(np.float32))
+            token = int(sampler.sample(llm._ctx, -1))
+            if lib.llama_vocab_is_eog(self._vocab, token):
+                finish = FinishReason.STOP
+                break
+            generated += 1
+            piece: bytes = llm._model.token_to_piece(token, special=False)
+            text = decoder.decode(piece)
+            decoded_chars += len(text)
+            if entry_logits is not None:
+                logprobs.add(
+                    self._logprob_entry(token, piece, entry_logits, sampling.top_logprobs),
+                    decoded_chars,
+                )
+            scan = matcher.feed(text)
+            emitted_chars += len(scan.emit)
+            if scan.emit:
+                self._emit(PartDelta(choice, 0, scan.emit, logprobs.release(emitted_chars)))
+            if scan.stop is not None:
+                finish, stop_hit = FinishReason.STOP, scan.stop
+                break
+            if generated < budget:
+                llm.eval([token])
+        if stop_hit is None:
+            rest = matcher.flush() + decoder.decode(b"", final=True)
+            emitted_chars += len(rest)
+            released = logprobs.release(emitted_chars) if rest else ()
+            if rest or released:
+                self._emit(PartDelta(choice, 0, rest, released))
+        self._emit(PartEnd(choice, 0))
+        self._emit(ChoiceEnd(choice, finish, stop_sequence=stop_hit))
+        return generated
+
+    def _logprob_entry(self, token: int, piece: bytes, logprobs: Any, top_n: int) -> TokenLogprob:
+        top = tuple(
+            TopLogprob(
+                token=self._piece(i).decode("utf-8", "replace"),
+                logprob=float(logprobs[i]),
+                bytes=tuple(self._piece(i)),
+            )
+            for i in top_indices(logprobs, top_n)
+        )
+        return TokenLogprob(
+            token=piece.decode("utf-8", "replace"),
+            logprob=float(logprobs[token]),
+            bytes=tuple(piece),
+            top=top,
+        )
+
+    def _piece(self, token: int) -> bytes:
+        piece: bytes = self._llm._model.token_to_piece(token, special=False)
+        return piece

@@ -1,0 +1,97 @@
+"""The `openscope` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from openscope import __version__
+from openscope.core.ids import api_key
+from openscope.settings import Settings, SettingsError, load_settings
+
+
+def _alias(value: str) -> tuple[str, str]:
+    name, sep, target = value.partition("=")
+    if not sep or not name or not target:
+        raise argparse.ArgumentTypeError(f"expected NAME=SERVED_MODEL, got {value!r}")
+    return name.strip(), target.strip()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="openscope", description="Model Studio's model APIs over models you host."
+    )
+    parser.add_argument("--version", action="version", version=f"openscope {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="start the server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--config", type=Path, help="TOML settings file (openscope.toml)")
+    serve.add_argument("--api-key", help="the API key clients must send (or OPENSCOPE_API_KEY)")
+    serve.add_argument("--data-dir", type=Path, help="where state lives (or OPENSCOPE_DATA_DIR)")
+    serve.add_argument(
+        "--alias",
+        type=_alias,
+        action="append",
+        default=[],
+        metavar="NAME=MODEL",
+        help="serve catalogue model NAME with served MODEL, e.g. qwen-plus=smollm2-135m-instruct",
+    )
+    serve.add_argument("--log-level", help="debug, info, warning or error (default info)")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    config = args.config
+    if config is None and Path("openscope.toml").is_file():
+        config = Path("openscope.toml")
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "api_key": args.api_key,
+        "data_dir": args.data_dir,
+        "log_level": args.log_level,
+        "aliases": dict(args.alias) or None,
+    }
+    return load_settings(config, env=os.environ, overrides=overrides)
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from openscope.server import create_app
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not settings.api_keys:
+        key = api_key()
+        settings = settings.model_copy(update={"api_keys": [key]})
+        print(f"openscope: no API key configured; generated one for this run: {key}", flush=True)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as error:
+        print(f"openscope: {error}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return serve(settings)
+    return 2

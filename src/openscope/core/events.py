@@ -1,0 +1,97 @@
+"""The canonical event stream every backend produces and every protocol encodes.
+
+A generation is a sequence of choices (`n` of them); each choice is a sequence of parts.
+A part opens with `PartStart`, grows by `PartDelta`s and closes with `PartEnd`. A choice
+ends with `ChoiceEnd`. `UsageReport`s carry the totals so far: a backend sends one as soon
+as the prompt is read (so encoders that announce input tokens up front can) and one at the
+end; the last one is final. Failures are raised as
+`OpenScopeError`s from the iterator rather than sent as events, so no consumer can forget
+to look for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PartKind(StrEnum):
+    TEXT = "text"
+    REASONING = "reasoning"
+    TOOL_CALL = "tool_call"
+
+
+class FinishReason(StrEnum):
+    STOP = "stop"  # natural end or a stop sequence
+    LENGTH = "length"  # max_tokens or the context window ran out
+    TOOL_CALLS = "tool_calls"
+    CONTENT_FILTER = "content_filter"
+
+
+@dataclass(frozen=True, slots=True)
+class TopLogprob:
+    token: str
+    logprob: float
+    bytes: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    token: str
+    logprob: float
+    bytes: tuple[int, ...]
+    top: tuple[TopLogprob, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PartStart:
+    choice: int
+    part: int
+    kind: PartKind
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartDelta:
+    """More of a part: text, reasoning text, or a slice of a tool call's JSON arguments."""
+
+    choice: int
+    part: int
+    text: str
+    logprobs: tuple[TokenLogprob, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PartEnd:
+    choice: int
+    part: int
+    signature: str | None = None  # reasoning parts may be signed when they close
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceEnd:
+    choice: int
+    finish_reason: FinishReason
+    stop_sequence: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0  # input tokens read from a cache (counted inside input_tokens)
+    cache_creation_tokens: int = 0  # input tokens written to an explicit/session cache
+    reasoning_tokens: int = 0  # output tokens spent thinking (counted inside output_tokens)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    usage: Usage = field(default_factory=Usage)
+
+
+Event = PartStart | PartDelta | PartEnd | ChoiceEnd | UsageReport

@@ -1,0 +1,116 @@
+"""`fold()`: a non-streaming answer is a folded stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Iterable
+from dataclasses import dataclass, field
+
+from openscope.core.events import (
+    ChoiceEnd,
+    Event,
+    FinishReason,
+    PartDelta,
+    PartEnd,
+    PartKind,
+    PartStart,
+    TokenLogprob,
+    Usage,
+    UsageReport,
+)
+from openscope.core.messages import Message, Part, ReasoningPart, Role, TextPart, ToolCallPart
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    index: int
+    message: Message
+    finish_reason: FinishReason
+    stop_sequence: str | None = None
+    logprobs: tuple[TokenLogprob, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateResult:
+    choices: tuple[Choice, ...]
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(slots=True)
+class _OpenPart:
+    kind: PartKind
+    tool_call_id: str | None
+    tool_name: str | None
+    chunks: list[str] = field(default_factory=list)
+    signature: str | None = None
+
+    def close(self) -> Part:
+        text = "".join(self.chunks)
+        if self.kind is PartKind.TEXT:
+            return TextPart(text)
+        if self.kind is PartKind.REASONING:
+            return ReasoningPart(text, signature=self.signature)
+        return ToolCallPart(id=self.tool_call_id or "", name=self.tool_name or "", arguments=text)
+
+
+@dataclass(slots=True)
+class _OpenChoice:
+    parts: dict[int, _OpenPart] = field(default_factory=dict)
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    finish: ChoiceEnd | None = None
+
+
+class Folder:
+    """Accumulates events; usable incrementally by encoders that also need the whole."""
+
+    def __init__(self) -> None:
+        self._choices: dict[int, _OpenChoice] = {}
+        self.usage = Usage()
+        self.want_logprobs = False
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, UsageReport):
+            self.usage = event.usage
+            return
+        choice = self._choices.setdefault(event.choice, _OpenChoice())
+        if isinstance(event, PartStart):
+            choice.parts[event.part] = _OpenPart(event.kind, event.tool_call_id, event.tool_name)
+        elif isinstance(event, PartDelta):
+            choice.parts[event.part].chunks.append(event.text)
+            choice.logprobs.extend(event.logprobs)
+        elif isinstance(event, PartEnd):
+            choice.parts[event.part].signature = event.signature
+        elif isinstance(event, ChoiceEnd):
+            choice.finish = event
+
+    def result(self) -> GenerateResult:
+        choices = []
+        for index in sorted(self._choices):
+            open_choice = self._choices[index]
+            finish = open_choice.finish
+            parts = tuple(open_choice.parts[i].close() for i in sorted(open_choice.parts))
+            choices.append(
+                Choice(
+                    index=index,
+                    message=Message(role=Role.ASSISTANT, parts=parts),
+                    finish_reason=finish.finish_reason if finish else FinishReason.STOP,
+                    stop_sequence=finish.stop_sequence if finish else None,
+                    logprobs=tuple(open_choice.logprobs) if self.want_logprobs else None,
+                )
+            )
+        return GenerateResult(choices=tuple(choices), usage=self.usage)
+
+
+def fold(events: Iterable[Event], *, logprobs: bool = False) -> GenerateResult:
+    folder = Folder()
+    folder.want_logprobs = logprobs
+    for event in events:
+        folder.add(event)
+    return folder.result()
+
+
+async def afold(events: AsyncIterable[Event], *, logprobs: bool = False) -> GenerateResult:
+    folder = Folder()
+    folder.want_logprobs = logprobs
+    async for event in events:
+        folder.add(event)
+    return folder.result()

@@ -1,0 +1,92 @@
+"""Conversation messages and the parts they are made of.
+
+A message is a role plus an ordered tuple of parts. Every wire format's content shapes
+(strings, content blocks, tool-call arrays, reasoning fields) decode into these parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheControl:
+    """An explicit context-cache marker on a content part (only "ephemeral" exists)."""
+
+    type: str = "ephemeral"
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+    cache_control: CacheControl | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image given by URL (http(s) or a data: URL)."""
+
+    url: str
+    detail: str | None = None
+    cache_control: CacheControl | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningPart:
+    """Model thinking. `signature` lets a client hand it back unchanged (Anthropic)."""
+
+    text: str
+    signature: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallPart:
+    """A call the model asks the client to run. `arguments` is JSON text, as generated."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultPart:
+    """The client's answer to a tool call."""
+
+    tool_call_id: str
+    content: tuple[TextPart | ImagePart, ...]
+    is_error: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+
+Part = TextPart | ImagePart | ReasoningPart | ToolCallPart | ToolResultPart
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    parts: tuple[Part, ...] = field(default_factory=tuple)
+    name: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The concatenated visible text of the message (no reasoning, no tool traffic)."""
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+    @property
+    def tool_calls(self) -> tuple[ToolCallPart, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ToolCallPart))
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, ReasoningPart))

@@ -1,0 +1,104 @@
+"""`GenerateRequest`: the one request type every protocol decodes into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from openscope.core.messages import CacheControl, Message
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    """How tokens are drawn. `None` means "the model's default"; `top_k=0` turns top-k off."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    seed: int | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    # Stop sequences given as token ids (Model Studio accepts ids or lists of ids).
+    stop_token_ids: tuple[tuple[int, ...], ...] = ()
+    n: int = 1
+    logprobs: bool = False
+    top_logprobs: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A function the model may call; `parameters` is a JSON Schema object."""
+
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    strict: bool = False
+    cache_control: CacheControl | None = None
+
+
+class ToolChoiceMode(StrEnum):
+    AUTO = "auto"
+    NONE = "none"
+    REQUIRED = "required"  # any tool (chat "required", Anthropic "any")
+    NAMED = "named"  # exactly the tool in `name`
+
+
+@dataclass(frozen=True, slots=True)
+class ToolChoice:
+    mode: ToolChoiceMode = ToolChoiceMode.AUTO
+    name: str | None = None
+    # Responses API "allowed tools": restrict the callable set without removing definitions.
+    allowed: tuple[str, ...] | None = None
+
+
+class ResponseFormatType(StrEnum):
+    TEXT = "text"
+    JSON_OBJECT = "json_object"
+    JSON_SCHEMA = "json_schema"
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFormat:
+    type: ResponseFormatType = ResponseFormatType.TEXT
+    name: str | None = None
+    schema: dict[str, Any] | None = None
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingConfig:
+    """`enabled=None` means the model's default; `budget_tokens=None` the model's maximum."""
+
+    enabled: bool | None = None
+    budget_tokens: int | None = None
+    effort: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    enabled: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateRequest:
+    """What to generate, independent of the wire format it arrived in.
+
+    `model` is the name the client asked for; the engine resolves it to a backend.
+    """
+
+    model: str
+    messages: tuple[Message, ...]
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolChoice = field(default_factory=ToolChoice)
+    parallel_tool_calls: bool = True
+    response_format: ResponseFormat = field(default_factory=ResponseFormat)
+    thinking: ThinkingConfig = field(default_factory=ThinkingConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    code_interpreter: bool = False
+    output_modalities: tuple[str, ...] = ("text",)
+    audio: dict[str, Any] | None = None

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping, Sequence
+
+from openscope.backends.base import Backend, BackendFeatures
+from openscope.core import rules
+from openscope.core.errors import InvalidParameter
+from openscope.core.events import Event
+from openscope.core.messages import ImagePart, ToolCallPart, ToolResultPart
+from openscope.core.request import GenerateRequest, ResponseFormatType
+from openscope.core.service import ServedModel
+from openscope.engine.routing import Router, Target
+
+
+def _unsupported(parameter: str, model: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"The parameter {parameter} is not supported yet by the backend serving model "
+        f"{model} on this server.",
+        param=parameter,
+    )
+
+
+def _has_tool_traffic(request: GenerateRequest) -> bool:
+    return any(
+        isinstance(part, ToolCallPart | ToolResultPart)
+        for message in request.messages
+        for part in message.parts
+    )
+
+
+def _has_images(request: GenerateRequest) -> bool:
+    for message in request.messages:
+        for part in message.parts:
+            if isinstance(part, ImagePart):
+                return True
+            if isinstance(part, ToolResultPart) and any(
+                isinstance(p, ImagePart) for p in part.content
+            ):
+                return True
+    return False
+
+
+def check_features(request: GenerateRequest, target: Target, features: BackendFeatures) -> None:
+    """Refuse, naming the parameter, whatever the backend cannot do: never drop it."""
+    model = target.served.id
+    thinking = rules.thinking_enabled(request, target.served.spec)
+    needs = [
+        (bool(request.tools), features.tools, "tools"),
+        (_has_tool_traffic(request), features.tools, "messages"),
+        (thinking, features.thinking, "enable_thinking"),
+        (
+            request.response_format.type is ResponseFormatType.JSON_OBJECT,
+            features.json_object,
+            "response_format",
+        ),
+        (
+            request.response_format.type is ResponseFormatType.JSON_SCHEMA,
+            features.json_schema,
+            "response_format",
+        ),
+        (request.search.enabled, features.search, "enable_search"),
+        (request.code_interpreter, features.code_interpreter, "enable_code_interpreter"),
+        ("audio" in request.output_modalities, features.audio_output, "modalities"),
+        (request.sampling.logprobs, features.logprobs, "logprobs"),
+        (request.sampling.n > 1, features.multiple_choices, "n"),
+        (_has_images(request), features.vision, "messages"),
+    ]
+    for needed, supported, parameter in needs:
+        if needed and not supported:
+            raise _unsupported(parameter, model)
+
+
+async def _started(events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
+    """Wait for the first event, so failures before generation starts (prompt too long,
+    backend down) raise here, while the protocol can still send a plain error response."""
+    try:
+        first = await anext(events)
+    except StopAsyncIteration:
+        first = None
+    except BaseException:
+        await events.aclose()
+        raise
+
+    async def chained() -> AsyncGenerator[Event, None]:
+        try:
+            if first is not None:
+                yield first
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()
+
+    return chained()
+
+
+class Engine:
+    def __init__(self, router: Router, backends: Mapping[str, Backend]) -> None:
+        self._router = router
+        self._backends = dict(backends)
+
+    def models(self) -> Sequence[ServedModel]:
+        return self._router.served()
+
+    def model(self, name: str) -> ServedModel:
+        return self._router.resolve(name).served
+
+    async def generate(
+        self, request: GenerateRequest, *, stream: bool
+    ) -> AsyncGenerator[Event, None]:
+        target = self._router.resolve(request.model)
+        backend = self._backends[target.route.backend]
+        rules.check_request(request, target.served.spec, stream=stream)
+        check_features(request, target, backend.features)
+        request = rules.apply_defaults(request, target.served.spec)
+        return await _started(backend.generate(request, target.route.model))
+
+    async def count_tokens(self, request: GenerateRequest) -> int:
+        target = self._router.resolve(request.model)
+        return await self._backends[target.route.backend].count_tokens(request, target.route.model)
+
+    async def start(self) -> None:
+        for backend in self._backends.values():
+            await backend.start()
+
+    async def close(self) -> None:
+        for backend in self._backends.values():
+            await backend.close()

@@ -1,0 +1,83 @@
+"""Which backend serves which model name.
+
+A route maps a served name to a backend instance and the name that backend knows the
+model by. An alias serves a catalogue name (say `qwen-plus`) with another served model,
+so Model Studio code runs unchanged on whatever this server hosts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from openscope.core.catalog import Catalog, ModelSpec
+from openscope.core.catalog.spec import Capabilities
+from openscope.core.errors import ModelNotFound
+from openscope.core.service import ServedModel
+
+OWNER = "openscope"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    backend: str  # the backend instance's name in settings
+    model: str  # the model's name at that backend
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    served: ServedModel
+    route: Route
+
+
+def _uncatalogued(name: str) -> ModelSpec:
+    # A routed model the catalogue does not know (an upstream's own model): assume a
+    # generous window and let the backend enforce the real one.
+    return ModelSpec(
+        name=name,
+        family="custom",
+        context_length=131_072,
+        max_output_tokens=32_768,
+        capabilities=Capabilities(multiple_choices=True, logprobs=True),
+    )
+
+
+class Router:
+    def __init__(
+        self,
+        catalog: Catalog,
+        routes: Mapping[str, Route],
+        aliases: Mapping[str, str],
+        *,
+        created: int,
+    ) -> None:
+        self._catalog = catalog
+        self._targets: dict[str, Target] = {}
+        for name, route in routes.items():
+            spec = catalog.get(name) or _uncatalogued(name)
+            self._targets[name] = Target(ServedModel(name, spec, created, OWNER), route)
+        for alias, target_name in aliases.items():
+            target = self._targets.get(target_name)
+            if target is None:
+                raise ValueError(
+                    f"alias {alias!r} points at {target_name!r}, which no route serves"
+                )
+            spec = catalog.get(alias) or target.served.spec
+            self._targets[alias] = Target(ServedModel(alias, spec, created, OWNER), target.route)
+
+    def served(self) -> list[ServedModel]:
+        return [target.served for target in self._targets.values()]
+
+    def resolve(self, name: str) -> Target:
+        target = self._targets.get(name)
+        if target is not None:
+            return target
+        message = f"The model {name} does not exist or you do not have access to it."
+        if name in self._catalog:
+            served = ", ".join(sorted(self._targets)) or "none"
+            message += (
+                f" openscope knows {name} but no backend serves it: start the server with "
+                f"`--alias {name}=<served model>` (served here: {served}) or add a "
+                f'`"{name}"` entry under [routes] or [aliases] in openscope.toml.'
+            )
+        raise ModelNotFound(message, param="model")

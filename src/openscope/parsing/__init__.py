@@ -1,0 +1,1 @@
+"""Incremental parsers that turn raw model text into core events as tokens arrive."""

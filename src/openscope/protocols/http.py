@@ -1,0 +1,138 @@
+"""HTTP plumbing every protocol shares: reading bodies within limits, catching errors
+into the protocol's own error body, server-sent events, and client disconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import orjson
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.responses import StreamingResponse
+
+from openscope.core.errors import (
+    INTERNAL_ERROR_MESSAGE,
+    InternalError,
+    InvalidParameter,
+    OpenScopeError,
+    RequestTooLarge,
+)
+from openscope.core.ids import request_id as new_request_id
+from openscope.core.service import GenerationService
+
+log = logging.getLogger("openscope.protocols")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolContext:
+    """What the server hands a protocol's router: the service to generate with, how to
+    authenticate a request, and the largest body it accepts."""
+
+    service: GenerationService
+    authenticate: Callable[[Request], Awaitable[None]]
+    max_body_bytes: int
+
+
+class ErrorEncoder(Protocol):
+    def __call__(self, error: OpenScopeError, request_id: str) -> Response: ...
+
+
+def request_id_of(request: Request) -> str:
+    rid = getattr(request.state, "request_id", None)
+    if rid is None:
+        rid = new_request_id()
+        request.state.request_id = rid
+    return str(rid)
+
+
+def route_class(encode_error: ErrorEncoder) -> type[APIRoute]:
+    """An APIRoute whose handler turns every failure into the protocol's error body.
+
+    Unexpected exceptions are logged with their traceback and answered with a generic
+    internal error, so no traceback ever reaches a client."""
+
+    class ProtocolRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def guarded(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except OpenScopeError as error:
+                    return encode_error(error, request_id_of(request))
+                except Exception:
+                    log.exception("unhandled error in %s %s", request.method, request.url.path)
+                    internal = InternalError(INTERNAL_ERROR_MESSAGE)
+                    return encode_error(internal, request_id_of(request))
+
+            return guarded
+
+    return ProtocolRoute
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The request body parsed as JSON, refusing bodies over `max_bytes` before reading
+    them whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise RequestTooLarge(_too_large(max_bytes))
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise RequestTooLarge(_too_large(max_bytes))
+    if not body:
+        raise InvalidParameter("The request body is empty; send a JSON object.")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidParameter(f"The request body is not valid JSON: {error}") from None
+
+
+def _too_large(max_bytes: int) -> str:
+    return f"The request body is larger than the {max_bytes} bytes this server accepts."
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def sse_frame(data: Any, event: str | None = None) -> bytes:
+    payload = data if isinstance(data, bytes) else orjson.dumps(data)
+    prefix = f"event: {event}\n".encode() if event else b""
+    return prefix + b"data: " + payload + b"\n\n"
+
+
+def sse_response(frames: AsyncIterator[bytes]) -> StreamingResponse:
+    # Starlette cancels the body iterator when the client disconnects; closing the event
+    # iterator then stops the backend's generation.
+    return StreamingResponse(
+        frames,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T], poll: float = 0.25) -> T:
+    """Await `work`, cancelling it if the client goes away first (a non-streaming client
+    that hangs up should not keep the model busy)."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=poll)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                task.cancel()
+                raise asyncio.CancelledError("client disconnected")
+    finally:
+        if not task.done():
+            task.cancel()

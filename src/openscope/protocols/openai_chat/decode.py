@@ -1,0 +1,326 @@
+"""Chat Completions wire request -> core `GenerateRequest`, with Model Studio's checks and
+messages (see shared/spec/BEHAVIOUR.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from openscope.core import ids
+from openscope.core.errors import InvalidParameter
+from openscope.core.messages import (
+    CacheControl,
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.request import (
+    GenerateRequest,
+    ResponseFormat,
+    ResponseFormatType,
+    SamplingParams,
+    SearchConfig,
+    ThinkingConfig,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolSpec,
+)
+from openscope.protocols.openai_chat.schemas import (
+    ChatCompletionRequest,
+    ContentPartWire,
+    MessageWire,
+    ResponseFormatWire,
+    ToolChoiceWire,
+    ToolWire,
+)
+
+SEED_MAX = 2**31 - 1
+TOP_K_DISABLED_ABOVE = 100
+MAX_TOP_LOGPROBS = 5
+MAX_N = 4
+JSON_WORD_MESSAGE = (
+    "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
+    "'json_object'."
+)
+
+
+def parse(body: Any) -> ChatCompletionRequest:
+    if not isinstance(body, dict):
+        raise InvalidParameter("The request body must be a JSON object.")
+    try:
+        return ChatCompletionRequest.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = ".".join(str(p) for p in first["loc"])
+        raise InvalidParameter(
+            f"Invalid parameter '{location}': {first['msg']}.", param=str(first["loc"][0])
+        ) from None
+
+
+def decode(body: Any) -> tuple[GenerateRequest, ChatCompletionRequest]:
+    wire = parse(body)
+    messages = _messages(wire.messages)
+    response_format = _response_format(wire.response_format, messages)
+    request = GenerateRequest(
+        model=wire.model,
+        messages=messages,
+        sampling=_sampling(wire),
+        tools=tuple(_tool(t) for t in wire.tools or ()),
+        tool_choice=_tool_choice(wire.tool_choice),
+        parallel_tool_calls=bool(wire.parallel_tool_calls),
+        response_format=response_format,
+        thinking=ThinkingConfig(enabled=wire.enable_thinking, budget_tokens=wire.thinking_budget),
+        search=SearchConfig(enabled=bool(wire.enable_search), options=wire.search_options or {}),
+        code_interpreter=bool(wire.enable_code_interpreter),
+        output_modalities=tuple(wire.modalities or ("text",)),
+        audio=wire.audio,
+    )
+    return request, wire
+
+
+# -- sampling ---------------------------------------------------------------------------
+
+
+def _sampling(wire: ChatCompletionRequest) -> SamplingParams:
+    if wire.temperature is not None and not 0.0 <= wire.temperature < 2.0:
+        raise InvalidParameter("Temperature should be in [0.0, 2.0)", param="temperature")
+    if wire.top_p is not None and not 0.0 < wire.top_p <= 1.0:
+        raise InvalidParameter("Range of top_p should be (0.0, 1.0]", param="top_p")
+    if wire.top_k is not None and wire.top_k < 0:
+        raise InvalidParameter("Parameter top_k be greater than or equal to 0", param="top_k")
+    if wire.presence_penalty is not None and not -2.0 <= wire.presence_penalty <= 2.0:
+        raise InvalidParameter(
+            "Presence_penalty should be in [-2.0, 2.0]", param="presence_penalty"
+        )
+    n = 1 if wire.n is None else wire.n
+    if not 1 <= n <= MAX_N:
+        raise InvalidParameter(f"Range of n should be [1, {MAX_N}]", param="n")
+    if wire.seed is not None and not 0 <= wire.seed <= SEED_MAX:
+        raise InvalidParameter(f"Range of seed should be [0, {SEED_MAX}]", param="seed")
+    top_logprobs = wire.top_logprobs or 0
+    if not 0 <= top_logprobs <= MAX_TOP_LOGPROBS:
+        raise InvalidParameter(
+            f"Range of top_logprobs should be [0, {MAX_TOP_LOGPROBS}]", param="top_logprobs"
+        )
+    if wire.max_tokens is not None and wire.max_tokens < 1:
+        # The upper bound depends on the model and is checked against the catalogue.
+        raise InvalidParameter("Range of max_tokens should be [1, ...]", param="max_tokens")
+    top_k = wire.top_k
+    if top_k is not None and top_k > TOP_K_DISABLED_ABOVE:
+        top_k = 0  # Model Studio: above 100 the top-k strategy is off
+    stop, stop_ids = _stop(wire.stop)
+    return SamplingParams(
+        temperature=wire.temperature,
+        top_p=wire.top_p,
+        top_k=top_k,
+        presence_penalty=wire.presence_penalty,
+        seed=wire.seed,
+        max_tokens=wire.max_tokens,
+        stop=stop,
+        stop_token_ids=stop_ids,
+        n=n,
+        logprobs=bool(wire.logprobs),
+        top_logprobs=top_logprobs if wire.logprobs else 0,
+    )
+
+
+def _stop(
+    stop: str | list[str | int | list[int]] | None,
+) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+    if stop is None:
+        return (), ()
+    if isinstance(stop, str):
+        return (stop,), ()
+    strings = tuple(s for s in stop if isinstance(s, str))
+    ids_: list[tuple[int, ...]] = []
+    for item in stop:
+        if isinstance(item, int):
+            ids_.append((item,))
+        elif isinstance(item, list):
+            ids_.append(tuple(item))
+    if strings and ids_:
+        raise InvalidParameter(
+            "The stop parameter must not mix token ids and strings.", param="stop"
+        )
+    return strings, tuple(ids_)
+
+
+# -- messages ---------------------------------------------------------------------------
+
+
+def _messages(wire_messages: list[MessageWire]) -> tuple[Message, ...]:
+    messages: list[Message] = []
+    pending_calls: list[ToolCallPart] = []  # calls of the last assistant turn not yet answered
+    for position, wire in enumerate(wire_messages):
+        role = _role(wire.role, position)
+        if role is Role.SYSTEM and position != 0:
+            raise InvalidParameter(
+                "The system message must be the first message in 'messages'.",
+                param="messages",
+            )
+        if role is Role.TOOL:
+            if not pending_calls and not (messages and messages[-1].role is Role.TOOL):
+                raise InvalidParameter(
+                    'messages with role "tool" must be a response to a preceeding message '
+                    'with "tool_calls"',
+                    param="messages",
+                )
+            messages.append(_tool_message(wire, pending_calls))
+            continue
+        if role is Role.ASSISTANT:
+            message = _assistant_message(wire)
+            pending_calls = list(message.tool_calls)
+            messages.append(message)
+            continue
+        pending_calls = []
+        messages.append(Message(role=role, parts=_content(wire.content), name=wire.name))
+    if not any(m.role is Role.USER for m in messages):
+        raise InvalidParameter(
+            "The input messages do not contain elements with the role of user.",
+            param="messages",
+        )
+    return tuple(messages)
+
+
+def _role(value: str, position: int) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise InvalidParameter(
+            f"Invalid role '{value}' in messages[{position}]: the role must be one of "
+            "system, user, assistant, tool.",
+            param="messages",
+        ) from None
+
+
+def _content(content: str | list[ContentPartWire] | None) -> tuple[Part, ...]:
+    if content is None:
+        return ()
+    if isinstance(content, str):
+        return (TextPart(content),)
+    return tuple(_part(p) for p in content)
+
+
+def _part(wire: ContentPartWire) -> TextPart | ImagePart:
+    cache = CacheControl(wire.cache_control.type) if wire.cache_control else None
+    if cache is not None and cache.type != "ephemeral":
+        raise InvalidParameter("The cache_control type must be 'ephemeral'.", param="messages")
+    if wire.type == "text":
+        return TextPart(wire.text or "", cache_control=cache)
+    if wire.type == "image_url" and wire.image_url is not None:
+        if isinstance(wire.image_url, str):
+            return ImagePart(wire.image_url, cache_control=cache)
+        return ImagePart(wire.image_url.url, wire.image_url.detail, cache_control=cache)
+    raise InvalidParameter(
+        f"The content type '{wire.type}' is not supported in messages.", param="messages"
+    )
+
+
+def _assistant_message(wire: MessageWire) -> Message:
+    parts: list[Part] = []
+    if wire.reasoning_content:
+        parts.append(ReasoningPart(wire.reasoning_content))
+    parts.extend(_content(wire.content))
+    for call in wire.tool_calls or ():
+        arguments = call.function.arguments
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        parts.append(
+            ToolCallPart(
+                id=call.id or ids.tool_call_id(), name=call.function.name, arguments=arguments
+            )
+        )
+    return Message(role=Role.ASSISTANT, parts=tuple(parts), name=wire.name)
+
+
+def _tool_message(wire: MessageWire, pending_calls: list[ToolCallPart]) -> Message:
+    """A tool result. Model Studio's own examples answer by `name` without a
+    `tool_call_id`, so match by id, then by name, then take the oldest unanswered call."""
+    call = next((c for c in pending_calls if c.id == wire.tool_call_id), None)
+    if call is None and wire.name:
+        call = next((c for c in pending_calls if c.name == wire.name), None)
+    if call is None and pending_calls:
+        call = pending_calls[0]
+    if call is not None:
+        pending_calls.remove(call)
+    call_id = wire.tool_call_id or (call.id if call else "")
+    content = tuple(p for p in _content(wire.content) if isinstance(p, TextPart | ImagePart))
+    result = ToolResultPart(tool_call_id=call_id, content=content)
+    return Message(role=Role.TOOL, parts=(result,), name=wire.name or (call.name if call else None))
+
+
+# -- tools and formats ------------------------------------------------------------------
+
+
+def _tool(wire: ToolWire) -> ToolSpec:
+    if wire.type != "function":
+        raise InvalidParameter(
+            f"The tool type '{wire.type}' is not supported; use 'function'.", param="tools"
+        )
+    function = wire.function
+    return ToolSpec(
+        name=function.name,
+        description=function.description,
+        parameters=function.parameters or {},
+        strict=bool(function.strict),
+    )
+
+
+def _tool_choice(wire: str | ToolChoiceWire | None) -> ToolChoice:
+    if wire is None:
+        return ToolChoice()
+    if isinstance(wire, ToolChoiceWire):
+        return ToolChoice(ToolChoiceMode.NAMED, name=wire.function.name)
+    modes = {
+        "auto": ToolChoiceMode.AUTO,
+        "none": ToolChoiceMode.NONE,
+        "required": ToolChoiceMode.REQUIRED,
+    }
+    if wire not in modes:
+        raise InvalidParameter(
+            'tool_choice is one of the strings that should be ["none", "auto"]',
+            param="tool_choice",
+        )
+    return ToolChoice(modes[wire])
+
+
+def _response_format(
+    wire: ResponseFormatWire | None, messages: tuple[Message, ...]
+) -> ResponseFormat:
+    if wire is None or wire.type == "text":
+        return ResponseFormat()
+    if wire.type == "json_object":
+        if not any("json" in _all_text(m).lower() for m in messages):
+            raise InvalidParameter(JSON_WORD_MESSAGE, param="response_format")
+        return ResponseFormat(ResponseFormatType.JSON_OBJECT)
+    if wire.type == "json_schema":
+        schema = wire.json_schema
+        if schema is None or schema.schema_ is None:
+            raise InvalidParameter(
+                "response_format of type 'json_schema' needs 'json_schema.schema'.",
+                param="response_format",
+            )
+        return ResponseFormat(
+            ResponseFormatType.JSON_SCHEMA,
+            name=schema.name,
+            schema=schema.schema_,
+            strict=bool(schema.strict),
+        )
+    raise InvalidParameter(
+        f"The response_format type '{wire.type}' is not supported; use text, json_object "
+        "or json_schema.",
+        param="response_format",
+    )
+
+
+def _all_text(message: Message) -> str:
+    texts = [message.text]
+    texts += [p.text for p in message.parts if isinstance(p, ToolResultPart)]
+    return " ".join(texts)

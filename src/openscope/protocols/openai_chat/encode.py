@@ -1,0 +1,230 @@
+"""Core results and events -> Chat Completions JSON and stream chunks, shaped as Model
+Studio's samples in shared/seeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from openscope.core.errors import ErrorKind, OpenScopeError
+from openscope.core.events import (
+    ChoiceEnd,
+    Event,
+    PartDelta,
+    PartKind,
+    PartStart,
+    TokenLogprob,
+    Usage,
+    UsageReport,
+)
+from openscope.core.fold import Choice, GenerateResult
+from openscope.core.messages import ToolCallPart
+
+# kind -> (HTTP status, error type, code) as Model Studio's compatible mode answers.
+ERROR_SHAPES: dict[ErrorKind, tuple[int, str, str]] = {
+    ErrorKind.INVALID_PARAMETER: (400, "invalid_request_error", "invalid_parameter_error"),
+    ErrorKind.AUTHENTICATION: (401, "invalid_request_error", "invalid_api_key"),
+    ErrorKind.PERMISSION: (403, "invalid_request_error", "access_denied"),
+    ErrorKind.NOT_FOUND: (404, "invalid_request_error", "not_found"),
+    ErrorKind.MODEL_NOT_FOUND: (404, "invalid_request_error", "model_not_found"),
+    ErrorKind.REQUEST_TOO_LARGE: (413, "invalid_request_error", "request_too_large"),
+    ErrorKind.RATE_LIMITED: (429, "rate_limit_error", "limit_requests"),
+    ErrorKind.OVERLOADED: (503, "service_unavailable_error", "model_unavailable"),
+    ErrorKind.INTERNAL: (500, "internal_error", "internal_error"),
+}
+
+
+def error_status(error: OpenScopeError) -> int:
+    return ERROR_SHAPES[error.kind][0]
+
+
+def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
+    _, type_, code = ERROR_SHAPES[error.kind]
+    return {
+        "error": {
+            "message": error.message,
+            "type": type_,
+            "param": error.param,
+            "code": error.code or code,
+        },
+        "request_id": request_id,
+    }
+
+
+def usage_body(usage: Usage) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+    }
+    if usage.reasoning_tokens:
+        body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return body
+
+
+def logprobs_body(entries: tuple[TokenLogprob, ...]) -> dict[str, Any]:
+    return {
+        "content": [
+            {
+                "token": e.token,
+                "logprob": e.logprob,
+                "bytes": list(e.bytes),
+                "top_logprobs": [
+                    {"token": t.token, "logprob": t.logprob, "bytes": list(t.bytes)} for t in e.top
+                ],
+            }
+            for e in entries
+        ]
+    }
+
+
+def _tool_call_body(call: ToolCallPart, index: int) -> dict[str, Any]:
+    return {
+        "index": index,
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
+
+
+def _choice_body(choice: Choice) -> dict[str, Any]:
+    message = choice.message
+    body: dict[str, Any] = {"role": "assistant", "content": message.text}
+    if message.reasoning:
+        body["reasoning_content"] = message.reasoning
+    calls = message.tool_calls
+    if calls:
+        body["tool_calls"] = [_tool_call_body(c, i) for i, c in enumerate(calls)]
+    return {
+        "message": body,
+        "finish_reason": str(choice.finish_reason),
+        "index": choice.index,
+        "logprobs": logprobs_body(choice.logprobs) if choice.logprobs is not None else None,
+    }
+
+
+def completion_body(
+    result: GenerateResult, *, completion_id: str, created: int, model: str
+) -> dict[str, Any]:
+    return {
+        "choices": [_choice_body(c) for c in result.choices],
+        "object": "chat.completion",
+        "usage": usage_body(result.usage),
+        "created": created,
+        "system_fingerprint": None,
+        "model": model,
+        "id": completion_id,
+    }
+
+
+@dataclass(slots=True)
+class _ChoiceState:
+    announced: bool = False
+    tool_calls: dict[int, int] = field(default_factory=dict)  # part index -> tool call index
+    kinds: dict[int, PartKind] = field(default_factory=dict)
+
+
+class ChunkEncoder:
+    """Turns events into `chat.completion.chunk` objects, one stream at a time."""
+
+    def __init__(
+        self,
+        *,
+        completion_id: str,
+        created: int,
+        model: str,
+        include_usage: bool,
+        logprobs: bool,
+    ) -> None:
+        self._id = completion_id
+        self._created = created
+        self._model = model
+        self._include_usage = include_usage
+        self._logprobs = logprobs
+        self._choices: dict[int, _ChoiceState] = {}
+        self._usage = Usage()
+
+    def _chunk(
+        self,
+        choice: int,
+        delta: dict[str, Any],
+        *,
+        finish_reason: str | None = None,
+        logprobs: tuple[TokenLogprob, ...] = (),
+    ) -> dict[str, Any]:
+        return {
+            "choices": [
+                {
+                    "delta": delta,
+                    "finish_reason": finish_reason,
+                    "index": choice,
+                    "logprobs": logprobs_body(logprobs) if self._logprobs and logprobs else None,
+                }
+            ],
+            "object": "chat.completion.chunk",
+            "usage": None,
+            "created": self._created,
+            "system_fingerprint": None,
+            "model": self._model,
+            "id": self._id,
+        }
+
+    def _announce(self, choice: int) -> list[dict[str, Any]]:
+        state = self._choices.setdefault(choice, _ChoiceState())
+        if state.announced:
+            return []
+        state.announced = True
+        return [self._chunk(choice, {"content": "", "role": "assistant"})]
+
+    def encode(self, event: Event) -> list[dict[str, Any]]:
+        if isinstance(event, UsageReport):
+            self._usage = event.usage
+            return []
+        chunks = self._announce(event.choice)
+        state = self._choices[event.choice]
+        if isinstance(event, PartStart):
+            state.kinds[event.part] = event.kind
+            if event.kind is PartKind.TOOL_CALL:
+                index = len(state.tool_calls)
+                state.tool_calls[event.part] = index
+                call = {
+                    "index": index,
+                    "id": event.tool_call_id,
+                    "type": "function",
+                    "function": {"name": event.tool_name, "arguments": ""},
+                }
+                chunks.append(self._chunk(event.choice, {"content": None, "tool_calls": [call]}))
+        elif isinstance(event, PartDelta):
+            kind = state.kinds.get(event.part, PartKind.TEXT)
+            if kind is PartKind.TEXT:
+                delta: dict[str, Any] = {"content": event.text}
+            elif kind is PartKind.REASONING:
+                delta = {"content": None, "reasoning_content": event.text}
+            else:
+                call = {
+                    "index": state.tool_calls[event.part],
+                    "function": {"arguments": event.text},
+                }
+                delta = {"content": None, "tool_calls": [call]}
+            chunks.append(self._chunk(event.choice, delta, logprobs=event.logprobs))
+        elif isinstance(event, ChoiceEnd):
+            chunks.append(
+                self._chunk(event.choice, {"content": ""}, finish_reason=str(event.finish_reason))
+            )
+        return chunks
+
+    def finish(self) -> list[dict[str, Any]]:
+        if not self._include_usage:
+            return []
+        return [
+            {
+                "choices": [],
+                "object": "chat.completion.chunk",
+                "usage": usage_body(self._usage),
+                "created": self._created,
+                "system_fingerprint": None,
+                "model": self._model,
+                "id": self._id,
+            }
+        ]

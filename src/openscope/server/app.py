@@ -1,0 +1,107 @@
+"""`create_app(settings)`: every service is built here and hung on the app; there is no
+module-level state."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openscope.backends.base import Backend
+from openscope.backends.registry import BackendRegistry
+from openscope.core.catalog import Catalog, default_catalog
+from openscope.core.errors import NotFound, OpenScopeError
+from openscope.engine import Engine, Route, Router
+from openscope.protocols import openai_chat
+from openscope.protocols.http import ProtocolContext, json_response, request_id_of
+from openscope.protocols.openai_chat.encode import error_body as chat_error_body
+from openscope.server.auth import ApiKeyAuth
+from openscope.server.request_id import RequestIdMiddleware
+from openscope.settings import Settings
+
+log = logging.getLogger("openscope.server")
+
+
+def build_backends(settings: Settings, registry: BackendRegistry) -> dict[str, Backend]:
+    return {
+        name: registry.create(backend.type, backend.options)
+        for name, backend in settings.backends.items()
+    }
+
+
+def build_router(settings: Settings, catalog: Catalog, backend_names: set[str]) -> Router:
+    routes = {}
+    for name, route in settings.route_table().items():
+        if route.backend not in backend_names:
+            raise ValueError(f"route {name!r} names backend {route.backend!r}, which is not set up")
+        routes[name] = Route(backend=route.backend, model=route.model or name)
+    return Router(catalog, routes, settings.aliases, created=int(time.time()))
+
+
+def create_app(
+    settings: Settings,
+    *,
+    backends: Mapping[str, Backend] | None = None,
+    catalog: Catalog | None = None,
+) -> FastAPI:
+    """`backends` replaces the ones settings describe (tests pass a scripted backend)."""
+    built = (
+        dict(backends)
+        if backends is not None
+        else build_backends(settings, BackendRegistry.with_defaults())
+    )
+    engine = Engine(build_router(settings, catalog or default_catalog(), set(built)), built)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await engine.start()
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await engine.close()
+
+    app = FastAPI(
+        title="openscope",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.ready = False
+    app.add_middleware(RequestIdMiddleware)
+
+    context = ProtocolContext(
+        service=engine,
+        authenticate=ApiKeyAuth(settings.api_keys),
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app.include_router(openai_chat.build_router(context))
+
+    @app.get("/health")
+    async def health(request: Request) -> Response:
+        if not request.app.state.ready:
+            return json_response({"status": "starting"}, status=503)
+        return json_response({"status": "ok"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def unknown_route(request: Request, exc: StarletteHTTPException) -> Response:
+        # Paths and methods no protocol serves still answer in the OpenAI-compatible shape.
+        error: OpenScopeError = NotFound(f"{request.method} {request.url.path} is not served here.")
+        body = chat_error_body(error, request_id_of(request))
+        if exc.status_code == 405:
+            body["error"]["code"] = "method_not_allowed"
+            body["error"]["message"] = (
+                f"Method {request.method} is not allowed on {request.url.path}."
+            )
+        return json_response(body, status=exc.status_code)
+
+    return app

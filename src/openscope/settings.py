@@ -1,0 +1,110 @@
+"""Settings: defaults, then an optional TOML file, then environment variables, then
+command-line flags, each overriding the one before."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+EMBEDDED_BACKEND = "embedded"
+EMBEDDED_MODEL = "smollm2-135m-instruct"
+
+
+class BackendSettings(BaseModel):
+    """One backend instance. `type` picks the implementation; every other key is passed to
+    it as an option (for llamacpp: model_path, n_ctx, n_threads, n_batch)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class RouteSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str
+    model: str | None = None  # the name the backend knows the model by (default: the same)
+
+
+def _default_backends() -> dict[str, BackendSettings]:
+    return {EMBEDDED_BACKEND: BackendSettings(type="llamacpp")}
+
+
+def _default_routes() -> dict[str, str | RouteSettings]:
+    return {EMBEDDED_MODEL: EMBEDDED_BACKEND}
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: list[str] = Field(default_factory=list)
+    data_dir: Path = Path("data")
+    max_body_bytes: int = 16 * 1024 * 1024
+    log_level: str = "info"
+    backends: dict[str, BackendSettings] = Field(default_factory=_default_backends)
+    # model name -> backend instance name, or {backend, model}
+    routes: dict[str, str | RouteSettings] = Field(default_factory=_default_routes)
+    # catalogue name -> served model name, e.g. qwen-plus = "smollm2-135m-instruct"
+    aliases: dict[str, str] = Field(default_factory=dict)
+
+    def route_table(self) -> dict[str, RouteSettings]:
+        table = {}
+        for name, route in self.routes.items():
+            if isinstance(route, str):
+                route = RouteSettings(backend=route)
+            table[name] = route
+        return table
+
+
+class SettingsError(ValueError):
+    pass
+
+
+ENV_VARS = {
+    "OPENSCOPE_API_KEY": "api_key",
+    "OPENSCOPE_DATA_DIR": "data_dir",
+    "OPENSCOPE_HOST": "host",
+    "OPENSCOPE_PORT": "port",
+}
+
+
+def load_settings(
+    config: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build settings. `overrides` come from flags; `api_key` adds a key, `aliases` and
+    `routes` merge into what the file says."""
+    data: dict[str, Any] = {}
+    if config is not None:
+        try:
+            data = tomllib.loads(config.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise SettingsError(f"cannot read {config}: {error}") from error
+    layers: list[dict[str, Any]] = []
+    if env is not None:
+        layers.append({key: env[var] for var, key in ENV_VARS.items() if env.get(var)})
+    layers.append({k: v for k, v in (overrides or {}).items() if v is not None})
+    for layer in layers:
+        for key, value in layer.items():
+            if key == "api_key":
+                data["api_keys"] = [*data.get("api_keys", []), value]
+            elif key in ("aliases", "routes"):
+                data[key] = {**data.get(key, {}), **value}
+            else:
+                data[key] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as error:
+        raise SettingsError(f"invalid settings: {error}") from error

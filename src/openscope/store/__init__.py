@@ -1,0 +1,2 @@
+"""Durable state (stored responses, conversations, keys, usage). Arrives with the
+Responses API issue."""

@@ -1,0 +1,93 @@
+import pytest
+
+from openscope.core import rules
+from openscope.core.catalog import default_catalog
+from openscope.core.errors import InvalidParameter
+from openscope.core.messages import Message, Role, TextPart
+from openscope.core.request import (
+    GenerateRequest,
+    ResponseFormat,
+    ResponseFormatType,
+    SamplingParams,
+    ThinkingConfig,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolSpec,
+)
+
+CATALOG = default_catalog()
+HELLO = (Message(Role.USER, (TextPart("hello"),)),)
+
+
+def request(model: str, **fields: object) -> GenerateRequest:
+    return GenerateRequest(model=model, messages=HELLO, **fields)  # type: ignore[arg-type]
+
+
+def check(req: GenerateRequest, *, stream: bool = False) -> str:
+    with pytest.raises(InvalidParameter) as caught:
+        rules.check_request(req, CATALOG[req.model], stream=stream)
+    return caught.value.message
+
+
+def test_thinking_on_a_model_without_thinking() -> None:
+    req = request("smollm2-135m-instruct", thinking=ThinkingConfig(enabled=True))
+    assert check(req) == "The model smollm2-135m-instruct does not support enable_thinking."
+
+
+def test_thinking_only_model_refuses_thinking_off() -> None:
+    req = request("qwq-plus", thinking=ThinkingConfig(enabled=False))
+    assert check(req) == "The value of the enable_thinking parameter is restricted to True."
+
+
+def test_forced_tool_in_thinking_mode() -> None:
+    req = request(
+        "qwen-plus",
+        thinking=ThinkingConfig(enabled=True),
+        tools=(ToolSpec("f"),),
+        tool_choice=ToolChoice(ToolChoiceMode.NAMED, name="f"),
+    )
+    assert check(req) == (
+        "The tool_choice parameter does not support being set to required or object in "
+        "thinking mode"
+    )
+
+
+def test_json_mode_with_thinking() -> None:
+    req = request(
+        "qwen-plus",
+        thinking=ThinkingConfig(enabled=True),
+        response_format=ResponseFormat(ResponseFormatType.JSON_OBJECT),
+    )
+    assert check(req) == "Json mode response is not supported when enable_thinking is true"
+
+
+def test_stream_only_thinking_model() -> None:
+    req = request("qwq-plus")
+    assert check(req, stream=False).startswith("This model only support stream mode")
+    rules.check_request(req, CATALOG["qwq-plus"], stream=True)
+
+
+def test_max_tokens_range_uses_the_model_limit() -> None:
+    spec = CATALOG["qwen-plus"]
+    req = request("qwen-plus", sampling=SamplingParams(max_tokens=spec.max_output_tokens + 1))
+    assert check(req) == f"Range of max_tokens should be [1, {spec.max_output_tokens}]"
+
+
+def test_thinking_budget_range() -> None:
+    spec = CATALOG["qwen-plus"]
+    limit = spec.max_thinking_tokens or spec.max_output_tokens
+    req = request("qwen-plus", thinking=ThinkingConfig(enabled=True, budget_tokens=limit + 1))
+    assert check(req) == (
+        f"The thinking_budget parameter must be a positive integer and not greater than {limit}"
+    )
+
+
+def test_defaults_fill_only_unset_values() -> None:
+    spec = CATALOG["qwen-max"]
+    filled = rules.apply_defaults(request("qwen-max"), spec)
+    assert filled.sampling.top_k == 20
+    assert filled.sampling.presence_penalty == 1.5
+    kept = rules.apply_defaults(
+        request("qwen-max", sampling=SamplingParams(top_k=3, presence_penalty=0.0)), spec
+    )
+    assert (kept.sampling.top_k, kept.sampling.presence_penalty) == (3, 0.0)

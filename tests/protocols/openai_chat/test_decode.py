@@ -1,0 +1,165 @@
+"""Validation messages of the Chat Completions decoder (shared/spec/BEHAVIOUR.md)."""
+
+from typing import Any
+
+import pytest
+
+from openscope.core.errors import InvalidParameter
+from openscope.core.messages import Role, ToolResultPart
+from openscope.core.request import ResponseFormatType, ToolChoiceMode
+from openscope.protocols.openai_chat.decode import decode
+
+USER = {"role": "user", "content": "hi"}
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    return {"model": "qwen-plus", "messages": [USER], **fields}
+
+
+def error_of(payload: Any) -> InvalidParameter:
+    with pytest.raises(InvalidParameter) as caught:
+        decode(payload)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"temperature": 2.0}, "Temperature should be in [0.0, 2.0)"),
+        ({"temperature": -0.1}, "Temperature should be in [0.0, 2.0)"),
+        ({"top_p": 0}, "Range of top_p should be (0.0, 1.0]"),
+        ({"top_p": 1.01}, "Range of top_p should be (0.0, 1.0]"),
+        ({"top_k": -1}, "Parameter top_k be greater than or equal to 0"),
+        ({"presence_penalty": 2.5}, "Presence_penalty should be in [-2.0, 2.0]"),
+        ({"n": 5}, "Range of n should be [1, 4]"),
+        ({"n": 0}, "Range of n should be [1, 4]"),
+        ({"seed": -1}, "Range of seed should be [0, 2147483647]"),
+        ({"seed": 2**31}, "Range of seed should be [0, 2147483647]"),
+        ({"logprobs": True, "top_logprobs": 6}, "Range of top_logprobs should be [0, 5]"),
+        ({"max_tokens": 0}, "Range of max_tokens should be [1, ...]"),
+        (
+            {"tool_choice": "sometimes"},
+            'tool_choice is one of the strings that should be ["none", "auto"]',
+        ),
+        (
+            {"response_format": {"type": "json_object"}},
+            "'messages' must contain the word 'json' in some form, to use 'response_format' "
+            "of type 'json_object'.",
+        ),
+    ],
+)
+def test_range_and_rule_messages(fields: dict[str, Any], message: str) -> None:
+    assert error_of(body(**fields)).message == message
+
+
+def test_range_edges_are_accepted() -> None:
+    request, _ = decode(
+        body(temperature=0, top_p=1.0, top_k=0, presence_penalty=-2.0, n=4, seed=2**31 - 1)
+    )
+    assert request.sampling.n == 4
+    assert request.sampling.seed == 2**31 - 1
+
+
+def test_top_k_above_100_turns_top_k_off() -> None:
+    request, _ = decode(body(top_k=101))
+    assert request.sampling.top_k == 0
+
+
+def test_system_only_first() -> None:
+    payload = {"model": "m", "messages": [USER, {"role": "system", "content": "late"}]}
+    assert "first message" in error_of(payload).message
+
+
+def test_tool_message_needs_a_preceding_tool_call() -> None:
+    payload = {"model": "m", "messages": [USER, {"role": "tool", "content": "42"}]}
+    assert error_of(payload).message == (
+        'messages with role "tool" must be a response to a preceeding message with "tool_calls"'
+    )
+
+
+def test_at_least_one_user_message() -> None:
+    payload = {"model": "m", "messages": [{"role": "system", "content": "s"}]}
+    assert error_of(payload).message == (
+        "The input messages do not contain elements with the role of user."
+    )
+
+
+def test_json_word_is_case_insensitive() -> None:
+    payload = body(response_format={"type": "json_object"})
+    payload["messages"] = [{"role": "user", "content": "Answer in JSON please"}]
+    request, _ = decode(payload)
+    assert request.response_format.type is ResponseFormatType.JSON_OBJECT
+
+
+def test_type_errors_name_the_parameter() -> None:
+    error = error_of(body(temperature="hot"))
+    assert error.param == "temperature"
+    assert "temperature" in error.message
+
+
+def test_malformed_body_shape() -> None:
+    assert error_of([1, 2]).message == "The request body must be a JSON object."
+    assert error_of({"messages": [USER]}).param == "model"
+
+
+def test_unlisted_parameters_are_ignored() -> None:
+    request, _ = decode(body(frequency_penalty=1.0, user="u", metadata={"a": 1}))
+    assert request.model == "qwen-plus"
+
+
+def test_stop_forms() -> None:
+    assert decode(body(stop="x"))[0].sampling.stop == ("x",)
+    assert decode(body(stop=["a", "b"]))[0].sampling.stop == ("a", "b")
+    assert decode(body(stop=[7, [8, 9]]))[0].sampling.stop_token_ids == ((7,), (8, 9))
+    assert "mix" in error_of(body(stop=["a", 7])).message
+
+
+def test_tool_round_trip_by_name_as_the_seed_example_does() -> None:
+    payload = body(
+        tools=[{"type": "function", "function": {"name": "get_current_time", "parameters": {}}}]
+    )
+    payload["messages"] = [
+        USER,
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_current_time", "arguments": "{}"},
+                }
+            ],
+        },
+        {"role": "tool", "name": "get_current_time", "content": "noon"},
+    ]
+    request, _ = decode(payload)
+    tool_message = request.messages[-1]
+    assert tool_message.role is Role.TOOL
+    (result,) = tool_message.parts
+    assert isinstance(result, ToolResultPart)
+    assert (result.tool_call_id, result.text) == ("call_1", "noon")
+
+
+def test_tool_choice_forms() -> None:
+    named = {"type": "function", "function": {"name": "f"}}
+    assert decode(body(tool_choice=named))[0].tool_choice.mode is ToolChoiceMode.NAMED
+    assert decode(body(tool_choice="none"))[0].tool_choice.mode is ToolChoiceMode.NONE
+
+
+def test_extension_parameters_reach_the_core() -> None:
+    request, _ = decode(
+        body(
+            enable_thinking=True,
+            thinking_budget=100,
+            enable_search=True,
+            search_options={"forced_search": True},
+            enable_code_interpreter=True,
+            modalities=["text", "audio"],
+        )
+    )
+    assert request.thinking.enabled is True
+    assert request.thinking.budget_tokens == 100
+    assert request.search.enabled and request.search.options == {"forced_search": True}
+    assert request.code_interpreter
+    assert request.output_modalities == ("text", "audio")
