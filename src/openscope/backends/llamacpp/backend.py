@@ -20,6 +20,7 @@ from openscope.backends.base import BackendFeatures
 from openscope.backends.llamacpp.generation import Cancelled, Generation
 from openscope.backends.llamacpp.model_file import embedded_model_path
 from openscope.backends.llamacpp.template import CHATML, ChatTemplate
+from openscope.backends.llamacpp.vocabulary import token_pieces
 from openscope.core.errors import InternalError, OpenScopeError
 from openscope.core.events import Event
 from openscope.core.request import GenerateRequest
@@ -45,6 +46,7 @@ class LlamaCppBackend:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
         self._llm: Any = None
         self._template: ChatTemplate | None = None
+        self._pieces: tuple[bytes, ...] = ()
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> LlamaCppBackend:
@@ -86,6 +88,7 @@ class LlamaCppBackend:
             bos_token=llm._model.token_get_text(llm.token_bos()),
             eos_token=llm._model.token_get_text(llm.token_eos()),
         )
+        self._pieces = token_pieces(llm._model.vocab, llm.n_vocab())
         self._llm = llm
 
     async def close(self) -> None:
@@ -120,7 +123,7 @@ class LlamaCppBackend:
                 if cancel.is_set():
                     return
                 prompt = self._prompt_tokens(request)
-                Generation(self._llm, emit, cancel).run(
+                Generation(self._llm, self._pieces, emit, cancel).run(
                     prompt, request.sampling, request.sampling.max_tokens
                 )
             except Cancelled:

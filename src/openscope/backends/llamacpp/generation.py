@@ -60,8 +60,11 @@ class _LogprobQueue:
 
 
 class Generation:
-    def __init__(self, llm: Any, emit: Emit, cancel: threading.Event) -> None:
+    def __init__(
+        self, llm: Any, pieces: tuple[bytes, ...], emit: Emit, cancel: threading.Event
+    ) -> None:
         self._llm = llm
+        self._pieces = pieces
         self._emit = emit
         self._cancel = cancel
         self._vocab = llm._model.vocab
@@ -76,7 +79,7 @@ class Generation:
                 f"Range of input length should be [1, {n_ctx - 1}]", param="messages"
             )
         stops = list(sampling.stop) + [
-            self._llm.detokenize(list(ids)).decode("utf-8", "replace")
+            b"".join(self._pieces[i] for i in ids).decode("utf-8", "replace")
             for ids in sampling.stop_token_ids
         ]
         self._emit(UsageReport(Usage(input_tokens=len(prompt))))
@@ -97,15 +100,20 @@ class Generation:
             raise Cancelled
 
     def _prefill(self, prompt: list[int]) -> None:
-        """Evaluate the prompt, reusing the longest prefix already in the KV cache. At least
-        the last prompt token is always evaluated so its logits are fresh."""
+        """Evaluate the prompt, reusing KV already computed for the same tokens.
+
+        Reuse stops at a multiple of the batch size and the rest is evaluated in the same
+        batches a cold start would use: logits then come out bit for bit the same whether
+        or not the prefix was cached, so a seed always gives the same text. At least the
+        last prompt token is evaluated, so its logits are fresh."""
         llm = self._llm
         common = 0
         for cached, token in zip(llm._input_ids[: llm.n_tokens], prompt, strict=False):
             if cached != token:
                 break
             common += 1
-        llm.n_tokens = min(common, len(prompt) - 1)
+        reusable = min(common, len(prompt) - 1)
+        llm.n_tokens = reusable - reusable % llm.n_batch
         llm.eval(prompt[llm.n_tokens :])
 
     def _choice(
@@ -137,7 +145,7 @@ class Generation:
                 finish = FinishReason.STOP
                 break
             generated += 1
-            piece: bytes = llm._model.token_to_piece(token, special=False)
+            piece = self._pieces[token]
             text = decoder.decode(piece)
             decoded_chars += len(text)
             if entry_logits is not None:
@@ -167,9 +175,9 @@ class Generation:
     def _logprob_entry(self, token: int, piece: bytes, logprobs: Any, top_n: int) -> TokenLogprob:
         top = tuple(
             TopLogprob(
-                token=self._piece(i).decode("utf-8", "replace"),
+                token=self._pieces[i].decode("utf-8", "replace"),
                 logprob=float(logprobs[i]),
-                bytes=tuple(self._piece(i)),
+                bytes=tuple(self._pieces[i]),
             )
             for i in top_indices(logprobs, top_n)
         )
@@ -179,7 +187,3 @@ class Generation:
             bytes=tuple(piece),
             top=top,
         )
-
-    def _piece(self, token: int) -> bytes:
-        piece: bytes = self._llm._model.token_to_piece(token, special=False)
-        return piece

@@ -1,0 +1,83 @@
+"""The engine over the scripted backend: validation happens before the first event."""
+
+import pytest
+
+from openscope.backends.base import BackendFeatures
+from openscope.backends.scripted import ScriptedBackend
+from openscope.core.catalog import default_catalog
+from openscope.core.errors import InvalidParameter
+from openscope.core.events import PartDelta, UsageReport
+from openscope.core.messages import ImagePart, Message, Role, TextPart, ToolCallPart
+from openscope.core.request import GenerateRequest, SamplingParams
+from openscope.engine import Engine, Route, Router
+
+
+def engine(backend: ScriptedBackend) -> Engine:
+    routes = {"smollm2-135m-instruct": Route("b", "smollm2-135m-instruct")}
+    router = Router(default_catalog(), routes, {"qwen-plus": "smollm2-135m-instruct"}, created=1)
+    return Engine(router, {"b": backend})
+
+
+def ask(text: str, model: str = "qwen-plus", **sampling: object) -> GenerateRequest:
+    return GenerateRequest(
+        model=model,
+        messages=(Message(Role.USER, (TextPart(text),)),),
+        sampling=SamplingParams(**sampling),  # type: ignore[arg-type]
+    )
+
+
+async def test_generate_streams_the_backend_events() -> None:
+    stream = await engine(ScriptedBackend()).generate(ask("a b"), stream=True)
+    events = [e async for e in stream]
+    assert isinstance(events[0], UsageReport)
+    assert "".join(e.text for e in events if isinstance(e, PartDelta)) == "a b"
+
+
+async def test_backend_errors_before_the_first_event_raise_from_generate() -> None:
+    class EarlyFailure(ScriptedBackend):
+        async def generate(self, request, model):  # type: ignore[no-untyped-def,override]
+            raise InvalidParameter("Range of input length should be [1, 10]")
+            yield  # pragma: no cover
+
+    with pytest.raises(InvalidParameter):
+        await engine(EarlyFailure()).generate(ask("x"), stream=True)
+
+
+async def test_images_need_a_vision_backend() -> None:
+    request = GenerateRequest(
+        model="qwen-plus",
+        messages=(Message(Role.USER, (ImagePart("data:image/png;base64,AA=="),)),),
+    )
+    backend = ScriptedBackend(features=BackendFeatures())
+    with pytest.raises(InvalidParameter) as caught:
+        await engine(backend).generate(request, stream=False)
+    assert caught.value.param == "messages"
+
+
+async def test_tool_history_needs_a_tool_backend() -> None:
+    request = GenerateRequest(
+        model="qwen-plus",
+        messages=(
+            Message(Role.USER, (TextPart("q"),)),
+            Message(Role.ASSISTANT, (ToolCallPart("c", "f", "{}"),)),
+        ),
+    )
+    with pytest.raises(InvalidParameter):
+        await engine(ScriptedBackend(features=BackendFeatures())).generate(request, stream=False)
+
+
+async def test_closing_the_stream_closes_the_backend_generator() -> None:
+    closed = []
+
+    class Tracking(ScriptedBackend):
+        async def generate(self, request, model):  # type: ignore[no-untyped-def,override]
+            try:
+                async for event in super().generate(request, model):
+                    yield event
+            finally:
+                closed.append(True)
+
+    stream = await engine(Tracking()).generate(ask("a b c d"), stream=True)
+    await anext(stream)
+    await stream.aclose()
+    assert closed == [True]

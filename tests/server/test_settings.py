@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import pytest
+
+from openscope.cli import _parser, settings_from_args
+from openscope.settings import RouteSettings, SettingsError, load_settings
+
+
+def test_defaults_route_the_embedded_model() -> None:
+    settings = load_settings()
+    assert settings.host == "127.0.0.1" and settings.port == 8000
+    assert settings.route_table() == {"smollm2-135m-instruct": RouteSettings(backend="embedded")}
+    assert settings.backends["embedded"].type == "llamacpp"
+    assert settings.data_dir == Path("data")
+
+
+def test_file_then_env_then_flags(tmp_path: Path) -> None:
+    config = tmp_path / "openscope.toml"
+    config.write_text(
+        'port = 9000\napi_keys = ["sk-file"]\n'
+        '[aliases]\n"qwen-plus" = "smollm2-135m-instruct"\n'
+        '[backends.embedded]\ntype = "llamacpp"\nn_ctx = 4096\n'
+    )
+    env = {"OPENSCOPE_API_KEY": "sk-env", "OPENSCOPE_DATA_DIR": str(tmp_path / "d")}
+    overrides = {"port": 9100, "aliases": {"qwen-max": "smollm2-135m-instruct"}}
+    settings = load_settings(config, env=env, overrides=overrides)
+    assert settings.port == 9100
+    assert settings.api_keys == ["sk-file", "sk-env"]
+    assert settings.data_dir == tmp_path / "d"
+    assert settings.aliases == {
+        "qwen-plus": "smollm2-135m-instruct",
+        "qwen-max": "smollm2-135m-instruct",
+    }
+    assert settings.backends["embedded"].options == {"n_ctx": 4096}
+
+
+def test_bad_file_is_a_settings_error(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("port = [")
+    with pytest.raises(SettingsError):
+        load_settings(config)
+    config.write_text("unknown_setting = 1")
+    with pytest.raises(SettingsError):
+        load_settings(config)
+
+
+def test_cli_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPENSCOPE_API_KEY", raising=False)
+    args = _parser().parse_args(
+        [
+            "serve",
+            "--port",
+            "8123",
+            "--api-key",
+            "sk-x",
+            "--alias",
+            "qwen-plus=smollm2-135m-instruct",
+        ]
+    )
+    settings = settings_from_args(args)
+    assert settings.port == 8123
+    assert settings.api_keys == ["sk-x"]
+    assert settings.aliases == {"qwen-plus": "smollm2-135m-instruct"}
+
+
+def test_cli_rejects_a_malformed_alias() -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--alias", "qwen-plus"])
