@@ -1,5 +1,7 @@
 """The engine over the scripted backend: validation happens before the first event."""
 
+from dataclasses import replace
+
 import pytest
 
 from openscope.backends.base import BackendFeatures
@@ -8,7 +10,7 @@ from openscope.core.catalog import default_catalog
 from openscope.core.errors import InvalidParameter
 from openscope.core.events import PartDelta, UsageReport
 from openscope.core.messages import ImagePart, Message, Role, TextPart, ToolCallPart
-from openscope.core.request import GenerateRequest, SamplingParams
+from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig
 from openscope.engine import Engine, Route, Router
 
 
@@ -81,3 +83,18 @@ async def test_closing_the_stream_closes_the_backend_generator() -> None:
     await anext(stream)
     await stream.aclose()
     assert closed == [True]
+
+
+async def test_default_thinking_falls_back_when_the_backend_cannot_think() -> None:
+    backend = ScriptedBackend(features=BackendFeatures())
+    routes = {"smollm2-135m-instruct": Route("b", "smollm2-135m-instruct")}
+    router = Router(default_catalog(), routes, {"qwen3.6-plus": "smollm2-135m-instruct"}, created=1)
+    served = Engine(router, {"b": backend})
+    stream = await served.generate(ask("hi", model="qwen3.6-plus"), stream=False)
+    [event async for event in stream]
+    sent, _ = backend.requests[-1]
+    assert sent.thinking.enabled is False
+    explicit = replace(ask("hi", model="qwen3.6-plus"), thinking=ThinkingConfig(enabled=True))
+    with pytest.raises(InvalidParameter) as caught:
+        await served.generate(explicit, stream=False)
+    assert caught.value.param == "enable_thinking"

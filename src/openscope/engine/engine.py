@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import replace
 
 from openscope.backends.base import Backend, BackendFeatures
 from openscope.core import rules
+from openscope.core.catalog import ThinkingMode
 from openscope.core.errors import InvalidParameter
 from openscope.core.events import Event
 from openscope.core.messages import ImagePart, ToolCallPart, ToolResultPart
@@ -70,6 +72,22 @@ def check_features(request: GenerateRequest, target: Target, features: BackendFe
             raise _unsupported(parameter, model)
 
 
+def _settle_thinking(
+    request: GenerateRequest, target: Target, features: BackendFeatures
+) -> GenerateRequest:
+    """A hybrid model that thinks by default, served by a backend that cannot think,
+    answers without thinking when the client did not ask for it: the client sent nothing
+    that would be dropped. An explicit `enable_thinking: true` is still refused."""
+    spec = target.served.spec
+    if (
+        request.thinking.enabled is None
+        and spec.capabilities.thinking is ThinkingMode.OPTIONAL
+        and not features.thinking
+    ):
+        return replace(request, thinking=replace(request.thinking, enabled=False))
+    return request
+
+
 async def _started(events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
     """Wait for the first event, so failures before generation starts (prompt too long,
     backend down) raise here, while the protocol can still send a plain error response."""
@@ -109,6 +127,7 @@ class Engine:
     ) -> AsyncGenerator[Event, None]:
         target = self._router.resolve(request.model)
         backend = self._backends[target.route.backend]
+        request = _settle_thinking(request, target, backend.features)
         rules.check_request(request, target.served.spec, stream=stream)
         check_features(request, target, backend.features)
         request = rules.apply_defaults(request, target.served.spec)

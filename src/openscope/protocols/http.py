@@ -39,6 +39,14 @@ class ProtocolContext:
     max_body_bytes: int
 
 
+class ClientDisconnected(Exception):
+    """The client went away before its answer was ready."""
+
+
+# 499: nginx's "client closed request"; nobody reads it, but access logs show what happened.
+CLIENT_CLOSED_REQUEST = 499
+
+
 class ErrorEncoder(Protocol):
     def __call__(self, error: OpenScopeError, request_id: str) -> Response: ...
 
@@ -64,6 +72,8 @@ def route_class(encode_error: ErrorEncoder) -> type[APIRoute]:
             async def guarded(request: Request) -> Response:
                 try:
                     return await handler(request)
+                except ClientDisconnected:
+                    return Response(status_code=CLIENT_CLOSED_REQUEST)
                 except OpenScopeError as error:
                     return encode_error(error, request_id_of(request))
                 except Exception:
@@ -132,7 +142,7 @@ async def unless_disconnected(request: Request, work: Awaitable[T], poll: float 
                 return task.result()
             if await request.is_disconnected():
                 task.cancel()
-                raise asyncio.CancelledError("client disconnected")
+                raise ClientDisconnected
     finally:
         if not task.done():
             task.cancel()
