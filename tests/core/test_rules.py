@@ -73,6 +73,11 @@ def test_max_tokens_range_uses_the_model_limit() -> None:
     assert check(req) == f"Range of max_tokens should be [1, {spec.max_output_tokens}]"
 
 
+def test_max_tokens_below_one() -> None:
+    req = request("smollm2-135m-instruct", sampling=SamplingParams(max_tokens=0))
+    assert check(req) == "Range of max_tokens should be [1, 8192]"
+
+
 def test_thinking_budget_range() -> None:
     spec = CATALOG["qwen-plus"]
     limit = spec.max_thinking_tokens or spec.max_output_tokens

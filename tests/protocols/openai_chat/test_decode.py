@@ -36,7 +36,6 @@ def error_of(payload: Any) -> InvalidParameter:
         ({"seed": -1}, "Range of seed should be [0, 2147483647]"),
         ({"seed": 2**31}, "Range of seed should be [0, 2147483647]"),
         ({"logprobs": True, "top_logprobs": 6}, "Range of top_logprobs should be [0, 5]"),
-        ({"max_tokens": 0}, "Range of max_tokens should be [1, ...]"),
         (
             {"tool_choice": "sometimes"},
             'tool_choice is one of the strings that should be ["none", "auto"]',
@@ -58,6 +57,11 @@ def test_range_edges_are_accepted() -> None:
     )
     assert request.sampling.n == 4
     assert request.sampling.seed == 2**31 - 1
+
+
+def test_max_completion_tokens_is_the_newer_name_of_max_tokens() -> None:
+    assert decode(body(max_completion_tokens=7))[0].sampling.max_tokens == 7
+    assert decode(body(max_tokens=5, max_completion_tokens=7))[0].sampling.max_tokens == 5
 
 
 def test_top_k_above_100_turns_top_k_off() -> None:

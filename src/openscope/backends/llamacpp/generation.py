@@ -163,7 +163,8 @@ class Generation:
             if generated < budget:
                 llm.eval([token])
         if stop_hit is None:
-            rest = matcher.flush() + decoder.decode(b"", final=True)
+            # Bytes of a character the budget cut in half stay undecoded: no U+FFFD tail.
+            rest = matcher.flush()
             emitted_chars += len(rest)
             released = logprobs.release(emitted_chars) if rest else ()
             if rest or released:

@@ -109,9 +109,6 @@ def _sampling(wire: ChatCompletionRequest) -> SamplingParams:
         raise InvalidParameter(
             f"Range of top_logprobs should be [0, {MAX_TOP_LOGPROBS}]", param="top_logprobs"
         )
-    if wire.max_tokens is not None and wire.max_tokens < 1:
-        # The upper bound depends on the model and is checked against the catalogue.
-        raise InvalidParameter("Range of max_tokens should be [1, ...]", param="max_tokens")
     top_k = wire.top_k
     if top_k is not None and top_k > TOP_K_DISABLED_ABOVE:
         top_k = 0  # Model Studio: above 100 the top-k strategy is off
@@ -122,7 +119,10 @@ def _sampling(wire: ChatCompletionRequest) -> SamplingParams:
         top_k=top_k,
         presence_penalty=wire.presence_penalty,
         seed=wire.seed,
-        max_tokens=wire.max_tokens,
+        # The range of max_tokens depends on the model: checked against the catalogue.
+        # max_completion_tokens is OpenAI's newer name, which LangChain and newer SDK code
+        # send; honoured so their length limits are not lost.
+        max_tokens=wire.max_tokens if wire.max_tokens is not None else wire.max_completion_tokens,
         stop=stop,
         stop_token_ids=stop_ids,
         n=n,

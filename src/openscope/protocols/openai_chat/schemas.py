@@ -104,6 +104,7 @@ class ChatCompletionRequest(WireModel):
     presence_penalty: float | None = None
     response_format: ResponseFormatWire | None = None
     max_tokens: int | None = None
+    max_completion_tokens: int | None = None
     vl_high_resolution_images: bool | None = None
     n: int | None = None
     enable_thinking: bool | None = None

@@ -1,0 +1,168 @@
+"""End-to-end fixtures: one real `openscope serve` process on the embedded model for the
+whole session, and clients pointed at it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+MODEL = "smollm2-135m-instruct"
+ALIAS = "qwen-plus"
+STARTUP_TIMEOUT = 60.0
+SHUTDOWN_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Server:
+    port: int
+    api_key: str
+    log_path: Path
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/compatible-mode/v1"
+
+    @property
+    def v1_url(self) -> str:
+        return f"{self.root_url}/v1"
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    last_error = "no answer yet"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"openscope serve exited with code {process.returncode} during startup:\n"
+                f"{server.log_tail()}"
+            )
+        try:
+            response = httpx.get(f"{server.root_url}/health", timeout=2.0)
+            if response.status_code == 200:
+                return
+            last_error = f"HTTP {response.status_code}: {response.text}"
+        except httpx.HTTPError as error:
+            last_error = repr(error)
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"openscope serve was not healthy within {STARTUP_TIMEOUT:.0f} s ({last_error}):\n"
+        f"{server.log_tail()}"
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=SHUTDOWN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=SHUTDOWN_TIMEOUT)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real `openscope serve` on a free port, with qwen-plus aliased to the embedded
+    model. Its stdout/stderr go to `server.log` in the session's temporary directory."""
+    workdir = tmp_path_factory.mktemp("openscope-e2e")
+    server = Server(
+        port=_free_port(),
+        api_key=f"sk-e2e-{secrets.token_hex(12)}",
+        log_path=workdir / "server.log",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "openscope",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(server.port),
+        "--api-key",
+        server.api_key,
+        "--data-dir",
+        str(workdir / "data"),
+        "--alias",
+        f"{ALIAS}={MODEL}",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
+    with server.log_path.open("wb") as log:
+        # cwd: a directory without an openscope.toml, so only the flags configure it
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env
+        )
+    try:
+        try:
+            _wait_healthy(process, server)
+        except RuntimeError as error:
+            print(error, file=sys.stderr)
+            pytest.fail(str(error), pytrace=False)
+        yield server
+    finally:
+        _stop(process)
+        if process.returncode not in (0, -signal.SIGTERM):
+            print(
+                f"openscope serve ended with code {process.returncode}:\n{server.log_tail()}",
+                file=sys.stderr,
+            )
+
+
+@pytest.fixture(scope="session")
+def client(server: Server) -> Iterator[openai.OpenAI]:
+    """The official OpenAI SDK on the Model Studio base URL."""
+    sdk = openai.OpenAI(
+        base_url=server.base_url, api_key=server.api_key, max_retries=0, timeout=60.0
+    )
+    yield sdk
+    sdk.close()
+
+
+@pytest.fixture(scope="session")
+def v1_client(server: Server) -> Iterator[openai.OpenAI]:
+    """The official OpenAI SDK on the generic `/v1` base URL."""
+    sdk = openai.OpenAI(base_url=server.v1_url, api_key=server.api_key, max_retries=0, timeout=60.0)
+    yield sdk
+    sdk.close()
+
+
+@pytest.fixture(scope="session")
+def http(server: Server) -> Iterator[httpx.Client]:
+    """A raw HTTP client on the server's root, carrying the API key."""
+    with httpx.Client(
+        base_url=server.root_url,
+        headers={"Authorization": f"Bearer {server.api_key}"},
+        timeout=60.0,
+    ) as raw:
+        yield raw
