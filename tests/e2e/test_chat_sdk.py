@@ -3,6 +3,7 @@ embedded model."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -400,6 +401,22 @@ VALIDATION_CASES: list[tuple[str, dict[str, Any], str]] = [
         'tool_choice is one of the strings that should be ["none", "auto"]',
     ),
 ]
+
+
+def test_json_object_mode_answers_a_json_object(client: openai.OpenAI) -> None:
+    messages = [{"role": "user", "content": "Describe a cat as JSON with name and color."}]
+    for seed in (11, 12):
+        completion = create(
+            client,
+            model=ALIAS,
+            messages=messages,
+            response_format={"type": "json_object"},
+            temperature=1.0,
+            seed=seed,
+            max_tokens=200,
+        )
+        assert completion.choices[0].finish_reason == "stop"
+        assert isinstance(json.loads(completion.choices[0].message.content or ""), dict)
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,10 @@
 """The llama.cpp backend on the real embedded model (fast: 135M parameters)."""
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +13,12 @@ from openscope.core.errors import InvalidParameter
 from openscope.core.events import FinishReason, PartDelta
 from openscope.core.fold import GenerateResult, afold
 from openscope.core.messages import Message, Role, TextPart
-from openscope.core.request import GenerateRequest, SamplingParams
+from openscope.core.request import (
+    GenerateRequest,
+    ResponseFormat,
+    ResponseFormatType,
+    SamplingParams,
+)
 
 PROMPT = "Write a short story about a lighthouse keeper."
 
@@ -133,3 +140,15 @@ def test_the_gguf_template_is_used(backend: LlamaCppBackend) -> None:
     # SmolLM2's own template adds its default system prompt when none is given
     assert prompt.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
     assert prompt.endswith("<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n")
+
+
+async def test_json_object_mode_gives_a_json_object(backend: LlamaCppBackend) -> None:
+    request = replace(
+        ask("List three fruits and their colors as JSON.", temperature=1.0, max_tokens=200),
+        response_format=ResponseFormat(ResponseFormatType.JSON_OBJECT),
+    )
+    for seed in (1, 2, 3):
+        result = await run(backend, replace(request, sampling=replace(request.sampling, seed=seed)))
+        choice = result.choices[0]
+        assert choice.finish_reason is FinishReason.STOP, choice.message.text
+        assert isinstance(json.loads(choice.message.text), dict)

@@ -18,6 +18,7 @@ from typing import Any
 
 from openscope.backends.base import BackendFeatures
 from openscope.backends.llamacpp.generation import Cancelled, Generation
+from openscope.backends.llamacpp.grammar import grammar_for
 from openscope.backends.llamacpp.model_file import embedded_model_path
 from openscope.backends.llamacpp.template import CHATML, ChatTemplate
 from openscope.backends.llamacpp.vocabulary import token_pieces
@@ -60,7 +61,7 @@ class LlamaCppBackend:
 
     @property
     def features(self) -> BackendFeatures:
-        return BackendFeatures(logprobs=True, multiple_choices=True)
+        return BackendFeatures(logprobs=True, multiple_choices=True, json_object=True)
 
     def context_length(self, model: str) -> int | None:
         return self._n_ctx
@@ -124,7 +125,10 @@ class LlamaCppBackend:
                     return
                 prompt = self._prompt_tokens(request)
                 Generation(self._llm, self._pieces, emit, cancel).run(
-                    prompt, request.sampling, request.sampling.max_tokens
+                    prompt,
+                    request.sampling,
+                    request.sampling.max_tokens,
+                    grammar_for(request.response_format),
                 )
             except Cancelled:
                 pass

@@ -70,7 +70,13 @@ class Generation:
         self._vocab = llm._model.vocab
         self._n_vocab: int = llm.n_vocab()
 
-    def run(self, prompt: list[int], sampling: SamplingParams, max_tokens: int | None) -> None:
+    def run(
+        self,
+        prompt: list[int],
+        sampling: SamplingParams,
+        max_tokens: int | None,
+        grammar: str | None = None,
+    ) -> None:
         from llama_cpp import llama_cpp as lib
 
         n_ctx: int = self._llm.n_ctx()
@@ -90,9 +96,13 @@ class Generation:
             budget = n_ctx - len(prompt)
             if max_tokens is not None:
                 budget = min(budget, max_tokens)
-            output_tokens += self._choice(
-                choice, ResolvedSampling.of(sampling, choice), sampling, stops, budget, lib
+            sampler = build_sampler(
+                ResolvedSampling.of(sampling, choice),
+                self._n_vocab,
+                grammar=grammar,
+                model=self._llm._model,
             )
+            output_tokens += self._choice(choice, sampler, sampling, stops, budget, lib)
         self._emit(UsageReport(Usage(input_tokens=len(prompt), output_tokens=output_tokens)))
 
     def _check_cancel(self) -> None:
@@ -119,14 +129,13 @@ class Generation:
     def _choice(
         self,
         choice: int,
-        resolved: ResolvedSampling,
+        sampler: Any,
         sampling: SamplingParams,
         stops: list[str],
         budget: int,
         lib: Any,
     ) -> int:
         llm = self._llm
-        sampler = build_sampler(resolved, self._n_vocab)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         matcher = StopMatcher(stops)
         logprobs = _LogprobQueue()
