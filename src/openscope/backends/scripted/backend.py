@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import fields
 from typing import Any
@@ -65,7 +66,8 @@ class ScriptedBackend:
             **{f.name: True for f in fields(BackendFeatures)}
         )
         self._delay = delay
-        self.requests: list[tuple[GenerateRequest, str]] = []
+        # the most recent requests, for tests to inspect
+        self.requests: deque[tuple[GenerateRequest, str]] = deque(maxlen=64)
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> ScriptedBackend:
