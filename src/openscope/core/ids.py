@@ -20,3 +20,7 @@ def tool_call_id() -> str:
 
 def api_key() -> str:
     return f"sk-{secrets.token_hex(24)}"
+
+
+def message_id() -> str:
+    return f"msg_{secrets.token_hex(12)}"

@@ -36,6 +36,10 @@ def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) ->
             "The value of the enable_thinking parameter is restricted to True.",
             param="enable_thinking",
         )
+    if request.thinking.effort is not None and not caps.effort:
+        raise InvalidParameter(
+            f"The model {spec.name} does not support the effort setting.", param="effort"
+        )
     thinking = thinking_enabled(request, spec)
     budget = request.thinking.budget_tokens
     if budget is not None and thinking:

@@ -16,7 +16,8 @@ from openscope.backends.registry import BackendRegistry
 from openscope.core.catalog import Catalog, default_catalog
 from openscope.core.errors import NotFound, OpenScopeError
 from openscope.engine import Engine, Route, Router
-from openscope.protocols import openai_chat
+from openscope.protocols import anthropic_messages, openai_chat
+from openscope.protocols.anthropic_messages.encode import error_body as anthropic_error_body
 from openscope.protocols.http import ProtocolContext, json_response, request_id_of
 from openscope.protocols.openai_chat.encode import error_body as chat_error_body
 from openscope.server.auth import ApiKeyAuth
@@ -24,6 +25,8 @@ from openscope.server.request_id import RequestIdMiddleware
 from openscope.settings import Settings
 
 log = logging.getLogger("openscope.server")
+
+ANTHROPIC_PATHS = ("/apps/anthropic", "/v1/messages")
 
 
 def build_backends(settings: Settings, registry: BackendRegistry) -> dict[str, Backend]:
@@ -85,6 +88,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
     )
     app.include_router(openai_chat.build_router(context))
+    app.include_router(anthropic_messages.build_router(context))
 
     @app.get("/health")
     async def health(request: Request) -> Response:
@@ -94,14 +98,21 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def unknown_route(request: Request, exc: StarletteHTTPException) -> Response:
-        # Paths and methods no protocol serves still answer in the OpenAI-compatible shape.
-        error: OpenScopeError = NotFound(f"{request.method} {request.url.path} is not served here.")
-        body = chat_error_body(error, request_id_of(request))
+        # Paths and methods no route serves still answer in the shape of the API the
+        # client was speaking to.
+        path = request.url.path
         if exc.status_code == 405:
-            body["error"]["code"] = "method_not_allowed"
-            body["error"]["message"] = (
-                f"Method {request.method} is not allowed on {request.url.path}."
-            )
+            message = f"Method {request.method} is not allowed on {path}."
+        else:
+            message = f"{request.method} {path} is not served here."
+        error: OpenScopeError = NotFound(
+            message, code="method_not_allowed" if exc.status_code == 405 else None
+        )
+        rid = request_id_of(request)
+        if path.startswith(ANTHROPIC_PATHS):
+            body = anthropic_error_body(error, rid)
+        else:
+            body = chat_error_body(error, rid)
         return json_response(body, status=exc.status_code)
 
     return app

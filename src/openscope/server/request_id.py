@@ -22,7 +22,9 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["x-request-id"] = rid
+                headers = MutableHeaders(scope=message)
+                headers["x-request-id"] = rid
+                headers["request-id"] = rid  # the name Anthropic's SDK reads
             await send(message)
 
         await self.app(scope, receive, send_with_id)

@@ -25,6 +25,8 @@ class Capabilities:
     logprobs: bool = False
     search: bool = False
     json_schema: bool = True
+    # A reasoning-effort setting (Anthropic-compatible `output_config.effort`).
+    effort: bool = False
 
 
 @dataclass(frozen=True, slots=True)

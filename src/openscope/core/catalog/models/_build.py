@@ -40,6 +40,7 @@ def _model(
     logprobs: bool = False,
     search: bool = False,
     json_schema: bool = True,
+    effort: bool = False,
     top_k: int | None = 20,
     presence: float = 0.0,
     presence_thinking: float | None = None,
@@ -64,6 +65,7 @@ def _model(
             logprobs=logprobs,
             search=search,
             json_schema=json_schema,
+            effort=effort,
         ),
         defaults=SamplingDefaults(
             top_k=top_k,

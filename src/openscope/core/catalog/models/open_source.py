@@ -103,6 +103,7 @@ def _deepseek(
     max_input: int | None = None,
     max_thinking: int | None = None,
     thinking_default: bool,
+    effort: bool = False,
 ) -> ModelSpec:
     return _model(
         name,
@@ -113,6 +114,7 @@ def _deepseek(
         max_thinking=max_thinking,
         thinking=_OPTIONAL,
         thinking_default=thinking_default,
+        effort=effort,
         description=f"DeepSeek {name.removeprefix('deepseek-').upper()} (third-party model)",
     )
 
@@ -144,8 +146,9 @@ OPEN_SOURCE_MODELS: tuple[ModelSpec, ...] = (
     _qwen25("qwen2.5-14b-instruct-1m", _1M, None),
     _qwen25("qwen2.5-7b-instruct-1m", _1M, None),
     # Third-party
-    _deepseek("deepseek-v4-pro", _1M, 384_000, thinking_default=True),
-    _deepseek("deepseek-v4-flash", _1M, 384_000, thinking_default=True),
+    # The Anthropic-compatible API's effort setting exists only for these two (seed).
+    _deepseek("deepseek-v4-pro", _1M, 384_000, thinking_default=True, effort=True),
+    _deepseek("deepseek-v4-flash", _1M, 384_000, thinking_default=True, effort=True),
     _deepseek(
         "deepseek-v3.2", _128K, _64K, max_input=98_304, max_thinking=_32K, thinking_default=False
     ),

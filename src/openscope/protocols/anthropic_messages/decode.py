@@ -1,0 +1,279 @@
+"""Anthropic-compatible Messages request -> core `GenerateRequest`.
+
+Ranges follow Model Studio (temperature in [0, 2), not Anthropic's [0, 1]) and use Model
+Studio's messages; the error body is Anthropic's (see `encode`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from openscope.core.errors import InvalidParameter
+from openscope.core.messages import (
+    CacheControl,
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.request import (
+    GenerateRequest,
+    SamplingParams,
+    ThinkingConfig,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolSpec,
+)
+from openscope.protocols.anthropic_messages.schemas import (
+    CacheControlWire,
+    CountTokensRequest,
+    ImageBlock,
+    MessagesRequest,
+    MessageWire,
+    RedactedThinkingBlock,
+    TextBlock,
+    ThinkingBlock,
+    ThinkingWire,
+    ToolChoiceWire,
+    ToolResultBlock,
+    ToolUseBlock,
+    ToolWire,
+)
+
+W = TypeVar("W", bound=BaseModel)
+
+# The seed: low and medium run as high, xhigh as max.
+EFFORTS = {"low": "high", "medium": "high", "high": "high", "xhigh": "max", "max": "max"}
+
+
+def _parse(model: type[W], body: Any) -> W:
+    if not isinstance(body, dict):
+        raise InvalidParameter("The request body must be a JSON object.")
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = ".".join(str(p) for p in first["loc"])
+        raise InvalidParameter(f"{location}: {first['msg']}", param=str(first["loc"][0])) from None
+
+
+def decode(body: Any) -> tuple[GenerateRequest, MessagesRequest]:
+    wire = _parse(MessagesRequest, body)
+    return _request(wire, _sampling(wire), _effort(wire)), wire
+
+
+def decode_count_tokens(body: Any) -> GenerateRequest:
+    wire = _parse(CountTokensRequest, body)
+    return _request(wire, SamplingParams(), None)
+
+
+def _request(
+    wire: CountTokensRequest, sampling: SamplingParams, effort: str | None
+) -> GenerateRequest:
+    thinking = _thinking(wire.thinking)
+    if effort is not None:
+        thinking = ThinkingConfig(thinking.enabled, thinking.budget_tokens, effort)
+    choice = wire.tool_choice
+    return GenerateRequest(
+        model=wire.model,
+        messages=_system(wire.system) + _messages(wire.messages),
+        sampling=sampling,
+        tools=tuple(_tool(t) for t in wire.tools or ()),
+        tool_choice=_tool_choice(choice),
+        parallel_tool_calls=not (choice and choice.disable_parallel_tool_use),
+        thinking=thinking,
+    )
+
+
+def _sampling(wire: MessagesRequest) -> SamplingParams:
+    if wire.max_tokens < 1:
+        raise InvalidParameter("max_tokens: must be greater than or equal to 1", param="max_tokens")
+    if wire.temperature is not None and not 0.0 <= wire.temperature < 2.0:
+        raise InvalidParameter("Temperature should be in [0.0, 2.0)", param="temperature")
+    if wire.top_p is not None and not 0.0 < wire.top_p <= 1.0:
+        raise InvalidParameter("Range of top_p should be (0.0, 1.0]", param="top_p")
+    if wire.top_k is not None and wire.top_k < 0:
+        raise InvalidParameter("Parameter top_k be greater than or equal to 0", param="top_k")
+    return SamplingParams(
+        temperature=wire.temperature,
+        top_p=wire.top_p,
+        top_k=wire.top_k,
+        max_tokens=wire.max_tokens,
+        stop=tuple(wire.stop_sequences or ()),
+    )
+
+
+def _effort(wire: MessagesRequest) -> str | None:
+    effort = wire.output_config.effort if wire.output_config else None
+    if effort is None:
+        return None
+    if effort not in EFFORTS:
+        raise InvalidParameter(
+            f"output_config.effort: must be one of {', '.join(EFFORTS)}", param="output_config"
+        )
+    return EFFORTS[effort]
+
+
+def _thinking(wire: ThinkingWire | None) -> ThinkingConfig:
+    if wire is None:
+        return ThinkingConfig()
+    if wire.type == "disabled":
+        return ThinkingConfig(enabled=False)
+    if wire.type == "enabled" and wire.budget_tokens is None:
+        raise InvalidParameter(
+            "thinking.budget_tokens: Field required when thinking is enabled", param="thinking"
+        )
+    return ThinkingConfig(enabled=True, budget_tokens=wire.budget_tokens)
+
+
+def _cache(wire: CacheControlWire | None) -> CacheControl | None:
+    if wire is None:
+        return None
+    if wire.type != "ephemeral":
+        raise InvalidParameter(
+            f"cache_control.type: only 'ephemeral' is supported, got '{wire.type}'",
+            param="cache_control",
+        )
+    return CacheControl(wire.type)
+
+
+def _system(system: str | list[TextBlock] | None) -> tuple[Message, ...]:
+    if system is None:
+        return ()
+    if isinstance(system, str):
+        return (Message(Role.SYSTEM, (TextPart(system),)),) if system else ()
+    parts = tuple(TextPart(b.text, cache_control=_cache(b.cache_control)) for b in system)
+    return (Message(Role.SYSTEM, parts),) if parts else ()
+
+
+def _messages(wire_messages: list[MessageWire]) -> tuple[Message, ...]:
+    if not wire_messages:
+        raise InvalidParameter("messages: at least one message is required", param="messages")
+    messages: list[Message] = []
+    for position, wire in enumerate(wire_messages):
+        if wire.role == "user":
+            messages.extend(_user_turn(wire))
+        elif wire.role == "assistant":
+            messages.append(_assistant_turn(wire))
+        elif wire.role == "system":
+            raise InvalidParameter(
+                f'messages.{position}.role: Unexpected role "system". The Messages API '
+                'accepts a top-level `system` parameter, not "system" as an input message role.',
+                param="messages",
+            )
+        else:
+            raise InvalidParameter(
+                f"messages.{position}.role: must be 'user' or 'assistant', got '{wire.role}'",
+                param="messages",
+            )
+    if not any(m.role is Role.USER for m in messages):
+        raise InvalidParameter(
+            "The input messages do not contain elements with the role of user.",
+            param="messages",
+        )
+    return tuple(messages)
+
+
+def _image(block: ImageBlock) -> ImagePart:
+    source = block.source
+    if source.type == "url" and source.url:
+        url = source.url
+    elif source.type == "base64" and source.data and source.media_type:
+        url = f"data:{source.media_type};base64,{source.data}"
+    else:
+        raise InvalidParameter(
+            "image.source: a url, or base64 data with a media_type, is required",
+            param="messages",
+        )
+    return ImagePart(url, cache_control=_cache(block.cache_control))
+
+
+def _tool_result(block: ToolResultBlock) -> ToolResultPart:
+    if isinstance(block.content, str):
+        content: tuple[TextPart | ImagePart, ...] = (TextPart(block.content),)
+    else:
+        content = tuple(
+            TextPart(b.text, cache_control=_cache(b.cache_control))
+            if isinstance(b, TextBlock)
+            else _image(b)
+            for b in block.content
+        )
+    return ToolResultPart(block.tool_use_id, content, is_error=block.is_error)
+
+
+def _user_turn(wire: MessageWire) -> list[Message]:
+    """A user turn. Tool results in it become tool messages, ahead of its other content,
+    as the core (like chat) keeps each tool result in a message of its own."""
+    if isinstance(wire.content, str):
+        return [Message(Role.USER, (TextPart(wire.content),))]
+    results: list[Message] = []
+    parts: list[Part] = []
+    for block in wire.content:
+        if isinstance(block, ToolResultBlock):
+            results.append(Message(Role.TOOL, (_tool_result(block),)))
+        elif isinstance(block, TextBlock):
+            parts.append(TextPart(block.text, cache_control=_cache(block.cache_control)))
+        elif isinstance(block, ImageBlock):
+            parts.append(_image(block))
+        else:
+            raise InvalidParameter(
+                f"messages: a user turn cannot contain '{block.type}' blocks", param="messages"
+            )
+    return results + ([Message(Role.USER, tuple(parts))] if parts else [])
+
+
+def _assistant_turn(wire: MessageWire) -> Message:
+    if isinstance(wire.content, str):
+        return Message(Role.ASSISTANT, (TextPart(wire.content),))
+    parts: list[Part] = []
+    for block in wire.content:
+        if isinstance(block, ThinkingBlock):
+            parts.append(ReasoningPart(block.thinking, signature=block.signature))
+        elif isinstance(block, RedactedThinkingBlock):
+            continue  # opaque by design: nothing a model here could read
+        elif isinstance(block, TextBlock):
+            parts.append(TextPart(block.text, cache_control=_cache(block.cache_control)))
+        elif isinstance(block, ToolUseBlock):
+            arguments = json.dumps(block.input, ensure_ascii=False)
+            parts.append(ToolCallPart(id=block.id, name=block.name, arguments=arguments))
+        else:
+            raise InvalidParameter(
+                f"messages: an assistant turn cannot contain '{block.type}' blocks",
+                param="messages",
+            )
+    return Message(Role.ASSISTANT, tuple(parts))
+
+
+def _tool(wire: ToolWire) -> ToolSpec:
+    if wire.type not in (None, "custom"):
+        raise InvalidParameter(
+            f"tools: the server tool type '{wire.type}' is not supported; define a client "
+            "tool with name, description and input_schema",
+            param="tools",
+        )
+    return ToolSpec(
+        name=wire.name,
+        description=wire.description,
+        parameters=wire.input_schema,
+        cache_control=_cache(wire.cache_control),
+    )
+
+
+def _tool_choice(wire: ToolChoiceWire | None) -> ToolChoice:
+    if wire is None or wire.type == "auto":
+        return ToolChoice()
+    if wire.type == "none":
+        return ToolChoice(ToolChoiceMode.NONE)
+    if wire.type == "any":
+        return ToolChoice(ToolChoiceMode.REQUIRED)
+    if not wire.name:
+        raise InvalidParameter(
+            "tool_choice.name: Field required for type 'tool'", param="tool_choice"
+        )
+    return ToolChoice(ToolChoiceMode.NAMED, name=wire.name)

@@ -1,0 +1,238 @@
+"""Core results and events -> Anthropic Messages JSON and stream events."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from openscope.core.errors import ErrorKind, OpenScopeError
+from openscope.core.events import (
+    ChoiceEnd,
+    Event,
+    FinishReason,
+    PartDelta,
+    PartEnd,
+    PartKind,
+    PartStart,
+    Usage,
+    UsageReport,
+)
+from openscope.core.fold import GenerateResult
+from openscope.core.messages import Part, ReasoningPart, TextPart, ToolCallPart
+
+# A hit stop sequence still ends the turn normally, and `stop_sequence` is always null
+# (Model Studio's Anthropic-compatible API, per the seed).
+STOP_REASONS = {
+    FinishReason.STOP: "end_turn",
+    FinishReason.LENGTH: "max_tokens",
+    FinishReason.TOOL_CALLS: "tool_use",
+    FinishReason.CONTENT_FILTER: "refusal",
+}
+
+# kind -> (HTTP status, Anthropic error type); the SDK picks its exception by status.
+ERROR_TYPES: dict[ErrorKind, tuple[int, str]] = {
+    ErrorKind.INVALID_PARAMETER: (400, "invalid_request_error"),
+    ErrorKind.AUTHENTICATION: (401, "authentication_error"),
+    ErrorKind.PERMISSION: (403, "permission_error"),
+    ErrorKind.NOT_FOUND: (404, "not_found_error"),
+    ErrorKind.MODEL_NOT_FOUND: (404, "not_found_error"),
+    ErrorKind.REQUEST_TOO_LARGE: (413, "request_too_large"),
+    ErrorKind.RATE_LIMITED: (429, "rate_limit_error"),
+    ErrorKind.OVERLOADED: (529, "overloaded_error"),
+    ErrorKind.INTERNAL: (500, "api_error"),
+}
+
+
+def error_status(error: OpenScopeError) -> int:
+    return ERROR_TYPES[error.kind][0]
+
+
+def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "error": {"type": ERROR_TYPES[error.kind][1], "message": error.message},
+        "request_id": request_id,
+    }
+
+
+def signature_of(thinking: str) -> str:
+    """A signature for thinking the backend did not sign: a digest of the text, so a client
+    that hands the block back unchanged hands back a matching pair."""
+    return base64.b64encode(hashlib.sha256(thinking.encode()).digest()).decode()
+
+
+def usage_body(usage: Usage) -> dict[str, int]:
+    # Anthropic counts cache reads and writes apart from input_tokens.
+    uncached = usage.input_tokens - usage.cached_tokens - usage.cache_creation_tokens
+    return {
+        "input_tokens": max(0, uncached),
+        "output_tokens": usage.output_tokens,
+        "cache_creation_input_tokens": usage.cache_creation_tokens,
+        "cache_read_input_tokens": usage.cached_tokens,
+    }
+
+
+def tool_input(arguments: str) -> dict[str, Any]:
+    """A tool call's arguments as the object Anthropic clients expect."""
+    try:
+        parsed = json.loads(arguments) if arguments.strip() else {}
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        # Not an object: keep what the model wrote rather than lose it.
+        return {"arguments": arguments}
+    return parsed
+
+
+def _block(part: Part) -> dict[str, Any] | None:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, ReasoningPart):
+        return {
+            "type": "thinking",
+            "thinking": part.text,
+            "signature": part.signature or signature_of(part.text),
+        }
+    if isinstance(part, ToolCallPart):
+        return {
+            "type": "tool_use",
+            "id": part.id,
+            "name": part.name,
+            "input": tool_input(part.arguments),
+        }
+    return None
+
+
+def message_body(result: GenerateResult, *, message_id: str, model: str) -> dict[str, Any]:
+    choice = result.choices[0]
+    blocks = [b for b in (_block(p) for p in choice.message.parts) if b is not None]
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": blocks,
+        "stop_reason": STOP_REASONS[choice.finish_reason],
+        "stop_sequence": None,
+        "usage": usage_body(result.usage),
+    }
+
+
+StreamEvent = tuple[str, dict[str, Any]]
+
+
+@dataclass(slots=True)
+class _Block:
+    index: int
+    kind: PartKind
+    text: list[str] = field(default_factory=list)
+
+
+class EventEncoder:
+    """Turns core events into Anthropic's stream events, in Anthropic's order:
+    message_start, ping, (content_block_start, deltas, content_block_stop)*, message_delta,
+    message_stop. Only choice 0 exists in this API."""
+
+    def __init__(self, *, message_id: str, model: str) -> None:
+        self._id = message_id
+        self._model = model
+        self._started = False
+        self._blocks: dict[int, _Block] = {}
+        self._usage = Usage()
+        self._stop_reason: str | None = None
+
+    def _start(self) -> list[StreamEvent]:
+        if self._started:
+            return []
+        self._started = True
+        message: dict[str, Any] = {
+            "id": self._id,
+            "type": "message",
+            "role": "assistant",
+            "model": self._model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            # The seed: message_start carries input and output tokens only.
+            "usage": {
+                "input_tokens": usage_body(self._usage)["input_tokens"],
+                "output_tokens": self._usage.output_tokens,
+            },
+        }
+        return [
+            ("message_start", {"type": "message_start", "message": message}),
+            ("ping", {"type": "ping"}),
+        ]
+
+    def encode(self, event: Event) -> list[StreamEvent]:
+        if isinstance(event, UsageReport):
+            self._usage = event.usage
+            return self._start()
+        out = self._start()
+        if event.choice != 0:
+            return out
+        if isinstance(event, PartStart):
+            block = _Block(len(self._blocks), event.kind)
+            self._blocks[event.part] = block
+            if event.kind is PartKind.TEXT:
+                content: dict[str, Any] = {"type": "text", "text": ""}
+            elif event.kind is PartKind.REASONING:
+                content = {"type": "thinking", "thinking": "", "signature": ""}
+            else:
+                content = {
+                    "type": "tool_use",
+                    "id": event.tool_call_id,
+                    "name": event.tool_name,
+                    "input": {},
+                }
+            out.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": block.index, "content_block": content},
+                )
+            )
+        elif isinstance(event, PartDelta):
+            block = self._blocks[event.part]
+            block.text.append(event.text)
+            if block.kind is PartKind.TEXT:
+                delta = {"type": "text_delta", "text": event.text}
+            elif block.kind is PartKind.REASONING:
+                delta = {"type": "thinking_delta", "thinking": event.text}
+            else:
+                delta = {"type": "input_json_delta", "partial_json": event.text}
+            out.append(("content_block_delta", self._delta(block.index, delta)))
+        elif isinstance(event, PartEnd):
+            block = self._blocks[event.part]
+            if block.kind is PartKind.REASONING:
+                signature = event.signature or signature_of("".join(block.text))
+                delta = {"type": "signature_delta", "signature": signature}
+                out.append(("content_block_delta", self._delta(block.index, delta)))
+            out.append(("content_block_stop", {"type": "content_block_stop", "index": block.index}))
+        elif isinstance(event, ChoiceEnd):
+            self._stop_reason = STOP_REASONS[event.finish_reason]
+        return out
+
+    @staticmethod
+    def _delta(index: int, delta: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "content_block_delta", "index": index, "delta": delta}
+
+    def finish(self) -> list[StreamEvent]:
+        out = self._start()
+        out.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {
+                        "stop_reason": self._stop_reason or "end_turn",
+                        "stop_sequence": None,
+                    },
+                    "usage": usage_body(self._usage),
+                },
+            )
+        )
+        out.append(("message_stop", {"type": "message_stop"}))
+        return out

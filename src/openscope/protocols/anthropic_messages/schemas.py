@@ -1,0 +1,120 @@
+"""Wire models: what the Anthropic-compatible Messages API accepts.
+
+Unknown fields are ignored (the seed: parameters it does not list are ignored). Types are
+checked here; ranges and cross-field rules in `decode`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CacheControlWire(WireModel):
+    type: str
+    ttl: str | None = None
+
+
+class TextBlock(WireModel):
+    type: Literal["text"]
+    text: str
+    cache_control: CacheControlWire | None = None
+
+
+class ImageSource(WireModel):
+    type: Literal["base64", "url"]
+    media_type: str | None = None
+    data: str | None = None
+    url: str | None = None
+
+
+class ImageBlock(WireModel):
+    type: Literal["image"]
+    source: ImageSource
+    cache_control: CacheControlWire | None = None
+
+
+class ToolUseBlock(WireModel):
+    type: Literal["tool_use"]
+    id: str
+    name: str
+    input: dict[str, Any] = Field(default_factory=dict)
+    cache_control: CacheControlWire | None = None
+
+
+class ToolResultBlock(WireModel):
+    type: Literal["tool_result"]
+    tool_use_id: str
+    content: str | list[Annotated[TextBlock | ImageBlock, Field(discriminator="type")]] = ""
+    is_error: bool = False
+    cache_control: CacheControlWire | None = None
+
+
+class ThinkingBlock(WireModel):
+    type: Literal["thinking"]
+    thinking: str
+    signature: str | None = None
+
+
+class RedactedThinkingBlock(WireModel):
+    type: Literal["redacted_thinking"]
+    data: str
+
+
+ContentBlock = Annotated[
+    TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | RedactedThinkingBlock,
+    Field(discriminator="type"),
+]
+
+
+class MessageWire(WireModel):
+    role: str
+    content: str | list[ContentBlock]
+
+
+class ThinkingWire(WireModel):
+    type: Literal["enabled", "disabled", "adaptive"]
+    budget_tokens: int | None = None
+
+
+class OutputConfigWire(WireModel):
+    effort: str | None = None
+
+
+class ToolWire(WireModel):
+    name: str
+    description: str | None = None
+    input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    type: str | None = None
+    cache_control: CacheControlWire | None = None
+
+
+class ToolChoiceWire(WireModel):
+    type: Literal["auto", "any", "none", "tool"]
+    name: str | None = None
+    disable_parallel_tool_use: bool | None = None
+
+
+class CountTokensRequest(WireModel):
+    model: str
+    messages: list[MessageWire]
+    system: str | list[TextBlock] | None = None
+    tools: list[ToolWire] | None = None
+    tool_choice: ToolChoiceWire | None = None
+    thinking: ThinkingWire | None = None
+
+
+class MessagesRequest(CountTokensRequest):
+    max_tokens: int
+    stream: bool | None = False
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop_sequences: list[str] | None = None
+    output_config: OutputConfigWire | None = None
+    metadata: dict[str, Any] | None = None
