@@ -20,6 +20,20 @@ import pytest
 
 MODEL = "smollm2-135m-instruct"
 ALIAS = "qwen-plus"
+# Served by the in-tree scripted backend: tool and thinking round trips that the embedded
+# model cannot do yet (its tool calling arrives with the tool-calling issue).
+SCRIPTED = "scripted-echo"
+CONFIG = f"""
+[backends.embedded]
+type = "llamacpp"
+
+[backends.scripted]
+type = "scripted"
+
+[routes]
+"{MODEL}" = "embedded"
+"{SCRIPTED}" = "scripted"
+"""
 STARTUP_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 10.0
 
@@ -94,13 +108,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real `openscope serve` on a free port, with qwen-plus aliased to the embedded
-    model. Its stdout/stderr go to `server.log` in the session's temporary directory."""
+    model and `scripted-echo` routed to the scripted backend. Its stdout/stderr go to
+    `server.log` in the session's temporary directory."""
     workdir = tmp_path_factory.mktemp("openscope-e2e")
     server = Server(
         port=_free_port(),
         api_key=f"sk-e2e-{secrets.token_hex(12)}",
         log_path=workdir / "server.log",
     )
+    config = workdir / "openscope.toml"
+    config.write_text(CONFIG)
     command = [
         sys.executable,
         "-m",
@@ -114,12 +131,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         server.api_key,
         "--data-dir",
         str(workdir / "data"),
+        "--config",
+        str(config),
         "--alias",
         f"{ALIAS}={MODEL}",
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
     with server.log_path.open("wb") as log:
-        # cwd: a directory without an openscope.toml, so only the flags configure it
+        # cwd: the work directory, so nothing but the config and flags configure it
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env
         )

@@ -50,3 +50,14 @@ def test_uncatalogued_routed_model_is_served_with_generic_limits() -> None:
 def test_served_lists_routes_and_aliases() -> None:
     ids = [m.id for m in router(**{"qwen-plus": "smollm2-135m-instruct"}).served()]
     assert ids == ["smollm2-135m-instruct", "qwen-plus"]
+
+
+def test_uncatalogued_models_can_do_what_their_backend_can() -> None:
+    from openscope.backends.base import BackendFeatures
+    from openscope.core.catalog import ThinkingMode
+
+    routes = {"echo": Route("scripted", "echo")}
+    features = {"scripted": BackendFeatures(thinking=True, tools=True)}
+    spec = Router(CATALOG, routes, {}, created=1, features=features).resolve("echo").served.spec
+    assert spec.capabilities.thinking is ThinkingMode.OPTIONAL
+    assert spec.capabilities.tools and not spec.capabilities.logprobs

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from openscope.core.catalog import Catalog, ModelSpec
+from openscope.backends.base import BackendFeatures
+from openscope.core.catalog import Catalog, ModelSpec, SamplingDefaults, ThinkingMode
 from openscope.core.catalog.spec import Capabilities
 from openscope.core.errors import ModelNotFound
 from openscope.core.service import ServedModel
@@ -30,15 +31,25 @@ class Target:
     route: Route
 
 
-def _uncatalogued(name: str) -> ModelSpec:
-    # A routed model the catalogue does not know (an upstream's own model): assume a
-    # generous window and let the backend enforce the real one.
+def _uncatalogued(name: str, features: BackendFeatures | None) -> ModelSpec:
+    """A routed model the catalogue does not know (an upstream's own model): it can do
+    what its backend can do, within a generous window the backend enforces for real."""
+    can = features or BackendFeatures()
     return ModelSpec(
         name=name,
         family="custom",
         context_length=131_072,
         max_output_tokens=32_768,
-        capabilities=Capabilities(multiple_choices=True, logprobs=True),
+        capabilities=Capabilities(
+            thinking=ThinkingMode.OPTIONAL if can.thinking else ThinkingMode.NONE,
+            tools=can.tools,
+            vision=can.vision,
+            multiple_choices=can.multiple_choices,
+            logprobs=can.logprobs,
+            search=can.search,
+            json_schema=can.json_schema,
+        ),
+        defaults=SamplingDefaults(top_k=None),
     )
 
 
@@ -50,11 +61,13 @@ class Router:
         aliases: Mapping[str, str],
         *,
         created: int,
+        features: Mapping[str, BackendFeatures] | None = None,
     ) -> None:
+        """`features` (by backend name) describes routed models the catalogue lacks."""
         self._catalog = catalog
         self._targets: dict[str, Target] = {}
         for name, route in routes.items():
-            spec = catalog.get(name) or _uncatalogued(name)
+            spec = catalog.get(name) or _uncatalogued(name, (features or {}).get(route.backend))
             self._targets[name] = Target(ServedModel(name, spec, created, OWNER), route)
         for alias, target_name in aliases.items():
             target = self._targets.get(target_name)

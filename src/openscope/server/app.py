@@ -36,13 +36,14 @@ def build_backends(settings: Settings, registry: BackendRegistry) -> dict[str, B
     }
 
 
-def build_router(settings: Settings, catalog: Catalog, backend_names: set[str]) -> Router:
+def build_router(settings: Settings, catalog: Catalog, backends: Mapping[str, Backend]) -> Router:
     routes = {}
     for name, route in settings.route_table().items():
-        if route.backend not in backend_names:
+        if route.backend not in backends:
             raise ValueError(f"route {name!r} names backend {route.backend!r}, which is not set up")
         routes[name] = Route(backend=route.backend, model=route.model or name)
-    return Router(catalog, routes, settings.aliases, created=int(time.time()))
+    features = {name: backend.features for name, backend in backends.items()}
+    return Router(catalog, routes, settings.aliases, created=int(time.time()), features=features)
 
 
 def create_app(
@@ -57,7 +58,7 @@ def create_app(
         if backends is not None
         else build_backends(settings, BackendRegistry.with_defaults())
     )
-    engine = Engine(build_router(settings, catalog or default_catalog(), set(built)), built)
+    engine = Engine(build_router(settings, catalog or default_catalog(), built), built)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
