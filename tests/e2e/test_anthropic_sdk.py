@@ -214,3 +214,29 @@ def test_streamed_tool_use_and_thinking(claude: anthropic.Anthropic) -> None:
     assert thinking.type == "thinking" and thinking.signature
     assert call.type == "tool_use" and call.input == {"city": "Paris"}
     assert final.stop_reason == "tool_use"
+
+
+def test_an_agent_configured_by_environment(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tools built on the SDK (coding agents) point it at a server with
+    ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY, and call the beta endpoint."""
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"{server.root_url}/apps/anthropic")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", server.api_key)
+    agent = anthropic.Anthropic(max_retries=0)
+    message = agent.beta.messages.create(
+        model=ALIAS,
+        max_tokens=8,
+        system=[
+            {
+                "type": "text",
+                "text": "You are a coding agent.",
+                "cache_control": {"type": "ephemeral"},
+            }
+        ],
+        messages=HELLO,
+        metadata={"user_id": "agent-user"},
+        betas=["prompt-caching-2024-07-31"],
+    )
+    assert message.content[0].type == "text"
+    assert message.usage.input_tokens > 0
