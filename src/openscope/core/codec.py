@@ -1,0 +1,181 @@
+"""Core types to and from plain JSON-able dicts, for storage. Every part carries a `type`
+tag so a record reads back exactly as it was written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openscope.core.events import Usage
+from openscope.core.messages import (
+    CacheControl,
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.request import ThinkingConfig, ToolChoice, ToolChoiceMode, ToolSpec
+from openscope.core.state import Item, TurnSettings
+
+JSON = dict[str, Any]
+
+
+def _cache(cache: CacheControl | None) -> JSON | None:
+    return {"type": cache.type} if cache else None
+
+
+def _cache_of(data: JSON | None) -> CacheControl | None:
+    return CacheControl(data["type"]) if data else None
+
+
+def part_to_dict(part: Part) -> JSON:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text, "cache_control": _cache(part.cache_control)}
+    if isinstance(part, ImagePart):
+        return {
+            "type": "image",
+            "url": part.url,
+            "detail": part.detail,
+            "cache_control": _cache(part.cache_control),
+        }
+    if isinstance(part, ReasoningPart):
+        return {"type": "reasoning", "text": part.text, "signature": part.signature}
+    if isinstance(part, ToolCallPart):
+        return {"type": "tool_call", "id": part.id, "name": part.name, "arguments": part.arguments}
+    return {
+        "type": "tool_result",
+        "tool_call_id": part.tool_call_id,
+        "content": [part_to_dict(p) for p in part.content],
+        "is_error": part.is_error,
+    }
+
+
+def part_from_dict(data: JSON) -> Part:
+    kind = data["type"]
+    if kind == "text":
+        return TextPart(data["text"], cache_control=_cache_of(data.get("cache_control")))
+    if kind == "image":
+        return ImagePart(
+            data["url"], data.get("detail"), cache_control=_cache_of(data.get("cache_control"))
+        )
+    if kind == "reasoning":
+        return ReasoningPart(data["text"], signature=data.get("signature"))
+    if kind == "tool_call":
+        return ToolCallPart(id=data["id"], name=data["name"], arguments=data["arguments"])
+    if kind == "tool_result":
+        content = tuple(part_from_dict(p) for p in data["content"])
+        return ToolResultPart(
+            data["tool_call_id"],
+            tuple(p for p in content if isinstance(p, TextPart | ImagePart)),
+            is_error=bool(data.get("is_error")),
+        )
+    raise ValueError(f"unknown part type {kind!r}")
+
+
+def message_to_dict(message: Message) -> JSON:
+    return {
+        "role": str(message.role),
+        "parts": [part_to_dict(p) for p in message.parts],
+        "name": message.name,
+    }
+
+
+def message_from_dict(data: JSON) -> Message:
+    return Message(
+        role=Role(data["role"]),
+        parts=tuple(part_from_dict(p) for p in data["parts"]),
+        name=data.get("name"),
+    )
+
+
+def item_to_dict(item: Item) -> JSON:
+    return {"id": item.id, "created_at": item.created_at, "message": message_to_dict(item.message)}
+
+
+def item_from_dict(data: JSON) -> Item:
+    return Item(
+        id=data["id"],
+        created_at=int(data.get("created_at", 0)),
+        message=message_from_dict(data["message"]),
+    )
+
+
+def usage_to_dict(usage: Usage) -> JSON:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "cache_creation_tokens": usage.cache_creation_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+    }
+
+
+def usage_from_dict(data: JSON) -> Usage:
+    return Usage(**{k: int(v) for k, v in data.items()})
+
+
+def tool_to_dict(tool: ToolSpec) -> JSON:
+    return {
+        "name": tool.name,
+        "description": tool.description,
+        "parameters": tool.parameters,
+        "strict": tool.strict,
+    }
+
+
+def tool_from_dict(data: JSON) -> ToolSpec:
+    return ToolSpec(
+        name=data["name"],
+        description=data.get("description"),
+        parameters=data.get("parameters") or {},
+        strict=bool(data.get("strict")),
+    )
+
+
+def settings_to_dict(settings: TurnSettings) -> JSON:
+    return {
+        "instructions": settings.instructions,
+        "tools": [tool_to_dict(t) for t in settings.tools],
+        "tool_choice": {
+            "mode": str(settings.tool_choice.mode),
+            "name": settings.tool_choice.name,
+            "allowed": list(settings.tool_choice.allowed)
+            if settings.tool_choice.allowed is not None
+            else None,
+        },
+        "parallel_tool_calls": settings.parallel_tool_calls,
+        "temperature": settings.temperature,
+        "top_p": settings.top_p,
+        "max_output_tokens": settings.max_output_tokens,
+        "thinking": {
+            "enabled": settings.thinking.enabled,
+            "budget_tokens": settings.thinking.budget_tokens,
+            "effort": settings.thinking.effort,
+        },
+        "metadata": settings.metadata,
+        "store": settings.store,
+    }
+
+
+def settings_from_dict(data: JSON) -> TurnSettings:
+    choice = data["tool_choice"]
+    allowed = choice.get("allowed")
+    return TurnSettings(
+        instructions=data.get("instructions"),
+        tools=tuple(tool_from_dict(t) for t in data.get("tools", ())),
+        tool_choice=ToolChoice(
+            ToolChoiceMode(choice["mode"]),
+            name=choice.get("name"),
+            allowed=tuple(allowed) if allowed is not None else None,
+        ),
+        parallel_tool_calls=bool(data.get("parallel_tool_calls", True)),
+        temperature=data.get("temperature"),
+        top_p=data.get("top_p"),
+        max_output_tokens=data.get("max_output_tokens"),
+        thinking=ThinkingConfig(**data.get("thinking", {})),
+        metadata=dict(data.get("metadata") or {}),
+        store=bool(data.get("store", True)),
+    )
