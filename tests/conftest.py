@@ -1,6 +1,7 @@
 """Shared fixtures: an app over the scripted backend, with the models routed to it."""
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,7 @@ AppFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
-def scripted_client() -> Iterator[AppFactory]:
+def scripted_client(tmp_path: Path) -> Iterator[AppFactory]:
     """Build a TestClient over a scripted backend: `factory(backend=..., **settings)`."""
     clients: list[TestClient] = []
 
@@ -23,6 +24,7 @@ def scripted_client() -> Iterator[AppFactory]:
         settings = Settings.model_validate(
             {
                 "api_keys": [API_KEY],
+                "data_dir": str(tmp_path / "data"),
                 "backends": {"scripted": {"type": "scripted"}},
                 "routes": {"smollm2-135m-instruct": "scripted"},
                 "aliases": {"qwen-plus": "smollm2-135m-instruct"},

@@ -50,6 +50,10 @@ class Settings(BaseModel):
     api_keys: list[str] = Field(default_factory=list)
     data_dir: Path = Path("data")
     max_body_bytes: int = 16 * 1024 * 1024
+    # SQLite in data_dir when unset; postgresql+asyncpg://... to share state between servers
+    database_url: str | None = None
+    response_retention_seconds: int = 7 * 24 * 3600
+    purge_interval_seconds: float = 3600.0
     log_level: str = "info"
     backends: dict[str, BackendSettings] = Field(default_factory=_default_backends)
     # model name -> backend instance name, or {backend, model}
@@ -75,6 +79,7 @@ ENV_VARS = {
     "OPENSCOPE_DATA_DIR": "data_dir",
     "OPENSCOPE_HOST": "host",
     "OPENSCOPE_PORT": "port",
+    "OPENSCOPE_DATABASE_URL": "database_url",
 }
 
 

@@ -78,3 +78,21 @@ class InternalError(OpenScopeError):
 
 
 INTERNAL_ERROR_MESSAGE = "An internal error has occured, please try again later."
+
+
+# Model Studio's error codes (compatible mode), shared by the APIs it serves there.
+MODEL_STUDIO_CODES: dict[ErrorKind, str] = {
+    ErrorKind.INVALID_PARAMETER: "invalid_parameter_error",
+    ErrorKind.AUTHENTICATION: "invalid_api_key",
+    ErrorKind.PERMISSION: "access_denied",
+    ErrorKind.NOT_FOUND: "not_found",
+    ErrorKind.MODEL_NOT_FOUND: "model_not_found",
+    ErrorKind.REQUEST_TOO_LARGE: "request_too_large",
+    ErrorKind.RATE_LIMITED: "limit_requests",
+    ErrorKind.OVERLOADED: "model_unavailable",
+    ErrorKind.INTERNAL: "internal_error",
+}
+
+
+def error_code(error: OpenScopeError) -> str:
+    return error.code or MODEL_STUDIO_CODES[error.kind]

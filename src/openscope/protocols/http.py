@@ -22,7 +22,7 @@ from openscope.core.errors import (
     RequestTooLarge,
 )
 from openscope.core.ids import request_id as new_request_id
-from openscope.core.service import GenerationService
+from openscope.core.service import GenerationService, ResponsesService
 
 log = logging.getLogger("openscope.protocols")
 
@@ -31,10 +31,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class ProtocolContext:
-    """What the server hands a protocol's router: the service to generate with, how to
-    authenticate a request, and the largest body it accepts."""
+    """What the server hands a protocol's router: the services to generate with (stateless
+    and stateful), how to authenticate a request, and the largest body it accepts."""
 
     service: GenerationService
+    responses: ResponsesService
     authenticate: Callable[[Request], Awaitable[None]]
     max_body_bytes: int
 

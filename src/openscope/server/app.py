@@ -3,6 +3,8 @@ module-level state."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -16,17 +18,21 @@ from openscope.backends.registry import BackendRegistry
 from openscope.core.catalog import Catalog, default_catalog
 from openscope.core.errors import NotFound, OpenScopeError
 from openscope.engine import Engine, Route, Router
-from openscope.protocols import anthropic_messages, openai_chat
+from openscope.engine.responses import Responses
+from openscope.protocols import anthropic_messages, openai_chat, openai_responses
 from openscope.protocols.anthropic_messages.encode import error_body as anthropic_error_body
 from openscope.protocols.http import ProtocolContext, json_response, request_id_of
 from openscope.protocols.openai_chat.encode import error_body as chat_error_body
+from openscope.protocols.openai_responses.encode import error_body as responses_error_body
 from openscope.server.auth import ApiKeyAuth
 from openscope.server.request_id import RequestIdMiddleware
 from openscope.settings import Settings
+from openscope.store import Store, create_engine, migrate, sqlite_url
 
 log = logging.getLogger("openscope.server")
 
 ANTHROPIC_PATHS = ("/apps/anthropic", "/v1/messages")
+RESPONSES_PATHS = ("/v1/responses", "/v1/conversations")
 
 
 def build_backends(settings: Settings, registry: BackendRegistry) -> dict[str, Backend]:
@@ -59,17 +65,25 @@ def create_app(
         else build_backends(settings, BackendRegistry.with_defaults())
     )
     engine = Engine(build_router(settings, catalog or default_catalog(), built), built)
+    store = Store(create_engine(settings.database_url or sqlite_url(settings.data_dir)))
+    responses = Responses(engine, store, retention_seconds=settings.response_retention_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await migrate(store.engine)
         await engine.start()
+        purge = asyncio.create_task(responses.purge_forever(settings.purge_interval_seconds))
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            purge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purge
             await engine.close()
+            await store.close()
 
     app = FastAPI(
         title="openscope",
@@ -80,16 +94,19 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.store = store
     app.state.ready = False
     app.add_middleware(RequestIdMiddleware)
 
     context = ProtocolContext(
         service=engine,
+        responses=responses,
         authenticate=ApiKeyAuth(settings.api_keys),
         max_body_bytes=settings.max_body_bytes,
     )
     app.include_router(openai_chat.build_router(context))
     app.include_router(anthropic_messages.build_router(context))
+    app.include_router(openai_responses.build_router(context))
 
     @app.get("/health")
     async def health(request: Request) -> Response:
@@ -112,6 +129,8 @@ def create_app(
         rid = request_id_of(request)
         if path.startswith(ANTHROPIC_PATHS):
             body = anthropic_error_body(error, rid)
+        elif any(part in path for part in RESPONSES_PATHS):
+            body = responses_error_body(error, rid)
         else:
             body = chat_error_body(error, rid)
         return json_response(body, status=exc.status_code)

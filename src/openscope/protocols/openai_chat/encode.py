@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from openscope.core.errors import ErrorKind, OpenScopeError
+from openscope.core.errors import ErrorKind, OpenScopeError, error_code
 from openscope.core.events import (
     ChoiceEnd,
     Event,
@@ -20,17 +20,17 @@ from openscope.core.events import (
 from openscope.core.fold import Choice, GenerateResult
 from openscope.core.messages import ToolCallPart
 
-# kind -> (HTTP status, error type, code) as Model Studio's compatible mode answers.
-ERROR_SHAPES: dict[ErrorKind, tuple[int, str, str]] = {
-    ErrorKind.INVALID_PARAMETER: (400, "invalid_request_error", "invalid_parameter_error"),
-    ErrorKind.AUTHENTICATION: (401, "invalid_request_error", "invalid_api_key"),
-    ErrorKind.PERMISSION: (403, "invalid_request_error", "access_denied"),
-    ErrorKind.NOT_FOUND: (404, "invalid_request_error", "not_found"),
-    ErrorKind.MODEL_NOT_FOUND: (404, "invalid_request_error", "model_not_found"),
-    ErrorKind.REQUEST_TOO_LARGE: (413, "invalid_request_error", "request_too_large"),
-    ErrorKind.RATE_LIMITED: (429, "rate_limit_error", "limit_requests"),
-    ErrorKind.OVERLOADED: (503, "service_unavailable_error", "model_unavailable"),
-    ErrorKind.INTERNAL: (500, "internal_error", "internal_error"),
+# kind -> (HTTP status, error type) as Model Studio's compatible mode answers.
+ERROR_SHAPES: dict[ErrorKind, tuple[int, str]] = {
+    ErrorKind.INVALID_PARAMETER: (400, "invalid_request_error"),
+    ErrorKind.AUTHENTICATION: (401, "invalid_request_error"),
+    ErrorKind.PERMISSION: (403, "invalid_request_error"),
+    ErrorKind.NOT_FOUND: (404, "invalid_request_error"),
+    ErrorKind.MODEL_NOT_FOUND: (404, "invalid_request_error"),
+    ErrorKind.REQUEST_TOO_LARGE: (413, "invalid_request_error"),
+    ErrorKind.RATE_LIMITED: (429, "rate_limit_error"),
+    ErrorKind.OVERLOADED: (503, "service_unavailable_error"),
+    ErrorKind.INTERNAL: (500, "internal_error"),
 }
 
 
@@ -39,13 +39,12 @@ def error_status(error: OpenScopeError) -> int:
 
 
 def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
-    _, type_, code = ERROR_SHAPES[error.kind]
     return {
         "error": {
             "message": error.message,
-            "type": type_,
+            "type": ERROR_SHAPES[error.kind][1],
             "param": error.param,
-            "code": error.code or code,
+            "code": error_code(error),
         },
         "request_id": request_id,
     }

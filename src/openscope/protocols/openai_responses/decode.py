@@ -1,0 +1,279 @@
+"""Responses and Conversations wire requests -> core turns and items, with Model Studio's
+checks and messages."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from openscope.core import ids
+from openscope.core.errors import InvalidParameter
+from openscope.core.messages import (
+    ImagePart,
+    Message,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.request import (
+    GenerateRequest,
+    SamplingParams,
+    ThinkingConfig,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolSpec,
+)
+from openscope.core.state import Item, TurnSettings
+from openscope.core.turns import Turn
+from openscope.protocols.openai_responses.schemas import (
+    ContentPartWire,
+    ItemWire,
+    ResponseRequest,
+    ToolChoiceObject,
+    ToolWire,
+)
+
+W = TypeVar("W", bound=BaseModel)
+
+MIN_OUTPUT_TOKENS = 16
+BUILT_IN_TOOLS = {
+    "web_search",
+    "code_interpreter",
+    "web_extractor",
+    "web_search_image",
+    "image_search",
+    "file_search",
+    "mcp",
+}
+# reasoning.effort replaces enable_thinking and wins over it (BEHAVIOUR.md)
+EFFORT_THINKS = {
+    "none": False,
+    "minimal": False,
+    "low": True,
+    "medium": True,
+    "high": True,
+    "xhigh": True,
+    "max": True,
+}
+MESSAGE_ROLES = {
+    "user": Role.USER,
+    "assistant": Role.ASSISTANT,
+    "system": Role.SYSTEM,
+    "developer": Role.SYSTEM,
+}
+
+
+def parse(model: type[W], body: Any) -> W:
+    if not isinstance(body, dict):
+        raise InvalidParameter("The request body must be a JSON object.")
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = "".join(
+            f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p))
+            for i, p in enumerate(first["loc"])
+        )
+        raise InvalidParameter(
+            f"Invalid '{location}': {first['msg']}.", param=str(first["loc"][0])
+        ) from None
+
+
+def decode(body: Any) -> tuple[Turn, ResponseRequest]:
+    wire = parse(ResponseRequest, body)
+    conversation = wire.conversation
+    conversation_id = (
+        conversation
+        if isinstance(conversation, str)
+        else (conversation.id if conversation else None)
+    )
+    if wire.previous_response_id and conversation_id:
+        raise InvalidParameter(
+            "Mutually exclusive parameters: Ensure you are only providing one of: "
+            "previous_response_id or conversation.",
+            param="previous_response_id",
+        )
+    if wire.max_output_tokens is not None and wire.max_output_tokens < MIN_OUTPUT_TOKENS:
+        raise InvalidParameter(
+            f"Invalid 'max_output_tokens': must be greater than or equal to "
+            f"{MIN_OUTPUT_TOKENS}, got {wire.max_output_tokens}.",
+            param="max_output_tokens",
+        )
+    if wire.temperature is not None and not 0.0 <= wire.temperature < 2.0:
+        raise InvalidParameter("Temperature should be in [0.0, 2.0)", param="temperature")
+    if wire.top_p is not None and not 0.0 < wire.top_p <= 1.0:
+        raise InvalidParameter("Range of top_p should be (0.0, 1.0]", param="top_p")
+    items = input_items(wire.input)
+    if not items:
+        raise InvalidParameter("Invalid 'input': the input must not be empty.", param="input")
+    tools = tuple(_tool(t) for t in wire.tools or ())
+    settings = TurnSettings(
+        instructions=wire.instructions,
+        tools=tools,
+        tool_choice=_tool_choice(wire.tool_choice, tools),
+        parallel_tool_calls=True if wire.parallel_tool_calls is None else wire.parallel_tool_calls,
+        temperature=wire.temperature,
+        top_p=wire.top_p,
+        max_output_tokens=wire.max_output_tokens,
+        thinking=_thinking(wire),
+        metadata=dict(wire.metadata or {}),
+        store=True if wire.store is None else wire.store,
+    )
+    request = GenerateRequest(
+        model=wire.model,
+        messages=tuple(item.message for item in items),
+        sampling=SamplingParams(
+            temperature=wire.temperature,
+            top_p=wire.top_p,
+            max_tokens=wire.max_output_tokens,
+        ),
+        tools=tools,
+        tool_choice=settings.tool_choice,
+        parallel_tool_calls=settings.parallel_tool_calls,
+        thinking=settings.thinking,
+    )
+    turn = Turn(
+        response_id=ids.response_id(),
+        created_at=int(time.time()),
+        request=request,
+        input_items=items,
+        settings=settings,
+        previous_response_id=wire.previous_response_id,
+        conversation_id=conversation_id,
+    )
+    return turn, wire
+
+
+def _thinking(wire: ResponseRequest) -> ThinkingConfig:
+    effort = wire.reasoning.effort if wire.reasoning else None
+    if effort is not None:
+        if effort not in EFFORT_THINKS:
+            raise InvalidParameter(
+                f"Invalid 'reasoning.effort': must be one of {', '.join(EFFORT_THINKS)}.",
+                param="reasoning",
+            )
+        return ThinkingConfig(enabled=EFFORT_THINKS[effort])
+    return ThinkingConfig(enabled=wire.enable_thinking)
+
+
+def input_items(value: str | list[ItemWire]) -> tuple[Item, ...]:
+    created = int(time.time())
+    if isinstance(value, str):
+        message = Message(Role.USER, (TextPart(value),))
+        return (Item(ids.input_item_id("msg"), message, created),)
+    return tuple(_item(wire, position, created) for position, wire in enumerate(value))
+
+
+def _item(wire: ItemWire, position: int, created: int) -> Item:
+    if wire.type == "message":
+        role = MESSAGE_ROLES.get(wire.role or "")
+        if role is None:
+            raise InvalidParameter(
+                f"Invalid 'input[{position}].role': must be one of user, assistant, system, "
+                "developer.",
+                param="input",
+            )
+        message = Message(role, _content(wire.content, position))
+        return Item(wire.id or ids.input_item_id("msg"), message, created)
+    if wire.type == "function_call":
+        if not wire.call_id or not wire.name:
+            raise InvalidParameter(
+                f"Invalid 'input[{position}]': a function_call needs call_id and name.",
+                param="input",
+            )
+        call = ToolCallPart(id=wire.call_id, name=wire.name, arguments=wire.arguments or "{}")
+        return Item(wire.id or ids.input_item_id("fc"), Message(Role.ASSISTANT, (call,)), created)
+    if wire.type == "function_call_output":
+        if not wire.call_id:
+            raise InvalidParameter(
+                f"Invalid 'input[{position}]': a function_call_output needs call_id.",
+                param="input",
+            )
+        output = (
+            wire.output
+            if isinstance(wire.output, str)
+            else "".join(p.text or "" for p in wire.output or ())
+        )
+        result = ToolResultPart(wire.call_id, (TextPart(output),))
+        return Item(wire.id or ids.input_item_id("fco"), Message(Role.TOOL, (result,)), created)
+    if wire.type == "reasoning":
+        text = "".join(p.text or "" for p in wire.summary or ())
+        if isinstance(wire.content, list):
+            text = text or "".join(p.text or "" for p in wire.content)
+        message = Message(Role.ASSISTANT, (ReasoningPart(text),))
+        return Item(wire.id or ids.input_item_id("rs"), message, created)
+    raise InvalidParameter(
+        f"Invalid 'input[{position}].type': '{wire.type}' items are not supported; use "
+        "message, function_call, function_call_output or reasoning.",
+        param="input",
+    )
+
+
+def _content(
+    content: str | list[ContentPartWire] | None, position: int
+) -> tuple[TextPart | ImagePart, ...]:
+    if content is None:
+        return ()
+    if isinstance(content, str):
+        return (TextPart(content),)
+    parts: list[TextPart | ImagePart] = []
+    for part in content:
+        if part.type in ("input_text", "output_text", "text", "refusal"):
+            parts.append(TextPart(part.text or ""))
+        elif part.type == "input_image" and part.image_url:
+            parts.append(ImagePart(part.image_url, part.detail))
+        else:
+            raise InvalidParameter(
+                f"Invalid 'input[{position}].content': the content type '{part.type}' is not "
+                "supported.",
+                param="input",
+            )
+    return tuple(parts)
+
+
+def _tool(wire: ToolWire) -> ToolSpec:
+    if wire.type in BUILT_IN_TOOLS:
+        raise InvalidParameter(
+            f"The built-in tool '{wire.type}' is not supported yet on this server; "
+            "define function tools instead.",
+            param="tools",
+        )
+    if wire.type != "function" or not wire.name:
+        raise InvalidParameter(
+            f"Invalid tool of type '{wire.type}': expected a function tool with a name.",
+            param="tools",
+        )
+    return ToolSpec(
+        name=wire.name,
+        description=wire.description,
+        parameters=wire.parameters or {},
+        strict=bool(wire.strict),
+    )
+
+
+def _tool_choice(wire: str | ToolChoiceObject | None, tools: tuple[ToolSpec, ...]) -> ToolChoice:
+    if wire is None or wire == "auto":
+        return ToolChoice()
+    if wire == "none":
+        return ToolChoice(ToolChoiceMode.NONE)
+    if wire == "required":
+        if len(tools) != 1:
+            raise InvalidParameter(
+                "tool_choice 'required' is available only when tools holds exactly one tool.",
+                param="tool_choice",
+            )
+        return ToolChoice(ToolChoiceMode.REQUIRED)
+    if isinstance(wire, ToolChoiceObject):
+        if wire.type == "function" and wire.name:
+            return ToolChoice(ToolChoiceMode.NAMED, name=wire.name)
+        if wire.type == "allowed_tools" and wire.tools:
+            mode = ToolChoiceMode.REQUIRED if wire.mode == "required" else ToolChoiceMode.AUTO
+            return ToolChoice(mode, allowed=tuple(t.name for t in wire.tools))
+    raise InvalidParameter(
+        "Invalid 'tool_choice': use auto, none, required, a function, or allowed_tools.",
+        param="tool_choice",
+    )

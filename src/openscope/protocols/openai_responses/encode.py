@@ -1,0 +1,369 @@
+"""Core records and events -> Responses and Conversations JSON, and the Responses stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from openscope.core.errors import ErrorKind, OpenScopeError, error_code
+from openscope.core.events import (
+    ChoiceEnd,
+    Event,
+    PartDelta,
+    PartKind,
+    PartStart,
+    Usage,
+    UsageReport,
+)
+from openscope.core.messages import (
+    ImagePart,
+    Message,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.request import ToolChoice, ToolChoiceMode
+from openscope.core.state import Conversation, Item, Page, StoredResponse
+from openscope.core.turns import output_item_id_for
+
+STATUSES: dict[ErrorKind, int] = {
+    ErrorKind.INVALID_PARAMETER: 400,
+    ErrorKind.AUTHENTICATION: 401,
+    ErrorKind.PERMISSION: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.MODEL_NOT_FOUND: 404,
+    ErrorKind.REQUEST_TOO_LARGE: 413,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.OVERLOADED: 503,
+    ErrorKind.INTERNAL: 500,
+}
+
+
+def error_status(error: OpenScopeError) -> int:
+    return STATUSES[error.kind]
+
+
+def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
+    """The Responses API's flat error shape (BEHAVIOUR.md)."""
+    return {"code": error_code(error), "message": error.message, "request_id": request_id}
+
+
+# -- items ------------------------------------------------------------------------------
+
+
+def _input_content(part: TextPart | ImagePart) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "input_text", "text": part.text}
+    return {"type": "input_image", "image_url": part.url, "detail": part.detail or "auto"}
+
+
+def item_body(item: Item) -> dict[str, Any]:
+    message = item.message
+    parts = message.parts
+    first = parts[0] if parts else None
+    if isinstance(first, ToolCallPart):
+        return {
+            "id": item.id,
+            "type": "function_call",
+            "status": "completed",
+            "call_id": first.id,
+            "name": first.name,
+            "arguments": first.arguments,
+        }
+    if isinstance(first, ToolResultPart):
+        return {
+            "id": item.id,
+            "type": "function_call_output",
+            "status": "completed",
+            "call_id": first.tool_call_id,
+            "output": first.text,
+        }
+    if isinstance(first, ReasoningPart):
+        return {
+            "id": item.id,
+            "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": first.text}],
+        }
+    if message.role is Role.ASSISTANT:
+        return _assistant_message(item.id, message.text, "completed")
+    role = "system" if message.role is Role.SYSTEM else str(message.role)
+    return {
+        "id": item.id,
+        "type": "message",
+        "status": "completed",
+        "role": role,
+        "content": [_input_content(p) for p in parts if isinstance(p, TextPart | ImagePart)],
+    }
+
+
+def _assistant_message(item_id: str, text: str | None, status: str) -> dict[str, Any]:
+    content = [] if text is None else [_output_text(text)]
+    return {
+        "id": item_id,
+        "type": "message",
+        "status": status,
+        "role": "assistant",
+        "content": content,
+    }
+
+
+def _output_text(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def page_body(page: Page) -> dict[str, Any]:
+    data = [item_body(i) for i in page.items]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": page.has_more,
+    }
+
+
+def items_body(items: tuple[Item, ...]) -> dict[str, Any]:
+    data = [item_body(i) for i in items]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": False,
+    }
+
+
+def conversation_body(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "object": "conversation",
+        "created_at": conversation.created_at,
+        "metadata": conversation.metadata,
+    }
+
+
+# -- responses --------------------------------------------------------------------------
+
+
+def usage_body(usage: Usage) -> dict[str, Any]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "input_tokens_details": {"cached_tokens": usage.cached_tokens},
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def _tool_choice_body(choice: ToolChoice) -> Any:
+    if choice.allowed is not None:
+        return {
+            "type": "allowed_tools",
+            "mode": "required" if choice.mode is ToolChoiceMode.REQUIRED else "auto",
+            "tools": [{"type": "function", "name": name} for name in choice.allowed],
+        }
+    if choice.mode is ToolChoiceMode.NAMED:
+        return {"type": "function", "name": choice.name}
+    return str(choice.mode)
+
+
+def response_body(record: StoredResponse, *, status: str | None = None) -> dict[str, Any]:
+    settings = record.settings
+    done = status is None
+    return {
+        "id": record.id,
+        "object": "response",
+        "created_at": record.created_at,
+        "status": status or str(record.status),
+        "background": False,
+        "error": (
+            {"code": record.error.code, "message": record.error.message} if record.error else None
+        ),
+        "incomplete_details": (
+            {"reason": record.incomplete_reason} if record.incomplete_reason else None
+        ),
+        "instructions": settings.instructions,
+        "max_output_tokens": settings.max_output_tokens,
+        "model": record.model,
+        "output": [item_body(i) for i in record.output_items] if done else [],
+        "parallel_tool_calls": settings.parallel_tool_calls,
+        "previous_response_id": record.previous_response_id,
+        "reasoning": {"effort": settings.thinking.effort, "summary": None},
+        "store": settings.store,
+        "temperature": settings.temperature,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": _tool_choice_body(settings.tool_choice),
+        "tools": [
+            {
+                "type": "function",
+                "name": t.name,
+                "description": t.description,
+                "parameters": t.parameters,
+                "strict": t.strict,
+            }
+            for t in settings.tools
+        ],
+        "top_p": settings.top_p,
+        "truncation": "disabled",
+        "usage": usage_body(record.usage) if done else None,
+        "metadata": settings.metadata,
+        "conversation": {"id": record.conversation_id} if record.conversation_id else None,
+    }
+
+
+def deleted_body(object_: str, id_: str) -> dict[str, Any]:
+    return {"id": id_, "object": object_, "deleted": True}
+
+
+# -- stream -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _OpenItem:
+    output_index: int
+    kind: PartKind
+    item_id: str
+    name: str | None = None
+    call_id: str | None = None
+    chunks: list[str] = field(default_factory=list)
+
+
+StreamEvent = dict[str, Any]
+
+
+class ResponseStreamEncoder:
+    """Core events -> Responses stream events, each with a strictly increasing
+    `sequence_number`. Only choice 0 exists in this API."""
+
+    def __init__(self, skeleton: StoredResponse) -> None:
+        self._skeleton = skeleton  # the response as known before generating
+        self._sequence = 0
+        self._items: dict[int, _OpenItem] = {}
+
+    def _event(self, type_: str, **fields: Any) -> StreamEvent:
+        event = {"type": type_, "sequence_number": self._sequence, **fields}
+        self._sequence += 1
+        return event
+
+    def start(self) -> list[StreamEvent]:
+        response = response_body(self._skeleton, status="in_progress")
+        return [
+            self._event("response.created", response=response),
+            self._event("response.in_progress", response=response),
+        ]
+
+    def encode(self, event: Event) -> list[StreamEvent]:
+        if isinstance(event, UsageReport | ChoiceEnd) or event.choice != 0:
+            return []
+        if isinstance(event, PartStart):
+            return self._open(event)
+        item = self._items[event.part]
+        if isinstance(event, PartDelta):
+            item.chunks.append(event.text)
+            return [self._delta(item, event.text)]
+        return self._close(item)
+
+    def _open(self, event: PartStart) -> list[StreamEvent]:
+        item_id = output_item_id_for(event.kind, self._skeleton.id, event.part)
+        item = _OpenItem(len(self._items), event.kind, item_id, event.tool_name, event.tool_call_id)
+        self._items[event.part] = item
+        where = {"item_id": item_id, "output_index": item.output_index}
+        if event.kind is PartKind.TEXT:
+            body = _assistant_message(item_id, None, "in_progress")
+            return [
+                self._event(
+                    "response.output_item.added", output_index=item.output_index, item=body
+                ),
+                self._event(
+                    "response.content_part.added", **where, content_index=0, part=_output_text("")
+                ),
+            ]
+        if event.kind is PartKind.REASONING:
+            body = {"id": item_id, "type": "reasoning", "summary": []}
+            return [
+                self._event(
+                    "response.output_item.added", output_index=item.output_index, item=body
+                ),
+                self._event(
+                    "response.reasoning_summary_part.added",
+                    **where,
+                    summary_index=0,
+                    part={"type": "summary_text", "text": ""},
+                ),
+            ]
+        body = {
+            "id": item_id,
+            "type": "function_call",
+            "status": "in_progress",
+            "call_id": item.call_id,
+            "name": item.name,
+            "arguments": "",
+        }
+        return [
+            self._event("response.output_item.added", output_index=item.output_index, item=body)
+        ]
+
+    def _delta(self, item: _OpenItem, text: str) -> StreamEvent:
+        where = {"item_id": item.item_id, "output_index": item.output_index}
+        if item.kind is PartKind.TEXT:
+            return self._event(
+                "response.output_text.delta", **where, content_index=0, delta=text, logprobs=[]
+            )
+        if item.kind is PartKind.REASONING:
+            return self._event(
+                "response.reasoning_summary_text.delta", **where, summary_index=0, delta=text
+            )
+        return self._event("response.function_call_arguments.delta", **where, delta=text)
+
+    def _close(self, item: _OpenItem) -> list[StreamEvent]:
+        text = "".join(item.chunks)
+        where = {"item_id": item.item_id, "output_index": item.output_index}
+        done = {"output_index": item.output_index}
+        if item.kind is PartKind.TEXT:
+            return [
+                self._event(
+                    "response.output_text.done", **where, content_index=0, text=text, logprobs=[]
+                ),
+                self._event(
+                    "response.content_part.done", **where, content_index=0, part=_output_text(text)
+                ),
+                self._event(
+                    "response.output_item.done",
+                    **done,
+                    item=_assistant_message(item.item_id, text, "completed"),
+                ),
+            ]
+        if item.kind is PartKind.REASONING:
+            summary = {"type": "summary_text", "text": text}
+            return [
+                self._event(
+                    "response.reasoning_summary_text.done", **where, summary_index=0, text=text
+                ),
+                self._event(
+                    "response.reasoning_summary_part.done", **where, summary_index=0, part=summary
+                ),
+                self._event(
+                    "response.output_item.done",
+                    **done,
+                    item={"id": item.item_id, "type": "reasoning", "summary": [summary]},
+                ),
+            ]
+        call = ToolCallPart(id=item.call_id or "", name=item.name or "", arguments=text)
+        body = item_body(Item(item.item_id, Message(Role.ASSISTANT, (call,))))
+        return [
+            self._event(
+                "response.function_call_arguments.done", **where, name=item.name, arguments=text
+            ),
+            self._event("response.output_item.done", **done, item=body),
+        ]
+
+    def finish(self, record: StoredResponse) -> list[StreamEvent]:
+        """The closing event: completed, incomplete or failed, with the whole response."""
+        kind = {
+            "completed": "response.completed",
+            "incomplete": "response.incomplete",
+            "failed": "response.failed",
+        }[str(record.status)]
+        return [self._event(kind, response=response_body(record))]

@@ -1,0 +1,151 @@
+"""The store: stored responses and conversations over one SQLAlchemy async engine.
+
+Every method is one transaction. On SQLite, writing transactions begin with BEGIN IMMEDIATE
+(so concurrent writers wait on the busy timeout instead of failing on a lock upgrade); on
+PostgreSQL, reads run in REPEATABLE READ so a record and its items come from one snapshot.
+Deleting really deletes rows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from openscope.core.errors import NotFound
+from openscope.core.state import Conversation, Item, Order, Page, StoredResponse
+from openscope.store import conversations as conv
+from openscope.store import responses as resp
+
+WRITE_OPTION = "openscope_write"
+"""Execution option marking a connection whose transaction will write (see database.py)."""
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as conn:
+            await conn.execution_options(**{WRITE_OPTION: True})
+            async with conn.begin():
+                yield conn
+
+    # Responses
+
+    async def save_response(self, record: StoredResponse) -> None:
+        """Store a finished response and its items. With a conversation, append the turn's
+        input then output items to it; with a previous response, extend the chain's expiry
+        to this record's. All or nothing."""
+        async with self._write() as conn:
+            conversation_id = record.conversation_id
+            if conversation_id is not None and not await conv.lock_conversation(
+                conn, conversation_id
+            ):
+                raise NotFound(f"Conversation with id '{conversation_id}' not found.")
+            await resp.insert_response(conn, record)
+            if conversation_id is not None:
+                items = record.input_items + record.output_items
+                await conv.append_items(conn, conversation_id, items)
+            if record.previous_response_id is not None:
+                await resp.extend_chain(conn, record.previous_response_id, record.expires_at)
+
+    async def get_response(self, response_id: str, *, now: int) -> StoredResponse | None:
+        async with self._read() as conn:
+            return await resp.get_response(conn, response_id, now)
+
+    async def delete_response(self, response_id: str) -> bool:
+        async with self._write() as conn:
+            return await resp.delete_response(conn, response_id)
+
+    async def response_chain(self, response_id: str, *, now: int) -> list[StoredResponse] | None:
+        """The response and its ancestors, oldest first; None if it is missing or expired.
+        A missing or expired ancestor ends the chain."""
+        async with self._read() as conn:
+            return await resp.response_chain(conn, response_id, now)
+
+    async def list_input_items(
+        self, response_id: str, *, limit: int, order: Order, after: str | None
+    ) -> Page:
+        """A page of the response's input items; `after` is an exclusive item-id cursor (an
+        unknown one gives an empty page). Existence and expiry are the caller's to check."""
+        async with self._read() as conn:
+            return await resp.list_input_items(
+                conn, response_id, limit=limit, order=order, after=after
+            )
+
+    async def purge_expired(self, now: int) -> int:
+        async with self._write() as conn:
+            return await resp.purge_expired(conn, now)
+
+    # Conversations
+
+    async def create_conversation(
+        self, conversation: Conversation, items: tuple[Item, ...] = ()
+    ) -> None:
+        async with self._write() as conn:
+            await conv.insert_conversation(conn, conversation, items)
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        async with self._read() as conn:
+            return await conv.get_conversation(conn, conversation_id)
+
+    async def update_conversation(
+        self, conversation_id: str, metadata: dict[str, str]
+    ) -> Conversation | None:
+        """Replace the conversation's metadata; None if there is no such conversation."""
+        async with self._write() as conn:
+            return await conv.update_metadata(conn, conversation_id, metadata)
+
+    async def delete_conversation(self, conversation_id: str) -> bool:
+        async with self._write() as conn:
+            return await conv.delete_conversation(conn, conversation_id)
+
+    async def add_conversation_items(self, conversation_id: str, items: tuple[Item, ...]) -> bool:
+        """Append items; False if there is no such conversation. An item id already in the
+        conversation raises InvalidParameter and nothing is added."""
+        async with self._write() as conn:
+            if not await conv.lock_conversation(conn, conversation_id):
+                return False
+            await conv.append_items(conn, conversation_id, items)
+            return True
+
+    async def conversation_items(self, conversation_id: str) -> tuple[Item, ...] | None:
+        async with self._read() as conn:
+            if await conv.get_conversation(conn, conversation_id) is None:
+                return None
+            return await conv.all_items(conn, conversation_id)
+
+    async def list_conversation_items(
+        self, conversation_id: str, *, limit: int, order: Order, after: str | None
+    ) -> Page | None:
+        async with self._read() as conn:
+            if await conv.get_conversation(conn, conversation_id) is None:
+                return None
+            return await conv.list_items(
+                conn, conversation_id, limit=limit, order=order, after=after
+            )
+
+    async def get_conversation_item(self, conversation_id: str, item_id: str) -> Item | None:
+        async with self._read() as conn:
+            return await conv.get_item(conn, conversation_id, item_id)
+
+    async def delete_conversation_item(self, conversation_id: str, item_id: str) -> bool:
+        async with self._write() as conn:
+            return await conv.delete_item(conn, conversation_id, item_id)
