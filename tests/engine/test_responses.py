@@ -1,0 +1,97 @@
+"""The engine's stateful turns over the scripted backend and a SQLite store."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from openscope.backends.scripted import ScriptedBackend
+from openscope.core.catalog import default_catalog
+from openscope.core.errors import InvalidParameter, NotFound
+from openscope.core.messages import Message, Role, TextPart
+from openscope.core.request import GenerateRequest
+from openscope.core.state import Item, TurnSettings
+from openscope.core.turns import Turn
+from openscope.engine import Engine, Route, Router
+from openscope.engine.responses import Responses
+from openscope.store import Store, open_store, sqlite_url
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await open_store(sqlite_url(tmp_path))
+    yield opened
+    await opened.close()
+
+
+def responses(store: Store, clock: Clock, backend: ScriptedBackend) -> Responses:
+    router = Router(default_catalog(), {"m": Route("b", "m")}, {}, created=1)
+    return Responses(Engine(router, {"b": backend}), store, retention_seconds=100, clock=clock)
+
+
+def turn(text: str, response_id: str, **fields: object) -> Turn:
+    message = Message(Role.USER, (TextPart(text),))
+    return Turn(
+        response_id=response_id,
+        created_at=1,
+        request=GenerateRequest(model="m", messages=(message,)),
+        input_items=(Item(f"msg_{response_id}", message),),
+        settings=fields.pop("settings", TurnSettings()),  # type: ignore[arg-type]
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+async def run(service: Responses, t: Turn) -> None:
+    stream = await service.run_turn(t, stream=False)
+    [event async for event in stream]
+
+
+async def test_chained_history_and_expiry(store: Store) -> None:
+    clock, backend = Clock(), ScriptedBackend()
+    service = responses(store, clock, backend)
+    await run(service, turn("one", "resp_1", settings=TurnSettings(instructions="first only")))
+    await run(service, turn("two", "resp_2", previous_response_id="resp_1"))
+    sent = backend.requests[-1][0].messages
+    assert [m.role for m in sent] == [Role.USER, Role.ASSISTANT, Role.USER]
+    assert [m.text for m in sent] == ["one", "one", "two"]  # no instructions carried over
+    clock.now += 101
+    with pytest.raises(InvalidParameter, match="Not found previous_response_id: resp_2"):
+        await service.run_turn(turn("three", "resp_3", previous_response_id="resp_2"), stream=False)
+
+
+async def test_store_false_keeps_nothing(store: Store) -> None:
+    service = responses(store, Clock(), ScriptedBackend())
+    await run(service, turn("one", "resp_1", settings=TurnSettings(store=False)))
+    with pytest.raises(NotFound):
+        await service.get_response("resp_1")
+
+
+async def test_a_client_that_leaves_mid_stream_leaves_nothing(store: Store) -> None:
+    service = responses(store, Clock(), ScriptedBackend())
+    stream = await service.run_turn(turn("one two three", "resp_1"), stream=True)
+    await anext(stream)
+    await stream.aclose()
+    with pytest.raises(NotFound):
+        await service.get_response("resp_1")
+
+
+async def test_purge_runs_periodically(store: Store) -> None:
+    clock = Clock()
+    service = responses(store, clock, ScriptedBackend())
+    await run(service, turn("one", "resp_1"))
+    clock.now += 101
+    task = asyncio.create_task(service.purge_forever(0.01))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    clock.now -= 101  # even at the old time the row is gone: deleted, not hidden
+    with pytest.raises(NotFound):
+        await service.get_response("resp_1")
