@@ -131,6 +131,9 @@ class Engine:
         rules.check_request(request, target.served.spec, stream=stream)
         check_features(request, target, backend.features)
         request = rules.apply_defaults(request, target.served.spec)
+        # Backends see whether to think as a decision, not as "the model's default".
+        thinks = rules.thinking_enabled(request, target.served.spec)
+        request = replace(request, thinking=replace(request.thinking, enabled=thinks))
         return await _started(backend.generate(request, target.route.model))
 
     async def count_tokens(self, request: GenerateRequest) -> int:

@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from openscope.backends.base import BackendFeatures
-from openscope.backends.llamacpp.generation import Cancelled, Generation
+from openscope.backends.llamacpp.generation import Cancelled, Generation, GenerationPlan
 from openscope.backends.llamacpp.grammar import grammar_for
 from openscope.backends.llamacpp.model_file import embedded_model_path
+from openscope.backends.llamacpp.output import OutputPlan, ToolFormat
 from openscope.backends.llamacpp.template import CHATML, ChatTemplate
 from openscope.backends.llamacpp.vocabulary import token_pieces
 from openscope.core.errors import InternalError, OpenScopeError
 from openscope.core.events import Event
-from openscope.core.request import GenerateRequest
+from openscope.core.request import GenerateRequest, ToolChoiceMode, ToolSpec
 
 log = logging.getLogger("openscope.llamacpp")
 
@@ -39,7 +40,15 @@ class LlamaCppBackend:
         n_ctx: int = 8192,
         n_threads: int | None = None,
         n_batch: int = 512,
+        tool_format: ToolFormat = "hermes",
+        reasoning: bool = False,
+        reasoning_opens_in_prompt: bool = False,
     ) -> None:
+        """`reasoning`: the model thinks inside <think>...</think> (Qwen3, QwQ and the like);
+        `reasoning_opens_in_prompt`: its template opens the think block in the prompt."""
+        self._tool_format: ToolFormat = tool_format
+        self._reasoning = reasoning
+        self._reasoning_in_prompt = reasoning_opens_in_prompt
         self._model_path = model_path
         self._n_ctx = n_ctx
         self._n_threads = n_threads or max(1, min(os.cpu_count() or 1, 8))
@@ -57,11 +66,21 @@ class LlamaCppBackend:
             n_ctx=int(options.get("n_ctx", 8192)),
             n_threads=int(options["n_threads"]) if options.get("n_threads") else None,
             n_batch=int(options.get("n_batch", 512)),
+            tool_format=options.get("tool_format", "hermes"),
+            reasoning=bool(options.get("reasoning", False)),
+            reasoning_opens_in_prompt=bool(options.get("reasoning_opens_in_prompt", False)),
         )
 
     @property
     def features(self) -> BackendFeatures:
-        return BackendFeatures(logprobs=True, multiple_choices=True, json_object=True)
+        return BackendFeatures(
+            tools=True,
+            thinking=self._reasoning,
+            json_object=True,
+            json_schema=True,
+            logprobs=True,
+            multiple_choices=True,
+        )
 
     def context_length(self, model: str) -> int | None:
         return self._n_ctx
@@ -98,14 +117,42 @@ class LlamaCppBackend:
             self._llm.close()
             self._llm = None
 
+    def _offered_tools(self, request: GenerateRequest) -> tuple[ToolSpec, ...]:
+        return request.tools if request.tool_choice.mode is not ToolChoiceMode.NONE else ()
+
+    def _thinks(self, request: GenerateRequest) -> bool:
+        return self._reasoning and bool(request.thinking.enabled)
+
     def _prompt_tokens(self, request: GenerateRequest) -> list[int]:
         assert self._llm is not None and self._template is not None, "backend not started"
-        text = self._template.render(request.messages)
+        text = self._template.render(
+            request.messages,
+            tools=self._offered_tools(request),
+            enable_thinking=self._thinks(request) if self._reasoning else None,
+        )
+        if self._thinks(request) and self._reasoning_in_prompt:
+            text += "<think>\n"
         add_bos = bool(self._llm._model.add_bos_token()) and not text.startswith(
             self._template.bos_token
         )
         tokens: list[int] = self._llm.tokenize(text.encode(), add_bos=add_bos, special=True)
         return tokens
+
+    def _plan(self, request: GenerateRequest) -> GenerationPlan:
+        tools = self._offered_tools(request)
+        thinks = self._thinks(request)
+        return GenerationPlan(
+            sampling=request.sampling,
+            grammar=grammar_for(request),
+            output=OutputPlan(
+                reasoning=self._reasoning,
+                start_in_reasoning=thinks and self._reasoning_in_prompt,
+                tool_format=self._tool_format if tools else None,
+                tools=tools,
+            ),
+            parallel_tool_calls=request.parallel_tool_calls,
+            thinking_budget=request.thinking.budget_tokens if thinks else None,
+        )
 
     async def count_tokens(self, request: GenerateRequest, model: str) -> int:
         loop = asyncio.get_running_loop()
@@ -123,13 +170,9 @@ class LlamaCppBackend:
             try:
                 if cancel.is_set():
                     return
+                plan = self._plan(request)
                 prompt = self._prompt_tokens(request)
-                Generation(self._llm, self._pieces, emit, cancel).run(
-                    prompt,
-                    request.sampling,
-                    request.sampling.max_tokens,
-                    grammar_for(request.response_format),
-                )
+                Generation(self._llm, self._pieces, emit, cancel).run(prompt, plan)
             except Cancelled:
                 pass
             except OpenScopeError as error:

@@ -9,26 +9,29 @@ from __future__ import annotations
 import codecs
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from openscope.backends.llamacpp.output import (
+    OutputPlan,
+    ParsedOutput,
+    PlainOutput,
+    choice_output,
+)
 from openscope.backends.llamacpp.sampling import (
     ResolvedSampling,
     build_sampler,
     log_softmax,
     top_indices,
 )
+from openscope.core import ids
 from openscope.core.errors import InvalidParameter
 from openscope.core.events import (
     ChoiceEnd,
     Event,
     FinishReason,
-    PartDelta,
-    PartEnd,
-    PartKind,
-    PartStart,
     TokenLogprob,
     TopLogprob,
     Usage,
@@ -38,6 +41,15 @@ from openscope.core.request import SamplingParams
 from openscope.parsing.stop_strings import StopMatcher
 
 Emit = Callable[[Event], None]
+
+
+@dataclass(slots=True)
+class _Choice:
+    choice: int
+    plan: GenerationPlan
+    output: PlainOutput | ParsedOutput
+    generated: int = 0  # tokens sampled for this choice
+    reasoning: int = 0  # of which inside the think block
 
 
 class Cancelled(Exception):
@@ -59,6 +71,18 @@ class _LogprobQueue:
         return tuple(ready)
 
 
+@dataclass(frozen=True, slots=True)
+class GenerationPlan:
+    """Everything about a request the engine thread needs besides the prompt."""
+
+    sampling: SamplingParams
+    grammar: str | None = None
+    output: OutputPlan = field(default_factory=OutputPlan)
+    parallel_tool_calls: bool = True
+    thinking_budget: int | None = None  # tokens of reasoning before the think block is closed
+    close_reasoning: str = "\n</think>\n\n"
+
+
 class Generation:
     def __init__(
         self, llm: Any, pieces: tuple[bytes, ...], emit: Emit, cancel: threading.Event
@@ -70,15 +94,10 @@ class Generation:
         self._vocab = llm._model.vocab
         self._n_vocab: int = llm.n_vocab()
 
-    def run(
-        self,
-        prompt: list[int],
-        sampling: SamplingParams,
-        max_tokens: int | None,
-        grammar: str | None = None,
-    ) -> None:
+    def run(self, prompt: list[int], plan: GenerationPlan) -> None:
         from llama_cpp import llama_cpp as lib
 
+        sampling = plan.sampling
         n_ctx: int = self._llm.n_ctx()
         if not 1 <= len(prompt) < n_ctx:
             raise InvalidParameter(
@@ -88,22 +107,31 @@ class Generation:
             b"".join(self._pieces[i] for i in ids).decode("utf-8", "replace")
             for ids in sampling.stop_token_ids
         ]
+        samplers = [
+            build_sampler(
+                ResolvedSampling.of(sampling, choice),
+                self._n_vocab,
+                grammar=plan.grammar,
+                model=self._llm._model,
+            )
+            for choice in range(sampling.n)
+        ]
         self._emit(UsageReport(Usage(input_tokens=len(prompt))))
-        output_tokens = 0
-        for choice in range(sampling.n):
+        total = Usage(input_tokens=len(prompt))
+        for choice, sampler in enumerate(samplers):
             self._check_cancel()
             self._prefill(prompt)
             budget = n_ctx - len(prompt)
-            if max_tokens is not None:
-                budget = min(budget, max_tokens)
-            sampler = build_sampler(
-                ResolvedSampling.of(sampling, choice),
-                self._n_vocab,
-                grammar=grammar,
-                model=self._llm._model,
+            if sampling.max_tokens is not None:
+                budget = min(budget, sampling.max_tokens)
+            spent = _Choice(choice, plan, choice_output(choice, plan.output, ids.tool_call_id))
+            self._run_choice(spent, sampler, stops, budget, lib)
+            total = replace(
+                total,
+                output_tokens=total.output_tokens + spent.generated,
+                reasoning_tokens=total.reasoning_tokens + spent.reasoning,
             )
-            output_tokens += self._choice(choice, sampler, sampling, stops, budget, lib)
-        self._emit(UsageReport(Usage(input_tokens=len(prompt), output_tokens=output_tokens)))
+        self._emit(UsageReport(total))
 
     def _check_cancel(self) -> None:
         if self._cancel.is_set():
@@ -126,24 +154,20 @@ class Generation:
         llm.n_tokens = reusable - reusable % llm.n_batch
         llm.eval(prompt[llm.n_tokens :])
 
-    def _choice(
-        self,
-        choice: int,
-        sampler: Any,
-        sampling: SamplingParams,
-        stops: list[str],
-        budget: int,
-        lib: Any,
-    ) -> int:
+    def _run_choice(
+        self, state: _Choice, sampler: Any, stops: list[str], budget: int, lib: Any
+    ) -> None:
         llm = self._llm
+        sampling = state.plan.sampling
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         matcher = StopMatcher(stops)
         logprobs = _LogprobQueue()
         decoded_chars = 0  # characters decoded so far in this choice
-        emitted_chars = 0  # characters sent to the client so far
-        self._emit(PartStart(choice, 0, PartKind.TEXT))
-        finish, stop_hit, generated = FinishReason.LENGTH, None, 0
-        while generated < budget:
+        emitted_chars = 0  # characters handed to the output so far
+        output = state.output
+        self._emit_all(output.start())
+        finish, stop_hit = FinishReason.LENGTH, None
+        while state.generated < budget:
             self._check_cancel()
             entry_logits = None
             if sampling.logprobs:
@@ -153,7 +177,8 @@ class Generation:
             if lib.llama_vocab_is_eog(self._vocab, token):
                 finish = FinishReason.STOP
                 break
-            generated += 1
+            state.generated += 1
+            state.reasoning += output.in_reasoning
             piece = self._pieces[token]
             text = decoder.decode(piece)
             decoded_chars += len(text)
@@ -165,22 +190,41 @@ class Generation:
             scan = matcher.feed(text)
             emitted_chars += len(scan.emit)
             if scan.emit:
-                self._emit(PartDelta(choice, 0, scan.emit, logprobs.release(emitted_chars)))
+                self._emit_all(output.text(scan.emit, logprobs.release(emitted_chars)))
             if scan.stop is not None:
                 finish, stop_hit = FinishReason.STOP, scan.stop
                 break
-            if generated < budget:
+            if output.tool_calls and not state.plan.parallel_tool_calls:
+                finish = FinishReason.STOP  # one call was asked for, and it is complete
+                break
+            if state.generated < budget:
                 llm.eval([token])
+                self._close_reasoning_when_spent(state)
         if stop_hit is None:
             # Bytes of a character the budget cut in half stay undecoded: no U+FFFD tail.
             rest = matcher.flush()
             emitted_chars += len(rest)
             released = logprobs.release(emitted_chars) if rest else ()
-            if rest or released:
-                self._emit(PartDelta(choice, 0, rest, released))
-        self._emit(PartEnd(choice, 0))
-        self._emit(ChoiceEnd(choice, finish, stop_sequence=stop_hit))
-        return generated
+            self._emit_all(output.text(rest, released))
+        self._emit_all(output.finish())
+        if finish is FinishReason.STOP and output.tool_calls:
+            finish = FinishReason.TOOL_CALLS
+        self._emit(ChoiceEnd(state.choice, finish, stop_sequence=stop_hit))
+
+    def _close_reasoning_when_spent(self, state: _Choice) -> None:
+        """Enforce the thinking budget: once spent, write the end of the think block into
+        the context, so the model goes on with its answer."""
+        budget = state.plan.thinking_budget
+        if budget is None or not state.output.in_reasoning or state.reasoning < budget:
+            return
+        closing = state.plan.close_reasoning
+        tokens = self._llm.tokenize(closing.encode(), add_bos=False, special=True)
+        self._llm.eval(tokens)
+        self._emit_all(state.output.text(closing, ()))
+
+    def _emit_all(self, events: list[Event]) -> None:
+        for event in events:
+            self._emit(event)
 
     def _logprob_entry(self, token: int, piece: bytes, logprobs: Any, top_n: int) -> TokenLogprob:
         top = tuple(

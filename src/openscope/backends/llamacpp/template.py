@@ -3,20 +3,15 @@ Hugging Face's tokenizers do."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, NoReturn
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from openscope.core.messages import (
-    ImagePart,
-    Message,
-    ReasoningPart,
-    Role,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
-)
+from openscope.backends.llamacpp.tool_prompt import inline_tools
+from openscope.core.messages import Message, Role, ToolCallPart, ToolResultPart
+from openscope.core.request import ToolSpec
 
 # ChatML, for GGUFs that carry no template of their own.
 CHATML = (
@@ -38,10 +33,28 @@ class ChatTemplate:
         self._template = env.from_string(source)
         self.bos_token = bos_token
         self.eos_token = eos_token
+        # A template that reads `tools` renders them (and past calls) itself; any other
+        # gets them written into its messages, Hermes style.
+        self.renders_tools = "tools" in source
 
-    def render(self, messages: tuple[Message, ...], **extra: Any) -> str:
+    def render(
+        self,
+        messages: tuple[Message, ...],
+        *,
+        tools: tuple[ToolSpec, ...] = (),
+        enable_thinking: bool | None = None,
+    ) -> str:
+        extra: dict[str, Any] = {}
+        if enable_thinking is not None:
+            extra["enable_thinking"] = enable_thinking  # read by Qwen3's templates
+        if self.renders_tools:
+            if tools:
+                extra["tools"] = [_tool_dict(t) for t in tools]
+            rendered = [_native_message(m) for m in messages]
+        else:
+            rendered = [_template_message(m) for m in inline_tools(messages, tools)]
         return self._template.render(
-            messages=[_template_message(m) for m in messages],
+            messages=rendered,
             add_generation_prompt=True,
             bos_token=self.bos_token,
             eos_token=self.eos_token,
@@ -49,15 +62,45 @@ class ChatTemplate:
         )
 
 
+def _tool_dict(tool: ToolSpec) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description or "",
+            "parameters": tool.parameters or {"type": "object", "properties": {}},
+        },
+    }
+
+
 def _template_message(message: Message) -> dict[str, Any]:
     """A core message as the dict chat templates expect: role and string content."""
-    texts: list[str] = []
-    for part in message.parts:
-        if isinstance(part, TextPart | ToolResultPart):
-            texts.append(part.text)
-        elif isinstance(part, ImagePart | ReasoningPart | ToolCallPart):
-            continue  # not representable in a text-only template; callers refuse them
-    rendered: dict[str, Any] = {"role": str(message.role), "content": "".join(texts)}
-    if message.role is Role.TOOL and message.name:
-        rendered["name"] = message.name
+    return {"role": str(message.role), "content": message.text}
+
+
+def _native_message(message: Message) -> dict[str, Any]:
+    """A core message for a template that renders tool calls and results itself."""
+    rendered: dict[str, Any] = {"role": str(message.role), "content": message.text}
+    calls = message.tool_calls
+    if calls:
+        rendered["tool_calls"] = [
+            {"type": "function", "id": c.id, "function": {"name": c.name, "arguments": _args(c)}}
+            for c in calls
+        ]
+    if message.reasoning:
+        rendered["reasoning_content"] = message.reasoning
+    if message.role is Role.TOOL:
+        results = [p for p in message.parts if isinstance(p, ToolResultPart)]
+        rendered["content"] = "".join(r.text for r in results)
+        if results:
+            rendered["tool_call_id"] = results[0].tool_call_id
+        if message.name:
+            rendered["name"] = message.name
     return rendered
+
+
+def _args(call: ToolCallPart) -> Any:
+    try:
+        return json.loads(call.arguments) if call.arguments.strip() else {}
+    except json.JSONDecodeError:
+        return call.arguments
