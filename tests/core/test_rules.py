@@ -96,3 +96,14 @@ def test_defaults_fill_only_unset_values() -> None:
         request("qwen-max", sampling=SamplingParams(top_k=3, presence_penalty=0.0)), spec
     )
     assert (kept.sampling.top_k, kept.sampling.presence_penalty) == (3, 0.0)
+
+
+@pytest.mark.parametrize("name", ["has space", "x" * 65, "dot.name", ""])
+def test_tool_names_are_validated(name: str) -> None:
+    req = request("qwen-plus", tools=(ToolSpec(name),))
+    assert "tool name" in check(req)
+
+
+def test_n_above_one_with_tools() -> None:
+    req = request("qwen-plus", tools=(ToolSpec("f"),), sampling=SamplingParams(n=2))
+    assert check(req) == "n must be 1 when the tools parameter is set."

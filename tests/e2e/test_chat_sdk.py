@@ -464,37 +464,10 @@ def test_range_edges_are_accepted(client: openai.OpenAI) -> None:
 
 
 UNSUPPORTED_CASES: list[tuple[str, str, dict[str, Any]]] = [
-    (
-        "tools",
-        MODEL,
-        {
-            "tools": [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": "get_current_time",
-                        "description": "Useful for when you want to know the current time.",
-                        "parameters": {},
-                    },
-                }
-            ]
-        },
-    ),
     ("enable_thinking", ALIAS, {"extra_body": {"enable_thinking": True}}),
     ("enable_search", ALIAS, {"extra_body": {"enable_search": True}}),
-    (
-        "response_format",
-        MODEL,
-        {
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": "answer",
-                    "schema": {"type": "object", "properties": {"a": {"type": "string"}}},
-                },
-            }
-        },
-    ),
+    ("enable_code_interpreter", ALIAS, {"extra_body": {"enable_code_interpreter": True}}),
+    ("modalities", MODEL, {"extra_body": {"modalities": ["text", "audio"]}}),
 ]
 
 

@@ -6,6 +6,7 @@ API's own messages; these depend on the catalogue entry of the model asked for.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from openscope.core.catalog.spec import ModelSpec, ThinkingMode
@@ -23,8 +24,26 @@ def thinking_enabled(request: GenerateRequest, spec: ModelSpec) -> bool:
     return caps.thinking_default if enabled is None else enabled
 
 
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def check_tools(request: GenerateRequest) -> None:
+    """Tool names: letters, digits, underscores and hyphens, at most 64 characters."""
+    for tool in request.tools:
+        if not TOOL_NAME.match(tool.name):
+            raise InvalidParameter(
+                f"The tool name '{tool.name}' is invalid: use letters, digits, underscores "
+                "and hyphens, at most 64 characters.",
+                param="tools",
+            )
+    names = [t.name for t in request.tools]
+    if len(set(names)) != len(names):
+        raise InvalidParameter("Tool names must be unique.", param="tools")
+
+
 def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) -> None:
     """Raise `InvalidParameter` with Model Studio's message for the first rule broken."""
+    check_tools(request)
     caps = spec.capabilities
     asked = request.thinking.enabled
     if asked is True and caps.thinking is ThinkingMode.NONE:

@@ -89,10 +89,12 @@ def _tool_call_body(call: ToolCallPart, index: int) -> dict[str, Any]:
 
 def _choice_body(choice: Choice) -> dict[str, Any]:
     message = choice.message
-    body: dict[str, Any] = {"role": "assistant", "content": message.text}
+    calls = message.tool_calls
+    # A turn that only calls tools has no content (null), as OpenAI and Model Studio send.
+    content = None if calls and not message.text else message.text
+    body: dict[str, Any] = {"role": "assistant", "content": content}
     if message.reasoning:
         body["reasoning_content"] = message.reasoning
-    calls = message.tool_calls
     if calls:
         body["tool_calls"] = [_tool_call_body(c, i) for i, c in enumerate(calls)]
     return {
