@@ -77,6 +77,14 @@ class Responses:
             items = await self._store.conversation_items(turn.conversation_id)
             if items is None:
                 raise _conversation_missing(turn.conversation_id)
+            taken = {item.id for item in items}
+            for item in turn.input_items:  # refuse now, not after generating
+                if item.id in taken:
+                    raise InvalidParameter(
+                        f"Item with id '{item.id}' already exists in conversation "
+                        f"'{turn.conversation_id}'.",
+                        param="input",
+                    )
             return tuple(item.message for item in items)
         return ()
 

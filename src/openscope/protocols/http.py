@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import orjson
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.responses import StreamingResponse
 
@@ -75,6 +76,12 @@ def route_class(encode_error: ErrorEncoder) -> type[APIRoute]:
                     return await handler(request)
                 except ClientDisconnected:
                     return Response(status_code=CLIENT_CLOSED_REQUEST)
+                except RequestValidationError as invalid:
+                    # query and path parameters FastAPI checked (bodies are parsed by hand)
+                    first = invalid.errors()[0]
+                    where = ".".join(str(p) for p in clean_location(first["loc"][1:]))
+                    error = InvalidParameter(f"Invalid '{where}': {first['msg']}.", param=where)
+                    return encode_error(error, request_id_of(request))
                 except OpenScopeError as error:
                     return encode_error(error, request_id_of(request))
                 except Exception:
@@ -87,9 +94,22 @@ def route_class(encode_error: ErrorEncoder) -> type[APIRoute]:
     return ProtocolRoute
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
+# The names pydantic gives union members in an error's location ("input.str").
+_UNION_TAGS = {"str", "int", "float", "bool", "dict", "list", "none"}
+
+
+def clean_location(location: Sequence[Any]) -> list[Any]:
+    """An error location as the client wrote the request: without pydantic's union tags."""
+    return [
+        part
+        for part in location
+        if not (isinstance(part, str) and (part in _UNION_TAGS or "[" in part))
+    ]
+
+
+async def read_json(request: Request, max_bytes: int, *, empty: Any = None) -> Any:
     """The request body parsed as JSON, refusing bodies over `max_bytes` before reading
-    them whole."""
+    them whole. An empty body is an error unless `empty` says what it stands for."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise RequestTooLarge(_too_large(max_bytes))
@@ -99,6 +119,8 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         if len(body) > max_bytes:
             raise RequestTooLarge(_too_large(max_bytes))
     if not body:
+        if empty is not None:
+            return empty
         raise InvalidParameter("The request body is empty; send a JSON object.")
     try:
         return orjson.loads(body)

@@ -45,6 +45,7 @@ from openscope.protocols.anthropic_messages.schemas import (
     ToolUseBlock,
     ToolWire,
 )
+from openscope.protocols.http import clean_location
 
 W = TypeVar("W", bound=BaseModel)
 
@@ -59,7 +60,7 @@ def _parse(model: type[W], body: Any) -> W:
         return model.model_validate(body)
     except ValidationError as error:
         first = error.errors()[0]
-        location = ".".join(str(p) for p in first["loc"])
+        location = ".".join(str(p) for p in clean_location(first["loc"]))
         raise InvalidParameter(f"{location}: {first['msg']}", param=str(first["loc"][0])) from None
 
 

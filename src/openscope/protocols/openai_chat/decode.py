@@ -32,6 +32,7 @@ from openscope.core.request import (
     ToolChoiceMode,
     ToolSpec,
 )
+from openscope.protocols.http import clean_location
 from openscope.protocols.openai_chat.schemas import (
     ChatCompletionRequest,
     ContentPartWire,
@@ -58,7 +59,7 @@ def parse(body: Any) -> ChatCompletionRequest:
         return ChatCompletionRequest.model_validate(body)
     except ValidationError as error:
         first = error.errors()[0]
-        location = ".".join(str(p) for p in first["loc"])
+        location = ".".join(str(p) for p in clean_location(first["loc"]))
         raise InvalidParameter(
             f"Invalid parameter '{location}': {first['msg']}.", param=str(first["loc"][0])
         ) from None

@@ -21,6 +21,8 @@ from openscope.core.messages import (
 )
 from openscope.core.request import (
     GenerateRequest,
+    ResponseFormat,
+    ResponseFormatType,
     SamplingParams,
     ThinkingConfig,
     ToolChoice,
@@ -29,6 +31,7 @@ from openscope.core.request import (
 )
 from openscope.core.state import Item, TurnSettings
 from openscope.core.turns import Turn
+from openscope.protocols.http import clean_location
 from openscope.protocols.openai_responses.schemas import (
     ContentPartWire,
     ItemWire,
@@ -76,7 +79,7 @@ def parse(model: type[W], body: Any) -> W:
         first = error.errors()[0]
         location = "".join(
             f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p))
-            for i, p in enumerate(first["loc"])
+            for i, p in enumerate(clean_location(first["loc"]))
         )
         raise InvalidParameter(
             f"Invalid '{location}': {first['msg']}.", param=str(first["loc"][0])
@@ -135,6 +138,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
         tool_choice=settings.tool_choice,
         parallel_tool_calls=settings.parallel_tool_calls,
         thinking=settings.thinking,
+        response_format=_response_format(wire),
     )
     turn = Turn(
         response_id=ids.response_id(),
@@ -146,6 +150,27 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
         conversation_id=conversation_id,
     )
     return turn, wire
+
+
+def _response_format(wire: ResponseRequest) -> ResponseFormat:
+    """`text.format`: plain text, a JSON object, or JSON that fits a schema."""
+    text_format = wire.text.format if wire.text else None
+    if text_format is None or text_format.type == "text":
+        return ResponseFormat()
+    if text_format.type == "json_object":
+        return ResponseFormat(ResponseFormatType.JSON_OBJECT)
+    if text_format.type == "json_schema" and text_format.schema_ is not None:
+        return ResponseFormat(
+            ResponseFormatType.JSON_SCHEMA,
+            name=text_format.name,
+            schema=text_format.schema_,
+            strict=bool(text_format.strict),
+        )
+    raise InvalidParameter(
+        f"Invalid 'text.format': type '{text_format.type}' needs to be text, json_object, or "
+        "json_schema with a schema.",
+        param="text",
+    )
 
 
 def _thinking(wire: ResponseRequest) -> ThinkingConfig:

@@ -116,7 +116,7 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
         return json_response(page_body(page))
 
     async def create_conversation(request: Request) -> Response:
-        wire = parse(ConversationCreate, await read_json(request, ctx.max_body_bytes) or {})
+        wire = parse(ConversationCreate, await read_json(request, ctx.max_body_bytes, empty={}))
         items = input_items(wire.items or [])
         conversation = await service.create_conversation(dict(wire.metadata or {}), items)
         return json_response(conversation_body(conversation))

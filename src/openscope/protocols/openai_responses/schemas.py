@@ -44,6 +44,17 @@ class ReasoningWire(WireModel):
     summary: str | None = None
 
 
+class TextFormatWire(WireModel):
+    type: str = "text"
+    name: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
+class TextWire(WireModel):
+    format: TextFormatWire | None = None
+
+
 class ToolWire(WireModel):
     model_config = ConfigDict(extra="allow")
 
@@ -83,6 +94,7 @@ class ResponseRequest(WireModel):
     enable_thinking: bool | None = None
     reasoning: ReasoningWire | None = None
     metadata: dict[str, str] | None = None
+    text: TextWire | None = None
 
 
 class ConversationCreate(WireModel):

@@ -1,0 +1,456 @@
+"""Responses API request decoding: Model Studio's checks and messages, and how each input
+form becomes core items and turn settings."""
+
+from typing import Any
+
+import pytest
+
+from openscope.core.errors import InvalidParameter
+from openscope.core.messages import (
+    ImagePart,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.request import ToolChoiceMode
+from openscope.protocols.openai_responses.decode import decode
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+TIME = {"type": "function", "name": "get_time", "parameters": {"type": "object"}}
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    return {"model": "qwen-plus", "input": "hello", **fields}
+
+
+def error_of(payload: Any) -> InvalidParameter:
+    with pytest.raises(InvalidParameter) as caught:
+        decode(payload)
+    return caught.value
+
+
+# -- rules and ranges -------------------------------------------------------------------
+
+MUTUALLY_EXCLUSIVE = (
+    "Mutually exclusive parameters: Ensure you are only providing one of: "
+    "previous_response_id or conversation."
+)
+
+
+@pytest.mark.parametrize("conversation", ["conv_1", {"id": "conv_1"}])
+def test_previous_response_id_and_conversation_are_mutually_exclusive(
+    conversation: Any,
+) -> None:
+    error = error_of(body(previous_response_id="resp_1", conversation=conversation))
+    assert error.message == MUTUALLY_EXCLUSIVE
+    assert error.param == "previous_response_id"
+
+
+@pytest.mark.parametrize("conversation", ["conv_1", {"id": "conv_1"}])
+def test_conversation_as_a_string_or_an_object(conversation: Any) -> None:
+    turn, _ = decode(body(conversation=conversation))
+    assert turn.conversation_id == "conv_1"
+    assert turn.previous_response_id is None
+
+
+def test_previous_response_id_is_kept_on_the_turn() -> None:
+    turn, _ = decode(body(previous_response_id="resp_1"))
+    assert turn.previous_response_id == "resp_1"
+    assert turn.conversation_id is None
+
+
+def test_max_output_tokens_floor() -> None:
+    error = error_of(body(max_output_tokens=1))
+    assert (
+        error.message == "Invalid 'max_output_tokens': must be greater than or equal to 16, got 1."
+    )
+    assert error.param == "max_output_tokens"
+    assert error_of(body(max_output_tokens=15)).message.endswith("got 15.")
+    turn, _ = decode(body(max_output_tokens=16))
+    assert turn.settings.max_output_tokens == 16
+    assert turn.request.sampling.max_tokens == 16
+
+
+@pytest.mark.parametrize(
+    ("fields", "message", "param"),
+    [
+        ({"temperature": 2.0}, "Temperature should be in [0.0, 2.0)", "temperature"),
+        ({"temperature": -0.1}, "Temperature should be in [0.0, 2.0)", "temperature"),
+        ({"top_p": 0.0}, "Range of top_p should be (0.0, 1.0]", "top_p"),
+        ({"top_p": 1.01}, "Range of top_p should be (0.0, 1.0]", "top_p"),
+        ({"top_p": -1}, "Range of top_p should be (0.0, 1.0]", "top_p"),
+    ],
+)
+def test_sampling_ranges(fields: dict[str, Any], message: str, param: str) -> None:
+    error = error_of(body(**fields))
+    assert error.message == message
+    assert error.param == param
+
+
+@pytest.mark.parametrize(("temperature", "top_p"), [(0.0, 1.0), (1.99, 0.01), (None, None)])
+def test_sampling_edges_accepted(temperature: float | None, top_p: float | None) -> None:
+    turn, _ = decode(body(temperature=temperature, top_p=top_p))
+    assert turn.settings.temperature == temperature == turn.request.sampling.temperature
+    assert turn.settings.top_p == top_p == turn.request.sampling.top_p
+
+
+def test_wire_type_errors_name_the_field() -> None:
+    assert error_of(body(temperature="hot")).param == "temperature"
+    missing = error_of({"input": "hello"})
+    assert missing.message == "Invalid 'model': Field required."
+    assert error_of(["not", "an", "object"]).message == "The request body must be a JSON object."
+
+
+def test_wrong_input_type_names_input_without_a_union_tag() -> None:
+    message = error_of(body(input=5)).message
+    assert message.startswith("Invalid 'input'")
+
+
+def test_empty_input_is_refused() -> None:
+    error = error_of(body(input=[]))
+    assert error.param == "input"
+    assert "must not be empty" in error.message
+
+
+# -- tools ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
+        "web_search",
+        "code_interpreter",
+        "web_extractor",
+        "web_search_image",
+        "image_search",
+        "file_search",
+        "mcp",
+    ],
+)
+def test_built_in_tools_are_refused_by_name(tool: str) -> None:
+    error = error_of(body(tools=[WEATHER, {"type": tool}]))
+    assert f"'{tool}'" in error.message
+    assert error.param == "tools"
+
+
+def test_unknown_tool_type_and_nameless_function_are_refused() -> None:
+    assert "'computer'" in error_of(body(tools=[{"type": "computer"}])).message
+    assert error_of(body(tools=[{"type": "function"}])).param == "tools"
+
+
+def test_function_tools_become_tool_specs() -> None:
+    turn, _ = decode(body(tools=[WEATHER, {**TIME, "strict": True}]))
+    weather, time_ = turn.request.tools
+    assert weather.name == "get_weather"
+    assert weather.description == "Weather in a city"
+    assert weather.parameters == WEATHER["parameters"]
+    assert weather.strict is False
+    assert time_.strict is True
+    assert turn.settings.tools == turn.request.tools
+
+
+@pytest.mark.parametrize(
+    ("tool_choice", "tools", "mode", "name", "allowed"),
+    [
+        (None, [WEATHER], ToolChoiceMode.AUTO, None, None),
+        ("auto", [WEATHER, TIME], ToolChoiceMode.AUTO, None, None),
+        ("none", [WEATHER, TIME], ToolChoiceMode.NONE, None, None),
+        ("required", [WEATHER], ToolChoiceMode.REQUIRED, None, None),
+        (
+            {"type": "function", "name": "get_time"},
+            [WEATHER, TIME],
+            ToolChoiceMode.NAMED,
+            "get_time",
+            None,
+        ),
+        (
+            {
+                "type": "allowed_tools",
+                "mode": "required",
+                "tools": [{"type": "function", "name": "get_time"}],
+            },
+            [WEATHER, TIME],
+            ToolChoiceMode.REQUIRED,
+            None,
+            ("get_time",),
+        ),
+        (
+            {
+                "type": "allowed_tools",
+                "mode": "auto",
+                "tools": [{"type": "function", "name": "get_weather"}, {"name": "get_time"}],
+            },
+            [WEATHER, TIME],
+            ToolChoiceMode.AUTO,
+            None,
+            ("get_weather", "get_time"),
+        ),
+    ],
+)
+def test_tool_choice_forms(
+    tool_choice: Any,
+    tools: list[dict[str, Any]],
+    mode: ToolChoiceMode,
+    name: str | None,
+    allowed: tuple[str, ...] | None,
+) -> None:
+    turn, _ = decode(body(tools=tools, tool_choice=tool_choice))
+    choice = turn.request.tool_choice
+    assert (choice.mode, choice.name, choice.allowed) == (mode, name, allowed)
+    assert turn.settings.tool_choice == choice
+
+
+@pytest.mark.parametrize("tools", [[WEATHER, TIME], []])
+def test_required_needs_exactly_one_tool(tools: list[dict[str, Any]]) -> None:
+    error = error_of(body(tools=tools, tool_choice="required"))
+    assert error.param == "tool_choice"
+    assert "exactly one tool" in error.message
+
+
+@pytest.mark.parametrize(
+    "tool_choice",
+    [
+        "any",
+        {"type": "function"},
+        {"type": "allowed_tools", "mode": "auto", "tools": []},
+        {"type": "web_search"},
+    ],
+)
+def test_invalid_tool_choice(tool_choice: Any) -> None:
+    error = error_of(body(tools=[WEATHER], tool_choice=tool_choice))
+    assert error.param == "tool_choice"
+
+
+def test_parallel_tool_calls_defaults_to_true() -> None:
+    assert decode(body())[0].settings.parallel_tool_calls is True
+    turn, _ = decode(body(parallel_tool_calls=False))
+    assert turn.settings.parallel_tool_calls is False
+    assert turn.request.parallel_tool_calls is False
+
+
+# -- thinking ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("effort", "thinks"),
+    [
+        ("none", False),
+        ("minimal", False),
+        ("low", True),
+        ("medium", True),
+        ("high", True),
+        ("xhigh", True),
+        ("max", True),
+    ],
+)
+def test_reasoning_effort_values(effort: str, thinks: bool) -> None:
+    turn, _ = decode(body(reasoning={"effort": effort}))
+    assert turn.request.thinking.enabled is thinks
+    assert turn.settings.thinking == turn.request.thinking
+
+
+@pytest.mark.parametrize(("effort", "enable_thinking"), [("none", True), ("high", False)])
+def test_reasoning_effort_wins_over_enable_thinking(effort: str, enable_thinking: bool) -> None:
+    turn, _ = decode(body(reasoning={"effort": effort}, enable_thinking=enable_thinking))
+    assert turn.request.thinking.enabled is (not enable_thinking)
+
+
+@pytest.mark.parametrize("enable_thinking", [True, False, None])
+def test_enable_thinking_alone(enable_thinking: bool | None) -> None:
+    turn, _ = decode(body(enable_thinking=enable_thinking))
+    assert turn.request.thinking.enabled is enable_thinking
+
+
+def test_reasoning_without_effort_leaves_enable_thinking() -> None:
+    turn, _ = decode(body(reasoning={"summary": "auto"}, enable_thinking=True))
+    assert turn.request.thinking.enabled is True
+
+
+def test_unknown_effort_is_refused() -> None:
+    error = error_of(body(reasoning={"effort": "extreme"}))
+    assert error.param == "reasoning"
+    assert error.message.startswith("Invalid 'reasoning.effort'")
+    assert "none, minimal, low, medium, high, xhigh, max" in error.message
+
+
+# -- input ------------------------------------------------------------------------------
+
+
+def test_string_input_is_one_user_message() -> None:
+    turn, _ = decode(body(input="what is up"))
+    (item,) = turn.input_items
+    assert item.id.startswith("msg_")
+    assert item.message.role is Role.USER
+    assert item.message.parts == (TextPart("what is up"),)
+    assert turn.request.messages == (item.message,)
+
+
+def test_message_items_with_every_content_part() -> None:
+    items = [
+        {"role": "developer", "content": "be terse"},
+        {"role": "system", "content": [{"type": "input_text", "text": "really"}]},
+        {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "what is this"},
+                {"type": "input_image", "image_url": "https://x.test/a.png", "detail": "low"},
+            ],
+        },
+        {
+            "id": "msg_kept",
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "a cat", "annotations": []}],
+        },
+        {"role": "user", "content": "thanks"},
+    ]
+    turn, _ = decode(body(input=items))
+    messages = [item.message for item in turn.input_items]
+    assert [m.role for m in messages] == [
+        Role.SYSTEM,
+        Role.SYSTEM,
+        Role.USER,
+        Role.ASSISTANT,
+        Role.USER,
+    ]
+    assert messages[0].parts == (TextPart("be terse"),)
+    assert messages[1].parts == (TextPart("really"),)
+    assert messages[2].parts == (
+        TextPart("what is this"),
+        ImagePart("https://x.test/a.png", "low"),
+    )
+    assert messages[3].parts == (TextPart("a cat"),)
+    assert turn.input_items[3].id == "msg_kept"
+    assert all(i.id.startswith("msg_") for i in turn.input_items)
+    assert turn.request.messages == tuple(messages)
+
+
+def test_function_call_and_its_output() -> None:
+    items = [
+        {"role": "user", "content": "weather in Paris?"},
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": '{"city": "Paris"}',
+        },
+        {"type": "function_call_output", "call_id": "call_1", "output": "sunny"},
+        {
+            "type": "function_call_output",
+            "id": "fco_kept",
+            "call_id": "call_2",
+            "output": [{"type": "input_text", "text": "rain"}, {"type": "input_text", "text": "y"}],
+        },
+    ]
+    turn, _ = decode(body(input=items, tools=[WEATHER]))
+    _, call, output, listed = turn.input_items
+    assert call.id.startswith("fc_")
+    assert call.message.role is Role.ASSISTANT
+    assert call.message.parts == (
+        ToolCallPart(id="call_1", name="get_weather", arguments='{"city": "Paris"}'),
+    )
+    assert output.id.startswith("fco_")
+    assert output.message.role is Role.TOOL
+    (result,) = output.message.parts
+    assert isinstance(result, ToolResultPart)
+    assert result.tool_call_id == "call_1" and result.text == "sunny"
+    assert listed.id == "fco_kept"
+    assert listed.message.parts[0].text == "rainy"  # type: ignore[union-attr]
+
+
+def test_function_call_without_arguments_gets_an_empty_object() -> None:
+    turn, _ = decode(body(input=[{"type": "function_call", "call_id": "c", "name": "f"}]))
+    assert turn.input_items[0].message.parts == (ToolCallPart(id="c", name="f", arguments="{}"),)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"type": "function_call", "name": "f", "arguments": "{}"},
+        {"type": "function_call", "call_id": "c", "arguments": "{}"},
+        {"type": "function_call_output", "output": "x"},
+    ],
+)
+def test_incomplete_function_items_are_refused(item: dict[str, Any]) -> None:
+    error = error_of(body(input=[item]))
+    assert error.param == "input"
+    assert error.message.startswith("Invalid 'input[0]'")
+
+
+def test_reasoning_items() -> None:
+    items = [
+        {"role": "user", "content": "hi"},
+        {
+            "type": "reasoning",
+            "id": "rs_kept",
+            "summary": [{"type": "summary_text", "text": "they said hi"}],
+        },
+        {"type": "reasoning", "summary": [], "content": [{"type": "reasoning_text", "text": "x"}]},
+    ]
+    turn, _ = decode(body(input=items))
+    _, summary, content = turn.input_items
+    assert summary.id == "rs_kept"
+    assert summary.message.role is Role.ASSISTANT
+    assert summary.message.parts == (ReasoningPart("they said hi"),)
+    assert content.id.startswith("rs_")
+    assert content.message.parts == (ReasoningPart("x"),)
+
+
+@pytest.mark.parametrize(
+    ("item", "fragment"),
+    [
+        ({"type": "item_reference", "id": "msg_1"}, "'item_reference' items are not supported"),
+        ({"type": "web_search_call", "id": "ws_1"}, "'web_search_call' items are not supported"),
+        ({"role": "tool", "content": "x"}, "role"),
+        ({"content": "no role"}, "role"),
+        (
+            {"role": "user", "content": [{"type": "input_file", "file_id": "f"}]},
+            "'input_file' is not supported",
+        ),
+        (
+            {"role": "user", "content": [{"type": "input_image", "file_id": "f"}]},
+            "'input_image' is not supported",
+        ),
+    ],
+)
+def test_unsupported_items_are_refused(item: dict[str, Any], fragment: str) -> None:
+    error = error_of(body(input=[{"role": "user", "content": "hi"}, item]))
+    assert error.param == "input"
+    assert error.message.startswith("Invalid 'input[1]")
+    assert fragment in error.message
+
+
+# -- settings ---------------------------------------------------------------------------
+
+
+def test_instructions_stay_in_settings_not_in_the_messages() -> None:
+    turn, wire = decode(body(instructions="answer in French"))
+    assert turn.settings.instructions == "answer in French"
+    assert [m.role for m in turn.request.messages] == [Role.USER]
+    assert wire.instructions == "answer in French"
+
+
+def test_store_defaults_to_true() -> None:
+    assert decode(body())[0].settings.store is True
+    assert decode(body(store=None))[0].settings.store is True
+    assert decode(body(store=False))[0].settings.store is False
+
+
+def test_the_turn_has_a_fresh_response_id_and_its_settings() -> None:
+    first, wire = decode(body(stream=True, metadata={"k": "v"}, unknown_field=1))
+    second, _ = decode(body())
+    assert first.response_id.startswith("resp_")
+    assert first.response_id != second.response_id
+    assert first.created_at > 0
+    assert first.request.model == "qwen-plus"
+    assert first.settings.metadata == {"k": "v"}
+    assert wire.stream is True
+    assert second.settings.metadata == {}
