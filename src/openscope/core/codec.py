@@ -155,6 +155,7 @@ def settings_to_dict(settings: TurnSettings) -> JSON:
             "budget_tokens": settings.thinking.budget_tokens,
             "effort": settings.thinking.effort,
         },
+        "reasoning_effort": settings.reasoning_effort,
         "metadata": settings.metadata,
         "store": settings.store,
     }
@@ -176,6 +177,7 @@ def settings_from_dict(data: JSON) -> TurnSettings:
         top_p=data.get("top_p"),
         max_output_tokens=data.get("max_output_tokens"),
         thinking=ThinkingConfig(**data.get("thinking", {})),
+        reasoning_effort=data.get("reasoning_effort"),
         metadata=dict(data.get("metadata") or {}),
         store=bool(data.get("store", True)),
     )

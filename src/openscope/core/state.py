@@ -41,6 +41,7 @@ class TurnSettings:
     top_p: float | None = None
     max_output_tokens: int | None = None
     thinking: ThinkingConfig = field(default_factory=ThinkingConfig)
+    reasoning_effort: str | None = None  # as asked (Responses `reasoning.effort`), for echoing
     metadata: dict[str, str] = field(default_factory=dict)
     store: bool = True
 

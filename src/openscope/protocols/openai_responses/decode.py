@@ -123,6 +123,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
         top_p=wire.top_p,
         max_output_tokens=wire.max_output_tokens,
         thinking=_thinking(wire),
+        reasoning_effort=wire.reasoning.effort if wire.reasoning else None,
         metadata=dict(wire.metadata or {}),
         store=True if wire.store is None else wire.store,
     )

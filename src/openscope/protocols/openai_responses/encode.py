@@ -190,7 +190,7 @@ def response_body(record: StoredResponse, *, status: str | None = None) -> dict[
         "output": [item_body(i) for i in record.output_items] if done else [],
         "parallel_tool_calls": settings.parallel_tool_calls,
         "previous_response_id": record.previous_response_id,
-        "reasoning": {"effort": settings.thinking.effort, "summary": None},
+        "reasoning": {"effort": settings.reasoning_effort, "summary": None},
         "store": settings.store,
         "temperature": settings.temperature,
         "text": {"format": {"type": "text"}},
