@@ -1,0 +1,167 @@
+"""Tool calls, constrained output and the thinking budget on the real embedded model."""
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import jsonschema
+import pytest
+
+from openscope.backends.llamacpp import LlamaCppBackend
+from openscope.core.events import FinishReason
+from openscope.core.fold import GenerateResult, afold
+from openscope.core.messages import (
+    Message,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.request import (
+    GenerateRequest,
+    ResponseFormat,
+    ResponseFormatType,
+    SamplingParams,
+    ThinkingConfig,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolSpec,
+)
+
+WEATHER = ToolSpec(
+    "get_weather",
+    "Current weather in a city",
+    {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"enum": ["c", "f"]}},
+        "required": ["city", "unit"],
+        "additionalProperties": False,
+    },
+)
+TIME = ToolSpec("get_time", "Current time", {"type": "object", "properties": {}})
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[LlamaCppBackend]:
+    engine = LlamaCppBackend(n_ctx=2048)
+    asyncio.run(engine.start())
+    yield engine
+    asyncio.run(engine.close())
+
+
+@pytest.fixture(scope="module")
+def thinker() -> Iterator[LlamaCppBackend]:
+    """The embedded model made to think: its answer starts inside an opened think block."""
+    engine = LlamaCppBackend(n_ctx=2048, reasoning=True, reasoning_opens_in_prompt=True)
+    asyncio.run(engine.start())
+    yield engine
+    asyncio.run(engine.close())
+
+
+def ask(text: str, **fields: object) -> GenerateRequest:
+    sampling = fields.pop("sampling", SamplingParams(max_tokens=120, temperature=1.0, seed=5))
+    return GenerateRequest(
+        model="m",
+        messages=(Message(Role.USER, (TextPart(text),)),),
+        sampling=sampling,  # type: ignore[arg-type]
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+async def run(backend: LlamaCppBackend, request: GenerateRequest) -> GenerateResult:
+    return await afold(backend.generate(request, "m"))
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [ToolChoice(ToolChoiceMode.REQUIRED), ToolChoice(ToolChoiceMode.NAMED, name="get_weather")],
+)
+async def test_forced_calls_fit_the_schema(backend: LlamaCppBackend, choice: ToolChoice) -> None:
+    for seed in (1, 2, 3):
+        request = ask(
+            "What's the weather in Paris?",
+            tools=(WEATHER,),
+            tool_choice=choice,
+            sampling=SamplingParams(max_tokens=120, temperature=1.0, seed=seed),
+        )
+        result = await run(backend, request)
+        (call,) = result.choices[0].message.tool_calls
+        assert call.name == "get_weather"
+        jsonschema.validate(json.loads(call.arguments), WEATHER.parameters)
+        assert result.choices[0].finish_reason is FinishReason.TOOL_CALLS
+
+
+async def test_a_tool_result_is_answered_in_text(backend: LlamaCppBackend) -> None:
+    call = ToolCallPart("call_1", "get_weather", '{"city": "Paris", "unit": "c"}')
+    request = GenerateRequest(
+        model="m",
+        messages=(
+            Message(Role.USER, (TextPart("What's the weather in Paris?"),)),
+            Message(Role.ASSISTANT, (call,)),
+            Message(Role.TOOL, (ToolResultPart("call_1", (TextPart("18 C, sunny"),)),)),
+        ),
+        tools=(WEATHER,),
+        tool_choice=ToolChoice(ToolChoiceMode.NONE),
+        sampling=SamplingParams(max_tokens=40, temperature=0),
+    )
+    result = await run(backend, request)
+    assert result.choices[0].message.text.strip()
+    assert not result.choices[0].message.tool_calls
+    prompt = backend._template.render(  # type: ignore[union-attr]
+        request.messages, tools=(WEATHER,)
+    )
+    assert "<tool_response>\n18 C, sunny\n</tool_response>" in prompt
+    assert '<tool_call>\n{"name": "get_weather"' in prompt
+
+
+async def test_json_schema_output_validates(backend: LlamaCppBackend) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "tags": {"type": "array", "items": {"enum": ["cute", "wild"]}, "maxItems": 2},
+            "home": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+                "additionalProperties": False,
+            },
+        },
+        "required": ["name", "tags", "home"],
+        "additionalProperties": False,
+    }
+    for seed in range(5):
+        request = ask(
+            "Describe a cat as JSON.",
+            response_format=ResponseFormat(ResponseFormatType.JSON_SCHEMA, schema=schema),
+            sampling=SamplingParams(max_tokens=150, temperature=1.0, seed=seed),
+        )
+        result = await run(backend, request)
+        assert result.choices[0].finish_reason is FinishReason.STOP
+        jsonschema.validate(json.loads(result.choices[0].message.text), schema)
+
+
+async def test_thinking_budget_closes_the_think_block(thinker: LlamaCppBackend) -> None:
+    request = ask(
+        "Why is the sky blue?",
+        thinking=ThinkingConfig(enabled=True, budget_tokens=8),
+        sampling=SamplingParams(max_tokens=30, temperature=0),
+    )
+    result = await run(thinker, request)
+    parts = result.choices[0].message.parts
+    assert isinstance(parts[0], ReasoningPart) and parts[0].text
+    assert any(isinstance(p, TextPart) and p.text for p in parts[1:])
+    assert result.usage.reasoning_tokens == 8
+    assert result.usage.output_tokens == 30
+
+
+async def test_no_thinking_no_reasoning(thinker: LlamaCppBackend) -> None:
+    request = ask(
+        "Hi",
+        thinking=ThinkingConfig(enabled=False),
+        sampling=SamplingParams(max_tokens=10, temperature=0),
+    )
+    result = await run(thinker, request)
+    assert not any(isinstance(p, ReasoningPart) for p in result.choices[0].message.parts)
+    assert result.usage.reasoning_tokens == 0
