@@ -107,3 +107,12 @@ def test_tool_names_are_validated(name: str) -> None:
 def test_n_above_one_with_tools() -> None:
     req = request("qwen-plus", tools=(ToolSpec("f"),), sampling=SamplingParams(n=2))
     assert check(req) == "n must be 1 when the tools parameter is set."
+
+
+def test_forced_tool_must_exist() -> None:
+    named = ToolChoice(ToolChoiceMode.NAMED, name="g")
+    assert "'g', which is not in tools" in check(
+        request("qwen-plus", tools=(ToolSpec("f"),), tool_choice=named)
+    )
+    required = ToolChoice(ToolChoiceMode.REQUIRED)
+    assert "only when tools are given" in check(request("qwen-plus", tool_choice=required))

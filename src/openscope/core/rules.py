@@ -39,6 +39,18 @@ def check_tools(request: GenerateRequest) -> None:
     names = [t.name for t in request.tools]
     if len(set(names)) != len(names):
         raise InvalidParameter("Tool names must be unique.", param="tools")
+    choice = request.tool_choice
+    if choice.mode in (ToolChoiceMode.REQUIRED, ToolChoiceMode.NAMED) and not names:
+        raise InvalidParameter(
+            "tool_choice can force a tool call only when tools are given.", param="tool_choice"
+        )
+    asked = [choice.name] if choice.mode is ToolChoiceMode.NAMED else list(choice.allowed or ())
+    for name in asked:
+        if name not in names:
+            raise InvalidParameter(
+                f"tool_choice names the function '{name}', which is not in tools.",
+                param="tool_choice",
+            )
 
 
 def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) -> None:
