@@ -52,6 +52,7 @@ test: check
 
 bench: install
 	$(BIN)/python bench/run.py $(ARGS)
+	$(BIN)/python bench/grammar.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build src/*.egg-info

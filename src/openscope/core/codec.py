@@ -17,7 +17,14 @@ from openscope.core.messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from openscope.core.request import ThinkingConfig, ToolChoice, ToolChoiceMode, ToolSpec
+from openscope.core.request import (
+    ResponseFormat,
+    ResponseFormatType,
+    ThinkingConfig,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolSpec,
+)
 from openscope.core.state import Item, TurnSettings
 
 JSON = dict[str, Any]
@@ -156,9 +163,26 @@ def settings_to_dict(settings: TurnSettings) -> JSON:
             "effort": settings.thinking.effort,
         },
         "reasoning_effort": settings.reasoning_effort,
+        "response_format": {
+            "type": str(settings.response_format.type),
+            "name": settings.response_format.name,
+            "schema": settings.response_format.schema,
+            "strict": settings.response_format.strict,
+        },
         "metadata": settings.metadata,
         "store": settings.store,
     }
+
+
+def _format_of(data: JSON | None) -> ResponseFormat:
+    if not data:
+        return ResponseFormat()
+    return ResponseFormat(
+        ResponseFormatType(data["type"]),
+        name=data.get("name"),
+        schema=data.get("schema"),
+        strict=bool(data.get("strict")),
+    )
 
 
 def settings_from_dict(data: JSON) -> TurnSettings:
@@ -178,6 +202,7 @@ def settings_from_dict(data: JSON) -> TurnSettings:
         max_output_tokens=data.get("max_output_tokens"),
         thinking=ThinkingConfig(**data.get("thinking", {})),
         reasoning_effort=data.get("reasoning_effort"),
+        response_format=_format_of(data.get("response_format")),
         metadata=dict(data.get("metadata") or {}),
         store=bool(data.get("store", True)),
     )

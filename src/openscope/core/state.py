@@ -9,7 +9,7 @@ from typing import Any
 
 from openscope.core.events import Usage
 from openscope.core.messages import Message
-from openscope.core.request import ThinkingConfig, ToolChoice, ToolSpec
+from openscope.core.request import ResponseFormat, ThinkingConfig, ToolChoice, ToolSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,7 @@ class TurnSettings:
     top_p: float | None = None
     max_output_tokens: int | None = None
     thinking: ThinkingConfig = field(default_factory=ThinkingConfig)
+    response_format: ResponseFormat = field(default_factory=ResponseFormat)
     reasoning_effort: str | None = None  # as asked (Responses `reasoning.effort`), for echoing
     metadata: dict[str, str] = field(default_factory=dict)
     store: bool = True

@@ -27,6 +27,20 @@ from openscope.store import Store
 
 log = logging.getLogger("openscope.responses")
 
+
+def merge_assistant_turns(messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    """Responses items are one message each; consecutive assistant items (reasoning, text,
+    parallel function calls) are one assistant turn to the model, as chat would send it."""
+    merged: list[Message] = []
+    for message in messages:
+        previous = merged[-1] if merged else None
+        if previous is not None and previous.role is Role.ASSISTANT is message.role:
+            merged[-1] = replace(previous, parts=previous.parts + message.parts)
+        else:
+            merged.append(message)
+    return tuple(merged)
+
+
 DEFAULT_RETENTION = 7 * 24 * 3600  # Model Studio keeps a response id valid for 7 days
 
 
@@ -58,7 +72,7 @@ class Responses:
         instructions = turn.settings.instructions
         preamble = (Message(Role.SYSTEM, (TextPart(instructions),)),) if instructions else ()
         # Instructions are this turn's only: a chained turn never inherits the previous ones.
-        messages = preamble + history + turn.request.messages
+        messages = merge_assistant_turns(preamble + history + turn.request.messages)
         events = await self._engine.generate(
             replace(turn.request, messages=messages), stream=stream
         )

@@ -16,6 +16,7 @@ from openscope.core.messages import (
     Message,
     ReasoningPart,
     Role,
+    TextPart,
     ToolCallPart,
     ToolResultPart,
 )
@@ -339,8 +340,11 @@ def test_thinking_gives_a_reasoning_item_and_chains_it(scripted_client: AppFacto
     assert first.usage.output_tokens_details.reasoning_tokens == 1
     client.responses.create(model=MODEL, input="again", previous_response_id=first.id)
     history = last_messages(backend)
-    assert history[1] == Message(Role.ASSISTANT, (ReasoningPart("The user wrote: hello there"),))
-    assert roles_and_texts(history)[2:] == [(Role.ASSISTANT, "hello there"), (Role.USER, "again")]
+    # the reasoning item and the message item come back as one assistant turn
+    assert history[1] == Message(
+        Role.ASSISTANT, (ReasoningPart("The user wrote: hello there"), TextPart("hello there"))
+    )
+    assert roles_and_texts(history)[2:] == [(Role.USER, "again")]
 
 
 @pytest.mark.parametrize(

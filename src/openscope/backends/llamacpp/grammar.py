@@ -14,9 +14,37 @@ from openscope.core.request import GenerateRequest, ResponseFormatType, ToolChoi
 _ROOT = re.compile(r"^root ::=", re.MULTILINE)
 
 
+# Keywords llama-cpp-python's schema converter drops: refused rather than ignored.
+UNENFORCEABLE = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+
+
+def _unenforceable(schema: Any) -> str | None:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in UNENFORCEABLE:
+                return str(key)
+            if key not in ("const", "enum", "default", "examples"):
+                found = _unenforceable(value)
+                if found:
+                    return found
+    elif isinstance(schema, list):
+        for value in schema:
+            found = _unenforceable(value)
+            if found:
+                return found
+    return None
+
+
 def _schema_grammar(schema: dict[str, Any], param: str) -> str:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
+    keyword = _unenforceable(schema)
+    if keyword is not None:
+        raise InvalidParameter(
+            f"The JSON schema cannot be enforced: the '{keyword}' keyword is not supported "
+            "by this server's grammar engine.",
+            param=param,
+        )
     try:
         grammar: str = json_schema_to_gbnf(json.dumps(schema))
     except Exception as error:  # the converter raises plain exceptions on what it lacks

@@ -114,6 +114,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
     if not items:
         raise InvalidParameter("Invalid 'input': the input must not be empty.", param="input")
     tools = tuple(_tool(t) for t in wire.tools or ())
+    response_format = _response_format(wire)
     settings = TurnSettings(
         instructions=wire.instructions,
         tools=tools,
@@ -124,6 +125,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
         max_output_tokens=wire.max_output_tokens,
         thinking=_thinking(wire),
         reasoning_effort=wire.reasoning.effort if wire.reasoning else None,
+        response_format=response_format,
         metadata=dict(wire.metadata or {}),
         store=True if wire.store is None else wire.store,
     )
@@ -139,7 +141,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
         tool_choice=settings.tool_choice,
         parallel_tool_calls=settings.parallel_tool_calls,
         thinking=settings.thinking,
-        response_format=_response_format(wire),
+        response_format=response_format,
     )
     turn = Turn(
         response_id=ids.response_id(),

@@ -24,7 +24,7 @@ from openscope.core.messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from openscope.core.request import ToolChoice, ToolChoiceMode
+from openscope.core.request import ResponseFormat, ResponseFormatType, ToolChoice, ToolChoiceMode
 from openscope.core.state import Conversation, Item, Page, StoredResponse
 from openscope.core.turns import output_item_id_for
 
@@ -169,6 +169,17 @@ def _tool_choice_body(choice: ToolChoice) -> Any:
     return str(choice.mode)
 
 
+def _format_body(response_format: ResponseFormat) -> dict[str, Any]:
+    if response_format.type is ResponseFormatType.JSON_SCHEMA:
+        return {
+            "type": "json_schema",
+            "name": response_format.name,
+            "schema": response_format.schema,
+            "strict": response_format.strict,
+        }
+    return {"type": str(response_format.type)}
+
+
 def response_body(record: StoredResponse, *, status: str | None = None) -> dict[str, Any]:
     settings = record.settings
     done = status is None
@@ -193,7 +204,7 @@ def response_body(record: StoredResponse, *, status: str | None = None) -> dict[
         "reasoning": {"effort": settings.reasoning_effort, "summary": None},
         "store": settings.store,
         "temperature": settings.temperature,
-        "text": {"format": {"type": "text"}},
+        "text": {"format": _format_body(settings.response_format)},
         "tool_choice": _tool_choice_body(settings.tool_choice),
         "tools": [
             {
