@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,19 +106,26 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=SHUTDOWN_TIMEOUT)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real `openscope serve` on a free port, with qwen-plus aliased to the embedded
-    model and `scripted-echo` routed to the scripted backend. Its stdout/stderr go to
-    `server.log` in the session's temporary directory."""
-    workdir = tmp_path_factory.mktemp("openscope-e2e")
+@contextmanager
+def serving(
+    workdir: Path,
+    *,
+    config: str = CONFIG,
+    alias: str = f"{ALIAS}={MODEL}",
+    api_key: str | None = None,
+    env: dict[str, str] | None = None,
+    log_name: str = "server.log",
+) -> Iterator[Server]:
+    """A real `openscope serve` on a free port with `config` and `alias`, state in
+    `workdir/data`, output in `workdir/<log_name>`; stopped with SIGTERM on leaving, and
+    it must exit cleanly."""
     server = Server(
         port=_free_port(),
-        api_key=f"sk-e2e-{secrets.token_hex(12)}",
-        log_path=workdir / "server.log",
+        api_key=api_key or f"sk-e2e-{secrets.token_hex(12)}",
+        log_path=workdir / log_name,
     )
-    config = workdir / "openscope.toml"
-    config.write_text(CONFIG)
+    config_path = workdir / "openscope.toml"
+    config_path.write_text(config)
     command = [
         sys.executable,
         "-m",
@@ -132,15 +140,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "--data-dir",
         str(workdir / "data"),
         "--config",
-        str(config),
+        str(config_path),
         "--alias",
-        f"{ALIAS}={MODEL}",
+        alias,
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
     with server.log_path.open("wb") as log:
         # cwd: the work directory, so nothing but the config and flags configure it
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env={**clean, **(env or {})},
         )
     try:
         try:
@@ -151,11 +163,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
     finally:
         _stop(process)
-        if process.returncode not in (0, -signal.SIGTERM):
-            print(
-                f"openscope serve ended with code {process.returncode}:\n{server.log_tail()}",
-                file=sys.stderr,
-            )
+    assert process.returncode in (0, -signal.SIGTERM), server.log_tail()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The session's server: qwen-plus aliased to the embedded model and `scripted-echo`
+    routed to the scripted backend."""
+    with serving(tmp_path_factory.mktemp("openscope-e2e")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +15,9 @@ import pytest
 
 from tests.e2e.conftest import (
     ALIAS,
-    CONFIG,
-    MODEL,
     SCRIPTED,
     Server,
-    _free_port,
-    _stop,
-    _wait_healthy,
+    serving,
 )
 
 pytestmark = pytest.mark.e2e
@@ -286,47 +277,6 @@ def test_a_stream_hung_up_on_leaves_nothing_stored(client: openai.OpenAI) -> Non
 # -- state across a restart --------------------------------------------------------------
 
 
-@contextmanager
-def serving(workdir: Path, api_key: str, env: dict[str, str], run: int) -> Iterator[Server]:
-    """An `openscope serve` of this test's own on `workdir/data`, stopped with SIGTERM on
-    leaving; the session's server is left alone."""
-    server = Server(port=_free_port(), api_key=api_key, log_path=workdir / f"server-{run}.log")
-    config = workdir / "openscope.toml"
-    config.write_text(CONFIG)
-    command = [
-        sys.executable,
-        "-m",
-        "openscope",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(server.port),
-        "--api-key",
-        api_key,
-        "--data-dir",
-        str(workdir / "data"),
-        "--config",
-        str(config),
-        "--alias",
-        f"{ALIAS}={MODEL}",
-    ]
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
-    with server.log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env={**clean, **env}
-        )
-    try:
-        try:
-            _wait_healthy(process, server)
-        except RuntimeError as error:
-            pytest.fail(str(error), pytrace=False)
-        yield server
-    finally:
-        _stop(process)
-    assert process.returncode in (0, -signal.SIGTERM), server.log_tail()
-
-
 def sdk(server: Server) -> openai.OpenAI:
     return openai.OpenAI(
         base_url=server.base_url, api_key=server.api_key, max_retries=0, timeout=60.0
@@ -346,7 +296,7 @@ def sdk(server: Server) -> openai.OpenAI:
 def test_state_survives_a_restart(tmp_path: Path, database: str) -> None:
     env = {"OPENSCOPE_DATABASE_URL": PG_URL} if database == "postgresql" and PG_URL else {}
     api_key = f"sk-e2e-{secrets.token_hex(12)}"
-    with serving(tmp_path, api_key, env, run=1) as server:
+    with serving(tmp_path, api_key=api_key, env=env, log_name="server-1.log") as server:
         client = sdk(server)
         scripted = create(client, model=SCRIPTED, input="alpha beta gamma")
         real = create(client, input="My name is Ada.")
@@ -357,7 +307,7 @@ def test_state_survives_a_restart(tmp_path: Path, database: str) -> None:
     # the state lives where it should: SQLite in the data dir, or only in PostgreSQL
     assert (tmp_path / "data" / "openscope.db").is_file() is (database == "sqlite")
 
-    with serving(tmp_path, api_key, env, run=2) as server:
+    with serving(tmp_path, api_key=api_key, env=env, log_name="server-2.log") as server:
         client = sdk(server)
         assert client.responses.retrieve(scripted.id).model_dump() == scripted.model_dump()
         assert client.responses.retrieve(real.id).model_dump() == real.model_dump()

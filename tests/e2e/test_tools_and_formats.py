@@ -12,10 +12,6 @@ backend for those.
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +21,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from tests.e2e.conftest import ALIAS, MODEL, SCRIPTED, Server, _free_port, _stop, _wait_healthy
+from tests.e2e.conftest import ALIAS, MODEL, SCRIPTED, Server, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -161,40 +157,8 @@ def thinker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     catalogue's `qwq-plus` (thinking only, streaming only) is an alias of `scripted-echo`:
     the thinking rules of such models need one that is routed."""
     workdir = tmp_path_factory.mktemp("openscope-thinker")
-    server = Server(_free_port(), f"sk-e2e-{secrets.token_hex(12)}", workdir / "server.log")
-    config = workdir / "openscope.toml"
-    config.write_text(THINKER_CONFIG)
-    command = [
-        sys.executable,
-        "-m",
-        "openscope",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(server.port),
-        "--api-key",
-        server.api_key,
-        "--data-dir",
-        str(workdir / "data"),
-        "--config",
-        str(config),
-        "--alias",
-        f"{THINKER}={SCRIPTED}",
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
-    with server.log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env
-        )
-    try:
-        try:
-            _wait_healthy(process, server)
-        except RuntimeError as error:
-            pytest.fail(str(error), pytrace=False)
-        yield server
-    finally:
-        _stop(process)
+    with serving(workdir, config=THINKER_CONFIG, alias=f"{THINKER}={SCRIPTED}") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
