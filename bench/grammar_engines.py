@@ -3,7 +3,7 @@ or llguidance's token masks, on the same JSON schema, prompt and greedy decoding
 
     .venv/bin/python bench/grammar_engines.py [--tokens 128] [--runs 3]
 
-llguidance is optional (pip install llguidance); the script says so if it is missing.
+openscope constrains with llguidance since this measurement; the GBNF path is built here.
 Each engine generates until the JSON is complete or the token limit; rates are tokens/s of
 the whole loop (mask or grammar, sampling, decode), medians over the runs after a warm-up.
 """
@@ -20,11 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from openscope.backends.llamacpp.grammar import grammar_for
 from openscope.backends.llamacpp.model_file import embedded_model_path
 from openscope.backends.llamacpp.sampling import ResolvedSampling, build_sampler
-from openscope.core.messages import Message, Role, TextPart
-from openscope.core.request import GenerateRequest, ResponseFormat, ResponseFormatType
 
 SCHEMA = {
     "type": "object",
@@ -90,18 +87,21 @@ def main() -> int:
 
     llm = Llama(str(embedded_model_path()), n_ctx=2048, n_threads=args.threads, verbose=False)
     n_vocab = llm.n_vocab()
-    request = GenerateRequest(
-        model="m",
-        messages=(Message(Role.USER, (TextPart("x"),)),),
-        response_format=ResponseFormat(ResponseFormatType.JSON_SCHEMA, schema=SCHEMA),
-    )
-    gbnf = grammar_for(request)
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    gbnf = json_schema_to_gbnf(json.dumps(SCHEMA))
 
     def free() -> int:
         return generate(llm, build_sampler(GREEDY, n_vocab), args.tokens, None, None)
 
     def llama_grammar() -> int:
-        sampler = build_sampler(GREEDY, n_vocab, grammar=gbnf, model=llm._model)
+        from llama_cpp import llama_cpp as lib
+        from llama_cpp._internals import LlamaSampler
+
+        sampler = LlamaSampler()
+        grammar = lib.llama_sampler_init_grammar(llm._model.vocab, gbnf.encode(), b"root")
+        lib.llama_sampler_chain_add(sampler.sampler, grammar)
+        sampler.add_greedy()
         return generate(llm, sampler, args.tokens, None, None)
 
     base = rate(free, args.runs)

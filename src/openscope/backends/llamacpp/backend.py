@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import threading
+import warnings
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,6 +58,7 @@ class LlamaCppBackend:
         self._llm: Any = None
         self._template: ChatTemplate | None = None
         self._pieces: tuple[bytes, ...] = ()
+        self._tokenizer: Any = None
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> LlamaCppBackend:
@@ -109,6 +111,12 @@ class LlamaCppBackend:
             eos_token=llm._model.token_get_text(llm.token_eos()),
         )
         self._pieces = token_pieces(llm._model.vocab, llm.n_vocab())
+        from llguidance.llamacpp import lltokenizer_from_vocab  # about a second, once
+
+        with warnings.catch_warnings():
+            # it asks llama-cpp-python for each token's attributes by a deprecated name
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._tokenizer = lltokenizer_from_vocab(llm._model.vocab)
         self._llm = llm
 
     async def close(self) -> None:
@@ -172,7 +180,8 @@ class LlamaCppBackend:
                     return
                 plan = self._plan(request)
                 prompt = self._prompt_tokens(request)
-                Generation(self._llm, self._pieces, emit, cancel).run(prompt, plan)
+                generation = Generation(self._llm, self._pieces, emit, cancel, self._tokenizer)
+                generation.run(prompt, plan)
             except Cancelled:
                 pass
             except OpenScopeError as error:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from openscope.backends.llamacpp.constraint import Constraint
 from openscope.backends.llamacpp.output import (
     OutputPlan,
     ParsedOutput,
@@ -85,8 +86,15 @@ class GenerationPlan:
 
 class Generation:
     def __init__(
-        self, llm: Any, pieces: tuple[bytes, ...], emit: Emit, cancel: threading.Event
+        self,
+        llm: Any,
+        pieces: tuple[bytes, ...],
+        emit: Emit,
+        cancel: threading.Event,
+        tokenizer: Any = None,
     ) -> None:
+        """`tokenizer`: llguidance's view of the vocabulary, needed for grammars."""
+        self._tokenizer = tokenizer
         self._llm = llm
         self._pieces = pieces
         self._emit = emit
@@ -108,12 +116,7 @@ class Generation:
             for ids in sampling.stop_token_ids
         ]
         samplers = [
-            build_sampler(
-                ResolvedSampling.of(sampling, choice),
-                self._n_vocab,
-                grammar=plan.grammar,
-                model=self._llm._model,
-            )
+            build_sampler(ResolvedSampling.of(sampling, choice), self._n_vocab)
             for choice in range(sampling.n)
         ]
         self._emit(UsageReport(Usage(input_tokens=len(prompt))))
@@ -165,14 +168,17 @@ class Generation:
         decoded_chars = 0  # characters decoded so far in this choice
         emitted_chars = 0  # characters handed to the output so far
         output = state.output
+        constraint = Constraint(self._tokenizer, state.plan.grammar) if state.plan.grammar else None
         self._emit_all(output.start())
         finish, stop_hit = FinishReason.LENGTH, None
         while state.generated < budget:
             self._check_cancel()
             entry_logits = None
+            raw = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(self._n_vocab,))
             if sampling.logprobs:
-                raw = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(self._n_vocab,))
-                entry_logits = log_softmax(raw.astype(np.float32))
+                entry_logits = log_softmax(raw.astype(np.float32))  # the model's own
+            if constraint is not None:
+                constraint.restrict(raw)
             token = int(sampler.sample(llm._ctx, -1))
             if lib.llama_vocab_is_eog(self._vocab, token):
                 finish = FinishReason.STOP
@@ -197,6 +203,11 @@ class Generation:
             if output.tool_calls and not state.plan.parallel_tool_calls:
                 finish = FinishReason.STOP  # one call was asked for, and it is complete
                 break
+            if constraint is not None:
+                constraint.accept(token)
+                if constraint.complete:
+                    finish = FinishReason.STOP
+                    break
             if state.generated < budget:
                 llm.eval([token])
                 self._close_reasoning_when_spent(state)

@@ -40,9 +40,7 @@ class ResolvedSampling:
         )
 
 
-def build_sampler(
-    sampling: ResolvedSampling, n_vocab: int, *, grammar: str | None = None, model: Any = None
-) -> Any:
+def build_sampler(sampling: ResolvedSampling, n_vocab: int) -> Any:
     from llama_cpp._internals import LlamaSampler
 
     sampler: Any = LlamaSampler()  # type: ignore[no-untyped-call]
@@ -55,14 +53,6 @@ def build_sampler(
             penalty_repeat=1.0,
             penalty_freq=0.0,
             penalty_present=sampling.presence_penalty,
-        )
-    if grammar is not None:
-        # Before truncation and temperature, so the allowed tokens are the ones ranked.
-        from llama_cpp import llama_cpp as lib
-
-        lib.llama_sampler_chain_add(
-            sampler.sampler,
-            lib.llama_sampler_init_grammar(model.vocab, grammar.encode(), b"root"),
         )
     if sampling.temperature == 0.0:
         sampler.add_greedy()
