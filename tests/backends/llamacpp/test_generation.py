@@ -152,3 +152,20 @@ async def test_json_object_mode_gives_a_json_object(backend: LlamaCppBackend) ->
         choice = result.choices[0]
         assert choice.finish_reason is FinishReason.STOP, choice.message.text
         assert isinstance(json.loads(choice.message.text), dict)
+
+
+async def test_a_full_queue_answers_overloaded_and_recovers(backend: LlamaCppBackend) -> None:
+    from openscope.core.errors import Overloaded
+
+    narrow = LlamaCppBackend(n_ctx=512, max_waiting=0)
+    narrow._llm, narrow._template = backend._llm, backend._template  # share the loaded model
+    narrow._pieces, narrow._tokenizer = backend._pieces, backend._tokenizer
+    narrow._executor = backend._executor
+    running = narrow.generate(ask(max_tokens=2000, temperature=1.0), "m")
+    await anext(running)  # admitted and generating
+    with pytest.raises(Overloaded) as caught:
+        await anext(narrow.generate(ask("Hi", max_tokens=2), "m"))
+    assert caught.value.retry_after == 1.0
+    await running.aclose()
+    result = await run(narrow, ask("Hi", max_tokens=2, temperature=0))
+    assert result.usage.output_tokens == 2

@@ -205,3 +205,14 @@ def test_n_choices_and_defaults_reach_the_backend(scripted_client: AppFactory) -
     # qwen-plus's documented default top_k applies to the alias
     assert request.sampling.top_k == 20
     assert replace(request.sampling, top_k=None).n == 2
+
+
+def test_an_overloaded_backend_answers_503_with_retry_after(scripted_client: AppFactory) -> None:
+    from openscope.core.errors import Overloaded
+
+    def script(request: GenerateRequest, choice: int) -> list[Event]:
+        raise Overloaded("Model is unavailable, please try again later.", retry_after=1.0)
+
+    response = scripted_client(ScriptedBackend(script)).post(URL, json=chat())
+    assert error(response, 503)["code"] == "model_unavailable"
+    assert response.headers["retry-after"] == "1"

@@ -24,13 +24,15 @@ from openscope.backends.llamacpp.model_file import embedded_model_path
 from openscope.backends.llamacpp.output import OutputPlan, ToolFormat
 from openscope.backends.llamacpp.template import CHATML, ChatTemplate
 from openscope.backends.llamacpp.vocabulary import token_pieces
-from openscope.core.errors import InternalError, OpenScopeError
+from openscope.core.errors import InternalError, OpenScopeError, Overloaded
 from openscope.core.events import Event
 from openscope.core.request import GenerateRequest, ToolChoiceMode, ToolSpec
 
 log = logging.getLogger("openscope.llamacpp")
 
 _DONE = object()
+OVERLOADED_MESSAGE = "Model is unavailable, please try again later."
+RETRY_AFTER_SECONDS = 1.0
 
 
 class LlamaCppBackend:
@@ -41,6 +43,7 @@ class LlamaCppBackend:
         n_ctx: int = 8192,
         n_threads: int | None = None,
         n_batch: int = 512,
+        max_waiting: int = 64,
         tool_format: ToolFormat = "hermes",
         reasoning: bool = False,
         reasoning_opens_in_prompt: bool = False,
@@ -54,6 +57,10 @@ class LlamaCppBackend:
         self._n_ctx = n_ctx
         self._n_threads = n_threads or max(1, min(os.cpu_count() or 1, 8))
         self._n_batch = n_batch
+        # Requests waiting for the engine thread, beyond the one it runs: past this many
+        # the backend answers "overloaded" at once instead of letting memory grow.
+        self._max_waiting = max_waiting
+        self._admitted = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
         self._llm: Any = None
         self._template: ChatTemplate | None = None
@@ -68,6 +75,7 @@ class LlamaCppBackend:
             n_ctx=int(options.get("n_ctx", 8192)),
             n_threads=int(options["n_threads"]) if options.get("n_threads") else None,
             n_batch=int(options.get("n_batch", 512)),
+            max_waiting=int(options.get("max_waiting", 64)),
             tool_format=options.get("tool_format", "hermes"),
             reasoning=bool(options.get("reasoning", False)),
             reasoning_opens_in_prompt=bool(options.get("reasoning_opens_in_prompt", False)),
@@ -167,6 +175,18 @@ class LlamaCppBackend:
         return len(await loop.run_in_executor(self._executor, self._prompt_tokens, request))
 
     async def generate(self, request: GenerateRequest, model: str) -> AsyncGenerator[Event, None]:
+        if self._admitted > self._max_waiting:
+            raise Overloaded(OVERLOADED_MESSAGE, retry_after=RETRY_AFTER_SECONDS)
+        self._admitted += 1
+        events = self._generate(request)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()  # stops the engine thread's work at once
+            self._admitted -= 1
+
+    async def _generate(self, request: GenerateRequest) -> AsyncGenerator[Event, None]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         cancel = threading.Event()
