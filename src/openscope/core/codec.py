@@ -130,6 +130,7 @@ def tool_to_dict(tool: ToolSpec) -> JSON:
         "description": tool.description,
         "parameters": tool.parameters,
         "strict": tool.strict,
+        "cache_control": _cache(tool.cache_control),
     }
 
 
@@ -139,6 +140,7 @@ def tool_from_dict(data: JSON) -> ToolSpec:
         description=data.get("description"),
         parameters=data.get("parameters") or {},
         strict=bool(data.get("strict")),
+        cache_control=_cache_of(data.get("cache_control")),
     )
 
 

@@ -62,10 +62,10 @@ class _OpenChoice:
 class Folder:
     """Accumulates events; usable incrementally by encoders that also need the whole."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, logprobs: bool = False) -> None:
         self._choices: dict[int, _OpenChoice] = {}
         self.usage = Usage()
-        self.want_logprobs = False
+        self._logprobs = logprobs
 
     def add(self, event: Event) -> None:
         if isinstance(event, UsageReport):
@@ -94,23 +94,21 @@ class Folder:
                     message=Message(role=Role.ASSISTANT, parts=parts),
                     finish_reason=finish.finish_reason if finish else FinishReason.STOP,
                     stop_sequence=finish.stop_sequence if finish else None,
-                    logprobs=tuple(open_choice.logprobs) if self.want_logprobs else None,
+                    logprobs=tuple(open_choice.logprobs) if self._logprobs else None,
                 )
             )
         return GenerateResult(choices=tuple(choices), usage=self.usage)
 
 
 def fold(events: Iterable[Event], *, logprobs: bool = False) -> GenerateResult:
-    folder = Folder()
-    folder.want_logprobs = logprobs
+    folder = Folder(logprobs=logprobs)
     for event in events:
         folder.add(event)
     return folder.result()
 
 
 async def afold(events: AsyncIterable[Event], *, logprobs: bool = False) -> GenerateResult:
-    folder = Folder()
-    folder.want_logprobs = logprobs
+    folder = Folder(logprobs=logprobs)
     async for event in events:
         folder.add(event)
     return folder.result()

@@ -13,6 +13,7 @@ import orjson
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from starlette.responses import StreamingResponse
 
 from openscope.core.errors import (
@@ -130,6 +131,33 @@ async def read_json(request: Request, max_bytes: int, *, empty: Any = None) -> A
 
 def _too_large(max_bytes: int) -> str:
     return f"The request body is larger than the {max_bytes} bytes this server accepts."
+
+
+W = TypeVar("W", bound=BaseModel)
+
+
+def parse_wire(model: type[W], body: Any, describe: Callable[[list[Any], str], str]) -> W:
+    """`body` validated as `model`. A type error becomes `InvalidParameter` whose message
+    `describe(location, problem)` words in the protocol's own style."""
+    if not isinstance(body, dict):
+        raise InvalidParameter("The request body must be a JSON object.")
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = clean_location(first["loc"])
+        raise InvalidParameter(
+            describe(location, first["msg"]), param=str(first["loc"][0])
+        ) from None
+
+
+def error_response(body: Any, status: int, error: OpenScopeError) -> Response:
+    """An error body, with `Retry-After` when the error says when to come back."""
+    headers = {}
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(retry_after)))
+    return json_response(body, status, headers)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -1,7 +1,6 @@
 """The Chat Completions routes over the scripted backend: wire shapes, errors, auth."""
 
 import json
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -204,7 +203,7 @@ def test_n_choices_and_defaults_reach_the_backend(scripted_client: AppFactory) -
     assert model == "smollm2-135m-instruct"
     # qwen-plus's documented default top_k applies to the alias
     assert request.sampling.top_k == 20
-    assert replace(request.sampling, top_k=None).n == 2
+    assert request.sampling.n == 2
 
 
 def test_an_overloaded_backend_answers_503_with_retry_after(scripted_client: AppFactory) -> None:

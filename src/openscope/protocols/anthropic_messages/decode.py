@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
@@ -45,7 +45,7 @@ from openscope.protocols.anthropic_messages.schemas import (
     ToolUseBlock,
     ToolWire,
 )
-from openscope.protocols.http import clean_location
+from openscope.protocols.http import parse_wire
 
 W = TypeVar("W", bound=BaseModel)
 
@@ -54,14 +54,7 @@ EFFORTS = {"low": "high", "medium": "high", "high": "high", "xhigh": "max", "max
 
 
 def _parse(model: type[W], body: Any) -> W:
-    if not isinstance(body, dict):
-        raise InvalidParameter("The request body must be a JSON object.")
-    try:
-        return model.model_validate(body)
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = ".".join(str(p) for p in clean_location(first["loc"]))
-        raise InvalidParameter(f"{location}: {first['msg']}", param=str(first["loc"][0])) from None
+    return parse_wire(model, body, lambda where, problem: f"{'.'.join(map(str, where))}: {problem}")
 
 
 def decode(body: Any) -> tuple[GenerateRequest, MessagesRequest]:

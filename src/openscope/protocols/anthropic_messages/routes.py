@@ -23,6 +23,7 @@ from openscope.protocols.anthropic_messages.encode import (
 )
 from openscope.protocols.http import (
     ProtocolContext,
+    error_response,
     json_response,
     read_json,
     request_id_of,
@@ -40,11 +41,7 @@ PING_INTERVAL = 10.0
 
 
 def encode_error(error: OpenScopeError, request_id: str) -> Response:
-    headers = {}
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(retry_after)))
-    return json_response(error_body(error, request_id), error_status(error), headers)
+    return error_response(error_body(error, request_id), error_status(error), error)
 
 
 def build_router(ctx: ProtocolContext, *, ping_interval: float = PING_INTERVAL) -> APIRouter:

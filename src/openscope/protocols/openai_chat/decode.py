@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
-
 from openscope.core import ids
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
@@ -32,7 +30,7 @@ from openscope.core.request import (
     ToolChoiceMode,
     ToolSpec,
 )
-from openscope.protocols.http import clean_location
+from openscope.protocols.http import parse_wire
 from openscope.protocols.openai_chat.schemas import (
     ChatCompletionRequest,
     ContentPartWire,
@@ -53,16 +51,11 @@ JSON_WORD_MESSAGE = (
 
 
 def parse(body: Any) -> ChatCompletionRequest:
-    if not isinstance(body, dict):
-        raise InvalidParameter("The request body must be a JSON object.")
-    try:
-        return ChatCompletionRequest.model_validate(body)
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = ".".join(str(p) for p in clean_location(first["loc"]))
-        raise InvalidParameter(
-            f"Invalid parameter '{location}': {first['msg']}.", param=str(first["loc"][0])
-        ) from None
+    return parse_wire(
+        ChatCompletionRequest,
+        body,
+        lambda where, problem: f"Invalid parameter '{'.'.join(map(str, where))}': {problem}.",
+    )
 
 
 def decode(body: Any) -> tuple[GenerateRequest, ChatCompletionRequest]:

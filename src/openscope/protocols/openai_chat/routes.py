@@ -16,6 +16,7 @@ from openscope.core.fold import GenerateResult, afold
 from openscope.core.service import ServedModel
 from openscope.protocols.http import (
     ProtocolContext,
+    error_response,
     json_response,
     read_json,
     request_id_of,
@@ -39,11 +40,7 @@ DONE_FRAME = b"data: [DONE]\n\n"
 
 
 def encode_error(error: OpenScopeError, request_id: str) -> Response:
-    headers = {}
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(retry_after)))
-    return json_response(error_body(error, request_id), error_status(error), headers)
+    return error_response(error_body(error, request_id), error_status(error), error)
 
 
 def _model_body(model: ServedModel) -> dict[str, object]:

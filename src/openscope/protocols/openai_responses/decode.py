@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from openscope.core import ids
 from openscope.core.errors import InvalidParameter
@@ -31,7 +31,7 @@ from openscope.core.request import (
 )
 from openscope.core.state import Item, TurnSettings
 from openscope.core.turns import Turn
-from openscope.protocols.http import clean_location
+from openscope.protocols.http import parse_wire
 from openscope.protocols.openai_responses.schemas import (
     ContentPartWire,
     ItemWire,
@@ -70,20 +70,15 @@ MESSAGE_ROLES = {
 }
 
 
+def _path(where: list[Any]) -> str:
+    """A location as OpenAI writes it: `input[0].content`."""
+    return "".join(
+        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(where)
+    )
+
+
 def parse(model: type[W], body: Any) -> W:
-    if not isinstance(body, dict):
-        raise InvalidParameter("The request body must be a JSON object.")
-    try:
-        return model.model_validate(body)
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = "".join(
-            f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p))
-            for i, p in enumerate(clean_location(first["loc"]))
-        )
-        raise InvalidParameter(
-            f"Invalid '{location}': {first['msg']}.", param=str(first["loc"][0])
-        ) from None
+    return parse_wire(model, body, lambda where, problem: f"Invalid '{_path(where)}': {problem}.")
 
 
 def decode(body: Any) -> tuple[Turn, ResponseRequest]:

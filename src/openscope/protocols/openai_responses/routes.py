@@ -20,6 +20,7 @@ from openscope.core.state import Order, ResponseError
 from openscope.core.turns import Turn, turn_record
 from openscope.protocols.http import (
     ProtocolContext,
+    error_response,
     json_response,
     read_json,
     request_id_of,
@@ -52,7 +53,7 @@ PREFIXES = ("/compatible-mode/v1", "/v1")
 
 
 def encode_error(error: OpenScopeError, request_id: str) -> Response:
-    return json_response(error_body(error, request_id), error_status(error))
+    return error_response(error_body(error, request_id), error_status(error), error)
 
 
 def _order(value: str) -> Order:
