@@ -27,6 +27,23 @@ class BackendFeatures:
     code_interpreter: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class EngineMetrics:
+    """A snapshot of a backend's own engine, for the metrics endpoint. Counters only grow."""
+
+    queue_depth: int = 0  # requests waiting for a free sequence
+    running_sequences: int = 0  # sequences being prefilled or decoded
+    parallel_sequences: int = 0  # how many can run at once
+    kv_used_tokens: int = 0  # KV cells held by running sequences and the prefix cache
+    kv_capacity_tokens: int = 0
+    cached_prefixes: int = 0  # entries in the prefix cache
+    cache_hit_tokens_total: int = 0  # prompt tokens served from the cache
+    prompt_tokens_total: int = 0  # prompt tokens of admitted requests
+    generated_tokens_total: int = 0
+    tokens_per_second: float = 0.0  # generated, over the last few seconds
+    rejected_total: int = 0  # requests answered "overloaded"
+
+
 class Backend(Protocol):
     @property
     def features(self) -> BackendFeatures: ...
@@ -46,6 +63,10 @@ class Backend(Protocol):
         ...
 
     async def count_tokens(self, request: GenerateRequest, model: str) -> int: ...
+
+    def metrics(self) -> EngineMetrics | None:
+        """The engine's state now, or None for a backend that runs no engine of its own."""
+        ...
 
 
 class BackendFactory(Protocol):

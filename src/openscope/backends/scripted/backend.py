@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
-from openscope.backends.base import BackendFeatures
+from openscope.backends.base import BackendFeatures, EngineMetrics
 from openscope.core.events import (
     ChoiceEnd,
     Event,
@@ -153,6 +153,9 @@ class ScriptedBackend:
 
     async def count_tokens(self, request: GenerateRequest, model: str) -> int:
         return _word_count(request)
+
+    def metrics(self) -> EngineMetrics | None:
+        return None
 
     async def generate(self, request: GenerateRequest, model: str) -> AsyncGenerator[Event, None]:
         self.requests.append((request, model))
