@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import replace
 
-from openscope.backends.base import Backend, BackendFeatures
+from openscope.backends.base import Backend, BackendFeatures, EngineMetrics
 from openscope.core import rules
 from openscope.core.catalog import ThinkingMode
 from openscope.core.errors import InvalidParameter
@@ -139,6 +139,11 @@ class Engine:
     async def count_tokens(self, request: GenerateRequest) -> int:
         target = self._router.resolve(request.model)
         return await self._backends[target.route.backend].count_tokens(request, target.route.model)
+
+    def metrics(self) -> dict[str, EngineMetrics]:
+        """Each backend's engine snapshot, by backend name; backends without one are left out."""
+        snapshots = {name: backend.metrics() for name, backend in self._backends.items()}
+        return {name: snapshot for name, snapshot in snapshots.items() if snapshot is not None}
 
     async def start(self) -> None:
         for backend in self._backends.values():

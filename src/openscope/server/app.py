@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openscope.backends.base import Backend
@@ -25,6 +26,7 @@ from openscope.protocols.http import ProtocolContext, json_response, request_id_
 from openscope.protocols.openai_chat.encode import error_body as chat_error_body
 from openscope.protocols.openai_responses.encode import error_body as responses_error_body
 from openscope.server.auth import ApiKeyAuth
+from openscope.server.metrics import metrics_registry
 from openscope.server.request_id import RequestIdMiddleware
 from openscope.settings import Settings
 from openscope.store import Store, create_engine, migrate, sqlite_url
@@ -67,6 +69,7 @@ def create_app(
     engine = Engine(build_router(settings, catalog or default_catalog(), built), built)
     store = Store(create_engine(settings.database_url or sqlite_url(settings.data_dir)))
     responses = Responses(engine, store, retention_seconds=settings.response_retention_seconds)
+    registry = metrics_registry(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,6 +116,11 @@ def create_app(
         if not request.app.state.ready:
             return json_response({"status": "starting"}, status=503)
         return json_response({"status": "ok"})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        # Async on purpose: the engine is read on the event loop that drives it.
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.exception_handler(StarletteHTTPException)
     async def unknown_route(request: Request, exc: StarletteHTTPException) -> Response:
