@@ -117,11 +117,13 @@ def usage_to_dict(usage: Usage) -> JSON:
         "cached_tokens": usage.cached_tokens,
         "cache_creation_tokens": usage.cache_creation_tokens,
         "reasoning_tokens": usage.reasoning_tokens,
+        "cache_type": usage.cache_type,
     }
 
 
 def usage_from_dict(data: JSON) -> Usage:
-    return Usage(**{k: int(v) for k, v in data.items()})
+    counts = {k: int(v) for k, v in data.items() if k != "cache_type"}
+    return Usage(**counts, cache_type=data.get("cache_type"))
 
 
 def tool_to_dict(tool: ToolSpec) -> JSON:

@@ -83,6 +83,7 @@ class Usage:
     cached_tokens: int = 0  # input tokens read from a cache (counted inside input_tokens)
     cache_creation_tokens: int = 0  # input tokens written to an explicit/session cache
     reasoning_tokens: int = 0  # output tokens spent thinking (counted inside output_tokens)
+    cache_type: str | None = None  # "ephemeral" when explicit or session cache was asked for
 
     @property
     def total_tokens(self) -> int:

@@ -102,3 +102,5 @@ class GenerateRequest:
     code_interpreter: bool = False
     output_modalities: tuple[str, ...] = ("text",)
     audio: dict[str, Any] | None = None
+    # Responses' `x-dashscope-session-cache: enable`: cache the conversation explicitly.
+    session_cache: bool = False

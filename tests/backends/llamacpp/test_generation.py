@@ -25,7 +25,7 @@ PROMPT = "Write a short story about a lighthouse keeper."
 
 @pytest.fixture(scope="module")
 def backend() -> Iterator[LlamaCppBackend]:
-    engine = LlamaCppBackend(n_ctx=2048, n_batch=64)
+    engine = LlamaCppBackend(ctx_per_seq=2048)
     asyncio.run(engine.start())
     yield engine
     asyncio.run(engine.close())
@@ -81,7 +81,7 @@ async def test_stop_token_ids(backend: LlamaCppBackend) -> None:
     at = next(
         i for i in range(3, 12) if entries[i].token not in "".join(e.token for e in entries[:i])
     )
-    ids = tuple(backend._llm.tokenize(bytes(entries[at].bytes), add_bos=False, special=False))
+    ids = tuple(backend._model.tokenize(bytes(entries[at].bytes), False, False))
     result = await run(backend, ask(max_tokens=12, temperature=0, stop_token_ids=(ids,)))
     assert result.choices[0].finish_reason is FinishReason.STOP
     assert result.choices[0].message.text == "".join(e.token for e in entries[:at])
@@ -152,20 +152,3 @@ async def test_json_object_mode_gives_a_json_object(backend: LlamaCppBackend) ->
         choice = result.choices[0]
         assert choice.finish_reason is FinishReason.STOP, choice.message.text
         assert isinstance(json.loads(choice.message.text), dict)
-
-
-async def test_a_full_queue_answers_overloaded_and_recovers(backend: LlamaCppBackend) -> None:
-    from openscope.core.errors import Overloaded
-
-    narrow = LlamaCppBackend(n_ctx=512, max_waiting=0)
-    narrow._llm, narrow._template = backend._llm, backend._template  # share the loaded model
-    narrow._pieces, narrow._tokenizer = backend._pieces, backend._tokenizer
-    narrow._executor = backend._executor
-    running = narrow.generate(ask(max_tokens=2000, temperature=1.0), "m")
-    await anext(running)  # admitted and generating
-    with pytest.raises(Overloaded) as caught:
-        await anext(narrow.generate(ask("Hi", max_tokens=2), "m"))
-    assert caught.value.retry_after == 1.0
-    await running.aclose()
-    result = await run(narrow, ask("Hi", max_tokens=2, temperature=0))
-    assert result.usage.output_tokens == 2

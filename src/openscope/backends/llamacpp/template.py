@@ -43,6 +43,7 @@ class ChatTemplate:
         *,
         tools: tuple[ToolSpec, ...] = (),
         enable_thinking: bool | None = None,
+        add_generation_prompt: bool = True,
     ) -> str:
         extra: dict[str, Any] = {}
         if enable_thinking is not None:
@@ -55,7 +56,7 @@ class ChatTemplate:
             rendered = [_template_message(m) for m in inline_tools(messages, tools)]
         return self._template.render(
             messages=rendered,
-            add_generation_prompt=True,
+            add_generation_prompt=add_generation_prompt,
             bos_token=self.bos_token,
             eos_token=self.eos_token,
             **extra,

@@ -55,11 +55,22 @@ def usage_body(usage: Usage) -> dict[str, Any]:
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        "prompt_tokens_details": _prompt_details(usage),
     }
     if usage.reasoning_tokens:
         body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
     return body
+
+
+def _prompt_details(usage: Usage) -> dict[str, Any]:
+    """An implicit hit shows only cached_tokens; an explicit request also shows what it
+    wrote to the cache (BEHAVIOUR.md, "Context cache")."""
+    details: dict[str, Any] = {"cached_tokens": usage.cached_tokens}
+    if usage.cache_type is not None:
+        details["cache_creation_input_tokens"] = usage.cache_creation_tokens
+        details["cache_creation"] = {"ephemeral_5m_input_tokens": usage.cache_creation_tokens}
+        details["cache_type"] = usage.cache_type
+    return details
 
 
 def logprobs_body(entries: tuple[TokenLogprob, ...]) -> dict[str, Any]:

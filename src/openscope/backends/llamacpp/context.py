@@ -1,0 +1,81 @@
+"""The llama.cpp context the engine thread owns: one KV cache shared by every sequence
+(unified), filled and read through one reusable batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+# (token, position, sequence id, whether its logits are wanted)
+BatchEntry = tuple[int, int, int, bool]
+
+DECODE_OK = 0
+DECODE_NO_KV_SLOT = 1  # llama.cpp found no room for the batch; nothing was written
+
+
+class BatchContext:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        n_ctx: int,
+        n_batch: int,
+        n_seq_max: int,
+        n_threads: int,
+    ) -> None:
+        """`model`: llama-cpp-python's LlamaModel."""
+        from llama_cpp import llama_cpp as lib
+        from llama_cpp._internals import LlamaContext
+
+        self._lib = lib
+        params = lib.llama_context_default_params()
+        params.n_ctx = n_ctx
+        params.n_batch = n_batch
+        params.n_ubatch = n_batch  # one ubatch per decode: a failed decode writes nothing
+        params.n_seq_max = n_seq_max
+        params.n_threads = n_threads
+        params.n_threads_batch = n_threads
+        # One pool of KV cells for all sequences, so a cached prefix is shared by cell
+        # reference instead of copied. Flash attention skips the cells of other sequences
+        # (measured here: +19% aggregate decode at 8 sequences, +22% prompt processing).
+        params.kv_unified = True
+        params.flash_attn_type = lib.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        self.context = LlamaContext(model=model, params=params, verbose=False)
+        self._ctx = self.context.ctx
+        self._memory = lib.llama_get_memory(self._ctx)
+        self._batch = lib.llama_batch_init(n_batch, 0, 1)
+        self.n_batch = n_batch
+        self.n_ctx = n_ctx
+        self._n_vocab: int = model.n_vocab()
+
+    def decode(self, entries: Sequence[BatchEntry]) -> int:
+        batch = self._batch
+        batch.n_tokens = len(entries)
+        for i, (token, pos, seq_id, wants_logits) in enumerate(entries):
+            batch.token[i] = token
+            batch.pos[i] = pos
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = seq_id
+            batch.logits[i] = wants_logits
+        rc: int = self._lib.llama_decode(self._ctx, batch)
+        return rc
+
+    def logits(self, idx: int) -> Any:
+        """A writable view of the logits of batch entry `idx` of the last decode."""
+        pointer = self._lib.llama_get_logits_ith(self._ctx, idx)
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+
+    def copy(self, source: int, target: int, end: int = -1) -> None:
+        """Give `target` the KV of `source`'s positions [0, end) (shared cells, no copy)."""
+        self._lib.llama_memory_seq_cp(self._memory, source, target, 0, end)
+
+    def remove(self, seq_id: int) -> None:
+        self._lib.llama_memory_seq_rm(self._memory, seq_id, -1, -1)
+
+    def close(self) -> None:
+        if self._batch is not None:
+            self._lib.llama_batch_free(self._batch)
+            self._batch = None
+        self.context.close()  # type: ignore[no-untyped-call]
