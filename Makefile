@@ -50,9 +50,13 @@ e2e: install
 test: check
 	$(BIN)/pytest $(ARGS)
 
+# ARGS (--tokens, --runs, --threads) reach every benchmark but memory.py, whose flags differ.
 bench: install
 	$(BIN)/python bench/run.py $(ARGS)
 	$(BIN)/python bench/grammar.py $(ARGS)
+	$(BIN)/python bench/concurrency.py $(ARGS)
+	$(BIN)/python bench/cache.py $(ARGS)
+	$(BIN)/python bench/memory.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build src/*.egg-info

@@ -7,26 +7,17 @@ own `create_chat_completion` on the same model, prompt and threads, measured in 
 from __future__ import annotations
 
 import argparse
-import json
+import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 import httpx
 
+from server import Server, chat_body, serve, stream_chat, user
+
 PROMPT = "Write a long story about a lighthouse keeper who finds a message in a bottle."
-MODEL = "smollm2-135m-instruct"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def baseline(tokens: int, runs: int, threads: int) -> float:
@@ -48,62 +39,15 @@ def baseline(tokens: int, runs: int, threads: int) -> float:
 
 
 def ours(tokens: int, runs: int, threads: int) -> float:
-    port, key = free_port(), "sk-bench"
-    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as config:
-        config.write(f'[backends.embedded]\ntype = "llamacpp"\nn_threads = {threads}\n')
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "openscope",
-            "serve",
-            "--port",
-            str(port),
-            "--api-key",
-            key,
-            "--config",
-            config.name,
-            "--data-dir",
-            tempfile.mkdtemp(),
-            "--log-level",
-            "warning",
-        ],
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        body = {
-            "model": MODEL,
-            "messages": [{"role": "user", "content": PROMPT}],
-            "max_tokens": tokens,
-            "temperature": 0,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        rates = []
-        with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {key}"}) as client:
-            for _ in range(runs + 1):
-                started = time.perf_counter()
-                completion_tokens = 0
-                with client.stream(
-                    "POST", f"{base}/compatible-mode/v1/chat/completions", json=body
-                ) as response:
-                    for line in response.iter_lines():
-                        if line.startswith("data: {") and '"usage":{' in line:
-                            completion_tokens = json.loads(line[6:])["usage"]["completion_tokens"]
-                elapsed = time.perf_counter() - started
-                rates.append(completion_tokens / elapsed)
-        return statistics.median(rates[1:])
-    finally:
-        server.terminate()
-        server.wait(10)
-        os.unlink(config.name)
+    body = chat_body(user(PROMPT), tokens)
+
+    async def rates(server: Server) -> list[float]:
+        async with httpx.AsyncClient(timeout=120) as client:
+            results = [await stream_chat(client, server, body) for _ in range(runs + 1)]
+        return [r.completion_tokens / r.seconds for r in results]
+
+    with serve({"n_threads": threads}) as server:
+        return statistics.median(asyncio.run(rates(server))[1:])  # the first run warms up
 
 
 def main() -> int:
