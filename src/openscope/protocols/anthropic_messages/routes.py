@@ -52,7 +52,10 @@ def build_router(ctx: ProtocolContext, *, ping_interval: float = PING_INTERVAL) 
     async def create_message(request: Request) -> Response:
         core_request, wire = decode(await read_json(request, ctx.max_body_bytes))
         stream = bool(wire.stream)
-        events = await ctx.service.generate(core_request, stream=stream)
+        # a client that leaves while its request waits for the model frees its place
+        events = await unless_disconnected(
+            request, ctx.service.generate(core_request, stream=stream)
+        )
         message_id = ids.message_id()
         if stream:
             encoder = EventEncoder(message_id=message_id, model=wire.model)

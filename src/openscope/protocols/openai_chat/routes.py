@@ -55,7 +55,10 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
     async def chat_completions(request: Request) -> Response:
         core_request, wire = decode(await read_json(request, ctx.max_body_bytes))
         stream = bool(wire.stream)
-        events = await ctx.service.generate(core_request, stream=stream)
+        # a client that leaves while its request waits for the model frees its place
+        events = await unless_disconnected(
+            request, ctx.service.generate(core_request, stream=stream)
+        )
         completion_id = ids.chat_completion_id()
         created = int(time.time())
         if stream:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import replace
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -66,6 +67,20 @@ def _order(value: str) -> Order:
 
 
 LIMIT = Query(20, ge=1, le=100)
+SESSION_CACHE_HEADER = "x-dashscope-session-cache"
+
+
+def session_cache_enabled(value: str | None) -> bool:
+    """Model Studio's session cache switch: `enable` or `disable` (the default)."""
+    if value is None or value.strip().lower() == "disable":
+        return False
+    if value.strip().lower() == "enable":
+        return True
+    raise InvalidParameter(
+        f"Invalid value for header {SESSION_CACHE_HEADER}: expected 'enable' or 'disable', "
+        f"got '{value}'.",
+        param=SESSION_CACHE_HEADER,
+    )
 
 
 def build_router(ctx: ProtocolContext) -> APIRouter:
@@ -76,7 +91,12 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
 
     async def create_response(request: Request) -> Response:
         turn, wire = decode(await read_json(request, ctx.max_body_bytes))
-        events = await service.run_turn(turn, stream=bool(wire.stream))
+        if session_cache_enabled(request.headers.get(SESSION_CACHE_HEADER)):
+            turn = replace(turn, request=replace(turn.request, session_cache=True))
+        # a client that leaves while its request waits for the model frees its place
+        events = await unless_disconnected(
+            request, service.run_turn(turn, stream=bool(wire.stream))
+        )
         if wire.stream:
             return sse_response(_frames(turn, events, request_id_of(request)))
 
