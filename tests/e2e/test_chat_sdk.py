@@ -404,8 +404,12 @@ VALIDATION_CASES: list[tuple[str, dict[str, Any], str]] = [
 
 
 def test_json_object_mode_answers_a_json_object(client: openai.OpenAI) -> None:
+    # At temperature 1 this small model sometimes rambles inside a string until max_tokens
+    # (which seeds do depends on batching's floating point); every answer that ends is an
+    # object.
     messages = [{"role": "user", "content": "Describe a cat as JSON with name and color."}]
-    for seed in (11, 12):
+    finished = 0
+    for seed in (11, 12, 13, 14):
         completion = create(
             client,
             model=ALIAS,
@@ -415,8 +419,10 @@ def test_json_object_mode_answers_a_json_object(client: openai.OpenAI) -> None:
             seed=seed,
             max_tokens=200,
         )
-        assert completion.choices[0].finish_reason == "stop"
-        assert isinstance(json.loads(completion.choices[0].message.content or ""), dict)
+        if completion.choices[0].finish_reason == "stop":
+            finished += 1
+            assert isinstance(json.loads(completion.choices[0].message.content or ""), dict)
+    assert finished >= 2
 
 
 @pytest.mark.parametrize(
