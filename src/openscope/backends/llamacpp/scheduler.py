@@ -32,6 +32,10 @@ log = logging.getLogger("openscope.llamacpp")
 
 TIMEOUT_MESSAGE = "Request timed out, please try again later."
 END = object()  # the last item a job delivers
+# Events reach the event loop at most this often per request (the first ones at once): each
+# hand-over wakes the loop's thread, which on a small machine takes a core from the decode
+# threads mid-step (measured: single-stream decode 4% faster than handing over every token).
+FLUSH_SECONDS = 0.04
 _WAKE = object()
 _STOP = object()
 
@@ -57,6 +61,16 @@ class Job:
     positions: list[int] = field(default_factory=list)
     feeds: list[list[int]] = field(default_factory=list)
     tail: list[int] = field(default_factory=list)  # tokens after the prompt in choice 0's KV
+    outbox: list[object] = field(default_factory=list)  # events not yet handed over
+    flushed_at: float | None = None  # when events were last handed over
+
+    def flush(self, now: float, *, final: tuple[object, ...] = ()) -> None:
+        """Hand pending events over if it is time (or with `final` items: always)."""
+        due = self.flushed_at is None or now - self.flushed_at >= FLUSH_SECONDS
+        if final or (self.outbox and due):
+            self.deliver([*self.outbox, *final])
+            self.outbox = []
+            self.flushed_at = now
 
     @property
     def decoding(self) -> bool:
@@ -157,10 +171,10 @@ class Scheduler:
                 failure = InternalError(f"The embedded model failed: {type(error).__name__}")
                 for job in self._running:
                     self._release(job)
-                    job.deliver([failure, END])
+                    job.flush(self._clock(), final=(failure, END))
                 self._running.clear()
         for job in [*self._running, *self._waiting]:
-            job.deliver([InternalError("The server is shutting down."), END])
+            job.flush(self._clock(), final=(InternalError("The server is shutting down."), END))
 
     def _drain(self, *, block: bool) -> bool:
         """Take what the event loop sent. False once asked to stop."""
@@ -190,7 +204,7 @@ class Scheduler:
             ending: list[object] = [END]
             if timed_out:
                 ending.insert(0, InternalError(TIMEOUT_MESSAGE, code="RequestTimeOut"))
-            job.deliver(ending)
+            job.flush(now, final=tuple(ending))
 
     def _admit(self) -> None:
         while self._waiting and len(self._free_slots) >= len(self._waiting[0].choices):
@@ -207,7 +221,7 @@ class Scheduler:
             self._counters.prompt_tokens += len(job.prompt)
             job.positions = [len(job.prompt)] * len(job.choices)
             job.feeds = [[] for _ in job.choices]
-            job.deliver([UsageReport(self._usage(job))])
+            job.deliver([UsageReport(self._usage(job))])  # lets the protocol answer now
             self._running.append(job)
 
     def _step(self) -> None:
@@ -257,11 +271,15 @@ class Scheduler:
                 self._ctx.context, idx, self._ctx.logits(idx)
             )
             sampled += 1
-            job.deliver(list(events))
+            job.outbox += events
+        now = self._clock()
         self._counters.generated_tokens += sampled
-        self._counters.recent.append((self._clock(), sampled))
-        for job in [j for j in self._running if j.decoding and j.done]:
-            self._finish(job)
+        self._counters.recent.append((now, sampled))
+        for job in list(self._running):
+            if job.decoding and job.done:
+                self._finish(job)
+            else:
+                job.flush(now)
 
     def _decode(self, entries: list[tuple[int, int, int, bool]]) -> bool:
         """Decode the batch, making room when the KV cells run out: cached prefixes go
@@ -279,7 +297,7 @@ class Scheduler:
                 continue
             youngest = self._running.pop()
             self._release(youngest)
-            youngest.deliver([self._overloaded(), END])
+            youngest.flush(self._clock(), final=(self._overloaded(), END))
             return False
 
     def _begin(self, job: Job, idx: int) -> int:
@@ -300,14 +318,14 @@ class Scheduler:
             produced, job.feeds[c] = run.advance(self._ctx.context, idx, logits)
             events += produced
             sampled += 1
-        job.deliver(list(events))
+        job.outbox += events
         return sampled
 
     def _finish(self, job: Job) -> None:
         self._running.remove(job)
         creation = self._keep_in_cache(job)
         self._release(job)
-        job.deliver([UsageReport(self._usage(job, creation)), END])
+        job.flush(self._clock(), final=(UsageReport(self._usage(job, creation)), END))
 
     def _keep_in_cache(self, job: Job) -> int:
         """Hand the finished sequence's KV to the prefix cache. Returns the tokens written
