@@ -9,6 +9,7 @@ breaks that at once.
 """
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 
@@ -230,3 +231,36 @@ async def test_a_request_past_its_timeout_fails(narrow: LlamaCppBackend) -> None
         await run(narrow, request)
     assert caught.value.code == "RequestTimeOut"
     await wait_idle(narrow)
+
+
+async def test_a_long_prefill_does_not_stall_running_streams(backend: LlamaCppBackend) -> None:
+    """The long prompt goes in 256-token chunks, each step also decoding the running stream."""
+    from openscope.core.events import PartDelta
+
+    runner = backend.generate(ask("Tell a long story.", max_tokens=400, temperature=0), "m")
+    arrivals: list[float] = []
+    streaming = asyncio.Event()
+
+    async def read_runner() -> None:
+        async for event in runner:
+            if isinstance(event, PartDelta):
+                arrivals.append(time.monotonic())
+                streaming.set()
+
+    reading = asyncio.create_task(read_runner())
+    await streaming.wait()
+    long_prompt = ask("Which lamp is red?", system="Stall. " + BACKGROUND, max_tokens=1)
+    admitted = first_token_at = None
+    async for event in backend.generate(long_prompt, "m"):
+        admitted = admitted or time.monotonic()  # its first event comes at admission
+        if isinstance(event, PartDelta) and first_token_at is None:
+            first_token_at = time.monotonic()
+    assert admitted is not None and first_token_at is not None
+    during = [t for t in arrivals if admitted < t < first_token_at]
+    reading.cancel()  # the runner's consumer goes away
+    with contextlib.suppress(asyncio.CancelledError):
+        await reading
+    await runner.aclose()
+    # About 1,150 prompt tokens: five steps of at most 256 prompt tokens, each also giving
+    # the runner a token (whole-batch chunks of 511 would make it three).
+    assert len(during) >= 5, (len(during), first_token_at - admitted)

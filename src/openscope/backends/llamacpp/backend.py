@@ -61,6 +61,7 @@ class LlamaCppBackend:
         cache_tokens: int = 4096,
         n_threads: int | None = None,
         n_batch: int = 512,
+        prefill_chunk: int = 256,
         max_waiting: int = 64,
         request_timeout: float | None = 600.0,
         explicit_cache_ttl: float = EXPLICIT_TTL_SECONDS,
@@ -71,8 +72,9 @@ class LlamaCppBackend:
         """`parallel`: sequences decoded together; `ctx_per_seq`: the context window of
         each request (prompt and answer); `kv_tokens`: KV cells shared by all sequences and
         the prefix cache; `cache_tokens`: how many of them cached prefixes may hold;
-        `max_waiting`: requests waiting for a free sequence before the backend answers
-        "overloaded"; `request_timeout`: seconds a request may run in all.
+        `prefill_chunk`: prompt tokens per step while others decode; `max_waiting`:
+        requests waiting for a free sequence before the backend answers "overloaded";
+        `request_timeout`: seconds a request may run in all.
         `reasoning`: the model thinks inside <think>...</think> (Qwen3, QwQ and the like);
         `reasoning_opens_in_prompt`: its template opens the think block in the prompt."""
         if parallel < 1 or ctx_per_seq < 16 or n_batch < 8 * parallel:
@@ -98,6 +100,7 @@ class LlamaCppBackend:
         self._kv_tokens = kv_tokens
         self._n_threads = n_threads or max(1, min(os.cpu_count() or 1, 8))
         self._n_batch = n_batch
+        self._prefill_chunk = prefill_chunk
         self._max_waiting = max_waiting
         self._request_timeout = request_timeout
         self._explicit_ttl = explicit_cache_ttl
@@ -125,6 +128,7 @@ class LlamaCppBackend:
             cache_tokens=int(options.get("cache_tokens", 4096)),
             n_threads=int(options["n_threads"]) if options.get("n_threads") else None,
             n_batch=int(options.get("n_batch", 512)),
+            prefill_chunk=int(options.get("prefill_chunk", 256)),
             max_waiting=int(options.get("max_waiting", 64)),
             request_timeout=float(timeout) if timeout else None,
             explicit_cache_ttl=float(options.get("explicit_cache_ttl", EXPLICIT_TTL_SECONDS)),
@@ -207,6 +211,7 @@ class LlamaCppBackend:
             self._context,
             cache,
             slots=range(self._parallel),
+            prefill_chunk=self._prefill_chunk,
             overloaded=lambda: Overloaded(OVERLOADED_MESSAGE, retry_after=RETRY_AFTER_SECONDS),
         )
 

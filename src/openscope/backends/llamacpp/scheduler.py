@@ -99,10 +99,14 @@ class Scheduler:
         *,
         slots: range,
         overloaded: Callable[[], OpenScopeError],
+        prefill_chunk: int = 256,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`slots`: the sequence ids running requests use (the cache has its own);
-        `overloaded`: the error for a request pushed out when the KV cells run out."""
+        `overloaded`: the error for a request pushed out when the KV cells run out;
+        `prefill_chunk`: prompt tokens per step while other requests are decoding, so
+        their next token is never more than one chunk away."""
+        self._prefill_chunk = prefill_chunk
         self._overloaded = overloaded
         self._ctx = context
         self._cache = cache
@@ -239,6 +243,8 @@ class Scheduler:
                 entries += [(t, start + k, seq_id, k == last) for k, t in enumerate(feed)]
                 outputs.append((job, c, len(entries) - 1))
         room = self._ctx.n_batch - len(entries)
+        if entries:  # streams are waiting on this step: keep it short
+            room = min(room, self._prefill_chunk)
         prefill: list[tuple[Job, int]] = []
         for job in self._running:
             if job.decoding or room <= 0:
