@@ -9,6 +9,7 @@ request, which frees its sequences within one step.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -362,7 +363,9 @@ class LlamaCppBackend:
         inbox: asyncio.Queue[list[object]] = asyncio.Queue()
 
         def deliver(items: list[object]) -> None:
-            if items:
+            if not items:
+                return
+            with contextlib.suppress(RuntimeError):  # its loop is closed: nobody listens
                 loop.call_soon_threadsafe(inbox.put_nowait, items)
 
         job = await loop.run_in_executor(self._prep, self._prepare, request, deliver)

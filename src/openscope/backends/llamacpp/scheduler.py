@@ -178,6 +178,8 @@ class Scheduler:
                     job.flush(self._clock(), final=(failure, END))
                 self._running.clear()
         for job in [*self._running, *self._waiting]:
+            if job.cancelled:
+                continue  # nobody is listening
             job.flush(self._clock(), final=(InternalError("The server is shutting down."), END))
 
     def _drain(self, *, block: bool) -> bool:
