@@ -16,6 +16,7 @@ import time
 import warnings
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from openscope.backends.llamacpp.prefix_cache import (
     common_prefix,
 )
 from openscope.backends.llamacpp.sampling import ResolvedSampling, build_sampler
-from openscope.backends.llamacpp.scheduler import END, Job, Scheduler
+from openscope.backends.llamacpp.scheduler import END, Deliver, Job, Scheduler
 from openscope.backends.llamacpp.template import CHATML, ChatTemplate
 from openscope.backends.llamacpp.vocabulary import token_pieces
 from openscope.core import ids
@@ -231,13 +232,7 @@ class LlamaCppBackend:
     def metrics(self) -> EngineMetrics | None:
         if self._scheduler is None:
             return None
-        snapshot = self._scheduler.metrics()
-        return EngineMetrics(
-            **{
-                **{f: getattr(snapshot, f) for f in snapshot.__dataclass_fields__},
-                "rejected_total": self._rejected,
-            }
-        )
+        return replace(self._scheduler.metrics(), rejected_total=self._rejected)
 
     # --- preparing a request (on the prep thread) -----------------------------------
 
@@ -295,7 +290,7 @@ class LlamaCppBackend:
             thinking_budget=request.thinking.budget_tokens if thinks else None,
         )
 
-    def _prepare(self, request: GenerateRequest, deliver: Any) -> Job:
+    def _prepare(self, request: GenerateRequest, deliver: Deliver) -> Job:
         assert self._vocabulary is not None
         prompt = self._prompt_tokens(request)
         if not 1 <= len(prompt) < self._ctx_per_seq:
