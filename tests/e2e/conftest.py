@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -188,6 +189,19 @@ def client(server: Server) -> Iterator[openai.OpenAI]:
 def v1_client(server: Server) -> Iterator[openai.OpenAI]:
     """The official OpenAI SDK on the generic `/v1` base URL."""
     sdk = openai.OpenAI(base_url=server.v1_url, api_key=server.api_key, max_retries=0, timeout=60.0)
+    yield sdk
+    sdk.close()
+
+
+@pytest.fixture(scope="session")
+def claude(server: Server) -> Iterator[anthropic.Anthropic]:
+    """The official anthropic SDK on Model Studio's Anthropic base URL, `<host>/apps/anthropic`."""
+    sdk = anthropic.Anthropic(
+        base_url=f"{server.root_url}/apps/anthropic",
+        api_key=server.api_key,
+        max_retries=0,
+        timeout=60.0,
+    )
     yield sdk
     sdk.close()
 

@@ -3,7 +3,6 @@ the scripted backend (`scripted-echo`) for tool and thinking round trips."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -24,19 +23,6 @@ WEATHER = {
     },
 }
 HELLO = [{"role": "user", "content": "Say hello in one short sentence."}]
-
-
-@pytest.fixture(scope="module")
-def claude(server: Server) -> Iterator[anthropic.Anthropic]:
-    """The SDK pointed at Model Studio's Anthropic base URL, `<host>/apps/anthropic`."""
-    client = anthropic.Anthropic(
-        base_url=f"{server.root_url}/apps/anthropic",
-        api_key=server.api_key,
-        max_retries=0,
-        timeout=60.0,
-    )
-    yield client
-    client.close()
 
 
 def create(claude: anthropic.Anthropic, **fields: Any) -> anthropic.types.Message:

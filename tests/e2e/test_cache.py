@@ -4,12 +4,10 @@ cache_control markers and the Responses session cache, reported in each API's us
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import anthropic
 import httpx
 import openai
-import pytest
 
 from tests.e2e.conftest import MODEL, Server
 
@@ -20,18 +18,6 @@ def background(tag: str) -> str:
     return f"[{tag}] " + " ".join(
         f"Note {i}: the {colours[i % 4]} lamp number {i} is in room {i * 7}." for i in range(78)
     )
-
-
-@pytest.fixture(scope="module")
-def claude(server: Server) -> Iterator[anthropic.Anthropic]:
-    sdk = anthropic.Anthropic(
-        base_url=f"{server.root_url}/apps/anthropic",
-        api_key=server.api_key,
-        max_retries=0,
-        timeout=60.0,
-    )
-    yield sdk
-    sdk.close()
 
 
 def test_chat_implicit_hit(client: openai.OpenAI) -> None:

@@ -128,19 +128,6 @@ def chat_schema_format(schema: dict[str, Any]) -> dict[str, Any]:
 # -- clients and servers ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def claude(server: Server) -> Iterator[anthropic.Anthropic]:
-    """The anthropic SDK on Model Studio's Anthropic base URL."""
-    client = anthropic.Anthropic(
-        base_url=f"{server.root_url}/apps/anthropic",
-        api_key=server.api_key,
-        max_retries=0,
-        timeout=60.0,
-    )
-    yield client
-    client.close()
-
-
 THINKER = "qwq-plus"
 THINKER_CONFIG = f"""
 [backends.scripted]
