@@ -91,20 +91,20 @@ async def bench(
             request = body(first_word, args.sentences, args.tokens)
             first = await send(client, server, request, args.timeout)
             cold.append(first)
-            print(
-                f"{first_word:<8} cold   TTFT {first.ttft:7.3f} s  "
-                f"prompt_tokens {first.prompt_tokens}, cached_tokens {first.cached_tokens}",
-                flush=True,
-            )
+            report(first_word, "cold", first)
             for _ in range(args.runs):
                 again = await send(client, server, request, args.timeout)
                 cached.append(again)
-                print(
-                    f"{first_word:<8} cached TTFT {again.ttft:7.3f} s  "
-                    f"prompt_tokens {again.prompt_tokens}, cached_tokens {again.cached_tokens}",
-                    flush=True,
-                )
+                report(first_word, "cached", again)
     return cold, cached
+
+
+def report(first_word: str, kind: str, result: StreamResult) -> None:
+    print(
+        f"{first_word:<8} {kind:<6} TTFT {result.ttft:7.3f} s  "
+        f"prompt_tokens {result.prompt_tokens}, cached_tokens {result.cached_tokens}",
+        flush=True,
+    )
 
 
 def main() -> int:
