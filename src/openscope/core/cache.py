@@ -1,21 +1,30 @@
 """Explicit context-cache markers: which ones count, and the conversation up to each.
 
-Model Studio counts at most four markers, the last four in the conversation (BEHAVIOUR.md,
+Model Studio counts at most four markers, the last four in the request (BEHAVIOUR.md,
 "Context cache"); a backend caches the prompt prefix that ends at a marker's content part.
+Tool definitions come before the messages, and a marker on one covers the tools: chat
+templates render them with the system prompt, so that prefix ends after the system message.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from openscope.core.messages import Message
+from openscope.core.messages import Message, Role
+from openscope.core.request import ToolSpec
 
 MAX_MARKERS = 4
+TOOLS = -1  # the message index of a marker on a tool definition
+
+Marker = tuple[int, int]  # (message index or TOOLS, part or tool index)
 
 
-def cache_markers(messages: tuple[Message, ...]) -> tuple[tuple[int, int], ...]:
-    """(message index, part index) of the markers that count, in conversation order."""
-    found = [
+def cache_markers(
+    messages: tuple[Message, ...], tools: tuple[ToolSpec, ...] = ()
+) -> tuple[Marker, ...]:
+    """The markers that count, in request order."""
+    found = [(TOOLS, t) for t, tool in enumerate(tools) if tool.cache_control is not None]
+    found += [
         (m, p)
         for m, message in enumerate(messages)
         for p, part in enumerate(message.parts)
@@ -24,7 +33,10 @@ def cache_markers(messages: tuple[Message, ...]) -> tuple[tuple[int, int], ...]:
     return tuple(found[-MAX_MARKERS:])
 
 
-def through_marker(messages: tuple[Message, ...], marker: tuple[int, int]) -> tuple[Message, ...]:
+def through_marker(messages: tuple[Message, ...], marker: Marker) -> tuple[Message, ...]:
     """The conversation up to and including the marked content part."""
     m, p = marker
+    if m == TOOLS:
+        leading_system = bool(messages) and messages[0].role is Role.SYSTEM
+        return messages[:1] if leading_system else ()
     return (*messages[:m], replace(messages[m], parts=messages[m].parts[: p + 1]))

@@ -264,3 +264,21 @@ async def test_a_long_prefill_does_not_stall_running_streams(backend: LlamaCppBa
     # About 1,150 prompt tokens: five steps of at most 256 prompt tokens, each also giving
     # the runner a token (whole-batch chunks of 511 would make it three).
     assert len(during) >= 5, (len(during), first_token_at - admitted)
+
+
+async def test_a_marker_on_a_tool_caches_the_tool_definitions(backend: LlamaCppBackend) -> None:
+    from dataclasses import replace
+
+    from openscope.core.request import ToolSpec
+
+    lamps = ToolSpec(
+        name="find_lamp",
+        description="Tool. " + BACKGROUND,
+        parameters={"type": "object", "properties": {"colour": {"type": "string"}}},
+        cache_control=CacheControl(),
+    )
+    first = await run(backend, replace(ask("Find the red lamp.", max_tokens=3), tools=(lamps,)))
+    created = first.usage.cache_creation_tokens
+    assert first.usage.cache_type == "ephemeral" and created >= 1024
+    second = await run(backend, replace(ask("Find the blue lamp.", max_tokens=3), tools=(lamps,)))
+    assert second.usage.cached_tokens == created

@@ -270,7 +270,10 @@ class LlamaCppBackend:
         if request.session_cache:
             ends = [request.messages]
         else:
-            ends = [through_marker(request.messages, m) for m in cache_markers(request.messages)]
+            ends = [
+                through_marker(request.messages, m)
+                for m in cache_markers(request.messages, self._offered_tools(request))
+            ]
         marks = [common_prefix(self._render(request, e, complete=False), prompt) for e in ends]
         return tuple(sorted(set(marks)))
 
@@ -323,7 +326,9 @@ class LlamaCppBackend:
             )
             for index in range(sampling.n)
         ]
-        explicit = request.session_cache or bool(cache_markers(request.messages))
+        explicit = request.session_cache or bool(
+            cache_markers(request.messages, self._offered_tools(request))
+        )
         return Job(
             prompt,
             choices,
