@@ -116,3 +116,9 @@ def test_forced_tool_must_exist() -> None:
     )
     required = ToolChoice(ToolChoiceMode.REQUIRED)
     assert "only when tools are given" in check(request("qwen-plus", tool_choice=required))
+
+
+def test_size_bounds_come_before_the_other_rules() -> None:
+    # 129 tools with one name: the count is refused before the names are compared
+    req = request("qwen-plus", tools=(ToolSpec("f"),) * 129)
+    assert check(req) == "The number of tools must not exceed 128."

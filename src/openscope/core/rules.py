@@ -1,7 +1,8 @@
 """Model Studio's model-dependent request rules, shared by every protocol.
 
 Range checks that do not depend on the model live in each protocol's decoder, with that
-API's own messages; these depend on the catalogue entry of the model asked for.
+API's own messages; these depend on the catalogue entry of the model asked for. The size
+bounds every API shares (`limits`) are applied here too, first.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import replace
 
 from openscope.core.catalog.spec import ModelSpec, ThinkingMode
 from openscope.core.errors import InvalidParameter
+from openscope.core.limits import check_limits
 from openscope.core.request import GenerateRequest, ResponseFormatType, ToolChoiceMode
 
 
@@ -54,7 +56,10 @@ def check_tools(request: GenerateRequest) -> None:
 
 
 def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) -> None:
-    """Raise `InvalidParameter` with Model Studio's message for the first rule broken."""
+    """Raise `InvalidParameter` with Model Studio's message for the first rule broken.
+
+    The size bounds come first: the rules after them walk the tools and messages."""
+    check_limits(request)
     check_tools(request)
     caps = spec.capabilities
     asked = request.thinking.enabled
