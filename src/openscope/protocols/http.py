@@ -24,6 +24,7 @@ from openscope.core.errors import (
     RequestTooLarge,
 )
 from openscope.core.ids import request_id as new_request_id
+from openscope.core.limits import MAX_NESTING, nesting_exceeds
 from openscope.core.service import GenerationService, ResponsesService
 
 log = logging.getLogger("openscope.protocols")
@@ -108,6 +109,9 @@ def clean_location(location: Sequence[Any]) -> list[Any]:
     ]
 
 
+TOO_DEEP = f"The request body is nested too deeply: at most {MAX_NESTING} levels."
+
+
 async def read_json(request: Request, max_bytes: int, *, empty: Any = None) -> Any:
     """The request body parsed as JSON, refusing bodies over `max_bytes` before reading
     them whole. An empty body is an error unless `empty` says what it stands for."""
@@ -124,9 +128,17 @@ async def read_json(request: Request, max_bytes: int, *, empty: Any = None) -> A
             return empty
         raise InvalidParameter("The request body is empty; send a JSON object.")
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        # orjson stops at 1024 levels on its own; deeper still is the same refusal.
+        if str(error).startswith("depth limit exceeded"):
+            raise InvalidParameter(TOO_DEEP) from None
         raise InvalidParameter(f"The request body is not valid JSON: {error}") from None
+    # Checked once here for every API: past this point the stdlib json module (in prompt
+    # templates, in the store's JSON column) recurses, and a deep enough value crashes it.
+    if nesting_exceeds(value, MAX_NESTING):
+        raise InvalidParameter(TOO_DEEP)
+    return value
 
 
 def _too_large(max_bytes: int) -> str:
