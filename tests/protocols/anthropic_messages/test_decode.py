@@ -155,3 +155,31 @@ def test_server_tools_are_refused() -> None:
 def test_count_tokens_needs_no_max_tokens() -> None:
     request = decode_count_tokens({"model": "m", "messages": [USER], "system": "s"})
     assert [m.role for m in request.messages] == [Role.SYSTEM, Role.USER]
+
+
+EMPTY_CONTENT = (
+    "all messages must have non-empty content except for the optional final assistant message"
+)
+
+
+@pytest.mark.parametrize(
+    ("messages", "position"),
+    [
+        ([{"role": "user", "content": []}], 0),
+        ([USER, {"role": "assistant", "content": []}, USER], 1),
+    ],
+)
+def test_a_turn_with_no_content_blocks_is_refused(messages: list[Any], position: int) -> None:
+    assert error_of(body(messages=messages)) == f"messages.{position}: {EMPTY_CONTENT}"
+
+
+def test_the_final_assistant_turn_may_be_empty() -> None:
+    request, _ = decode(body(messages=[USER, {"role": "assistant", "content": []}]))
+    assert [m.role for m in request.messages] == [Role.USER, Role.ASSISTANT]
+
+
+def test_counting_tokens_applies_the_size_bounds() -> None:
+    tools = [{"name": f"f{i}", "input_schema": {"type": "object"}} for i in range(129)]
+    with pytest.raises(InvalidParameter) as caught:
+        decode_count_tokens({"model": "m", "messages": [USER], "tools": tools})
+    assert caught.value.message == "The number of tools must not exceed 128."

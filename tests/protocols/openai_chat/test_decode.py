@@ -167,3 +167,29 @@ def test_extension_parameters_reach_the_core() -> None:
     assert request.search.enabled and request.search.options == {"forced_search": True}
     assert request.code_interpreter
     assert request.output_modalities == ("text", "audio")
+
+
+CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+
+
+@pytest.mark.parametrize(
+    ("messages", "position"),
+    [
+        ([{"role": "user"}], 0),
+        ([{"role": "user", "content": None}], 0),
+        ([{"role": "system"}, USER], 0),
+        ([USER, {"role": "assistant"}, USER], 1),
+        ([USER, {"role": "assistant", "tool_calls": []}, USER], 1),
+        ([USER, {"role": "assistant", "tool_calls": [CALL]}, {"role": "tool"}], 2),
+    ],
+)
+def test_a_message_without_content_is_refused(messages: list[Any], position: int) -> None:
+    error = error_of({"model": "qwen-plus", "messages": messages})
+    assert error.message == f"Missing required parameter: 'messages[{position}].content'."
+    assert error.param == "messages"
+
+
+def test_an_assistant_message_with_tool_calls_needs_no_content() -> None:
+    tool = {"role": "tool", "tool_call_id": "call_1", "content": "42"}
+    request, _ = decode(body(messages=[USER, {"role": "assistant", "tool_calls": [CALL]}, tool]))
+    assert [p.id for p in request.messages[1].tool_calls] == ["call_1"]

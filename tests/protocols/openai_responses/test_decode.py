@@ -454,3 +454,62 @@ def test_the_turn_has_a_fresh_response_id_and_its_settings() -> None:
     assert first.settings.metadata == {"k": "v"}
     assert wire.stream is True
     assert second.settings.metadata == {}
+
+
+# -- required fields and metadata bounds ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"role": "user"}, "Missing required parameter: 'input[0].content'."),
+        (
+            {"type": "message", "role": "user", "content": None},
+            "Missing required parameter: 'input[0].content'.",
+        ),
+        (
+            {"type": "function_call_output", "call_id": "call_1"},
+            "Missing required parameter: 'input[0].output'.",
+        ),
+    ],
+)
+def test_an_item_without_its_content_is_refused(item: dict[str, Any], message: str) -> None:
+    error = error_of(body(input=[item]))
+    assert (error.message, error.param) == (message, "input")
+
+
+def test_metadata_within_openais_bounds() -> None:
+    pairs = {f"{i:064d}": "v" * 512 for i in range(16)}
+    turn, _ = decode(body(metadata=pairs))
+    assert turn.settings.metadata == pairs
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        (
+            {f"k{i}": "v" for i in range(17)},
+            "Invalid 'metadata': too many properties. Expected an object with at most 16 "
+            "properties, but got an object with 17 properties instead.",
+        ),
+        (
+            {"k" * 65: "v"},
+            "Invalid 'metadata': key too long. Expected a key with maximum length 64, but got "
+            "a key with length 65 instead.",
+        ),
+        (
+            {"k": "v" * 513},
+            "Invalid 'metadata.k': string too long. Expected a string with maximum length 512, "
+            "but got a string with length 513 instead.",
+        ),
+    ],
+)
+def test_metadata_past_openais_bounds(pairs: dict[str, str], message: str) -> None:
+    error = error_of(body(metadata=pairs))
+    assert (error.message, error.param) == (message, "metadata")
+
+
+@pytest.mark.parametrize("value", [1, True, None, ["a"], {"b": "c"}])
+def test_metadata_values_are_strings(value: Any) -> None:
+    error = error_of(body(metadata={"k": value}))
+    assert error.message.startswith("Invalid 'metadata.k': Input should be a valid string")

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from openscope.core.errors import InvalidParameter
+from openscope.core.limits import check_limits
 from openscope.core.messages import (
     CacheControl,
     ImagePart,
@@ -64,7 +65,10 @@ def decode(body: Any) -> tuple[GenerateRequest, MessagesRequest]:
 
 def decode_count_tokens(body: Any) -> GenerateRequest:
     wire = _parse(CountTokensRequest, body)
-    return _request(wire, SamplingParams(), None)
+    request = _request(wire, SamplingParams(), None)
+    # Counting skips the generation rules, but not the size bounds: it renders the prompt.
+    check_limits(request)
+    return request
 
 
 def _request(
@@ -151,6 +155,14 @@ def _messages(wire_messages: list[MessageWire]) -> tuple[Message, ...]:
         raise InvalidParameter("messages: at least one message is required", param="messages")
     messages: list[Message] = []
     for position, wire in enumerate(wire_messages):
+        final_assistant = wire.role == "assistant" and position == len(wire_messages) - 1
+        if wire.content == [] and not final_assistant:
+            # Anthropic's rule; without it an empty user turn would vanish unnoticed.
+            raise InvalidParameter(
+                f"messages.{position}: all messages must have non-empty content except for "
+                "the optional final assistant message",
+                param="messages",
+            )
         if wire.role == "user":
             messages.extend(_user_turn(wire))
         elif wire.role == "assistant":

@@ -154,6 +154,7 @@ def _messages(wire_messages: list[MessageWire]) -> tuple[Message, ...]:
     pending_calls: list[ToolCallPart] = []  # calls of the last assistant turn not yet answered
     for position, wire in enumerate(wire_messages):
         role = _role(wire.role, position)
+        _require_content(wire, role, position)
         if role is Role.SYSTEM and position != 0:
             raise InvalidParameter(
                 "The system message must be the first message in 'messages'.",
@@ -192,6 +193,15 @@ def _role(value: str, position: int) -> Role:
             "system, user, assistant, tool.",
             param="messages",
         ) from None
+
+
+def _require_content(wire: MessageWire, role: Role, position: int) -> None:
+    """Every message needs `content`, as in OpenAI's API, except an assistant message that
+    calls tools: it may carry the calls alone."""
+    if wire.content is None and not (role is Role.ASSISTANT and wire.tool_calls):
+        raise InvalidParameter(
+            f"Missing required parameter: 'messages[{position}].content'.", param="messages"
+        )
 
 
 def _content(content: str | list[ContentPartWire] | None) -> tuple[Part, ...]:

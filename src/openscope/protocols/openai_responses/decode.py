@@ -62,6 +62,10 @@ EFFORT_THINKS = {
     "xhigh": True,
     "max": True,
 }
+# OpenAI's documented bounds on `metadata`; its values are strings (the schema says so).
+MAX_METADATA_PAIRS = 16
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 512
 MESSAGE_ROLES = {
     "user": Role.USER,
     "assistant": Role.ASSISTANT,
@@ -121,7 +125,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
         thinking=_thinking(wire),
         reasoning_effort=wire.reasoning.effort if wire.reasoning else None,
         response_format=response_format,
-        metadata=dict(wire.metadata or {}),
+        metadata=metadata(wire.metadata),
         store=True if wire.store is None else wire.store,
     )
     request = GenerateRequest(
@@ -148,6 +152,33 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
         conversation_id=conversation_id,
     )
     return turn, wire
+
+
+def metadata(value: dict[str, str] | None) -> dict[str, str]:
+    """The `metadata` of a response or conversation, within OpenAI's bounds."""
+    pairs = dict(value or {})
+    if len(pairs) > MAX_METADATA_PAIRS:
+        raise InvalidParameter(
+            f"Invalid 'metadata': too many properties. Expected an object with at most "
+            f"{MAX_METADATA_PAIRS} properties, but got an object with {len(pairs)} properties "
+            "instead.",
+            param="metadata",
+        )
+    for key, text in pairs.items():
+        if len(key) > MAX_METADATA_KEY_CHARS:
+            raise InvalidParameter(
+                f"Invalid 'metadata': key too long. Expected a key with maximum length "
+                f"{MAX_METADATA_KEY_CHARS}, but got a key with length {len(key)} instead.",
+                param="metadata",
+            )
+        if len(text) > MAX_METADATA_VALUE_CHARS:
+            raise InvalidParameter(
+                f"Invalid 'metadata.{key}': string too long. Expected a string with maximum "
+                f"length {MAX_METADATA_VALUE_CHARS}, but got a string with length {len(text)} "
+                "instead.",
+                param="metadata",
+            )
+    return pairs
 
 
 def _response_format(wire: ResponseRequest) -> ResponseFormat:
@@ -200,6 +231,10 @@ def _item(wire: ItemWire, position: int, created: int) -> Item:
                 "developer.",
                 param="input",
             )
+        if wire.content is None:
+            raise InvalidParameter(
+                f"Missing required parameter: 'input[{position}].content'.", param="input"
+            )
         message = Message(role, _content(wire.content, position))
         return Item(wire.id or ids.input_item_id("msg"), message, created)
     if wire.type == "function_call":
@@ -215,6 +250,10 @@ def _item(wire: ItemWire, position: int, created: int) -> Item:
             raise InvalidParameter(
                 f"Invalid 'input[{position}]': a function_call_output needs call_id.",
                 param="input",
+            )
+        if wire.output is None:
+            raise InvalidParameter(
+                f"Missing required parameter: 'input[{position}].output'.", param="input"
             )
         output = (
             wire.output
@@ -237,10 +276,8 @@ def _item(wire: ItemWire, position: int, created: int) -> Item:
 
 
 def _content(
-    content: str | list[ContentPartWire] | None, position: int
+    content: str | list[ContentPartWire], position: int
 ) -> tuple[TextPart | ImagePart, ...]:
-    if content is None:
-        return ()
     if isinstance(content, str):
         return (TextPart(content),)
     parts: list[TextPart | ImagePart] = []

@@ -30,7 +30,7 @@ from openscope.protocols.http import (
     sse_response,
     unless_disconnected,
 )
-from openscope.protocols.openai_responses.decode import decode, input_items, parse
+from openscope.protocols.openai_responses.decode import decode, input_items, metadata, parse
 from openscope.protocols.openai_responses.encode import (
     ResponseStreamEncoder,
     conversation_body,
@@ -139,7 +139,7 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
     async def create_conversation(request: Request) -> Response:
         wire = parse(ConversationCreate, await read_json(request, ctx.max_body_bytes, empty={}))
         items = input_items(wire.items or [])
-        conversation = await service.create_conversation(dict(wire.metadata or {}), items)
+        conversation = await service.create_conversation(metadata(wire.metadata), items)
         return json_response(conversation_body(conversation))
 
     async def retrieve_conversation(conversation_id: str) -> Response:
@@ -147,7 +147,7 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
 
     async def update_conversation(conversation_id: str, request: Request) -> Response:
         wire = parse(ConversationUpdate, await read_json(request, ctx.max_body_bytes))
-        conversation = await service.update_conversation(conversation_id, dict(wire.metadata))
+        conversation = await service.update_conversation(conversation_id, metadata(wire.metadata))
         return json_response(conversation_body(conversation))
 
     async def delete_conversation(conversation_id: str) -> Response:
