@@ -35,6 +35,7 @@ class EngineMetrics:
     running_sequences: int = 0  # sequences being prefilled or decoded
     parallel_sequences: int = 0  # how many can run at once
     kv_used_tokens: int = 0  # KV cells held by running sequences and the prefix cache
+    kv_reserved_tokens: int = 0  # KV cells counted against admission (written or promised)
     kv_capacity_tokens: int = 0
     cached_prefixes: int = 0  # entries in the prefix cache
     cache_hit_tokens_total: int = 0  # prompt tokens served from the cache
@@ -53,6 +54,12 @@ class Backend(Protocol):
         ...
 
     async def start(self) -> None: ...
+
+    @property
+    def healthy(self) -> bool:
+        """The backend can serve: False once its engine has died (then `/health` answers
+        503, so a supervisor restarts the process)."""
+        ...
 
     async def close(self) -> None: ...
 

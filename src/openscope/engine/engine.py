@@ -145,6 +145,10 @@ class Engine:
         snapshots = {name: backend.metrics() for name, backend in self._backends.items()}
         return {name: snapshot for name, snapshot in snapshots.items() if snapshot is not None}
 
+    def unhealthy(self) -> list[str]:
+        """The backends that can no longer serve, by name."""
+        return [name for name, backend in self._backends.items() if not backend.healthy]
+
     async def start(self) -> None:
         for backend in self._backends.values():
             await backend.start()

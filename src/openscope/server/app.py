@@ -115,6 +115,9 @@ def create_app(
     async def health(request: Request) -> Response:
         if not request.app.state.ready:
             return json_response({"status": "starting"}, status=503)
+        failed = engine.unhealthy()
+        if failed:
+            return json_response({"status": "unhealthy", "backends": failed}, status=503)
         return json_response({"status": "ok"})
 
     @app.get("/metrics")

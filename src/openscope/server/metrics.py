@@ -19,6 +19,7 @@ GAUGES = {
     "running_sequences": "Sequences being prefilled or decoded.",
     "parallel_sequences": "Sequences the engine can run at once.",
     "kv_used_tokens": "KV cache cells held by running sequences and the prefix cache.",
+    "kv_reserved_tokens": "KV cache cells counted against admission: held or promised.",
     "kv_capacity_tokens": "KV cache cells the engine has in all.",
     "cached_prefixes": "Entries in the prefix cache.",
     "tokens_per_second": "Tokens generated per second over the last few seconds.",

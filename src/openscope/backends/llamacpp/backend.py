@@ -1,9 +1,16 @@
 """The llama.cpp backend: one model, one context, one engine thread batching every request.
 
-Preparing a request (chat template, tokens, samplers, grammar) happens on a helper thread;
-the engine thread (`scheduler.py`) only decodes and samples. Events cross back to the event
-loop a step at a time; closing the event iterator (a client that hung up) cancels the
-request, which frees its sequences within one step.
+Preparing a request (chat template, tokens, samplers, grammar) happens on a small pool of
+prep threads, and counting tokens on a thread of its own, so neither stalls the other; the
+engine thread (`scheduler.py`) only decodes and samples. A prompt that cannot fit is
+refused before any of that, from its length alone (`precheck.py`). Events cross back to
+the event loop a step at a time; closing the event iterator (a client that hung up)
+cancels the request, which frees its sequences within one step.
+
+The engine thread does not restart itself: it only ends when asked to, or on a failure
+it could not contain to one request, after which llama.cpp's state is unknown. Then
+`healthy` turns false (so `/health` answers 503 and a supervisor restarts the process)
+and every request still waiting gets an error instead of hanging.
 """
 
 from __future__ import annotations
@@ -21,24 +28,38 @@ from pathlib import Path
 from typing import Any
 
 from openscope.backends.base import BackendFeatures, EngineMetrics
-from openscope.backends.llamacpp.choice import ChoiceRun, GenerationPlan, Vocabulary
+from openscope.backends.llamacpp.choice import (
+    CLOSE_REASONING,
+    ChoiceRun,
+    GenerationPlan,
+    Vocabulary,
+)
 from openscope.backends.llamacpp.constraint import Constraint
-from openscope.backends.llamacpp.context import BatchContext
+from openscope.backends.llamacpp.context import LlamaBatchContext
 from openscope.backends.llamacpp.grammar import grammar_for
 from openscope.backends.llamacpp.model_file import embedded_model_path
 from openscope.backends.llamacpp.output import OutputPlan, ToolFormat, choice_output
+from openscope.backends.llamacpp.precheck import certainly_too_long
 from openscope.backends.llamacpp.prefix_cache import (
     EXPLICIT_TTL_SECONDS,
     PrefixCache,
     common_prefix,
 )
 from openscope.backends.llamacpp.sampling import ResolvedSampling, build_sampler
-from openscope.backends.llamacpp.scheduler import END, Deliver, Job, Scheduler
+from openscope.backends.llamacpp.scheduler import (
+    END,
+    STOPPED_MESSAGE,
+    TIMEOUT_MESSAGE,
+    Choice,
+    Deliver,
+    Job,
+    Scheduler,
+)
 from openscope.backends.llamacpp.template import CHATML, ChatTemplate
 from openscope.backends.llamacpp.vocabulary import token_pieces
 from openscope.core import ids
 from openscope.core.cache import cache_markers, through_marker
-from openscope.core.errors import InvalidParameter, OpenScopeError, Overloaded
+from openscope.core.errors import InternalError, InvalidParameter, OpenScopeError, Overloaded
 from openscope.core.events import Event
 from openscope.core.messages import Message
 from openscope.core.request import GenerateRequest, ToolChoiceMode, ToolSpec
@@ -50,6 +71,12 @@ RETRY_AFTER_SECONDS = 1.0
 # Measured on the embedded model, 2 threads: one sequence decoded at 72 tok/s with 20,480
 # KV cells and at 1.1 tok/s with 24,576 (flash attention on the CPU).
 KV_CELLS_FAST_LIMIT = 20480
+# Threads that render and tokenize prompts for generation; counting tokens has its own.
+PREP_WORKERS = 2
+# A consumer whose engine has gone quiet checks this often that the engine thread lives,
+# and gives up this long after the request's own deadline.
+LIVENESS_POLL_SECONDS = 1.0
+DEADLINE_GRACE_SECONDS = 5.0
 
 
 class LlamaCppBackend:
@@ -109,9 +136,12 @@ class LlamaCppBackend:
         self._in_flight = 0  # requests admitted and not yet finished
         self._rejected = 0
         # Templates, tokenizing and grammar compilation run here, off the engine thread.
-        self._prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp-prep")
+        self._prep = ThreadPoolExecutor(PREP_WORKERS, thread_name_prefix="llamacpp-prep")
+        self._counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp-count")
+        self._max_piece_bytes = 1  # the longest token's bytes, known once the model is loaded
+        self._n_close_reasoning = 0  # tokens the thinking budget writes to close a think block
         self._model: Any = None
-        self._context: BatchContext | None = None
+        self._context: LlamaBatchContext | None = None
         self._scheduler: Scheduler | None = None
         self._template: ChatTemplate | None = None
         self._vocabulary: Vocabulary | None = None
@@ -188,6 +218,8 @@ class LlamaCppBackend:
             is_end=lambda token: bool(lib.llama_vocab_is_eog(vocab, token)),
             tokenize=lambda text: list(model.tokenize(text.encode(), False, True)),
         )
+        self._max_piece_bytes = max(1, *(len(p) for p in self._vocabulary.pieces))
+        self._n_close_reasoning = len(self._vocabulary.tokenize(CLOSE_REASONING))
         from llguidance.llamacpp import lltokenizer_from_vocab  # about a second, once
 
         with warnings.catch_warnings():
@@ -197,7 +229,7 @@ class LlamaCppBackend:
         self._model = model
         # Sequence ids: the first `parallel` run requests, the rest hold cached prefixes.
         cache_entries = max(8, min(200, self._cache_tokens // 256))
-        self._context = BatchContext(
+        self._context = LlamaBatchContext(
             model,
             n_ctx=self._kv_tokens,
             n_batch=self._n_batch,
@@ -214,7 +246,6 @@ class LlamaCppBackend:
             cache,
             slots=range(self._parallel),
             prefill_chunk=self._prefill_chunk,
-            overloaded=lambda: Overloaded(OVERLOADED_MESSAGE, retry_after=RETRY_AFTER_SECONDS),
         )
 
     async def close(self) -> None:
@@ -222,12 +253,18 @@ class LlamaCppBackend:
             await asyncio.to_thread(self._scheduler.stop)
             self._scheduler = None
         self._prep.shutdown(wait=True, cancel_futures=True)
+        self._counting.shutdown(wait=True, cancel_futures=True)
         if self._context is not None:
             self._context.close()
             self._context = None
         if self._model is not None:
             self._model.close()
             self._model = None
+
+    @property
+    def healthy(self) -> bool:
+        """The engine thread is alive (always false before start and after close)."""
+        return self._scheduler is not None and self._scheduler.alive
 
     def metrics(self) -> EngineMetrics | None:
         if self._scheduler is None:
@@ -293,27 +330,64 @@ class LlamaCppBackend:
             thinking_budget=request.thinking.budget_tokens if thinks else None,
         )
 
+    def _input_range_error(self) -> InvalidParameter:
+        return InvalidParameter(
+            f"Range of input length should be [1, {self._ctx_per_seq - 1}]", param="messages"
+        )
+
+    def _precheck(self, request: GenerateRequest) -> None:
+        """Refuse, on the event loop and before any rendering, what cannot be served."""
+        if certainly_too_long(
+            request, limit=self._ctx_per_seq, max_piece_bytes=self._max_piece_bytes
+        ):
+            raise self._input_range_error()
+        n_vocab = len(self._vocabulary.pieces) if self._vocabulary is not None else 0
+        for token_ids in request.sampling.stop_token_ids:
+            for token in token_ids:
+                if not 0 <= token < n_vocab:
+                    raise InvalidParameter(
+                        f"The stop token id {token} is out of range: token ids of this model "
+                        f"are in [0, {n_vocab - 1}].",
+                        param="stop",
+                    )
+        if request.sampling.n > self._parallel:
+            raise InvalidParameter(f"n must not exceed {self._parallel} on this server.", param="n")
+
+    def _answer_budget(self, request: GenerateRequest, prompt_tokens: int, thinks: bool) -> int:
+        """Tokens each choice may generate: max_tokens capped by the context, and with
+        n > 1 by the KV cells all choices share (their prompt is stored once)."""
+        sampling = request.sampling
+        closing = self._n_close_reasoning if thinks else 0
+        budget = self._ctx_per_seq - prompt_tokens - closing
+        if sampling.max_tokens is not None:
+            budget = min(budget, sampling.max_tokens)
+        room = (self._kv_tokens - prompt_tokens) // sampling.n - closing
+        if budget > room:
+            if sampling.max_tokens is not None:
+                raise InvalidParameter(
+                    f"n times max_tokens plus the input must fit in {self._kv_tokens} tokens "
+                    "on this server: lower max_tokens or n.",
+                    param="max_tokens",
+                )
+            budget = room
+        return budget
+
     def _prepare(self, request: GenerateRequest, deliver: Deliver) -> Job:
         assert self._vocabulary is not None
         prompt = self._prompt_tokens(request)
         if not 1 <= len(prompt) < self._ctx_per_seq:
-            raise InvalidParameter(
-                f"Range of input length should be [1, {self._ctx_per_seq - 1}]", param="messages"
-            )
+            raise self._input_range_error()
         plan = self._plan(request)
         sampling = plan.sampling
-        if sampling.n > self._parallel:
-            raise InvalidParameter(f"n must not exceed {self._parallel} on this server.", param="n")
         pieces = self._vocabulary.pieces
         stops = list(sampling.stop) + [
             b"".join(pieces[i] for i in token_ids).decode("utf-8", "replace")
             for token_ids in sampling.stop_token_ids
         ]
-        budget = self._ctx_per_seq - len(prompt)
-        if sampling.max_tokens is not None:
-            budget = min(budget, sampling.max_tokens)
+        thinks = plan.thinking_budget is not None
+        budget = self._answer_budget(request, len(prompt), thinks)
         n_vocab = len(pieces)
-        choices = [
+        choices: list[Choice] = [
             ChoiceRun(
                 index,
                 plan,
@@ -333,6 +407,7 @@ class LlamaCppBackend:
             prompt,
             choices,
             deliver,
+            max_new=budget + (self._n_close_reasoning if thinks else 0),
             explicit=explicit,
             session=request.session_cache,
             marks=self._cache_marks(request, prompt) if explicit else (),
@@ -342,10 +417,17 @@ class LlamaCppBackend:
     # --- serving ---------------------------------------------------------------------
 
     async def count_tokens(self, request: GenerateRequest, model: str) -> int:
+        if certainly_too_long(
+            request, limit=self._ctx_per_seq, max_piece_bytes=self._max_piece_bytes
+        ):
+            raise self._input_range_error()
         loop = asyncio.get_running_loop()
-        return len(await loop.run_in_executor(self._prep, self._prompt_tokens, request))
+        return len(await loop.run_in_executor(self._counting, self._prompt_tokens, request))
 
     async def generate(self, request: GenerateRequest, model: str) -> AsyncGenerator[Event, None]:
+        if not self.healthy:
+            raise InternalError(STOPPED_MESSAGE)
+        self._precheck(request)
         if self._in_flight >= self._parallel + self._max_waiting:
             self._rejected += 1
             raise Overloaded(OVERLOADED_MESSAGE, retry_after=RETRY_AFTER_SECONDS)
@@ -372,7 +454,7 @@ class LlamaCppBackend:
         scheduler.submit(job)
         try:
             while True:
-                for item in await inbox.get():
+                for item in await self._next_items(inbox, scheduler, job):
                     if item is END:
                         return
                     if isinstance(item, OpenScopeError):
@@ -380,3 +462,20 @@ class LlamaCppBackend:
                     yield item  # type: ignore[misc]
         finally:
             scheduler.cancel(job)  # a no-op once it has ended
+
+    async def _next_items(
+        self, inbox: asyncio.Queue[list[object]], scheduler: Scheduler, job: Job
+    ) -> list[object]:
+        """The engine's next hand-over, or an error when it can no longer come: the engine
+        thread died, or the request's deadline passed long ago without one."""
+        while True:
+            try:
+                return await asyncio.wait_for(inbox.get(), LIVENESS_POLL_SECONDS)
+            except TimeoutError:
+                if not scheduler.alive:
+                    raise InternalError(STOPPED_MESSAGE) from None
+                late = job.deadline is not None and (
+                    time.monotonic() > job.deadline + DEADLINE_GRACE_SECONDS
+                )
+                if late:
+                    raise InternalError(TIMEOUT_MESSAGE, code="RequestTimeOut") from None

@@ -22,6 +22,9 @@ from openscope.core.events import ChoiceEnd, Event, FinishReason, TokenLogprob, 
 from openscope.core.request import SamplingParams
 from openscope.parsing.stop_strings import StopMatcher
 
+# What the thinking budget writes into the sequence to end a think block.
+CLOSE_REASONING = "\n</think>\n\n"
+
 
 @dataclass(frozen=True, slots=True)
 class GenerationPlan:
@@ -32,7 +35,7 @@ class GenerationPlan:
     output: OutputPlan = field(default_factory=OutputPlan)
     parallel_tool_calls: bool = True
     thinking_budget: int | None = None  # tokens of reasoning before the think block is closed
-    close_reasoning: str = "\n</think>\n\n"
+    close_reasoning: str = CLOSE_REASONING
 
 
 @dataclass(frozen=True, slots=True)

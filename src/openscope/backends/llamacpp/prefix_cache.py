@@ -161,14 +161,26 @@ class PrefixCache:
         )
         return Placement(seq_id, tuple(evicted))
 
-    def evict_oldest(self) -> int | None:
-        """Free the least recently used entry (the context ran out of KV cells)."""
-        if not self._entries:
-            return None
+    def evict_oldest(self, *, keep: int | None = None) -> int | None:
+        """Free the least recently used entry other than `keep` (live explicit entries
+        last), to make room for KV cells. None: nothing left to evict."""
         now = self._clock()
-        victim = min(self._entries.values(), key=lambda e: (e.explicit_alive(now), e.last_used))
+        candidates = [e for e in self._entries.values() if e.seq_id != keep]
+        if not candidates:
+            return None
+        victim = min(candidates, key=lambda e: (e.explicit_alive(now), e.last_used))
         self._release(victim.seq_id)
         return victim.seq_id
+
+    def discard(self, seq_id: int) -> None:
+        """Forget an entry whose KV could not be written."""
+        if seq_id in self._entries:
+            self._release(seq_id)
+
+    def clear(self) -> None:
+        """Forget every entry (the context's KV was cleared)."""
+        for seq_id in list(self._entries):
+            self._release(seq_id)
 
     def _release(self, seq_id: int) -> None:
         del self._entries[seq_id]

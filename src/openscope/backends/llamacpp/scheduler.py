@@ -2,9 +2,20 @@
 
 Each step builds one llama.cpp batch: a token (or a few) for every choice that is decoding,
 then as much of waiting prompts as the batch has room for. Requests join between steps
-when enough sequence slots are free, and leave as soon as they finish, are cancelled or time
-out, so a client that hangs up frees its slot within one step. A long prompt is prefilled in
-chunks across steps, so the streams already running never wait for a whole prefill.
+when enough sequence slots and KV cells are free, and leave as soon as they finish, are
+cancelled or time out, so a client that hangs up frees its slot within one step. A long
+prompt is prefilled in chunks across steps, so the streams already running never wait for
+a whole prefill.
+
+Admission is by KV budget: a request is admitted only when every cell it may write (its
+prompt, less what the prefix cache supplies, plus its token budget for each choice) is
+free or can be freed by evicting cached prefixes. Otherwise it waits, so a request that
+was answered never runs out of KV cells halfway.
+
+Every job is in exactly one of three states, waiting, running or ended, and `_end` is the
+one way out: it releases the job's sequences and hands its last items to the consumer. An
+exception in one job's own work (parsing, masking, sampling, cache bookkeeping) ends that
+job alone; only a failed `llama_decode` touches the other jobs of its batch.
 
 A request starts from the longest cached prefix the prefix cache offers; when it finishes,
 its KV is handed to the cache (an implicit entry, or an explicit one at its marker).
@@ -14,15 +25,16 @@ Requests with n > 1 choices prefill the prompt once and share its KV with the ot
 from __future__ import annotations
 
 import collections
+import enum
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from openscope.backends.base import EngineMetrics
-from openscope.backends.llamacpp.choice import ChoiceRun
 from openscope.backends.llamacpp.context import DECODE_NO_KV_SLOT, DECODE_OK, BatchContext
 from openscope.backends.llamacpp.prefix_cache import PrefixCache
 from openscope.core.errors import InternalError, OpenScopeError
@@ -31,15 +43,42 @@ from openscope.core.events import Event, Usage, UsageReport
 log = logging.getLogger("openscope.llamacpp")
 
 TIMEOUT_MESSAGE = "Request timed out, please try again later."
+SHUTDOWN_MESSAGE = "The server is shutting down."
+STOPPED_MESSAGE = "The embedded model stopped unexpectedly."
 END = object()  # the last item a job delivers
 # Events reach the event loop at most this often per request (the first ones at once): each
 # hand-over wakes the loop's thread, which on a small machine takes a core from the decode
 # threads mid-step (measured: single-stream decode 4% faster than handing over every token).
 FLUSH_SECONDS = 0.04
+# With requests waiting but none running the thread still wakes this often, for deadlines.
+IDLE_POLL_SECONDS = 0.1
+RATE_WINDOW_SECONDS = 5.0
 _WAKE = object()
 _STOP = object()
 
 Deliver = Callable[[list[object]], None]
+
+
+class Choice(Protocol):
+    """One choice of a job as the engine thread drives it (`choice.ChoiceRun`)."""
+
+    finished: bool
+    generated: int  # tokens sampled
+    reasoning: int  # of which inside the think block
+
+    def start(self) -> list[Event]: ...
+
+    def advance(self, ctx: Any, idx: int, logits: Any) -> tuple[list[Event], list[int]]: ...
+
+
+class JobState(enum.Enum):
+    WAITING = "waiting"
+    RUNNING = "running"
+    ENDED = "ended"
+
+
+class EngineFault(RuntimeError):
+    """llama_decode failed: the jobs of that batch cannot go on."""
 
 
 @dataclass(eq=False)
@@ -47,15 +86,20 @@ class Job:
     """One request as the engine thread sees it."""
 
     prompt: list[int]
-    choices: list[ChoiceRun]
+    choices: list[Choice]
     deliver: Deliver  # thread-safe: hands events (or an error, then END) to the consumer
+    max_new: int = 0  # KV cells each choice may write after the prompt
     explicit: bool = False  # explicit or session cache: only explicit entries serve it
     session: bool = False  # session cache: any live explicit entry of its prefix serves it
     marks: tuple[int, ...] = ()  # token counts at its cache markers, in order
     deadline: float | None = None  # monotonic time past which it fails
     cancelled: bool = False  # set from the event loop when the consumer goes away
     # engine-thread state
+    state: JobState = JobState.WAITING
     seq_ids: list[int] = field(default_factory=list)
+    reserved: int = 0  # KV cells counted against the budget for this job
+    source: int | None = None  # the cache entry whose cells the prompt shares, while it lives
+    reused: int = 0  # how many of them
     prefilled: int = 0
     cached: int = 0  # prompt tokens reported as read from the cache
     positions: list[int] = field(default_factory=list)
@@ -63,6 +107,10 @@ class Job:
     tail: list[int] = field(default_factory=list)  # tokens after the prompt in choice 0's KV
     outbox: list[object] = field(default_factory=list)  # events not yet handed over
     flushed_at: float | None = None  # when events were last handed over
+
+    def kv_need(self, reuse: int) -> int:
+        """Cells this job may write when `reuse` prompt tokens come from the cache."""
+        return len(self.prompt) - reuse + len(self.choices) * self.max_new
 
     def flush(self, now: float, *, final: tuple[object, ...] = ()) -> None:
         """Hand pending events over if it is time (or with `final` items: always)."""
@@ -90,6 +138,12 @@ class _Counters:
         default_factory=lambda: collections.deque(maxlen=512)
     )
 
+    def rate(self, now: float) -> float:
+        window = [(t, n) for t, n in self.recent if now - t <= RATE_WINDOW_SECONDS]
+        if not window:
+            return 0.0
+        return sum(n for _, n in window) / max(now - window[0][0], 1e-3)
+
 
 class Scheduler:
     def __init__(
@@ -98,16 +152,13 @@ class Scheduler:
         cache: PrefixCache,
         *,
         slots: range,
-        overloaded: Callable[[], OpenScopeError],
         prefill_chunk: int = 256,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`slots`: the sequence ids running requests use (the cache has its own);
-        `overloaded`: the error for a request pushed out when the KV cells run out;
         `prefill_chunk`: prompt tokens per step while other requests are decoding, so
         their next token is never more than one chunk away."""
         self._prefill_chunk = prefill_chunk
-        self._overloaded = overloaded
         self._ctx = context
         self._cache = cache
         self._parallel = len(slots)
@@ -117,6 +168,11 @@ class Scheduler:
         self._waiting: collections.deque[Job] = collections.deque()
         self._running: list[Job] = []
         self._counters = _Counters()
+        self._stopping = False  # the thread takes no more work
+        self._stopped = False  # it was asked to stop (rather than failing)
+        self._snapshot = EngineMetrics(
+            parallel_sequences=self._parallel, kv_capacity_tokens=context.n_ctx
+        )
         self._thread = threading.Thread(target=self._loop, name="llamacpp-engine", daemon=True)
 
     # --- called from the event loop ---------------------------------------------------
@@ -126,7 +182,13 @@ class Scheduler:
 
     def stop(self) -> None:
         self._inbox.put(_STOP)
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    @property
+    def alive(self) -> bool:
+        """The engine thread is running and takes work."""
+        return self._thread.is_alive() and not self._stopping
 
     def submit(self, job: Job) -> None:
         self._inbox.put(job)
@@ -136,58 +198,51 @@ class Scheduler:
         self._inbox.put(_WAKE)
 
     def metrics(self) -> EngineMetrics:
-        counters = self._counters
-        now = self._clock()
-        window = [(t, n) for t, n in list(counters.recent) if now - t <= 5.0]
-        rate = 0.0
-        if window:
-            span = max(now - window[0][0], 1e-3)
-            rate = sum(n for _, n in window) / span
-        running = list(self._running)
-        live = sum(len(j.prompt) + len(j.tail) for j in running)
-        return EngineMetrics(
-            queue_depth=len(self._waiting),
-            running_sequences=sum(len(j.choices) for j in running),
-            parallel_sequences=self._parallel,
-            kv_used_tokens=live + self._cache.used_tokens,
-            kv_capacity_tokens=self._ctx.n_ctx,
-            cached_prefixes=self._cache.entries,
-            cache_hit_tokens_total=counters.cache_hit_tokens,
-            prompt_tokens_total=counters.prompt_tokens,
-            generated_tokens_total=counters.generated_tokens,
-            tokens_per_second=rate,
-        )
+        """The snapshot the engine thread published after its last step: it never reads
+        state the engine thread is changing."""
+        return self._snapshot
 
     # --- the engine thread ------------------------------------------------------------
 
     def _loop(self) -> None:
-        while True:
-            idle = not self._running and not self._waiting
-            if not self._drain(block=idle):
-                break
-            try:
-                self._reap()
-                self._admit()
-                if self._running:
-                    self._step()
-            except Exception as error:  # the context is in an unknown state: fail all
-                log.exception("engine step failed")
-                failure = InternalError(f"The embedded model failed: {type(error).__name__}")
-                for job in self._running:
-                    self._release(job)
-                    job.flush(self._clock(), final=(failure, END))
-                self._running.clear()
-        for job in [*self._running, *self._waiting]:
-            if job.cancelled:
-                continue  # nobody is listening
-            job.flush(self._clock(), final=(InternalError("The server is shutting down."), END))
+        try:
+            while self.turn(wait=True):
+                pass
+        finally:
+            self._stopping = True
+            self._end_all(SHUTDOWN_MESSAGE if self._stopped else STOPPED_MESSAGE)
 
-    def _drain(self, *, block: bool) -> bool:
+    def turn(self, *, wait: bool = False) -> bool:
+        """One turn of the engine loop: take what the event loop sent (with `wait`, block
+        for it while no job is running), then reap, admit and decode one step. False once
+        asked to stop. The engine thread turns it forever; tests turn it by hand."""
+        if not self._drain(wait=wait):
+            return False
+        try:
+            self._reap()
+            self._admit()
+            if self._running:
+                self._step()
+        except Exception as error:
+            # Not one job's own work (that ends the job alone): the scheduler's state is
+            # in doubt, so everything running ends and the KV starts over.
+            log.exception("engine step failed")
+            self._reset(InternalError(f"The embedded model failed: {type(error).__name__}"))
+        self._publish()
+        return True
+
+    def _drain(self, *, wait: bool) -> bool:
         """Take what the event loop sent. False once asked to stop."""
         try:
-            item = self._inbox.get() if block else self._inbox.get_nowait()
+            if not wait or self._running:
+                item = self._inbox.get_nowait()
+            elif self._waiting:
+                item = self._inbox.get(timeout=IDLE_POLL_SECONDS)
+            else:
+                item = self._inbox.get()
             while True:
                 if item is _STOP:
+                    self._stopped = True
                     return False
                 if isinstance(item, Job):
                     self._waiting.append(item)
@@ -196,39 +251,69 @@ class Scheduler:
             return True
 
     def _reap(self) -> None:
-        """Drop jobs whose consumer left, and fail those past their deadline."""
+        """End jobs whose consumer left, and fail those past their deadline."""
         now = self._clock()
         for job in [*self._waiting, *self._running]:
-            timed_out = job.deadline is not None and now > job.deadline and not job.cancelled
-            if not (job.cancelled or timed_out):
-                continue
-            if job in self._running:
-                self._running.remove(job)
-                self._release(job)
-            else:
-                self._waiting.remove(job)
-            ending: list[object] = [END]
-            if timed_out:
-                ending.insert(0, InternalError(TIMEOUT_MESSAGE, code="RequestTimeOut"))
-            job.flush(now, final=tuple(ending))
+            if job.cancelled:
+                self._end(job)
+            elif job.deadline is not None and now > job.deadline:
+                self._end(job, InternalError(TIMEOUT_MESSAGE, code="RequestTimeOut"))
+
+    # --- admission ----------------------------------------------------------------------
+
+    def _kv_free(self) -> int:
+        held = sum(job.reserved for job in self._running) + self._cache.used_tokens
+        return self._ctx.n_ctx - held
 
     def _admit(self) -> None:
+        """Start waiting jobs, oldest first, while slots and KV cells last."""
         while self._waiting and len(self._free_slots) >= len(self._waiting[0].choices):
-            job = self._waiting.popleft()
-            job.seq_ids = [self._free_slots.pop() for _ in job.choices]
-            hit = self._cache.lookup(
-                job.prompt, explicit=job.explicit, marks=None if job.session else job.marks
-            )
-            if hit is not None:
-                self._ctx.copy(hit.seq_id, job.seq_ids[0], hit.reuse)
-                job.prefilled = hit.reuse
-                job.cached = hit.reported
-                self._counters.cache_hit_tokens += hit.reported
-            self._counters.prompt_tokens += len(job.prompt)
-            job.positions = [len(job.prompt)] * len(job.choices)
-            job.feeds = [[] for _ in job.choices]
-            job.deliver([UsageReport(self._usage(job))])  # lets the protocol answer now
-            self._running.append(job)
+            job = self._waiting[0]
+            try:
+                if not self._try_admit(job):
+                    return
+            except Exception as error:
+                log.exception("admitting a request failed")
+                self._end(job, _job_failure(error))
+
+    def _try_admit(self, job: Job) -> bool:
+        hit = self._cache.lookup(
+            job.prompt, explicit=job.explicit, marks=None if job.session else job.marks
+        )
+        reuse = hit.reuse if hit is not None else 0
+        need = job.kv_need(reuse)
+        while self._kv_free() < need:
+            victim = self._cache.evict_oldest(keep=hit.seq_id if hit is not None else None)
+            if victim is None:
+                return False  # it waits for running requests to finish
+            self._forget_entry(victim)
+        self._waiting.popleft()
+        job.state = JobState.RUNNING
+        self._running.append(job)
+        job.seq_ids = [self._free_slots.pop() for _ in job.choices]
+        job.reserved = need
+        if hit is not None:
+            self._ctx.copy(hit.seq_id, job.seq_ids[0], hit.reuse)
+            job.source, job.reused = hit.seq_id, hit.reuse
+            job.prefilled = hit.reuse
+            job.cached = hit.reported
+            self._counters.cache_hit_tokens += hit.reported
+        self._counters.prompt_tokens += len(job.prompt)
+        job.positions = [len(job.prompt)] * len(job.choices)
+        job.feeds = [[] for _ in job.choices]
+        job.deliver([UsageReport(self._usage(job))])  # lets the protocol answer now
+        return True
+
+    def _forget_entry(self, seq_id: int) -> None:
+        """A cache entry is gone: free its cells. A running job whose prompt shares them
+        now holds them alone, so they count against its budget instead."""
+        self._ctx.remove(seq_id)
+        for job in self._running:
+            if job.source == seq_id:
+                job.reserved += job.reused
+                job.source, job.reused = None, 0
+
+    # --- one step -----------------------------------------------------------------------
 
     def _step(self) -> None:
         entries: list[tuple[int, int, int, bool]] = []
@@ -262,24 +347,27 @@ class Scheduler:
             if end == len(job.prompt):
                 outputs.append((job, None, len(entries) - 1))
             room -= take
-        if not entries or not self._decode(entries):
+        if not entries:
+            return
+        try:
+            self._decode(entries)
+        except EngineFault as fault:
+            log.error("%s", fault)
+            failure = InternalError(f"The embedded model failed: {fault}")
+            for job in {job for job, _ in prefill} | {job for job, _, _ in outputs}:
+                self._end(job, failure)
             return
         for job, end in prefill:
             job.prefilled = end
         sampled = 0
         for job, choice, idx in outputs:
-            if choice is None:
-                sampled += self._begin(job, idx)
-                continue
-            feed = job.feeds[choice]
-            job.positions[choice] += len(feed)
-            if choice == 0:
-                job.tail += feed
-            events, job.feeds[choice] = job.choices[choice].advance(
-                self._ctx.context, idx, self._ctx.logits(idx)
-            )
-            sampled += 1
-            job.outbox += events
+            if job.state is not JobState.RUNNING:
+                continue  # failed earlier in this step
+            try:
+                sampled += self._advance(job, choice, idx)
+            except Exception as error:
+                log.exception("a request failed in its own step")
+                self._end(job, _job_failure(error))
         now = self._clock()
         self._counters.generated_tokens += sampled
         self._counters.recent.append((now, sampled))
@@ -289,24 +377,35 @@ class Scheduler:
             else:
                 job.flush(now)
 
-    def _decode(self, entries: list[tuple[int, int, int, bool]]) -> bool:
-        """Decode the batch, making room when the KV cells run out: cached prefixes go
-        first, then the youngest request (it fails as overloaded and the step is rebuilt).
-        False: the batch was not decoded."""
+    def _decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
+        """Decode the batch. Admission keeps the cells running jobs need free, so running
+        out means cached prefixes hold more than counted: they go, least recently used
+        first."""
         while True:
             rc = self._ctx.decode(entries)
             if rc == DECODE_OK:
-                return True
+                return
             if rc != DECODE_NO_KV_SLOT:
-                raise RuntimeError(f"llama_decode returned {rc}")
-            evicted = self._cache.evict_oldest()
-            if evicted is not None:
-                self._ctx.remove(evicted)
-                continue
-            youngest = self._running.pop()
-            self._release(youngest)
-            youngest.flush(self._clock(), final=(self._overloaded(), END))
-            return False
+                raise EngineFault(f"llama_decode returned {rc}")
+            victim = self._cache.evict_oldest()
+            if victim is None:
+                raise EngineFault("no KV cell left for the batch")
+            self._forget_entry(victim)
+
+    def _advance(self, job: Job, choice: int | None, idx: int) -> int:
+        """Sample one choice (None: the prompt is in, so all of them). Returns how many
+        tokens were sampled."""
+        if choice is None:
+            return self._begin(job, idx)
+        feed = job.feeds[choice]
+        job.positions[choice] += len(feed)
+        if choice == 0:
+            job.tail += feed
+        events, job.feeds[choice] = job.choices[choice].advance(
+            self._ctx.context, idx, self._ctx.logits(idx)
+        )
+        job.outbox += events
+        return 1
 
     def _begin(self, job: Job, idx: int) -> int:
         """The prompt is in: share its KV with the other choices and sample their first
@@ -330,10 +429,13 @@ class Scheduler:
         return sampled
 
     def _finish(self, job: Job) -> None:
-        self._running.remove(job)
-        creation = self._keep_in_cache(job)
-        self._release(job)
-        job.flush(self._clock(), final=(UsageReport(self._usage(job, creation)), END))
+        creation = 0
+        try:
+            creation = self._keep_in_cache(job)
+        except Exception:
+            # The answer is whole; only the cache entry is lost.
+            log.exception("keeping a finished prompt in the prefix cache failed")
+        self._end(job, usage=self._usage(job, creation))
 
     def _keep_in_cache(self, job: Job) -> int:
         """Hand the finished sequence's KV to the prefix cache. Returns the tokens written
@@ -345,15 +447,101 @@ class Scheduler:
         if placement is None:
             return 0
         for seq_id in placement.evicted:
-            self._ctx.remove(seq_id)
-        self._ctx.copy(job.seq_ids[0], placement.seq_id)
+            self._forget_entry(seq_id)
+        try:
+            self._ctx.copy(job.seq_ids[0], placement.seq_id)
+        except BaseException:
+            self._cache.discard(placement.seq_id)  # never offer an entry without its KV
+            self._ctx.remove(placement.seq_id)
+            raise
         return mark - job.cached if creating else 0
 
+    # --- ending -------------------------------------------------------------------------
+
+    def _end(
+        self, job: Job, failure: OpenScopeError | None = None, *, usage: Usage | None = None
+    ) -> None:
+        """The one way a job leaves the engine: out of its list, its sequences freed, and
+        its last items (an error or the final usage, then END) handed over."""
+        if job.state is JobState.ENDED:
+            return
+        if job.state is JobState.RUNNING:
+            self._running.remove(job)
+        else:
+            self._waiting.remove(job)
+        job.state = JobState.ENDED
+        try:
+            self._release(job)
+        finally:
+            final: list[object] = []
+            if failure is not None:
+                final.append(failure)
+            elif usage is not None:
+                final.append(UsageReport(usage))
+            final.append(END)
+            job.flush(self._clock(), final=tuple(final))
+
     def _release(self, job: Job) -> None:
-        for seq_id in job.seq_ids:
+        seq_ids, job.seq_ids = job.seq_ids, []
+        job.reserved, job.source, job.reused = 0, None, 0
+        for seq_id in seq_ids:
+            self._free_slots.append(seq_id)  # the slot comes back even if removal fails
+        for seq_id in seq_ids:
             self._ctx.remove(seq_id)
-            self._free_slots.append(seq_id)
-        job.seq_ids = []
+
+    def _reset(self, failure: OpenScopeError) -> None:
+        """End every running job with `failure` and start the KV afresh; waiting jobs
+        are still served."""
+        for job in list(self._running):
+            try:
+                self._end(job, failure)
+            except Exception:
+                log.exception("ending a request after an engine failure failed")
+        self._running.clear()
+        self._cache.clear()
+        self._ctx.clear()
+
+    def _end_all(self, message: str) -> None:
+        """The thread is ending: every job it knows of, and every one still in the inbox,
+        gets an error instead of waiting forever."""
+        with_inbox: list[Job] = [*self._running, *self._waiting]
+        while True:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, Job):
+                with_inbox.append(item)
+        for job in with_inbox:
+            if job.state is JobState.ENDED:
+                continue
+            if job in self._waiting or job in self._running:
+                try:
+                    self._end(job, InternalError(message))
+                    continue
+                except Exception:
+                    log.exception("ending a request at shutdown failed")
+            job.state = JobState.ENDED
+            job.flush(self._clock(), final=(InternalError(message), END))
+
+    # --- reporting ----------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        counters = self._counters
+        running = self._running
+        self._snapshot = EngineMetrics(
+            queue_depth=len(self._waiting),
+            running_sequences=sum(len(j.choices) for j in running),
+            parallel_sequences=self._parallel,
+            kv_used_tokens=_written(running) + self._cache.used_tokens,
+            kv_reserved_tokens=self._ctx.n_ctx - self._kv_free(),
+            kv_capacity_tokens=self._ctx.n_ctx,
+            cached_prefixes=self._cache.entries,
+            cache_hit_tokens_total=counters.cache_hit_tokens,
+            prompt_tokens_total=counters.prompt_tokens,
+            generated_tokens_total=counters.generated_tokens,
+            tokens_per_second=counters.rate(self._clock()),
+        )
 
     def _usage(self, job: Job, creation: int = 0) -> Usage:
         return Usage(
@@ -364,3 +552,37 @@ class Scheduler:
             cache_creation_tokens=creation,
             cache_type="ephemeral" if job.explicit else None,
         )
+
+    # --- for tests: the invariant every step keeps --------------------------------------
+
+    def check_invariant(self, jobs: Iterable[Job]) -> None:
+        """Each job is in exactly the list its state names; ended jobs hold no sequence,
+        and no sequence id is both free and held. (Call it only while the thread is
+        stopped or not started.)"""
+        held = [s for j in self._running for s in j.seq_ids]
+        assert len(held) == len(set(held)), "a sequence id is held twice"
+        assert not set(held) & set(self._free_slots), "a held sequence id is also free"
+        assert len(held) + len(self._free_slots) == self._parallel, "sequence ids leaked"
+        for job in jobs:
+            in_waiting, in_running = job in self._waiting, job in self._running
+            if job.state is JobState.WAITING:
+                assert in_waiting and not in_running
+            elif job.state is JobState.RUNNING:
+                assert in_running and not in_waiting
+            else:
+                assert not in_waiting and not in_running and not job.seq_ids
+
+
+def _written(running: list[Job]) -> int:
+    """KV cells the running jobs have written so far (their prompt counted once)."""
+    total = 0
+    for job in running:
+        total += job.prefilled
+        total += sum(p - len(job.prompt) for p in job.positions if p > len(job.prompt))
+    return total
+
+
+def _job_failure(error: Exception) -> OpenScopeError:
+    if isinstance(error, OpenScopeError):
+        return error
+    return InternalError(f"The embedded model failed on this request: {type(error).__name__}")

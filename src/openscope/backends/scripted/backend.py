@@ -131,6 +131,7 @@ class ScriptedBackend:
             **{f.name: True for f in fields(BackendFeatures)}
         )
         self._delay = delay
+        self.healthy = True  # tests turn it off to see /health fail
         # the most recent requests, for tests to inspect
         self.requests: deque[tuple[GenerateRequest, str]] = deque(maxlen=64)
 
