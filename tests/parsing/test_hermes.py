@@ -292,3 +292,25 @@ def test_lone_surrogates_become_replacement_characters() -> None:
 def test_string_arguments_with_an_invalid_escape_stream_up_to_it() -> None:
     text = block('{"name": "f", "arguments": "{\\"a\\": \\"x\\<y\\"}"}')
     assert hermes(text) == call("f", '{"a": "x')
+
+
+# JSON nested 1,500 levels: past the interpreter's stack, where json.loads raises
+# RecursionError rather than a ValueError. It must be malformed output, not a crash.
+DEEP = "[" * 1500 + "]" * 1500
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"arguments": ' + DEEP + ', "name": "f"}',
+        '{"name": ' + DEEP + ', "arguments": {}}',
+    ],
+)
+def test_json_nested_past_the_stack_before_the_call_began_is_text(body: str) -> None:
+    text = "Before " + block(body) + " after"
+    assert hermes(text) == [TextChunk(text)]
+
+
+def test_arguments_nested_past_the_stack_end_the_started_call() -> None:
+    text = block('{"name": "f", "arguments": ' + DEEP + ', "extra": 1}') + "\nok"
+    assert hermes(text) == [*call("f", DEEP), TextChunk("ok")]

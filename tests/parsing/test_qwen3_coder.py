@@ -225,3 +225,21 @@ def test_any_split_streams_the_exact_converted_arguments(seed: int) -> None:
     want = [*call("get_weather", json.dumps(expected, ensure_ascii=False))]
     for pieces in [list(text), *(random_pieces(text, seed * 100 + k) for k in range(10))]:
         assert merged(run(Qwen3CoderToolParser(TOOLS), pieces)) == want
+
+
+# JSON nested 1,500 levels: past the interpreter's stack, where json.loads raises
+# RecursionError rather than a ValueError. It must stay text, as invalid JSON does.
+DEEP = "[" * 1500 + "]" * 1500
+
+
+def test_a_value_nested_past_the_stack_stays_a_string() -> None:
+    assert convert_value(DEEP, {"type": "array"}) == DEEP
+    text = block("get_weather", tags=DEEP, days="2")
+    assert coder(text) == call("get_weather", json.dumps({"tags": DEEP, "days": 2}))
+
+
+def test_a_value_nested_past_the_request_bound_stays_a_string() -> None:
+    # 64 levels parse; 65 would be refused when the client sends the call back
+    at_bound, past_bound = "[" * 64 + "]" * 64, "[" * 65 + "]" * 65
+    assert convert_value(at_bound, {"type": "array"}) == json.loads(at_bound)
+    assert convert_value(past_bound, {"type": "array"}) == past_bound

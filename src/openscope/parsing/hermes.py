@@ -30,6 +30,9 @@ from openscope.parsing.tool_blocks import ToolBlockParser
 _SPACE = " \t\r\n"
 _ARGUMENT_KEYS = ("arguments", "parameters")
 _HIGH = ("d8", "d9", "da", "db")  # the first hex digits of a high surrogate
+# What `json.loads` raises on model text it cannot take: invalid JSON, or JSON nested past
+# the interpreter's stack (a model can write a thousand brackets). Both mean malformed.
+_MALFORMED = (ValueError, RecursionError)
 
 
 class HermesToolParser(ToolBlockParser):
@@ -203,7 +206,7 @@ class _HermesBody:
     def _end_key(self) -> None:
         try:
             self._key = json.loads(self._value.text)
-        except ValueError:
+        except _MALFORMED:
             self._failed = True
         self._state = _State.COLON
 
@@ -226,7 +229,7 @@ class _HermesBody:
             return
         try:
             value = json.loads(self._value.text)
-        except ValueError:
+        except _MALFORMED:
             if self._role == "arguments" and self._started:
                 self._stream(out)  # all of it, however the text was split
             self._failed = True
@@ -282,7 +285,7 @@ def _decode(content: str) -> str | None:
     """The JSON string content decoded, or None if it has an invalid escape."""
     try:
         return _clean(json.loads('"' + content + '"'))
-    except ValueError:
+    except _MALFORMED:
         return None
 
 

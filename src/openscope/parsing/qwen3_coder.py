@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
+from openscope.core.limits import MAX_NESTING, nesting_exceeds
 from openscope.core.request import ToolSpec
 from openscope.parsing.segments import Segment, ToolCallArguments, ToolCallBegin, ToolCallEnd
 from openscope.parsing.tool_blocks import ToolBlockParser, partial_tag_length
@@ -50,8 +51,8 @@ def convert_value(raw: str, schema: Any) -> Any:
 
     A string keeps its text minus one leading and one trailing newline; integer and number
     are JSON numbers; boolean is true/false (any case); object, array and null are parsed as
-    JSON. Text that fits none of the types, or a parameter without a type (or unknown to the
-    schema), stays a string.
+    JSON nested at most `MAX_NESTING` levels. Text that fits none of the types, or a
+    parameter without a type (or unknown to the schema), stays a string.
     """
     text = raw[1:] if raw.startswith("\n") else raw
     text = text[:-1] if text.endswith("\n") else text
@@ -76,7 +77,11 @@ def _as(kind: str, text: str, bare: str) -> tuple[bool, Any]:
         return False, None
     try:
         value = json.loads(bare, parse_constant=_refuse)  # NaN and Infinity are not JSON
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the interpreter's stack
+        return False, None
+    if nesting_exceeds(value, MAX_NESTING):
+        # Too deep to be sent back in a request, and re-encoding it could exhaust the stack:
+        # it stays text, as invalid JSON does.
         return False, None
     if kind == "object":
         return isinstance(value, dict), value

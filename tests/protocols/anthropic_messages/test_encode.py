@@ -15,6 +15,7 @@ from openscope.protocols.anthropic_messages.encode import (
     EventEncoder,
     message_body,
     signature_of,
+    tool_input,
 )
 
 THINK_THEN_CALL: list[Event] = [
@@ -122,3 +123,11 @@ def test_stream_event_order_indices_and_usage() -> None:
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": 10,
     }
+
+
+def test_tool_input_keeps_arguments_it_cannot_read_as_an_object() -> None:
+    deep = "[" * 1500 + "]" * 1500  # past the interpreter's stack: RecursionError, not a crash
+    assert tool_input(deep) == {"arguments": deep}
+    assert tool_input('{"a": ') == {"arguments": '{"a": '}
+    assert tool_input('{"a": [1]}') == {"a": [1]}
+    assert tool_input("  ") == {}

@@ -103,5 +103,5 @@ def _native_message(message: Message) -> dict[str, Any]:
 def _args(call: ToolCallPart) -> Any:
     try:
         return json.loads(call.arguments) if call.arguments.strip() else {}
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # malformed, or nested past the stack
         return call.arguments

@@ -43,7 +43,7 @@ def tools_block(tools: tuple[ToolSpec, ...]) -> str:
 def call_block(call: ToolCallPart) -> str:
     try:
         arguments: object = json.loads(call.arguments) if call.arguments.strip() else {}
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # malformed, or nested past the stack
         arguments = call.arguments
     body = json.dumps({"name": call.name, "arguments": arguments}, ensure_ascii=False)
     return f"<tool_call>\n{body}\n</tool_call>"

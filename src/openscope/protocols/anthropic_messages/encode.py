@@ -79,7 +79,7 @@ def tool_input(arguments: str) -> dict[str, Any]:
     """A tool call's arguments as the object Anthropic clients expect."""
     try:
         parsed = json.loads(arguments) if arguments.strip() else {}
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # malformed, or nested past the interpreter's stack
         parsed = None
     if not isinstance(parsed, dict):
         # Not an object: keep what the model wrote rather than lose it.
