@@ -62,6 +62,8 @@ class Server:
     port: int
     key: str
     process: subprocess.Popen[bytes]
+    chat_path: str = CHAT_PATH  # "/v1/chat/completions" reaches openscope and llama-server
+    name: str = "openscope"
 
     @property
     def pid(self) -> int:
@@ -73,7 +75,7 @@ class Server:
 
     @property
     def chat_url(self) -> str:
-        return self.base + CHAT_PATH
+        return self.base + self.chat_path
 
 
 @contextmanager
@@ -121,14 +123,15 @@ def wait_healthy(server: Server, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"openscope exited with {server.process.returncode} on startup")
+            code = server.process.returncode
+            raise RuntimeError(f"{server.name} exited with {code} on startup")
         try:
             if httpx.get(f"{server.base}/health", timeout=2.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise TimeoutError(f"openscope was not healthy within {timeout:.0f} s")
+    raise TimeoutError(f"{server.name} was not healthy within {timeout:.0f} s")
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
@@ -169,22 +172,35 @@ class StreamResult:
     cached_tokens: int = 0
     text: str = ""
     retry_after: str | None = None
+    # After a 200: the error frame (`data: {"error": ...}`) the stream ended with, or with
+    # `stream_chat(..., catch=True)` the transport error that cut it; and whether it ended
+    # with `data: [DONE]`.
+    error: str | None = None
+    done: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status == 200 and self.ttft is not None
 
+    @property
+    def complete(self) -> bool:
+        """A 200 stream that ended with [DONE] and no error frame."""
+        return self.status == 200 and self.done and self.error is None
+
 
 async def stream_chat(
-    client: httpx.AsyncClient, server: Server, body: Mapping[str, Any]
+    client: httpx.AsyncClient, server: Server, body: Mapping[str, Any], *, catch: bool = False
 ) -> StreamResult:
     """POST a streaming chat completion and read it to the end. Timeouts are the client's
     (give it a `httpx.Timeout`); a non-200 answer comes back with its status and no time
-    to first token."""
+    to first token. A transport error (a timeout too) raises, unless `catch` and the
+    answer was already a 200: then the result carries it as `error`."""
     started = time.perf_counter()
     ttft: float | None = None
     usage: dict[str, Any] = {}
     text: list[str] = []
+    error: str | None = None
+    done = False
     async with client.stream("POST", server.chat_url, json=body, headers=server.headers) as r:
         if r.status_code != 200:
             await r.aread()
@@ -194,10 +210,25 @@ async def stream_chat(
                 None,
                 retry_after=r.headers.get("retry-after"),
             )
-        async for line in r.aiter_lines():
+        lines = r.aiter_lines()
+        while True:
+            try:
+                line = await anext(lines)
+            except StopAsyncIteration:
+                break
+            except httpx.TransportError as exc:
+                if not catch:
+                    raise
+                error = f"{type(exc).__name__} after the 200: {exc}"
+                break
+            if line.startswith("data: [DONE]"):
+                done = True
+                continue
             if not line.startswith("data: {"):
                 continue
             chunk = json.loads(line[6:])
+            if chunk.get("error"):
+                error = json.dumps(chunk["error"])[:300]
             for choice in chunk.get("choices") or ():
                 content = (choice.get("delta") or {}).get("content")
                 if content:
@@ -215,6 +246,8 @@ async def stream_chat(
         completion_tokens=int(usage.get("completion_tokens", 0)),
         cached_tokens=int(details.get("cached_tokens", 0)),
         text="".join(text),
+        error=error,
+        done=done,
     )
 
 
