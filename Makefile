@@ -57,6 +57,12 @@ bench: install
 	$(BIN)/python bench/concurrency.py $(ARGS)
 	$(BIN)/python bench/cache.py $(ARGS)
 	$(BIN)/python bench/memory.py
+	@# load.py runs at its own sizes (8/16/32 streams of 1,800 + 400 tokens): no ARGS.
+	$(BIN)/python bench/load.py
+	$(BIN)/python bench/stall.py $(ARGS)
+	@# llama.cpp's llama-server for llama_server.py: built once (~8 min) into ~/.cache.
+	bash bench/build_llama_server.sh
+	$(BIN)/python bench/llama_server.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build src/*.egg-info
