@@ -152,3 +152,30 @@ async def test_json_object_mode_gives_a_json_object(backend: LlamaCppBackend) ->
         choice = result.choices[0]
         assert choice.finish_reason is FinishReason.STOP, choice.message.text
         assert isinstance(json.loads(choice.message.text), dict)
+
+
+@pytest.mark.parametrize("token", [10**12, -1, 49152])
+async def test_stop_token_ids_out_of_the_vocabulary_are_refused(
+    backend: LlamaCppBackend, token: int
+) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        await run(backend, ask(max_tokens=4, stop_token_ids=((token,),)))
+    assert caught.value.param == "stop"
+    assert str(token) in caught.value.message
+
+
+async def test_a_prompt_far_beyond_the_context_is_refused_before_rendering(
+    backend: LlamaCppBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*args: object, **kwargs: object) -> list[int]:
+        raise AssertionError("the prompt was rendered")
+
+    monkeypatch.setattr(backend, "_render", never)
+    huge = ask("x" * 7_000_000, max_tokens=4)
+    started = time.monotonic()
+    with pytest.raises(InvalidParameter) as caught:
+        await run(backend, huge)
+    assert caught.value.message == "Range of input length should be [1, 2047]"
+    with pytest.raises(InvalidParameter):
+        await backend.count_tokens(huge, "m")
+    assert time.monotonic() - started < 1.0
