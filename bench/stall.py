@@ -11,7 +11,8 @@ streaming chat completion of `--tokens` tokens (its own prompt every run, so no 
 prefix helps it); its speed is usage.completion_tokens / the request's wall time, median
 of `--runs` runs one after the other. In each hostile case a second client, on its own
 connection, sends its request over and over, one at a time, for as long as the victim
-runs (the body is encoded once; at most `--hostile-cap` requests):
+runs (the body is encoded once; back to back unless `--hostile-pause`; at most
+`--hostile-cap` requests):
 
 - stops: a streaming chat completion with `--stops` distinct stop strings that never
   occur (about 1 MB of JSON);
@@ -21,7 +22,9 @@ runs (the body is encoded once; at most `--hostile-cap` requests):
 Printed: the victim's tokens/s in each case and its ratio to alone (target >= 0.8), and
 what the hostile requests got: how many were sent, their statuses (or "timeout", or the
 error that cut them) and how long they took. A hardened server refuses both with a 400 in
-milliseconds; one that serves them shows here what that costs the others. Exits 1 when a
+milliseconds; one that serves them shows here what that costs the others. Also printed:
+the CPU seconds the server and this bench used in each case (2 cores give 2 s a second),
+so a refusal that is quick but sent back to back shows what it costs. Exits 1 when a
 victim run failed or timed out; a missed target is printed, not an exit code.
 """
 
@@ -29,13 +32,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
 import statistics
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -88,12 +94,16 @@ def prompt_body(megabytes: float, tokens: int) -> bytes:
 
 
 async def send_hostile(
-    server: Server, hostile: Hostile, stop: asyncio.Event, cap: int, read_timeout: float
+    server: Server,
+    hostile: Hostile,
+    stop: asyncio.Event,
+    args: argparse.Namespace,
 ) -> None:
-    """`hostile`'s request again and again until `stop` is set or `cap` were sent."""
+    """`hostile`'s request again and again, `--hostile-pause` seconds apart, until `stop`
+    is set or `--hostile-cap` were sent."""
     headers = {**server.headers, "Content-Type": "application/json"}
-    async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=read_timeout)) as client:
-        while not stop.is_set() and len(hostile.outcomes) < cap:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=args.timeout)) as client:
+        while not stop.is_set() and len(hostile.outcomes) < args.hostile_cap:
             started = time.perf_counter()
             try:
                 async with client.stream(
@@ -108,7 +118,16 @@ async def send_hostile(
             except httpx.TransportError as exc:
                 status = type(exc).__name__
             hostile.outcomes.append((status, time.perf_counter() - started))
+            if args.hostile_pause:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), args.hostile_pause)
         hostile.capped = not stop.is_set()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def victim_rates(
@@ -140,13 +159,12 @@ async def case(
     args: argparse.Namespace,
 ) -> tuple[float, int]:
     """The victim's median tokens/s in this case, and how many of its runs failed."""
+    wall, server_cpu, own_cpu = time.perf_counter(), cpu_seconds(server.pid), time.process_time()
     if hostile is None:
         rates = await victim_rates(client, server, prompts, args)
     else:
         stop = asyncio.Event()
-        sender = asyncio.create_task(
-            send_hostile(server, hostile, stop, args.hostile_cap, args.timeout)
-        )
+        sender = asyncio.create_task(send_hostile(server, hostile, stop, args))
         await asyncio.sleep(0.5)  # its first request is on the wire before the victim's
         try:
             rates = await victim_rates(client, server, prompts, args)
@@ -154,11 +172,20 @@ async def case(
             stop.set()
             sender.cancel()  # one still in flight is abandoned: the server sees it leave
             await asyncio.gather(sender, return_exceptions=True)
+    wall = time.perf_counter() - wall
+    server_cpu = cpu_seconds(server.pid) - server_cpu
+    own_cpu = time.process_time() - own_cpu
+    if hostile is not None:
         await asyncio.sleep(1.0)  # let the server drop what it was doing for it
     shown = ", ".join(f"{r:.1f}" for r in rates)
     rate = statistics.median(rates)
     label = "alone" if hostile is None else f"with {hostile.name}"
     print(f"victim {label}: {rate:6.1f} tok/s (median of {shown})", flush=True)
+    print(
+        f"  CPU over the case's {wall:.1f} s: server {server_cpu:.1f} s, "
+        f"this bench (victim and hostile clients) {own_cpu:.1f} s",
+        flush=True,
+    )
     if hostile is not None:
         print(f"  hostile {hostile.name}: {hostile.summary()}", flush=True)
         if hostile.first_reply:
@@ -198,6 +225,12 @@ def main() -> int:
     parser.add_argument("--stops", type=int, default=60_000, help="stop strings of one request")
     parser.add_argument("--prompt-mb", type=float, default=7.0, help="MB of one prompt")
     parser.add_argument("--hostile-cap", type=int, default=5000, help="hostile requests per case")
+    parser.add_argument(
+        "--hostile-pause",
+        type=float,
+        default=0.0,
+        help="seconds between hostile requests (default 0: back to back)",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a request may take")
     parser.add_argument(
         "--threads", type=int, default=0, help="the backend's n_threads (default: its own)"
