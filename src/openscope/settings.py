@@ -55,6 +55,9 @@ class Settings(BaseModel):
     response_retention_seconds: int = 7 * 24 * 3600
     purge_interval_seconds: float = 3600.0
     log_level: str = "info"
+    # The nice value the serving thread (the event loop) runs at once the engines have
+    # started, so parsing and refusing requests cannot take cores from decode (Linux).
+    serving_nice: int = Field(default=5, ge=0, le=19)
     backends: dict[str, BackendSettings] = Field(default_factory=_default_backends)
     # model name -> backend instance name, or {backend, model}
     routes: dict[str, str | RouteSettings] = Field(default_factory=_default_routes)
@@ -80,6 +83,7 @@ ENV_VARS = {
     "OPENSCOPE_HOST": "host",
     "OPENSCOPE_PORT": "port",
     "OPENSCOPE_DATABASE_URL": "database_url",
+    "OPENSCOPE_SERVING_NICE": "serving_nice",
 }
 
 

@@ -27,6 +27,7 @@ from openscope.protocols.openai_chat.encode import error_body as chat_error_body
 from openscope.protocols.openai_responses.encode import error_body as responses_error_body
 from openscope.server.auth import ApiKeyAuth
 from openscope.server.metrics import metrics_registry
+from openscope.server.priority import lower_serving_priority
 from openscope.server.request_id import RequestIdMiddleware
 from openscope.settings import Settings
 from openscope.store import Store, create_engine, migrate, sqlite_url
@@ -76,6 +77,7 @@ def create_app(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await migrate(store.engine)
         await engine.start()
+        lower_serving_priority(settings.serving_nice)
         purge = asyncio.create_task(responses.purge_forever(settings.purge_interval_seconds))
         app.state.ready = True
         try:
