@@ -172,7 +172,9 @@ async def measure(
     def body() -> dict[str, Any]:
         return chat_body(user(prompts.take()), args.tokens, **extra)
 
-    limits = httpx.Limits(max_connections=max(args.streams) + 4)
+    # A fresh connection per request: llama-server closes idle keep-alive connections,
+    # and a reused one it has closed fails the next request before it is sent.
+    limits = httpx.Limits(max_connections=max(args.streams) + 4, max_keepalive_connections=0)
     timeout = httpx.Timeout(10.0, read=args.timeout)
     figures: dict[int, Figure] = {}
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:

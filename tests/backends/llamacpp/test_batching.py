@@ -168,7 +168,7 @@ async def test_metrics_count_the_work(backend: LlamaCppBackend) -> None:
     assert after.generated_tokens_total > before.generated_tokens_total
     assert after.prompt_tokens_total > before.prompt_tokens_total
     assert after.running_sequences == 0 and after.queue_depth == 0
-    assert after.parallel_sequences == 8 and after.kv_capacity_tokens == 16384
+    assert after.parallel_sequences == 8 and after.kv_capacity_tokens == 32768
 
 
 @pytest.fixture(scope="module")

@@ -68,9 +68,6 @@ log = logging.getLogger("openscope.llamacpp")
 
 OVERLOADED_MESSAGE = "Model is unavailable, please try again later."
 RETRY_AFTER_SECONDS = 1.0
-# Measured on the embedded model, 2 threads: one sequence decoded at 72 tok/s with 20,480
-# KV cells and at 1.1 tok/s with 24,576 (flash attention on the CPU).
-KV_CELLS_FAST_LIMIT = 20480
 # Threads that render and tokenize prompts for generation; counting tokens has its own.
 PREP_WORKERS = 2
 # A consumer whose engine has gone quiet checks this often that the engine thread lives,
@@ -86,7 +83,7 @@ class LlamaCppBackend:
         *,
         parallel: int = 8,
         ctx_per_seq: int = 4096,
-        kv_tokens: int = 16384,
+        kv_tokens: int = 32768,
         cache_tokens: int = 4096,
         n_threads: int | None = None,
         n_batch: int = 512,
@@ -112,13 +109,6 @@ class LlamaCppBackend:
             )
         if not ctx_per_seq <= kv_tokens or cache_tokens > kv_tokens:
             raise ValueError("llamacpp needs ctx_per_seq and cache_tokens <= kv_tokens")
-        if kv_tokens > KV_CELLS_FAST_LIMIT:
-            log.warning(
-                "kv_tokens=%d: above %d cells llama.cpp's CPU flash attention decoded a single "
-                "sequence at about 1 token/s on the embedded model (measured)",
-                kv_tokens,
-                KV_CELLS_FAST_LIMIT,
-            )
         self._tool_format: ToolFormat = tool_format
         self._reasoning = reasoning
         self._reasoning_in_prompt = reasoning_opens_in_prompt
@@ -156,7 +146,7 @@ class LlamaCppBackend:
             parallel=int(options.get("parallel", 8)),
             # n_ctx: the name this option had before requests shared one context
             ctx_per_seq=int(options.get("ctx_per_seq", options.get("n_ctx", 4096))),
-            kv_tokens=int(options.get("kv_tokens", 16384)),
+            kv_tokens=int(options.get("kv_tokens", 32768)),
             cache_tokens=int(options.get("cache_tokens", 4096)),
             n_threads=int(options["n_threads"]) if options.get("n_threads") else None,
             n_batch=int(options.get("n_batch", 512)),

@@ -472,6 +472,7 @@ class Scheduler:
         job.state = JobState.ENDED
         try:
             self._release(job)
+            self._publish()  # whoever hears of the end sees the engine without the job
         finally:
             final: list[object] = []
             if failure is not None:
