@@ -137,18 +137,22 @@ def test_a_full_length_prompt_never_runs_out_mid_answer_under_load() -> None:
     assert ctx.no_slot_answers == 0
 
 
-def test_admission_evicts_cached_prefixes_oldest_first() -> None:
+def with_two_cached_prompts() -> tuple[Scheduler, FakeBatchContext, PrefixCache]:
+    """120 cells: prompts [1] * 30 and then [2] * 30 answered and cached (34 cells each,
+    the older first), 52 cells free."""
     clock = FakeClock()
     scheduler, ctx, cache = build(n_ctx=120, cache_tokens=100, clock=clock)
-    first, _ = job([1] * 30, tokens=5)
-    scheduler.submit(first)
-    run(scheduler, [first])
-    clock.now += 1
-    second, _ = job([2] * 30, tokens=5)
-    scheduler.submit(second)
-    run(scheduler, [second])
-    assert cache.entries == 2  # 34 + 34 cells cached, 52 free
-    clock.now += 1
+    for prompt in ([1] * 30, [2] * 30):
+        done, _ = job(prompt, tokens=5)
+        scheduler.submit(done)
+        run(scheduler, [done])
+        clock.now += 1
+    assert cache.entries == 2
+    return scheduler, ctx, cache
+
+
+def test_admission_evicts_cached_prefixes_oldest_first() -> None:
+    scheduler, ctx, cache = with_two_cached_prompts()
     # 60 cells: one entry has to go, and it is the older one.
     third, third_got = job([3] * 30, tokens=30)
     scheduler.submit(third)
@@ -163,13 +167,7 @@ def test_admission_evicts_cached_prefixes_oldest_first() -> None:
 
 
 def test_a_cache_hit_is_kept_while_others_make_room() -> None:
-    clock = FakeClock()
-    scheduler, _, cache = build(n_ctx=120, cache_tokens=100, clock=clock)
-    for prompt in ([1] * 30, [2] * 30):
-        j, _ = job(prompt, tokens=5)
-        scheduler.submit(j)
-        run(scheduler, [j])
-        clock.now += 1
+    scheduler, _, cache = with_two_cached_prompts()
     # Starts from the older entry: the newer one is evicted instead.
     reader, got = job([1] * 30 + [5] * 10, tokens=50)  # 60 cells, 52 free
     scheduler.submit(reader)
