@@ -252,6 +252,40 @@ def test_a_timed_out_job_fails_and_frees_its_sequence() -> None:
     assert ctx.used_cells == 0
 
 
+def test_time_spent_waiting_never_cuts_a_started_stream_short() -> None:
+    clock = FakeClock()
+    scheduler, _, _ = build(n_ctx=90, clock=clock)
+    first, _ = job(20, tokens=30)
+    second, second_got = job(20, tokens=30, deadline=clock.now + 5)
+    second.run_timeout = 5
+    scheduler.submit(first)
+    scheduler.submit(second)
+    scheduler.turn()
+    assert second.state is JobState.WAITING
+    clock.now += 4  # most of its time goes by in the line
+    run(scheduler, [first])
+    scheduler.turn()
+    assert second.state is JobState.RUNNING
+    clock.now += 2  # past the first deadline, within the one it got when it started
+    run(scheduler, [second])
+    assert second_got.error is None and second_got.text == "t" * 30
+
+
+def test_a_job_still_waiting_at_its_deadline_fails_before_it_starts() -> None:
+    clock = FakeClock()
+    scheduler, _, _ = build(n_ctx=90, clock=clock)
+    first, _ = job(20, tokens=30)
+    second, second_got = job(20, tokens=30, deadline=clock.now + 5)
+    scheduler.submit(first)
+    scheduler.submit(second)
+    scheduler.turn()
+    clock.now += 6
+    scheduler.turn()
+    assert second.state is JobState.ENDED
+    assert not second_got.started
+    assert second_got.error is not None and second_got.error.message == TIMEOUT_MESSAGE
+
+
 def test_a_failed_decode_ends_only_the_jobs_of_that_batch() -> None:
     scheduler, ctx, _ = build(n_ctx=90)
     running, running_got = job(20, tokens=30)

@@ -100,7 +100,8 @@ class LlamaCppBackend:
         the prefix cache; `cache_tokens`: how many of them cached prefixes may hold;
         `prefill_chunk`: prompt tokens per step while others decode; `max_waiting`:
         requests waiting for a free sequence before the backend answers "overloaded";
-        `request_timeout`: seconds a request may run in all.
+        `request_timeout`: seconds a request may wait for a sequence, and then as many
+        seconds to run once admitted (queueing never cuts a started stream short).
         `reasoning`: the model thinks inside <think>...</think> (Qwen3, QwQ and the like);
         `reasoning_opens_in_prompt`: its template opens the think block in the prompt."""
         if parallel < 1 or ctx_per_seq < 16 or n_batch < 8 * parallel:
@@ -402,6 +403,7 @@ class LlamaCppBackend:
             session=request.session_cache,
             marks=self._cache_marks(request, prompt) if explicit else (),
             deadline=(time.monotonic() + self._request_timeout if self._request_timeout else None),
+            run_timeout=self._request_timeout,
         )
 
     # --- serving ---------------------------------------------------------------------

@@ -93,6 +93,9 @@ class Job:
     session: bool = False  # session cache: any live explicit entry of its prefix serves it
     marks: tuple[int, ...] = ()  # token counts at its cache markers, in order
     deadline: float | None = None  # monotonic time past which it fails
+    # Once admitted it gets this many seconds from then: time spent waiting for its 200
+    # never cuts a stream short (a job still waiting at its deadline fails before any byte).
+    run_timeout: float | None = None
     cancelled: bool = False  # set from the event loop when the consumer goes away
     # engine-thread state
     state: JobState = JobState.WAITING
@@ -292,6 +295,8 @@ class Scheduler:
         self._running.append(job)
         job.seq_ids = [self._free_slots.pop() for _ in job.choices]
         job.reserved = need
+        if job.run_timeout is not None:
+            job.deadline = self._clock() + job.run_timeout
         if hit is not None:
             self._ctx.copy(hit.seq_id, job.seq_ids[0], hit.reuse)
             job.source, job.reused = hit.seq_id, hit.reuse
