@@ -364,6 +364,7 @@ def test_a_dead_engine_thread_ends_every_job_and_says_so() -> None:
         assert got.ended.wait(5)
         assert got.error is not None and got.error.message == STOPPED_MESSAGE
     assert not scheduler.alive
+    scheduler.stop()  # joins the dying thread, so its SystemExit is reported in this test
 
 
 def test_metrics_are_a_published_snapshot() -> None:

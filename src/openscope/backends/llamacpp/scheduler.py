@@ -510,25 +510,18 @@ class Scheduler:
     def _end_all(self, message: str) -> None:
         """The thread is ending: every job it knows of, and every one still in the inbox,
         gets an error instead of waiting forever."""
-        with_inbox: list[Job] = [*self._running, *self._waiting]
         while True:
             try:
                 item = self._inbox.get_nowait()
             except queue.Empty:
                 break
             if isinstance(item, Job):
-                with_inbox.append(item)
-        for job in with_inbox:
-            if job.state is JobState.ENDED:
-                continue
-            if job in self._waiting or job in self._running:
-                try:
-                    self._end(job, InternalError(message))
-                    continue
-                except Exception:
-                    log.exception("ending a request at shutdown failed")
-            job.state = JobState.ENDED
-            job.flush(self._clock(), final=(InternalError(message), END))
+                self._waiting.append(item)
+        for job in [*self._running, *self._waiting]:
+            try:
+                self._end(job, InternalError(message))  # delivers even if a release fails
+            except Exception:
+                log.exception("ending a request at shutdown failed")
 
     # --- reporting ----------------------------------------------------------------------
 
