@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from openscope.backends.llamacpp.context import DECODE_NO_KV_SLOT, DECODE_OK, BatchEntry
-from openscope.backends.llamacpp.scheduler import END
+from openscope.backends.llamacpp.scheduler import END, Job, JobState, Scheduler
 from openscope.core.errors import OpenScopeError
 from openscope.core.events import (
     ChoiceEnd,
@@ -169,3 +169,22 @@ class Received:
     def started(self) -> bool:
         """The engine admitted it (its first usage report came)."""
         return self.usage is not None
+
+
+def check_invariant(scheduler: Scheduler, jobs: Iterable[Job]) -> None:
+    """Each job is in exactly the list its state names; ended jobs hold no sequence, and
+    no sequence id is both free and held. Only while the engine thread is not running."""
+    running, waiting = scheduler._running, scheduler._waiting
+    free = scheduler._free_slots
+    held = [s for j in running for s in j.seq_ids]
+    assert len(held) == len(set(held)), "a sequence id is held twice"
+    assert not set(held) & set(free), "a held sequence id is also free"
+    assert len(held) + len(free) == scheduler._parallel, "sequence ids leaked"
+    for job in jobs:
+        in_waiting, in_running = job in waiting, job in running
+        if job.state is JobState.WAITING:
+            assert in_waiting and not in_running
+        elif job.state is JobState.RUNNING:
+            assert in_running and not in_waiting
+        else:
+            assert not in_waiting and not in_running and not job.seq_ids

@@ -30,7 +30,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -551,25 +551,6 @@ class Scheduler:
             cache_creation_tokens=creation,
             cache_type="ephemeral" if job.explicit else None,
         )
-
-    # --- for tests: the invariant every step keeps --------------------------------------
-
-    def check_invariant(self, jobs: Iterable[Job]) -> None:
-        """Each job is in exactly the list its state names; ended jobs hold no sequence,
-        and no sequence id is both free and held. (Call it only while the thread is
-        stopped or not started.)"""
-        held = [s for j in self._running for s in j.seq_ids]
-        assert len(held) == len(set(held)), "a sequence id is held twice"
-        assert not set(held) & set(self._free_slots), "a held sequence id is also free"
-        assert len(held) + len(self._free_slots) == self._parallel, "sequence ids leaked"
-        for job in jobs:
-            in_waiting, in_running = job in self._waiting, job in self._running
-            if job.state is JobState.WAITING:
-                assert in_waiting and not in_running
-            elif job.state is JobState.RUNNING:
-                assert in_running and not in_waiting
-            else:
-                assert not in_waiting and not in_running and not job.seq_ids
 
 
 def _written(running: list[Job]) -> int:
