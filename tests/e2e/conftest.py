@@ -206,12 +206,16 @@ def claude(server: Server) -> Iterator[anthropic.Anthropic]:
     sdk.close()
 
 
-@pytest.fixture(scope="session")
-def http(server: Server) -> Iterator[httpx.Client]:
-    """A raw HTTP client on the server's root, carrying the API key."""
-    with httpx.Client(
+def raw_client(server: Server) -> httpx.Client:
+    """A raw HTTP client on `server`'s root, carrying its API key."""
+    return httpx.Client(
         base_url=server.root_url,
         headers={"Authorization": f"Bearer {server.api_key}"},
         timeout=60.0,
-    ) as raw:
+    )
+
+
+@pytest.fixture(scope="session")
+def http(server: Server) -> Iterator[httpx.Client]:
+    with raw_client(server) as raw:
         yield raw

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import MODEL, Server, serving
+from tests.e2e.conftest import MODEL, Server, raw_client, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -68,11 +68,7 @@ def idle_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def http(idle_server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=idle_server.root_url,
-        headers={"Authorization": f"Bearer {idle_server.api_key}"},
-        timeout=60.0,
-    ) as client:
+    with raw_client(idle_server) as client:
         yield client
 
 
