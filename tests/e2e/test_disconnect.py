@@ -140,11 +140,14 @@ def test_closing_a_stream_stops_generation(idle_server: Server, http: httpx.Clie
     chunks = []
     with http.stream("POST", URL, json={**LONG, "stream": True}) as response:
         assert response.status_code == 200
-        for line in response.iter_lines():
+        # The line iterator is held until the hang-up: a `for` loop left with `break` drops
+        # it, and its GeneratorExit makes httpcore close the connection there and then,
+        # which would hang up before the generation is seen to run.
+        lines = response.iter_lines()
+        while len(chunks) < 3:
+            line = next(lines)
             if line.startswith("data: "):
                 chunks.append(line)
-            if len(chunks) >= 3:
-                break
         at_hang_up = wait_until_generating(idle_server, before)
     # leaving the block closed the response mid-stream
     assert "[DONE]" not in chunks[-1]
