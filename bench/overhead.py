@@ -1,0 +1,193 @@
+"""What the request path itself costs: chat completions through the in-tree scripted backend
+(no model), non-stream and stream, as requests per second of a server pinned to one core.
+
+    .venv/bin/python bench/overhead.py                       # this tree alone
+    .venv/bin/python bench/overhead.py --baseline 32cfcf8    # and a git revision, side by side
+
+Each side is an `openscope serve` whose only backend is the scripted one, pinned with
+`taskset` to core 0 (the clients run on the other cores), warmed up, then sent `--requests`
+requests `--concurrency` at a time, alternating sides in `--rounds` rounds so both see the
+same machine. With `--baseline REV`, that revision is checked out into a temporary git
+worktree and served from its own `src/` (same virtual environment); printed: each side's
+median requests/s per mode and this tree's ratio to the baseline (>= 1.0: no slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from server import API_KEY, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAT = "/compatible-mode/v1/chat/completions"
+MODEL = "scripted-echo"
+CONFIG = f"""
+[backends.scripted]
+type = "scripted"
+
+[routes]
+"{MODEL}" = "scripted"
+"""
+BODY = {
+    "model": MODEL,
+    "messages": [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "Say something short about the sea, please."},
+    ],
+    "max_tokens": 64,
+    "temperature": 0.7,
+}
+
+
+@contextlib.contextmanager
+def serving(src: Path, workdir: Path) -> Iterator[str]:
+    """A scripted-backend server running `src`'s openscope on core 0; yields its base URL."""
+    port = free_port()
+    config = workdir / "openscope.toml"
+    config.write_text(CONFIG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
+    env["PYTHONPATH"] = str(src)
+    command = [
+        *(["taskset", "-c", "0"] if shutil.which("taskset") else []),
+        sys.executable,
+        "-m",
+        "openscope",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--api-key",
+        API_KEY,
+        "--config",
+        str(config),
+        "--data-dir",
+        str(workdir / "data"),
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + "/health", timeout=2).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server from {src} did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def one(client: httpx.AsyncClient, stream: bool) -> None:
+    if not stream:
+        response = await client.post(CHAT, json=BODY)
+        response.raise_for_status()
+        return
+    async with client.stream("POST", CHAT, json={**BODY, "stream": True}) as response:
+        response.raise_for_status()
+        async for _ in response.aiter_bytes():
+            pass
+
+
+async def rate(base: str, *, stream: bool, requests: int, concurrency: int) -> float:
+    """Requests per second for `requests` requests, `concurrency` in flight."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=60
+    ) as client:
+        queue = iter(range(requests))
+
+        async def worker() -> None:
+            for _ in queue:
+                await one(client, stream)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return requests / (time.perf_counter() - started)
+
+
+def measure(bases: dict[str, str], args: argparse.Namespace) -> dict[tuple[str, str], list[float]]:
+    results: dict[tuple[str, str], list[float]] = {}
+    for base in bases.values():  # warm-up: imports, first-request paths
+        for stream in (False, True):
+            asyncio.run(rate(base, stream=stream, requests=50, concurrency=args.concurrency))
+    for _ in range(args.rounds):
+        for side, base in bases.items():
+            for mode, stream in (("non-stream", False), ("stream", True)):
+                value = asyncio.run(
+                    rate(base, stream=stream, requests=args.requests, concurrency=args.concurrency)
+                )
+                results.setdefault((side, mode), []).append(value)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", help="a git revision to measure beside this tree")
+    parser.add_argument("--requests", type=int, default=400, help="requests per measurement")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side")
+    args = parser.parse_args()
+
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="overhead-")))
+        sources = {"this tree": ROOT / "src"}
+        if args.baseline:
+            tree = scratch / "baseline"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
+                check=True,
+                capture_output=True,
+            )
+            stack.callback(
+                subprocess.run,
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                check=False,
+                capture_output=True,
+            )
+            sources = {f"baseline {args.baseline}": tree / "src", **sources}
+        bases = {}
+        for side, src in sources.items():
+            workdir = scratch / side.replace(" ", "-")
+            workdir.mkdir()
+            bases[side] = stack.enter_context(serving(src, workdir))
+        print(
+            f"request overhead, scripted backend, server on core 0: {args.requests} requests "
+            f"x {args.rounds} rounds, {args.concurrency} in flight"
+        )
+        results = measure(bases, args)
+    for (side, mode), values in results.items():
+        print(f"{side:>24} {mode:>10}: {statistics.median(values):7.1f} req/s  {values}")
+    if args.baseline:
+        for mode in ("non-stream", "stream"):
+            ours = statistics.median(results[("this tree", mode)])
+            theirs = statistics.median(results[(f"baseline {args.baseline}", mode)])
+            verdict = "no slower" if ours >= 0.95 * theirs else "SLOWER"
+            print(f"{mode}: this tree / baseline = {ours / theirs:.2f} (target: not slower, 0.95 allowed for noise: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
