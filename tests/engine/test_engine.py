@@ -12,12 +12,13 @@ from openscope.core.events import PartDelta, UsageReport
 from openscope.core.messages import ImagePart, Message, Role, TextPart, ToolCallPart
 from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig
 from openscope.engine import Engine, Route, Router
+from tests.engine.helpers import started, unused_store
 
 
 def engine(backend: ScriptedBackend) -> Engine:
     routes = {"smollm2-135m-instruct": Route("b", "smollm2-135m-instruct")}
     router = Router(default_catalog(), routes, {"qwen-plus": "smollm2-135m-instruct"}, created=1)
-    return Engine(router, {"b": backend})
+    return Engine(router, {"b": backend}, unused_store())
 
 
 def ask(text: str, model: str = "qwen-plus", **sampling: object) -> GenerateRequest:
@@ -29,7 +30,7 @@ def ask(text: str, model: str = "qwen-plus", **sampling: object) -> GenerateRequ
 
 
 async def test_generate_streams_the_backend_events() -> None:
-    stream = await engine(ScriptedBackend()).generate(ask("a b"), stream=True)
+    stream = await started(engine(ScriptedBackend()), ask("a b"), stream=True)
     events = [e async for e in stream]
     assert isinstance(events[0], UsageReport)
     assert "".join(e.text for e in events if isinstance(e, PartDelta)) == "a b"
@@ -42,7 +43,7 @@ async def test_backend_errors_before_the_first_event_raise_from_generate() -> No
             yield  # pragma: no cover
 
     with pytest.raises(InvalidParameter):
-        await engine(EarlyFailure()).generate(ask("x"), stream=True)
+        await started(engine(EarlyFailure()), ask("x"), stream=True)
 
 
 async def test_images_need_a_vision_backend() -> None:
@@ -52,7 +53,7 @@ async def test_images_need_a_vision_backend() -> None:
     )
     backend = ScriptedBackend(features=BackendFeatures())
     with pytest.raises(InvalidParameter) as caught:
-        await engine(backend).generate(request, stream=False)
+        await started(engine(backend), request, stream=False)
     assert caught.value.param == "messages"
 
 
@@ -65,7 +66,7 @@ async def test_tool_history_needs_a_tool_backend() -> None:
         ),
     )
     with pytest.raises(InvalidParameter):
-        await engine(ScriptedBackend(features=BackendFeatures())).generate(request, stream=False)
+        await started(engine(ScriptedBackend(features=BackendFeatures())), request, stream=False)
 
 
 async def test_closing_the_stream_closes_the_backend_generator() -> None:
@@ -79,7 +80,7 @@ async def test_closing_the_stream_closes_the_backend_generator() -> None:
             finally:
                 closed.append(True)
 
-    stream = await engine(Tracking()).generate(ask("a b c d"), stream=True)
+    stream = await started(engine(Tracking()), ask("a b c d"), stream=True)
     await anext(stream)
     await stream.aclose()
     assert closed == [True]
@@ -89,12 +90,12 @@ async def test_default_thinking_falls_back_when_the_backend_cannot_think() -> No
     backend = ScriptedBackend(features=BackendFeatures())
     routes = {"smollm2-135m-instruct": Route("b", "smollm2-135m-instruct")}
     router = Router(default_catalog(), routes, {"qwen3.6-plus": "smollm2-135m-instruct"}, created=1)
-    served = Engine(router, {"b": backend})
-    stream = await served.generate(ask("hi", model="qwen3.6-plus"), stream=False)
+    served = Engine(router, {"b": backend}, unused_store())
+    stream = await started(served, ask("hi", model="qwen3.6-plus"), stream=False)
     [event async for event in stream]
     sent, _ = backend.requests[-1]
     assert sent.thinking.enabled is False
     explicit = replace(ask("hi", model="qwen3.6-plus"), thinking=ThinkingConfig(enabled=True))
     with pytest.raises(InvalidParameter) as caught:
-        await served.generate(explicit, stream=False)
+        await started(served, explicit, stream=False)
     assert caught.value.param == "enable_thinking"

@@ -1,7 +1,8 @@
-"""The engine's stateful turns over the scripted backend and a SQLite store."""
+"""Responses turns through the engine's pipeline (the record stage) and the stored state
+they leave, over the scripted backend and a SQLite store."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -9,13 +10,15 @@ import pytest
 from openscope.backends.scripted import ScriptedBackend
 from openscope.core.catalog import default_catalog
 from openscope.core.errors import InvalidParameter, NotFound
+from openscope.core.events import Event
 from openscope.core.messages import Message, Role, TextPart
 from openscope.core.request import GenerateRequest
-from openscope.core.state import Item, TurnSettings
+from openscope.core.state import Item, StoredResponse, TurnSettings
 from openscope.core.turns import Turn
 from openscope.engine import Engine, Route, Router
 from openscope.engine.responses import Responses
 from openscope.store import Store, open_store, sqlite_url
+from tests.engine.helpers import CALLER, started
 
 
 class Clock:
@@ -33,9 +36,26 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     await opened.close()
 
 
-def responses(store: Store, clock: Clock, backend: ScriptedBackend) -> Responses:
-    router = Router(default_catalog(), {"m": Route("b", "m")}, {}, created=1)
-    return Responses(Engine(router, {"b": backend}), store, retention_seconds=100, clock=clock)
+class Service:
+    """The engine that runs turns and the service that reads what they left."""
+
+    def __init__(self, store: Store, clock: Clock, backend: ScriptedBackend) -> None:
+        router = Router(default_catalog(), {"m": Route("b", "m")}, {}, created=1)
+        self.engine = Engine(router, {"b": backend}, store, retention_seconds=100, clock=clock)
+        self.state = Responses(store, clock=clock)
+
+    async def run_turn(self, turn: Turn, *, stream: bool) -> AsyncGenerator[Event, None]:
+        return await started(self.engine, turn.request, stream=stream, turn=turn)
+
+    async def get_response(self, response_id: str) -> StoredResponse:
+        return await self.state.get_response(CALLER, response_id)
+
+    async def purge_forever(self, interval: float) -> None:
+        await self.state.purge_forever(interval)
+
+
+def responses(store: Store, clock: Clock, backend: ScriptedBackend) -> Service:
+    return Service(store, clock, backend)
 
 
 def turn(text: str, response_id: str, **fields: object) -> Turn:
@@ -50,7 +70,7 @@ def turn(text: str, response_id: str, **fields: object) -> Turn:
     )
 
 
-async def run(service: Responses, t: Turn) -> None:
+async def run(service: Service, t: Turn) -> None:
     stream = await service.run_turn(t, stream=False)
     [event async for event in stream]
 

@@ -78,6 +78,12 @@ class InternalError(OpenScopeError):
 
 
 INTERNAL_ERROR_MESSAGE = "An internal error has occured, please try again later."
+TIMEOUT_MESSAGE = "Request timed out, please try again later."
+
+
+def request_timed_out() -> InternalError:
+    """Model Studio's answer to a request that ran past its time."""
+    return InternalError(TIMEOUT_MESSAGE, code="RequestTimeOut")
 
 
 # Model Studio's error codes (compatible mode), shared by the APIs it serves there.

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # state builds on these events; the record only names its type here
+    from openscope.core.state import StoredResponse
 
 
 class PartKind(StrEnum):
@@ -95,4 +99,14 @@ class UsageReport:
     usage: Usage = field(default_factory=Usage)
 
 
-Event = PartStart | PartDelta | PartEnd | ChoiceEnd | UsageReport
+@dataclass(frozen=True, slots=True)
+class TurnRecorded:
+    """A Responses turn has been kept (stored, or appended to its conversation): the last
+    event of a turn's stream, carrying the record as it was kept, the failed one included
+    (then sent just before the failure is raised). Protocols without stored turns ignore
+    it."""
+
+    record: StoredResponse
+
+
+Event = PartStart | PartDelta | PartEnd | ChoiceEnd | UsageReport | TurnRecorded

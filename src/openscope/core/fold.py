@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from openscope.core.events import (
     ChoiceEnd,
@@ -14,10 +15,12 @@ from openscope.core.events import (
     PartKind,
     PartStart,
     TokenLogprob,
+    TurnRecorded,
     Usage,
     UsageReport,
 )
 from openscope.core.messages import Message, Part, ReasoningPart, Role, TextPart, ToolCallPart
+from openscope.core.state import StoredResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class Choice:
 class GenerateResult:
     choices: tuple[Choice, ...]
     usage: Usage = field(default_factory=Usage)
+    recorded: StoredResponse | None = None  # a Responses turn, as it was kept
 
 
 @dataclass(slots=True)
@@ -65,22 +69,33 @@ class Folder:
     def __init__(self, *, logprobs: bool = False) -> None:
         self._choices: dict[int, _OpenChoice] = {}
         self.usage = Usage()
+        self.recorded: StoredResponse | None = None  # a Responses turn's record, once kept
         self._logprobs = logprobs
 
     def add(self, event: Event) -> None:
-        if isinstance(event, UsageReport):
-            self.usage = event.usage
-            return
-        choice = self._choices.setdefault(event.choice, _OpenChoice())
-        if isinstance(event, PartStart):
-            choice.parts[event.part] = _OpenPart(event.kind, event.tool_call_id, event.tool_name)
-        elif isinstance(event, PartDelta):
-            choice.parts[event.part].chunks.append(event.text)
-            choice.logprobs.extend(event.logprobs)
-        elif isinstance(event, PartEnd):
-            choice.parts[event.part].signature = event.signature
-        elif isinstance(event, ChoiceEnd):
-            choice.finish = event
+        match event:
+            case UsageReport(usage=usage):
+                self.usage = usage
+            case PartStart():
+                choice = self._choice(event.choice)
+                choice.parts[event.part] = _OpenPart(
+                    event.kind, event.tool_call_id, event.tool_name
+                )
+            case PartDelta():
+                choice = self._choice(event.choice)
+                choice.parts[event.part].chunks.append(event.text)
+                choice.logprobs.extend(event.logprobs)
+            case PartEnd():
+                self._choice(event.choice).parts[event.part].signature = event.signature
+            case ChoiceEnd():
+                self._choice(event.choice).finish = event
+            case TurnRecorded():
+                self.recorded = event.record
+            case _:
+                assert_never(event)
+
+    def _choice(self, index: int) -> _OpenChoice:
+        return self._choices.setdefault(index, _OpenChoice())
 
     def result(self) -> GenerateResult:
         choices = []
@@ -97,7 +112,7 @@ class Folder:
                     logprobs=tuple(open_choice.logprobs) if self._logprobs else None,
                 )
             )
-        return GenerateResult(choices=tuple(choices), usage=self.usage)
+        return GenerateResult(choices=tuple(choices), usage=self.usage, recorded=self.recorded)
 
 
 def fold(events: Iterable[Event], *, logprobs: bool = False) -> GenerateResult:

@@ -7,11 +7,12 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from openscope.core.call import Call
 from openscope.core.catalog.spec import ModelSpec
 from openscope.core.events import Event
+from openscope.core.principal import Principal
 from openscope.core.request import GenerateRequest
 from openscope.core.state import Conversation, Item, Order, Page, StoredResponse
-from openscope.core.turns import Turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,57 +32,67 @@ class GenerationService(Protocol):
         """The served model called `name`; raises `ModelNotFound`."""
         ...
 
-    async def generate(
-        self, request: GenerateRequest, *, stream: bool
-    ) -> AsyncGenerator[Event, None]:
-        """Validate `request` against its model, then stream the answer.
+    def generate(self, call: Call) -> AsyncGenerator[Event, None]:
+        """The answer to `call`, as events.
 
-        Everything that can be checked before generating is checked before the iterator
-        is returned, so a protocol can answer such errors with a plain error response."""
+        Everything that can be checked before generating is raised by the first `anext`,
+        before any event: a protocol that waits for the first event can still answer such
+        errors with a plain error response. Closing the iterator stops the generation."""
         ...
 
     async def count_tokens(self, request: GenerateRequest) -> int: ...
 
 
 class ResponsesService(Protocol):
-    """Stateful turns and what they leave behind: stored responses and conversations."""
+    """Stored responses and conversations, always in the caller's workspace (turns run
+    through `GenerationService.generate`)."""
 
-    async def run_turn(self, turn: Turn, *, stream: bool) -> AsyncGenerator[Event, None]:
-        """Load the turn's history, validate, and stream the answer. The response is stored
-        (when `turn.settings.store`) and appended to its conversation before the iterator
-        ends, so a client told it completed can read it back at once."""
-        ...
+    async def get_response(self, principal: Principal, response_id: str) -> StoredResponse: ...
 
-    async def get_response(self, response_id: str) -> StoredResponse: ...
-
-    async def delete_response(self, response_id: str) -> None: ...
+    async def delete_response(self, principal: Principal, response_id: str) -> None: ...
 
     async def list_input_items(
-        self, response_id: str, *, limit: int, order: Order, after: str | None
+        self,
+        principal: Principal,
+        response_id: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
     ) -> Page: ...
 
     async def create_conversation(
-        self, metadata: dict[str, str], items: tuple[Item, ...]
+        self, principal: Principal, metadata: dict[str, str], items: tuple[Item, ...]
     ) -> Conversation: ...
 
-    async def get_conversation(self, conversation_id: str) -> Conversation: ...
+    async def get_conversation(
+        self, principal: Principal, conversation_id: str
+    ) -> Conversation: ...
 
     async def update_conversation(
-        self, conversation_id: str, metadata: dict[str, str]
+        self, principal: Principal, conversation_id: str, metadata: dict[str, str]
     ) -> Conversation: ...
 
-    async def delete_conversation(self, conversation_id: str) -> None: ...
+    async def delete_conversation(self, principal: Principal, conversation_id: str) -> None: ...
 
     async def add_conversation_items(
-        self, conversation_id: str, items: tuple[Item, ...]
+        self, principal: Principal, conversation_id: str, items: tuple[Item, ...]
     ) -> tuple[Item, ...]: ...
 
     async def list_conversation_items(
-        self, conversation_id: str, *, limit: int, order: Order, after: str | None
+        self,
+        principal: Principal,
+        conversation_id: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
     ) -> Page: ...
 
-    async def get_conversation_item(self, conversation_id: str, item_id: str) -> Item: ...
+    async def get_conversation_item(
+        self, principal: Principal, conversation_id: str, item_id: str
+    ) -> Item: ...
 
     async def delete_conversation_item(
-        self, conversation_id: str, item_id: str
+        self, principal: Principal, conversation_id: str, item_id: str
     ) -> Conversation: ...

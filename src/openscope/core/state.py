@@ -9,6 +9,7 @@ from typing import Any
 
 from openscope.core.events import Usage
 from openscope.core.messages import Message
+from openscope.core.principal import DEFAULT_WORKSPACE
 from openscope.core.request import ResponseFormat, ThinkingConfig, ToolChoice, ToolSpec
 
 
@@ -73,6 +74,7 @@ class StoredResponse:
     conversation_id: str | None = None
     error: ResponseError | None = None
     incomplete_reason: str | None = None
+    workspace: str = DEFAULT_WORKSPACE  # the owner: other workspaces never see it
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class Conversation:
     id: str
     created_at: int
     metadata: dict[str, str] = field(default_factory=dict)
+    workspace: str = DEFAULT_WORKSPACE  # the owner: other workspaces never see it
 
 
 class Order(StrEnum):

@@ -63,6 +63,12 @@ def output_items(choice: Choice, response_id: str, created_at: int) -> tuple[Ite
     return tuple(items)
 
 
+def continues_conversation(record: StoredResponse) -> bool:
+    """Whether a turn's items join its conversation: a completed or incomplete turn's do,
+    a failed one's do not (the client will retry it, and must not find half of it there)."""
+    return record.status is not ResponseStatus.FAILED
+
+
 def turn_record(
     turn: Turn,
     result: GenerateResult,

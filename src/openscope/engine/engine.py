@@ -1,120 +1,62 @@
+"""The engine: the pipeline of stages in front of the backends, and what the server asks of
+the backends as a whole (models, token counts, metrics, health, start and stop)."""
+
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from dataclasses import replace
+import time
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 
-from openscope.backends.base import Backend, BackendFeatures, EngineMetrics
-from openscope.core import rules
-from openscope.core.catalog import ThinkingMode
-from openscope.core.errors import InvalidParameter
+from openscope.backends.base import Backend, EngineMetrics
+from openscope.core.call import Call
 from openscope.core.events import Event
-from openscope.core.messages import ImagePart, ToolCallPart, ToolResultPart
-from openscope.core.request import GenerateRequest, ResponseFormatType
+from openscope.core.request import GenerateRequest
 from openscope.core.service import ServedModel
-from openscope.engine.routing import Router, Target
+from openscope.engine.pipeline import Next, compose
+from openscope.engine.routing import Router
+from openscope.engine.stages.backend import RunOnBackend
+from openscope.engine.stages.record import DEFAULT_RETENTION, RecordTurn
+from openscope.engine.stages.resolve import Resolve
+from openscope.store import Store
 
 
-def _unsupported(parameter: str, model: str) -> InvalidParameter:
-    return InvalidParameter(
-        f"The parameter {parameter} is not supported yet by the backend serving model "
-        f"{model} on this server.",
-        param=parameter,
+def build_pipeline(
+    router: Router,
+    backends: Mapping[str, Backend],
+    store: Store,
+    *,
+    retention_seconds: int,
+    clock: Callable[[], float],
+) -> Next:
+    """The stages, in the one order they run. Each line is one concern; the comments mark
+    where the stages still to come go."""
+    return compose(
+        [
+            Resolve(router, backends),  # the model, its catalogue entry, the rules
+            # admit: rate and concurrency limits per key and workspace (platform)
+            RecordTurn(store, retention_seconds=retention_seconds, clock=clock),  # Responses
+            # tool loop: built-in tools run between model turns (tools)
+            # meter: the usage ledger (platform)
+        ],
+        terminal=RunOnBackend(router, backends),
     )
-
-
-def _has_tool_traffic(request: GenerateRequest) -> bool:
-    return any(
-        isinstance(part, ToolCallPart | ToolResultPart)
-        for message in request.messages
-        for part in message.parts
-    )
-
-
-def _has_images(request: GenerateRequest) -> bool:
-    for message in request.messages:
-        for part in message.parts:
-            if isinstance(part, ImagePart):
-                return True
-            if isinstance(part, ToolResultPart) and any(
-                isinstance(p, ImagePart) for p in part.content
-            ):
-                return True
-    return False
-
-
-def check_features(request: GenerateRequest, target: Target, features: BackendFeatures) -> None:
-    """Refuse, naming the parameter, whatever the backend cannot do: never drop it."""
-    model = target.served.id
-    thinking = rules.thinking_enabled(request, target.served.spec)
-    needs = [
-        (bool(request.tools), features.tools, "tools"),
-        (_has_tool_traffic(request), features.tools, "messages"),
-        (thinking, features.thinking, "enable_thinking"),
-        (
-            request.response_format.type is ResponseFormatType.JSON_OBJECT,
-            features.json_object,
-            "response_format",
-        ),
-        (
-            request.response_format.type is ResponseFormatType.JSON_SCHEMA,
-            features.json_schema,
-            "response_format",
-        ),
-        (request.search.enabled, features.search, "enable_search"),
-        (request.code_interpreter, features.code_interpreter, "enable_code_interpreter"),
-        ("audio" in request.output_modalities, features.audio_output, "modalities"),
-        (request.sampling.logprobs, features.logprobs, "logprobs"),
-        (request.sampling.n > 1, features.multiple_choices, "n"),
-        (_has_images(request), features.vision, "messages"),
-    ]
-    for needed, supported, parameter in needs:
-        if needed and not supported:
-            raise _unsupported(parameter, model)
-
-
-def _settle_thinking(
-    request: GenerateRequest, target: Target, features: BackendFeatures
-) -> GenerateRequest:
-    """A hybrid model that thinks by default, served by a backend that cannot think,
-    answers without thinking when the client did not ask for it: the client sent nothing
-    that would be dropped. An explicit `enable_thinking: true` is still refused."""
-    spec = target.served.spec
-    if (
-        request.thinking.enabled is None
-        and spec.capabilities.thinking is ThinkingMode.OPTIONAL
-        and not features.thinking
-    ):
-        return replace(request, thinking=replace(request.thinking, enabled=False))
-    return request
-
-
-async def _started(events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
-    """Wait for the first event, so failures before generation starts (prompt too long,
-    backend down) raise here, while the protocol can still send a plain error response."""
-    try:
-        first = await anext(events)
-    except StopAsyncIteration:
-        first = None
-    except BaseException:
-        await events.aclose()
-        raise
-
-    async def chained() -> AsyncGenerator[Event, None]:
-        try:
-            if first is not None:
-                yield first
-            async for event in events:
-                yield event
-        finally:
-            await events.aclose()
-
-    return chained()
 
 
 class Engine:
-    def __init__(self, router: Router, backends: Mapping[str, Backend]) -> None:
+    def __init__(
+        self,
+        router: Router,
+        backends: Mapping[str, Backend],
+        store: Store,
+        *,
+        retention_seconds: int = DEFAULT_RETENTION,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`clock` (seconds since the epoch) dates and expires stored turns."""
         self._router = router
         self._backends = dict(backends)
+        self._pipeline = build_pipeline(
+            router, self._backends, store, retention_seconds=retention_seconds, clock=clock
+        )
 
     def models(self) -> Sequence[ServedModel]:
         return self._router.served()
@@ -122,19 +64,8 @@ class Engine:
     def model(self, name: str) -> ServedModel:
         return self._router.resolve(name).served
 
-    async def generate(
-        self, request: GenerateRequest, *, stream: bool
-    ) -> AsyncGenerator[Event, None]:
-        target = self._router.resolve(request.model)
-        backend = self._backends[target.route.backend]
-        request = _settle_thinking(request, target, backend.features)
-        rules.check_request(request, target.served.spec, stream=stream)
-        check_features(request, target, backend.features)
-        request = rules.apply_defaults(request, target.served.spec)
-        # Backends see whether to think as a decision, not as "the model's default".
-        thinks = rules.thinking_enabled(request, target.served.spec)
-        request = replace(request, thinking=replace(request.thinking, enabled=thinks))
-        return await _started(backend.generate(request, target.route.model))
+    def generate(self, call: Call) -> AsyncGenerator[Event, None]:
+        return self._pipeline(call)
 
     async def count_tokens(self, request: GenerateRequest) -> int:
         target = self._router.resolve(request.model)

@@ -25,6 +25,7 @@ from openscope.core.errors import (
 )
 from openscope.core.ids import request_id as new_request_id
 from openscope.core.limits import MAX_NESTING, nesting_exceeds
+from openscope.core.principal import Principal
 from openscope.core.service import GenerationService, ResponsesService
 
 log = logging.getLogger("openscope.protocols")
@@ -35,12 +36,32 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class ProtocolContext:
     """What the server hands a protocol's router: the services to generate with (stateless
-    and stateful), how to authenticate a request, and the largest body it accepts."""
+    and stateful), how to authenticate a request (it also leaves the caller on
+    `request.state.principal`), and the largest body it accepts."""
 
     service: GenerationService
     responses: ResponsesService
-    authenticate: Callable[[Request], Awaitable[None]]
+    authenticate: Callable[[Request], Awaitable[Principal]]
     max_body_bytes: int
+
+
+def principal_of(request: Request) -> Principal:
+    """The caller the router's authentication found."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise RuntimeError("the route ran without authentication")
+    return principal
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolErrors:
+    """A protocol's error table: the body and the status it answers an error with."""
+
+    body: Callable[[OpenScopeError, str], dict[str, Any]]
+    status: Callable[[OpenScopeError], int]
+
+    def response(self, error: OpenScopeError, request_id: str) -> Response:
+        return error_response(self.body(error, request_id), self.status(error), error)
 
 
 class ClientDisconnected(Exception):
@@ -185,8 +206,6 @@ def sse_frame(data: Any, event: str | None = None) -> bytes:
 
 
 def sse_response(frames: AsyncIterator[bytes]) -> StreamingResponse:
-    # Starlette cancels the body iterator when the client disconnects; closing the event
-    # iterator then stops the backend's generation.
     return StreamingResponse(
         frames,
         media_type="text/event-stream",

@@ -21,10 +21,7 @@ from openscope.core.errors import NotFound, OpenScopeError
 from openscope.engine import Engine, Route, Router
 from openscope.engine.responses import Responses
 from openscope.protocols import anthropic_messages, openai_chat, openai_responses
-from openscope.protocols.anthropic_messages.encode import error_body as anthropic_error_body
-from openscope.protocols.http import ProtocolContext, json_response, request_id_of
-from openscope.protocols.openai_chat.encode import error_body as chat_error_body
-from openscope.protocols.openai_responses.encode import error_body as responses_error_body
+from openscope.protocols.http import ProtocolContext, ProtocolErrors, json_response, request_id_of
 from openscope.server.auth import ApiKeyAuth
 from openscope.server.metrics import metrics_registry
 from openscope.server.priority import lower_serving_priority
@@ -34,8 +31,14 @@ from openscope.store import Store, create_engine, migrate, sqlite_url
 
 log = logging.getLogger("openscope.server")
 
-ANTHROPIC_PATHS = ("/apps/anthropic", "/v1/messages")
-RESPONSES_PATHS = ("/v1/responses", "/v1/conversations")
+
+def errors_for(path: str) -> ProtocolErrors:
+    """The error table of the API a path belongs to; chat's for paths no API claims."""
+    if anthropic_messages.claims(path):
+        return anthropic_messages.ERRORS
+    if openai_responses.claims(path):
+        return openai_responses.ERRORS
+    return openai_chat.ERRORS
 
 
 def build_backends(settings: Settings, registry: BackendRegistry) -> dict[str, Backend]:
@@ -67,9 +70,14 @@ def create_app(
         if backends is not None
         else build_backends(settings, BackendRegistry.with_defaults())
     )
-    engine = Engine(build_router(settings, catalog or default_catalog(), built), built)
     store = Store(create_engine(settings.database_url or sqlite_url(settings.data_dir)))
-    responses = Responses(engine, store, retention_seconds=settings.response_retention_seconds)
+    engine = Engine(
+        build_router(settings, catalog or default_catalog(), built),
+        built,
+        store,
+        retention_seconds=settings.response_retention_seconds,
+    )
+    responses = Responses(store)
     registry = metrics_registry(engine)
 
     @asynccontextmanager
@@ -139,13 +147,6 @@ def create_app(
         error: OpenScopeError = NotFound(
             message, code="method_not_allowed" if exc.status_code == 405 else None
         )
-        rid = request_id_of(request)
-        if path.startswith(ANTHROPIC_PATHS):
-            body = anthropic_error_body(error, rid)
-        elif any(part in path for part in RESPONSES_PATHS):
-            body = responses_error_body(error, rid)
-        else:
-            body = chat_error_body(error, rid)
-        return json_response(body, status=exc.status_code)
+        return json_response(errors_for(path).body(error, request_id_of(request)), exc.status_code)
 
     return app

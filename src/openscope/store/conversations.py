@@ -19,12 +19,18 @@ from openscope.store.tables import conversation_items, conversations
 ci = conversation_items
 
 
-async def lock_conversation(conn: AsyncConnection, conversation_id: str) -> bool:
-    """Whether the conversation exists; on PostgreSQL also lock its row until the end of the
-    transaction, so appends to one conversation are serialized and stay contiguous."""
+def _owned(conversation_id: str, workspace: str) -> ColumnElement[bool]:
+    c = conversations.c
+    return (c.id == conversation_id) & (c.workspace == workspace)
+
+
+async def lock_conversation(conn: AsyncConnection, conversation_id: str, workspace: str) -> bool:
+    """Whether the conversation exists in `workspace`; on PostgreSQL also lock its row until
+    the end of the transaction, so appends to one conversation are serialized and stay
+    contiguous."""
     result = await conn.execute(
         select(conversations.c.id)
-        .where(conversations.c.id == conversation_id)
+        .where(_owned(conversation_id, workspace))
         .with_for_update(key_share=True)
     )
     return result.first() is not None
@@ -57,25 +63,27 @@ async def append_items(conn: AsyncConnection, conversation_id: str, items: Seque
     await conn.execute(insert(ci), conversation_item_rows(conversation_id, items))
 
 
-async def get_conversation(conn: AsyncConnection, conversation_id: str) -> Conversation | None:
-    result = await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
+async def get_conversation(
+    conn: AsyncConnection, conversation_id: str, workspace: str
+) -> Conversation | None:
+    result = await conn.execute(select(conversations).where(_owned(conversation_id, workspace)))
     row = result.mappings().first()
     return conversation_from_row(row) if row is not None else None
 
 
 async def update_metadata(
-    conn: AsyncConnection, conversation_id: str, metadata: dict[str, str]
+    conn: AsyncConnection, conversation_id: str, workspace: str, metadata: dict[str, str]
 ) -> Conversation | None:
     await conn.execute(
         update(conversations)
-        .where(conversations.c.id == conversation_id)
+        .where(_owned(conversation_id, workspace))
         .values({conversations.c["metadata"]: dict(metadata)})
     )
-    return await get_conversation(conn, conversation_id)
+    return await get_conversation(conn, conversation_id, workspace)
 
 
-async def delete_conversation(conn: AsyncConnection, conversation_id: str) -> bool:
-    result = await conn.execute(delete(conversations).where(conversations.c.id == conversation_id))
+async def delete_conversation(conn: AsyncConnection, conversation_id: str, workspace: str) -> bool:
+    result = await conn.execute(delete(conversations).where(_owned(conversation_id, workspace)))
     return result.rowcount > 0
 
 

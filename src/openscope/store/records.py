@@ -48,6 +48,7 @@ def response_row(record: StoredResponse) -> dict[str, Any]:
         "conversation_id": record.conversation_id,
         "error": error_to_dict(record.error),
         "incomplete_reason": record.incomplete_reason,
+        "workspace": record.workspace,
     }
 
 
@@ -84,6 +85,7 @@ def response_from_row(
         conversation_id=row["conversation_id"],
         error=error_from_dict(row["error"]),
         incomplete_reason=row["incomplete_reason"],
+        workspace=row["workspace"],
     )
 
 
@@ -92,6 +94,7 @@ def conversation_row(conversation: Conversation) -> dict[str, Any]:
         "id": conversation.id,
         "created_at": conversation.created_at,
         "metadata": dict(conversation.metadata),
+        "workspace": conversation.workspace,
     }
 
 
@@ -100,6 +103,7 @@ def conversation_from_row(row: Row) -> Conversation:
         id=row["id"],
         created_at=int(row["created_at"]),
         metadata={str(k): str(v) for k, v in (row["metadata"] or {}).items()},
+        workspace=row["workspace"],
     )
 
 

@@ -22,26 +22,30 @@ async def insert_response(conn: AsyncConnection, record: StoredResponse) -> None
         await conn.execute(insert(response_items), rows)
 
 
-def _chain(start: str, *, now: int | None) -> CTE:
-    """`start` and its ancestors (id, previous_response_id), in no particular order. UNION
-    (not UNION ALL) ends the recursion even on a (corrupt) cycle. With `now`, the walk
-    stops at the first expired response."""
+def _chain(start: str, workspace: str, *, now: int | None) -> CTE:
+    """`start` and its ancestors (id, previous_response_id) in `workspace`, in no particular
+    order. UNION (not UNION ALL) ends the recursion even on a (corrupt) cycle. With `now`,
+    the walk stops at the first expired response."""
     r = responses
-    anchor = select(r.c.id, r.c.previous_response_id).where(r.c.id == start)
+    anchor = select(r.c.id, r.c.previous_response_id).where(
+        r.c.id == start, r.c.workspace == workspace
+    )
     if now is not None:
         anchor = anchor.where(r.c.expires_at > now)
     chain = anchor.cte("chain", recursive=True)
-    step = select(r.c.id, r.c.previous_response_id).join(
-        chain, r.c.id == chain.c.previous_response_id
+    step = (
+        select(r.c.id, r.c.previous_response_id)
+        .join(chain, r.c.id == chain.c.previous_response_id)
+        .where(r.c.workspace == workspace)
     )
     if now is not None:
         step = step.where(r.c.expires_at > now)
     return chain.union(step)
 
 
-async def extend_chain(conn: AsyncConnection, start: str, expires_at: int) -> None:
+async def extend_chain(conn: AsyncConnection, start: str, workspace: str, expires_at: int) -> None:
     """Raise `start`'s and its ancestors' expiry to at least `expires_at`."""
-    chain = _chain(start, now=None)
+    chain = _chain(start, workspace, now=None)
     await conn.execute(
         update(responses)
         .where(responses.c.id.in_(select(chain.c.id)), responses.c.expires_at < expires_at)
@@ -71,9 +75,13 @@ def _record(row: RowMapping, items: dict[str, tuple[list[Item], list[Item]]]) ->
     return response_from_row(row, inputs, outputs)
 
 
-async def get_response(conn: AsyncConnection, response_id: str, now: int) -> StoredResponse | None:
+async def get_response(
+    conn: AsyncConnection, response_id: str, workspace: str, now: int
+) -> StoredResponse | None:
     r = responses
-    result = await conn.execute(select(r).where(r.c.id == response_id, r.c.expires_at > now))
+    result = await conn.execute(
+        select(r).where(r.c.id == response_id, r.c.workspace == workspace, r.c.expires_at > now)
+    )
     row = result.mappings().first()
     if row is None:
         return None
@@ -81,9 +89,9 @@ async def get_response(conn: AsyncConnection, response_id: str, now: int) -> Sto
 
 
 async def response_chain(
-    conn: AsyncConnection, response_id: str, now: int
+    conn: AsyncConnection, response_id: str, workspace: str, now: int
 ) -> list[StoredResponse] | None:
-    chain = _chain(response_id, now=now)
+    chain = _chain(response_id, workspace, now=now)
     result = await conn.execute(select(responses).where(responses.c.id.in_(select(chain.c.id))))
     rows = {row["id"]: row for row in result.mappings()}
     if response_id not in rows:
@@ -127,8 +135,10 @@ async def list_input_items(
     return Page(tuple(item_from_dict(d) for d in data[:limit]), has_more=len(data) > limit)
 
 
-async def delete_response(conn: AsyncConnection, response_id: str) -> bool:
-    result = await conn.execute(delete(responses).where(responses.c.id == response_id))
+async def delete_response(conn: AsyncConnection, response_id: str, workspace: str) -> bool:
+    result = await conn.execute(
+        delete(responses).where(responses.c.id == response_id, responses.c.workspace == workspace)
+    )
     return result.rowcount > 0
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openscope.core.errors import NotFound
 from openscope.core.state import Conversation, Item, Order, Page, StoredResponse
+from openscope.core.turns import continues_conversation
 from openscope.store import conversations as conv
 from openscope.store import responses as resp
 
@@ -47,45 +48,62 @@ class Store:
             async with conn.begin():
                 yield conn
 
-    # Responses
+    # Responses. Every read, list, chain and delete is scoped by the owner's workspace: one
+    # workspace's ids are unknown to another.
 
     async def save_response(self, record: StoredResponse) -> None:
-        """Store a finished response and its items. With a conversation, append the turn's
-        input then output items to it; with a previous response, extend the chain's expiry
-        to this record's. All or nothing."""
+        """Store a finished response and its items in its workspace. With a conversation,
+        append the turn's input then output items to it, unless the turn failed; with a
+        previous response, extend the chain's expiry to this record's. All or nothing."""
         async with self._write() as conn:
             conversation_id = record.conversation_id
             if conversation_id is not None and not await conv.lock_conversation(
-                conn, conversation_id
+                conn, conversation_id, record.workspace
             ):
                 raise NotFound(f"Conversation with id '{conversation_id}' not found.")
             await resp.insert_response(conn, record)
-            if conversation_id is not None:
+            if conversation_id is not None and continues_conversation(record):
                 items = record.input_items + record.output_items
                 await conv.append_items(conn, conversation_id, items)
             if record.previous_response_id is not None:
-                await resp.extend_chain(conn, record.previous_response_id, record.expires_at)
+                await resp.extend_chain(
+                    conn, record.previous_response_id, record.workspace, record.expires_at
+                )
 
-    async def get_response(self, response_id: str, *, now: int) -> StoredResponse | None:
+    async def get_response(
+        self, workspace: str, response_id: str, *, now: int
+    ) -> StoredResponse | None:
         async with self._read() as conn:
-            return await resp.get_response(conn, response_id, now)
+            return await resp.get_response(conn, response_id, workspace, now)
 
-    async def delete_response(self, response_id: str) -> bool:
+    async def delete_response(self, workspace: str, response_id: str) -> bool:
         async with self._write() as conn:
-            return await resp.delete_response(conn, response_id)
+            return await resp.delete_response(conn, response_id, workspace)
 
-    async def response_chain(self, response_id: str, *, now: int) -> list[StoredResponse] | None:
+    async def response_chain(
+        self, workspace: str, response_id: str, *, now: int
+    ) -> list[StoredResponse] | None:
         """The response and its ancestors, oldest first; None if it is missing or expired.
         A missing or expired ancestor ends the chain."""
         async with self._read() as conn:
-            return await resp.response_chain(conn, response_id, now)
+            return await resp.response_chain(conn, response_id, workspace, now)
 
     async def list_input_items(
-        self, response_id: str, *, limit: int, order: Order, after: str | None
-    ) -> Page:
-        """A page of the response's input items; `after` is an exclusive item-id cursor (an
-        unknown one gives an empty page). Existence and expiry are the caller's to check."""
+        self,
+        workspace: str,
+        response_id: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
+        now: int,
+    ) -> Page | None:
+        """A page of the response's input items, or None if the workspace has no such
+        (unexpired) response; `after` is an exclusive item-id cursor (an unknown one gives
+        an empty page)."""
         async with self._read() as conn:
+            if await resp.get_response(conn, response_id, workspace, now) is None:
+                return None
             return await resp.list_input_items(
                 conn, response_id, limit=limit, order=order, after=after
             )
@@ -102,50 +120,69 @@ class Store:
         async with self._write() as conn:
             await conv.insert_conversation(conn, conversation, items)
 
-    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+    async def get_conversation(self, workspace: str, conversation_id: str) -> Conversation | None:
         async with self._read() as conn:
-            return await conv.get_conversation(conn, conversation_id)
+            return await conv.get_conversation(conn, conversation_id, workspace)
 
     async def update_conversation(
-        self, conversation_id: str, metadata: dict[str, str]
+        self, workspace: str, conversation_id: str, metadata: dict[str, str]
     ) -> Conversation | None:
         """Replace the conversation's metadata; None if there is no such conversation."""
         async with self._write() as conn:
-            return await conv.update_metadata(conn, conversation_id, metadata)
+            return await conv.update_metadata(conn, conversation_id, workspace, metadata)
 
-    async def delete_conversation(self, conversation_id: str) -> bool:
+    async def delete_conversation(self, workspace: str, conversation_id: str) -> bool:
         async with self._write() as conn:
-            return await conv.delete_conversation(conn, conversation_id)
+            return await conv.delete_conversation(conn, conversation_id, workspace)
 
-    async def add_conversation_items(self, conversation_id: str, items: tuple[Item, ...]) -> bool:
+    async def add_conversation_items(
+        self, workspace: str, conversation_id: str, items: tuple[Item, ...]
+    ) -> bool:
         """Append items; False if there is no such conversation. An item id already in the
         conversation raises InvalidParameter and nothing is added."""
         async with self._write() as conn:
-            if not await conv.lock_conversation(conn, conversation_id):
+            if not await conv.lock_conversation(conn, conversation_id, workspace):
                 return False
             await conv.append_items(conn, conversation_id, items)
             return True
 
-    async def conversation_items(self, conversation_id: str) -> tuple[Item, ...] | None:
+    async def conversation_items(
+        self, workspace: str, conversation_id: str
+    ) -> tuple[Item, ...] | None:
         async with self._read() as conn:
-            if await conv.get_conversation(conn, conversation_id) is None:
+            if await conv.get_conversation(conn, conversation_id, workspace) is None:
                 return None
             return await conv.all_items(conn, conversation_id)
 
     async def list_conversation_items(
-        self, conversation_id: str, *, limit: int, order: Order, after: str | None
+        self,
+        workspace: str,
+        conversation_id: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
     ) -> Page | None:
         async with self._read() as conn:
-            if await conv.get_conversation(conn, conversation_id) is None:
+            if await conv.get_conversation(conn, conversation_id, workspace) is None:
                 return None
             return await conv.list_items(
                 conn, conversation_id, limit=limit, order=order, after=after
             )
 
-    async def get_conversation_item(self, conversation_id: str, item_id: str) -> Item | None:
+    async def get_conversation_item(
+        self, workspace: str, conversation_id: str, item_id: str
+    ) -> Item | None:
+        """The item, or None if it or its conversation is not in the workspace."""
         async with self._read() as conn:
+            if await conv.get_conversation(conn, conversation_id, workspace) is None:
+                return None
             return await conv.get_item(conn, conversation_id, item_id)
 
-    async def delete_conversation_item(self, conversation_id: str, item_id: str) -> bool:
+    async def delete_conversation_item(
+        self, workspace: str, conversation_id: str, item_id: str
+    ) -> bool:
         async with self._write() as conn:
+            if not await conv.lock_conversation(conn, conversation_id, workspace):
+                return False
             return await conv.delete_item(conn, conversation_id, item_id)

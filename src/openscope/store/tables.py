@@ -17,6 +17,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from openscope.core.principal import DEFAULT_WORKSPACE
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -43,6 +45,7 @@ responses = Table(
     Column("conversation_id", String, nullable=True),
     Column("error", JSON, nullable=True),
     Column("incomplete_reason", String, nullable=True),
+    Column("workspace", String, nullable=False, server_default=DEFAULT_WORKSPACE),
 )
 
 response_items = Table(
@@ -67,6 +70,7 @@ conversations = Table(
     Column("id", String, primary_key=True),
     Column("created_at", BigInteger, nullable=False),
     Column("metadata", JSON, nullable=False),
+    Column("workspace", String, nullable=False, server_default=DEFAULT_WORKSPACE),
 )
 
 conversation_items = Table(

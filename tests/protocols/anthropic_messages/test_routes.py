@@ -2,7 +2,6 @@
 scripted backend: request/response shapes, streams, tool and thinking round trips, and
 every error kind raised as the SDK's own exception class."""
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +14,6 @@ from openscope.backends.scripted import ScriptedBackend
 from openscope.core import errors
 from openscope.core.events import Event
 from openscope.core.request import GenerateRequest
-from openscope.protocols.anthropic_messages.routes import _with_pings
 from tests.conftest import API_KEY, AppFactory
 
 WEATHER = {
@@ -255,13 +253,3 @@ def test_failure_mid_stream_ends_with_an_error_event(scripted_client: AppFactory
     last = body.strip().split("\n\n")[-1].split("\n")
     assert last[0] == "event: error"
     assert json.loads(last[1][6:])["error"]["type"] == "overloaded_error"
-
-
-async def test_pings_fill_the_silence() -> None:
-    async def slow() -> Any:
-        await asyncio.sleep(0.25)
-        yield "event"
-
-    seen = [item async for item in _with_pings(slow(), 0.1)]
-    assert seen[-1] == "event"
-    assert seen.count(None) >= 1

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from openscope.core.errors import ErrorKind, OpenScopeError
 from openscope.core.events import (
@@ -17,6 +17,7 @@ from openscope.core.events import (
     PartEnd,
     PartKind,
     PartStart,
+    TurnRecorded,
     Usage,
     UsageReport,
 )
@@ -169,51 +170,57 @@ class EventEncoder:
 
     def encode(self, event: Event) -> list[StreamEvent]:
         if isinstance(event, UsageReport):
-            self._usage = event.usage
-            return self._start()
+            self._usage = event.usage  # before the start, which announces the input tokens
         out = self._start()
-        if event.choice != 0:
-            return out
-        if isinstance(event, PartStart):
-            block = _Block(len(self._blocks), event.kind)
-            self._blocks[event.part] = block
-            if event.kind is PartKind.TEXT:
-                content: dict[str, Any] = {"type": "text", "text": ""}
-            elif event.kind is PartKind.REASONING:
-                content = {"type": "thinking", "thinking": "", "signature": ""}
-            else:
-                content = {
-                    "type": "tool_use",
-                    "id": event.tool_call_id,
-                    "name": event.tool_name,
-                    "input": {},
-                }
-            out.append(
-                (
-                    "content_block_start",
-                    {"type": "content_block_start", "index": block.index, "content_block": content},
-                )
-            )
-        elif isinstance(event, PartDelta):
-            block = self._blocks[event.part]
-            block.text.append(event.text)
-            if block.kind is PartKind.TEXT:
-                delta = {"type": "text_delta", "text": event.text}
-            elif block.kind is PartKind.REASONING:
-                delta = {"type": "thinking_delta", "thinking": event.text}
-            else:
-                delta = {"type": "input_json_delta", "partial_json": event.text}
-            out.append(("content_block_delta", self._delta(block.index, delta)))
-        elif isinstance(event, PartEnd):
-            block = self._blocks[event.part]
-            if block.kind is PartKind.REASONING:
-                signature = event.signature or signature_of("".join(block.text))
-                delta = {"type": "signature_delta", "signature": signature}
+        match event:
+            case UsageReport():
+                pass
+            case TurnRecorded():
+                pass  # Messages keeps no turns
+            case PartStart() | PartDelta() | PartEnd() | ChoiceEnd() if event.choice != 0:
+                pass  # this API has one choice
+            case PartStart():
+                out.append(self._open(event))
+            case PartDelta():
+                block = self._blocks[event.part]
+                block.text.append(event.text)
+                if block.kind is PartKind.TEXT:
+                    delta = {"type": "text_delta", "text": event.text}
+                elif block.kind is PartKind.REASONING:
+                    delta = {"type": "thinking_delta", "thinking": event.text}
+                else:
+                    delta = {"type": "input_json_delta", "partial_json": event.text}
                 out.append(("content_block_delta", self._delta(block.index, delta)))
-            out.append(("content_block_stop", {"type": "content_block_stop", "index": block.index}))
-        elif isinstance(event, ChoiceEnd):
-            self._stop_reason = STOP_REASONS[event.finish_reason]
+            case PartEnd():
+                block = self._blocks[event.part]
+                if block.kind is PartKind.REASONING:
+                    signature = event.signature or signature_of("".join(block.text))
+                    delta = {"type": "signature_delta", "signature": signature}
+                    out.append(("content_block_delta", self._delta(block.index, delta)))
+                stop = {"type": "content_block_stop", "index": block.index}
+                out.append(("content_block_stop", stop))
+            case ChoiceEnd():
+                self._stop_reason = STOP_REASONS[event.finish_reason]
+            case _:
+                assert_never(event)
         return out
+
+    def _open(self, event: PartStart) -> StreamEvent:
+        block = _Block(len(self._blocks), event.kind)
+        self._blocks[event.part] = block
+        if event.kind is PartKind.TEXT:
+            content: dict[str, Any] = {"type": "text", "text": ""}
+        elif event.kind is PartKind.REASONING:
+            content = {"type": "thinking", "thinking": "", "signature": ""}
+        else:
+            content = {
+                "type": "tool_use",
+                "id": event.tool_call_id,
+                "name": event.tool_name,
+                "input": {},
+            }
+        start = {"type": "content_block_start", "index": block.index, "content_block": content}
+        return ("content_block_start", start)
 
     @staticmethod
     def _delta(index: int, delta: dict[str, Any]) -> dict[str, Any]:

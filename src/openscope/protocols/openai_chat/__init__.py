@@ -1,5 +1,5 @@
 """The OpenAI-compatible Chat Completions API, as Model Studio serves it."""
 
-from openscope.protocols.openai_chat.routes import build_router
+from openscope.protocols.openai_chat.routes import ERRORS, build_router
 
-__all__ = ["build_router"]
+__all__ = ["ERRORS", "build_router"]

@@ -4,16 +4,18 @@ Studio's samples in shared/seeds."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from openscope.core.errors import ErrorKind, OpenScopeError, error_code
 from openscope.core.events import (
     ChoiceEnd,
     Event,
     PartDelta,
+    PartEnd,
     PartKind,
     PartStart,
     TokenLogprob,
+    TurnRecorded,
     Usage,
     UsageReport,
 )
@@ -190,41 +192,54 @@ class ChunkEncoder:
         return [self._chunk(choice, {"content": "", "role": "assistant"})]
 
     def encode(self, event: Event) -> list[dict[str, Any]]:
-        if isinstance(event, UsageReport):
-            self._usage = event.usage
-            return []
-        chunks = self._announce(event.choice)
-        state = self._choices[event.choice]
-        if isinstance(event, PartStart):
-            state.kinds[event.part] = event.kind
-            if event.kind is PartKind.TOOL_CALL:
-                index = len(state.tool_calls)
-                state.tool_calls[event.part] = index
-                call = {
-                    "index": index,
-                    "id": event.tool_call_id,
-                    "type": "function",
-                    "function": {"name": event.tool_name, "arguments": ""},
-                }
-                chunks.append(self._chunk(event.choice, {"content": None, "tool_calls": [call]}))
-        elif isinstance(event, PartDelta):
-            kind = state.kinds.get(event.part, PartKind.TEXT)
-            if kind is PartKind.TEXT:
-                delta: dict[str, Any] = {"content": event.text}
-            elif kind is PartKind.REASONING:
-                delta = {"content": None, "reasoning_content": event.text}
-            else:
-                call = {
-                    "index": state.tool_calls[event.part],
-                    "function": {"arguments": event.text},
-                }
-                delta = {"content": None, "tool_calls": [call]}
-            chunks.append(self._chunk(event.choice, delta, logprobs=event.logprobs))
-        elif isinstance(event, ChoiceEnd):
-            chunks.append(
-                self._chunk(event.choice, {"content": ""}, finish_reason=str(event.finish_reason))
-            )
-        return chunks
+        match event:
+            case UsageReport(usage=usage):
+                self._usage = usage
+                return []
+            case TurnRecorded():
+                return []  # chat keeps no turns
+            case PartStart():
+                chunks = self._announce(event.choice)
+                state = self._choices[event.choice]
+                state.kinds[event.part] = event.kind
+                if event.kind is PartKind.TOOL_CALL:
+                    index = len(state.tool_calls)
+                    state.tool_calls[event.part] = index
+                    call = {
+                        "index": index,
+                        "id": event.tool_call_id,
+                        "type": "function",
+                        "function": {"name": event.tool_name, "arguments": ""},
+                    }
+                    chunks.append(
+                        self._chunk(event.choice, {"content": None, "tool_calls": [call]})
+                    )
+                return chunks
+            case PartDelta():
+                chunks = self._announce(event.choice)
+                state = self._choices[event.choice]
+                kind = state.kinds.get(event.part, PartKind.TEXT)
+                if kind is PartKind.TEXT:
+                    delta: dict[str, Any] = {"content": event.text}
+                elif kind is PartKind.REASONING:
+                    delta = {"content": None, "reasoning_content": event.text}
+                else:
+                    call = {
+                        "index": state.tool_calls[event.part],
+                        "function": {"arguments": event.text},
+                    }
+                    delta = {"content": None, "tool_calls": [call]}
+                chunks.append(self._chunk(event.choice, delta, logprobs=event.logprobs))
+                return chunks
+            case PartEnd():
+                return self._announce(event.choice)
+            case ChoiceEnd():
+                chunks = self._announce(event.choice)
+                finish = str(event.finish_reason)
+                chunks.append(self._chunk(event.choice, {"content": ""}, finish_reason=finish))
+                return chunks
+            case _:
+                assert_never(event)
 
     def finish(self) -> list[dict[str, Any]]:
         if not self._include_usage:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from openscope.core.errors import ErrorKind, OpenScopeError, error_code
 from openscope.core.events import (
     ChoiceEnd,
     Event,
     PartDelta,
+    PartEnd,
     PartKind,
     PartStart,
+    TurnRecorded,
     Usage,
     UsageReport,
 )
@@ -266,15 +268,21 @@ class ResponseStreamEncoder:
         ]
 
     def encode(self, event: Event) -> list[StreamEvent]:
-        if isinstance(event, UsageReport | ChoiceEnd) or event.choice != 0:
-            return []
-        if isinstance(event, PartStart):
-            return self._open(event)
-        item = self._items[event.part]
-        if isinstance(event, PartDelta):
-            item.chunks.append(event.text)
-            return [self._delta(item, event.text)]
-        return self._close(item)
+        match event:
+            case UsageReport() | ChoiceEnd() | TurnRecorded():
+                return []  # usage and the outcome arrive with the closing event
+            case PartStart() | PartDelta() | PartEnd() if event.choice != 0:
+                return []  # this API has one choice
+            case PartStart():
+                return self._open(event)
+            case PartDelta():
+                item = self._items[event.part]
+                item.chunks.append(event.text)
+                return [self._delta(item, event.text)]
+            case PartEnd():
+                return self._close(self._items[event.part])
+            case _:
+                assert_never(event)
 
     def _open(self, event: PartStart) -> list[StreamEvent]:
         item_id = output_item_id_for(event.kind, self._skeleton.id, event.part)

@@ -1,0 +1,1 @@
+"""The pipeline's stages, one concern each; `engine.engine` states their order."""

@@ -1,0 +1,40 @@
+"""The end of the pipeline: the backend that serves the call's model generates, within the
+call's deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
+
+from openscope.backends.base import Backend
+from openscope.core.call import Call
+from openscope.core.errors import request_timed_out
+from openscope.core.events import Event
+from openscope.engine.routing import Router
+
+
+class RunOnBackend:
+    def __init__(self, router: Router, backends: Mapping[str, Backend]) -> None:
+        self._router = router
+        self._backends = backends
+
+    async def __call__(self, call: Call) -> AsyncGenerator[Event, None]:
+        target = self._router.resolve(call.request.model)
+        backend = self._backends[target.route.backend]
+        async with aclosing(backend.generate(call.request, target.route.model)) as events:
+            if call.deadline is None:
+                async for event in events:
+                    yield event
+                return
+            while True:
+                remaining = call.deadline - time.monotonic()
+                try:
+                    # Only a call with a deadline pays for a timed wait per event.
+                    event = await asyncio.wait_for(anext(events), max(0.0, remaining))
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise request_timed_out() from None
+                yield event

@@ -1,0 +1,120 @@
+"""Resolve and validate: the model asked for becomes a served model with its catalogue
+entry, and the request is checked against that entry and against what its backend can do
+before anything runs. What passes goes on with the model's defaults filled in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
+from dataclasses import replace
+
+from openscope.backends.base import Backend, BackendFeatures
+from openscope.core import rules
+from openscope.core.call import Call
+from openscope.core.catalog import ThinkingMode
+from openscope.core.errors import InvalidParameter
+from openscope.core.events import Event
+from openscope.core.messages import ImagePart, ToolCallPart, ToolResultPart
+from openscope.core.request import GenerateRequest, ResponseFormatType
+from openscope.engine.pipeline import Next
+from openscope.engine.routing import Router, Target
+
+
+def _unsupported(parameter: str, model: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"The parameter {parameter} is not supported yet by the backend serving model "
+        f"{model} on this server.",
+        param=parameter,
+    )
+
+
+def _has_tool_traffic(request: GenerateRequest) -> bool:
+    return any(
+        isinstance(part, ToolCallPart | ToolResultPart)
+        for message in request.messages
+        for part in message.parts
+    )
+
+
+def _has_images(request: GenerateRequest) -> bool:
+    for message in request.messages:
+        for part in message.parts:
+            if isinstance(part, ImagePart):
+                return True
+            if isinstance(part, ToolResultPart) and any(
+                isinstance(p, ImagePart) for p in part.content
+            ):
+                return True
+    return False
+
+
+def check_features(request: GenerateRequest, target: Target, features: BackendFeatures) -> None:
+    """Refuse, naming the parameter, whatever the backend cannot do: never drop it."""
+    model = target.served.id
+    thinking = rules.thinking_enabled(request, target.served.spec)
+    needs = [
+        (bool(request.tools), features.tools, "tools"),
+        (_has_tool_traffic(request), features.tools, "messages"),
+        (thinking, features.thinking, "enable_thinking"),
+        (
+            request.response_format.type is ResponseFormatType.JSON_OBJECT,
+            features.json_object,
+            "response_format",
+        ),
+        (
+            request.response_format.type is ResponseFormatType.JSON_SCHEMA,
+            features.json_schema,
+            "response_format",
+        ),
+        (request.search.enabled, features.search, "enable_search"),
+        (request.code_interpreter, features.code_interpreter, "enable_code_interpreter"),
+        ("audio" in request.output_modalities, features.audio_output, "modalities"),
+        (request.sampling.logprobs, features.logprobs, "logprobs"),
+        (request.sampling.n > 1, features.multiple_choices, "n"),
+        (_has_images(request), features.vision, "messages"),
+    ]
+    for needed, supported, parameter in needs:
+        if needed and not supported:
+            raise _unsupported(parameter, model)
+
+
+def _settle_thinking(
+    request: GenerateRequest, target: Target, features: BackendFeatures
+) -> GenerateRequest:
+    """A hybrid model that thinks by default, served by a backend that cannot think,
+    answers without thinking when the client did not ask for it: the client sent nothing
+    that would be dropped. An explicit `enable_thinking: true` is still refused."""
+    spec = target.served.spec
+    if (
+        request.thinking.enabled is None
+        and spec.capabilities.thinking is ThinkingMode.OPTIONAL
+        and not features.thinking
+    ):
+        return replace(request, thinking=replace(request.thinking, enabled=False))
+    return request
+
+
+class Resolve:
+    def __init__(self, router: Router, backends: Mapping[str, Backend]) -> None:
+        self._router = router
+        self._backends = backends
+
+    def validated(self, call: Call) -> GenerateRequest:
+        """The call's request, checked and with the model's defaults applied; raises the
+        first rule it breaks."""
+        request = call.request
+        target = self._router.resolve(request.model)
+        features = self._backends[target.route.backend].features
+        request = _settle_thinking(request, target, features)
+        rules.check_request(request, target.served.spec, stream=call.stream)
+        check_features(request, target, features)
+        request = rules.apply_defaults(request, target.served.spec)
+        # Backends see whether to think as a decision, not as "the model's default".
+        thinks = rules.thinking_enabled(request, target.served.spec)
+        return replace(request, thinking=replace(request.thinking, enabled=thinks))
+
+    async def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
+        resolved = replace(call, request=self.validated(call))
+        async with aclosing(next(resolved)) as events:
+            async for event in events:
+                yield event
