@@ -38,7 +38,7 @@ from openscope.backends.llamacpp.constraint import Constraint
 from openscope.backends.llamacpp.context import LlamaBatchContext
 from openscope.backends.llamacpp.grammar import grammar_for
 from openscope.backends.llamacpp.model_file import embedded_model_path
-from openscope.backends.llamacpp.output import OutputPlan, ToolFormat, choice_output
+from openscope.backends.llamacpp.output import OutputPlan, choice_output
 from openscope.backends.llamacpp.precheck import certainly_too_long
 from openscope.backends.llamacpp.prefix_cache import (
     EXPLICIT_TTL_SECONDS,
@@ -63,6 +63,7 @@ from openscope.core.errors import InternalError, InvalidParameter, OpenScopeErro
 from openscope.core.events import Event
 from openscope.core.messages import Message
 from openscope.core.request import GenerateRequest, ToolChoiceMode, ToolSpec
+from openscope.parsing.pipeline import ToolFormat
 
 log = logging.getLogger("openscope.llamacpp")
 
