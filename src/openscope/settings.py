@@ -15,8 +15,9 @@ EMBEDDED_MODEL = "smollm2-135m-instruct"
 
 
 class BackendSettings(BaseModel):
-    """One backend instance. `type` picks the implementation; every other key is passed to
-    it as an option (for llamacpp: model_path, n_ctx, n_threads, n_batch)."""
+    """One backend instance. `type` picks the implementation; every other key is one of its
+    options, checked against the type's options model when the server builds the backend
+    (e.g. `LlamaCppOptions`)."""
 
     model_config = ConfigDict(extra="allow")
 
