@@ -73,6 +73,25 @@ def test_cli_rejects_a_malformed_alias() -> None:
         _parser().parse_args(["serve", "--alias", "qwen-plus"])
 
 
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        (f'api_keys = "{SECRET}"', "api_keys: Input should be a valid list"),
+        (f'api_keys = ["sk-ok", ["{SECRET}"]]', "api_keys.1: Input should be a valid string"),
+        (f'port = "{SECRET}"', "port: Input should be a valid integer"),
+        (f'[routes.m]\nbackend = "embedded"\ntoken = "{SECRET}"', "unknown setting"),
+    ],
+)
+def test_settings_errors_never_echo_a_value(tmp_path: Path, toml: str, named: str) -> None:
+    config = tmp_path / "openscope.toml"
+    config.write_text(toml)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    assert named in str(caught.value)
+    assert SECRET not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
 def backend_error(tmp_path: Path, table: str) -> str:
     config = tmp_path / "openscope.toml"
     config.write_text(f'[backends.embedded]\ntype = "llamacpp"\n{table}\n')
