@@ -60,6 +60,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(config, env=os.environ, overrides=overrides)
 
 
+def _settings_failed(error: SettingsError) -> int:
+    print(f"openscope: {error}", file=sys.stderr)
+    return 2
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
 
@@ -72,7 +77,10 @@ def serve(settings: Settings) -> int:
         key = api_key()
         settings = settings.model_copy(update={"api_keys": [key]})
         print(f"openscope: no API key configured; generated one for this run: {key}", flush=True)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except SettingsError as error:  # a backend's type or options, checked as it is built
+        return _settings_failed(error)
     uvicorn.run(
         app,
         host=settings.host,
@@ -90,8 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
     except SettingsError as error:
-        print(f"openscope: {error}", file=sys.stderr)
-        return 2
+        return _settings_failed(error)
     if args.command == "serve":
         return serve(settings)
     return 2

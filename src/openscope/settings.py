@@ -15,8 +15,9 @@ EMBEDDED_MODEL = "smollm2-135m-instruct"
 
 
 class BackendSettings(BaseModel):
-    """One backend instance. `type` picks the implementation; every other key is passed to
-    it as an option (for llamacpp: model_path, n_ctx, n_threads, n_batch)."""
+    """One backend instance. `type` picks the implementation; every other key is one of its
+    options, checked against the type's options model when the server builds the backend
+    (e.g. `LlamaCppOptions`)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -74,7 +75,21 @@ class Settings(BaseModel):
 
 
 class SettingsError(ValueError):
-    pass
+    """Settings that cannot be used. The message never repeats a setting's value: it may
+    be a secret (an API key)."""
+
+
+def _describe(error: ValidationError) -> str:
+    """Each problem by setting and pydantic's message, without the input value (which
+    the ValidationError's own text shows)."""
+    problems = []
+    for problem in error.errors(include_url=False, include_input=False, include_context=False):
+        setting = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            problems.append(f"unknown setting {setting!r}")
+        else:
+            problems.append(f"{setting}: {problem['msg']}")
+    return "; ".join(problems)
 
 
 ENV_VARS = {
@@ -116,4 +131,4 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as error:
-        raise SettingsError(f"invalid settings: {error}") from error
+        raise SettingsError(f"invalid settings: {_describe(error)}") from None

@@ -2,8 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from openscope.cli import _parser, settings_from_args
+from openscope.backends.registry import BackendRegistry
+from openscope.cli import _parser, main, settings_from_args
+from openscope.server.app import build_backends
 from openscope.settings import RouteSettings, SettingsError, load_settings
+
+SECRET = "sk-live-0123456789abcdef"
 
 
 def test_defaults_route_the_embedded_model() -> None:
@@ -67,3 +71,50 @@ def test_cli_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cli_rejects_a_malformed_alias() -> None:
     with pytest.raises(SystemExit):
         _parser().parse_args(["serve", "--alias", "qwen-plus"])
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        (f'api_keys = "{SECRET}"', "api_keys: Input should be a valid list"),
+        (f'api_keys = ["sk-ok", ["{SECRET}"]]', "api_keys.1: Input should be a valid string"),
+        (f'port = "{SECRET}"', "port: Input should be a valid integer"),
+        (f'[routes.m]\nbackend = "embedded"\ntoken = "{SECRET}"', "unknown setting"),
+    ],
+)
+def test_settings_errors_never_echo_a_value(tmp_path: Path, toml: str, named: str) -> None:
+    config = tmp_path / "openscope.toml"
+    config.write_text(toml)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    assert named in str(caught.value)
+    assert SECRET not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def backend_error(tmp_path: Path, table: str) -> str:
+    config = tmp_path / "openscope.toml"
+    config.write_text(f'[backends.embedded]\ntype = "llamacpp"\n{table}\n')
+    with pytest.raises(SettingsError) as caught:
+        build_backends(load_settings(config), BackendRegistry.with_defaults())
+    return str(caught.value)
+
+
+def test_a_bad_backend_option_is_a_settings_error_naming_the_instance(tmp_path: Path) -> None:
+    assert backend_error(tmp_path, "n_thread = 4") == (
+        "backend 'embedded': unknown option 'n_thread'"
+    )
+    assert backend_error(tmp_path, "parallel = 0") == (
+        "backend 'embedded': option 'parallel': Input should be greater than 0"
+    )
+    assert SECRET not in backend_error(tmp_path, f'n_threads = "{SECRET}"')
+
+
+def test_serve_with_a_bad_backend_option_fails_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "openscope.toml"
+    config.write_text('[backends.embedded]\ntype = "llamacpp"\nn_thread = 4\n')
+    data = str(tmp_path / "data")
+    assert main(["serve", "--config", str(config), "--api-key", "sk-x", "--data-dir", data]) == 2
+    assert capsys.readouterr().err == "openscope: backend 'embedded': unknown option 'n_thread'\n"

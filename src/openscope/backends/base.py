@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from openscope.core.events import Event
 from openscope.core.request import GenerateRequest
@@ -76,5 +78,17 @@ class Backend(Protocol):
         ...
 
 
-class BackendFactory(Protocol):
-    def __call__(self, options: dict[str, Any]) -> Backend: ...
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class BackendType(Generic[OptionsT]):
+    """What a backend type registers under its name, built in or a plugin's entry point:
+    the pydantic model its options must match and how to build a backend from them.
+
+    Give `options` `extra="forbid"`, so a misspelt option fails at startup instead of being
+    ignored, and keep its module free of the runtime's heavy imports: options are checked
+    before any backend is built."""
+
+    options: type[OptionsT]
+    create: Callable[[OptionsT], Backend]

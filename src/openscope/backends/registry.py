@@ -1,47 +1,92 @@
 """Backend types by name. Built-in backends register here exactly as a plugin would: a
 third-party package adds an entry point in the `openscope.backends` group whose object is
-a `BackendFactory`."""
+a `BackendType`.
+
+Options are checked against the type's options model before the backend is built, so a
+misspelt or wrongly typed option stops the server at startup. The errors name the option
+and never repeat its value, which may be a secret (an upstream's API key)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
-from openscope.backends.base import Backend, BackendFactory
+from pydantic import ValidationError
+
+from openscope.backends.base import Backend, BackendType
+from openscope.backends.llamacpp.options import LlamaCppOptions
+from openscope.backends.scripted.options import ScriptedOptions
+
+ENTRY_POINT_GROUP = "openscope.backends"
 
 
-def _llamacpp(options: dict[str, Any]) -> Backend:
-    from openscope.backends.llamacpp import LlamaCppBackend  # heavy: import on use
+class BackendConfigError(ValueError):
+    """A backend instance's type or options are wrong; the message says which, never with
+    the option's value."""
+
+
+def _llamacpp(options: LlamaCppOptions) -> Backend:
+    from openscope.backends.llamacpp import LlamaCppBackend
 
     return LlamaCppBackend.from_options(options)
 
 
-def _scripted(options: dict[str, Any]) -> Backend:
+def _scripted(options: ScriptedOptions) -> Backend:
     from openscope.backends.scripted import ScriptedBackend
 
     return ScriptedBackend.from_options(options)
 
 
+LLAMACPP = BackendType(options=LlamaCppOptions, create=_llamacpp)
+SCRIPTED = BackendType(options=ScriptedOptions, create=_scripted)
+
+
+def describe_option_errors(error: ValidationError) -> str:
+    """Each problem by option name and pydantic's message, without the input value."""
+    problems = []
+    for problem in error.errors(include_url=False, include_input=False, include_context=False):
+        option = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            problems.append(f"unknown option {option!r}")
+        elif option:
+            problems.append(f"option {option!r}: {problem['msg']}")
+        else:  # a rule across options
+            problems.append(problem["msg"])
+    return "; ".join(problems)
+
+
 class BackendRegistry:
     def __init__(self) -> None:
-        self._factories: dict[str, BackendFactory] = {}
+        self._types: dict[str, BackendType[Any]] = {}
 
-    def register(self, type_name: str, factory: BackendFactory) -> None:
-        self._factories[type_name] = factory
+    def register(self, type_name: str, backend_type: BackendType[Any]) -> None:
+        if not isinstance(backend_type, BackendType):
+            raise TypeError(
+                f"backend type {type_name!r} must be registered as a BackendType, "
+                f"got {type(backend_type).__name__}"
+            )
+        self._types[type_name] = backend_type
 
-    def create(self, type_name: str, options: dict[str, Any]) -> Backend:
+    def create(self, type_name: str, options: Mapping[str, Any]) -> Backend:
+        """Check `options` against the type's options model, then build the backend;
+        raises `BackendConfigError` for an unknown type or bad options."""
+        backend_type = self._types.get(type_name)
+        if backend_type is None:
+            known = ", ".join(sorted(self._types))
+            raise BackendConfigError(f"unknown backend type {type_name!r} (known: {known})")
         try:
-            factory = self._factories[type_name]
-        except KeyError:
-            known = ", ".join(sorted(self._factories))
-            raise ValueError(f"unknown backend type {type_name!r} (known: {known})") from None
-        return factory(options)
+            checked = backend_type.options.model_validate(options)
+        except ValidationError as error:
+            # from None: the ValidationError's own text shows the values
+            raise BackendConfigError(describe_option_errors(error)) from None
+        return backend_type.create(checked)
 
     @classmethod
     def with_defaults(cls) -> BackendRegistry:
         registry = cls()
-        registry.register("llamacpp", _llamacpp)
-        registry.register("scripted", _scripted)
-        for entry in entry_points(group="openscope.backends"):
+        registry.register("llamacpp", LLAMACPP)
+        registry.register("scripted", SCRIPTED)
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
             registry.register(entry.name, entry.load())
         return registry

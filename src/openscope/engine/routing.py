@@ -7,6 +7,7 @@ so Model Studio code runs unchanged on whatever this server hosts.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from openscope.core.catalog import Catalog, ModelSpec, SamplingDefaults, Thinkin
 from openscope.core.catalog.spec import Capabilities
 from openscope.core.errors import ModelNotFound
 from openscope.core.service import ServedModel
+
+log = logging.getLogger("openscope.routing")
 
 OWNER = "openscope"
 
@@ -85,12 +88,17 @@ class Router:
         target = self._targets.get(name)
         if target is not None:
             return target
-        message = f"The model {name} does not exist or you do not have access to it."
         if name in self._catalog:
-            served = ", ".join(sorted(self._targets)) or "none"
-            message += (
-                f" openscope knows {name} but no backend serves it: start the server with "
-                f"`--alias {name}=<served model>` (served here: {served}) or add a "
-                f'`"{name}"` entry under [routes] or [aliases] in openscope.toml.'
+            # The how-to is for the operator: the client gets Model Studio's answer, which
+            # names no other model this server serves.
+            log.info(
+                "a request asked for %s, which no backend serves: start the server with "
+                '`--alias %s=<served model>` or add a `"%s"` entry under [routes] or '
+                "[aliases] in openscope.toml",
+                name,
+                name,
+                name,
             )
-        raise ModelNotFound(message, param="model")
+        raise ModelNotFound(
+            f"The model {name} does not exist or you do not have access to it.", param="model"
+        )

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openscope.backends.base import Backend
-from openscope.backends.registry import BackendRegistry
+from openscope.backends.registry import BackendConfigError, BackendRegistry
 from openscope.core.catalog import Catalog, default_catalog
 from openscope.core.errors import NotFound, OpenScopeError
 from openscope.engine import Engine, Route, Router
@@ -26,7 +26,7 @@ from openscope.server.auth import ApiKeyAuth
 from openscope.server.metrics import metrics_registry
 from openscope.server.priority import lower_serving_priority
 from openscope.server.request_id import RequestIdMiddleware
-from openscope.settings import Settings
+from openscope.settings import Settings, SettingsError
 from openscope.store import Store, create_engine, migrate, sqlite_url
 
 log = logging.getLogger("openscope.server")
@@ -42,10 +42,14 @@ def errors_for(path: str) -> ProtocolErrors:
 
 
 def build_backends(settings: Settings, registry: BackendRegistry) -> dict[str, Backend]:
-    return {
-        name: registry.create(backend.type, backend.options)
-        for name, backend in settings.backends.items()
-    }
+    """Raises `SettingsError` naming the backend instance whose type or options are wrong."""
+    backends = {}
+    for name, backend in settings.backends.items():
+        try:
+            backends[name] = registry.create(backend.type, backend.options)
+        except BackendConfigError as error:
+            raise SettingsError(f"backend {name!r}: {error}") from None
+    return backends
 
 
 def build_router(settings: Settings, catalog: Catalog, backends: Mapping[str, Backend]) -> Router:

@@ -224,7 +224,8 @@ def test_request_errors_raise_the_sdk_exception(scripted_client: AppFactory) -> 
         client.messages.create(**ask(messages=[]))
     with pytest.raises(anthropic.NotFoundError) as not_found:
         client.messages.create(**ask(model="qwen-max"))
-    assert "--alias qwen-max=" in not_found.value.message
+    assert "The model qwen-max does not exist" in not_found.value.message
+    assert "smollm2-135m-instruct" not in not_found.value.message  # no other served model
     with pytest.raises(anthropic.AuthenticationError):
         anthropic.Anthropic(
             base_url="http://testserver/apps/anthropic",

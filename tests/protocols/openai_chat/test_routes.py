@@ -105,8 +105,9 @@ def test_unknown_and_unrouted_models(scripted_client: AppFactory) -> None:
     assert unknown["code"] == "model_not_found"
     assert unknown["message"] == "The model gpt-9 does not exist or you do not have access to it."
     unrouted = error(client.post(URL, json=chat(model="qwen-max")), 404)
-    assert unrouted["message"].startswith("The model qwen-max does not exist")
-    assert "--alias qwen-max=" in unrouted["message"]
+    assert unrouted["message"] == (
+        "The model qwen-max does not exist or you do not have access to it."
+    )
 
 
 def test_validation_error_shape(scripted_client: AppFactory) -> None:

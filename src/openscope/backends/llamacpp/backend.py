@@ -38,7 +38,8 @@ from openscope.backends.llamacpp.constraint import Constraint
 from openscope.backends.llamacpp.context import LlamaBatchContext
 from openscope.backends.llamacpp.grammar import grammar_for
 from openscope.backends.llamacpp.model_file import embedded_model_path
-from openscope.backends.llamacpp.output import OutputPlan, ToolFormat, choice_output
+from openscope.backends.llamacpp.options import LlamaCppOptions
+from openscope.backends.llamacpp.output import OutputPlan, choice_output
 from openscope.backends.llamacpp.precheck import certainly_too_long
 from openscope.backends.llamacpp.prefix_cache import (
     EXPLICIT_TTL_SECONDS,
@@ -63,6 +64,7 @@ from openscope.core.errors import InternalError, InvalidParameter, OpenScopeErro
 from openscope.core.events import Event
 from openscope.core.messages import Message
 from openscope.core.request import GenerateRequest, ToolChoiceMode, ToolSpec
+from openscope.parsing.pipeline import ToolFormat
 
 log = logging.getLogger("openscope.llamacpp")
 
@@ -139,25 +141,22 @@ class LlamaCppBackend:
         self._tokenizer: Any = None
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> LlamaCppBackend:
-        path = options.get("model_path")
-        timeout = options.get("request_timeout", 600.0)
+    def from_options(cls, options: LlamaCppOptions) -> LlamaCppBackend:
         return cls(
-            Path(path) if path else None,
-            parallel=int(options.get("parallel", 8)),
-            # n_ctx: the name this option had before requests shared one context
-            ctx_per_seq=int(options.get("ctx_per_seq", options.get("n_ctx", 4096))),
-            kv_tokens=int(options.get("kv_tokens", 32768)),
-            cache_tokens=int(options.get("cache_tokens", 4096)),
-            n_threads=int(options["n_threads"]) if options.get("n_threads") else None,
-            n_batch=int(options.get("n_batch", 512)),
-            prefill_chunk=int(options.get("prefill_chunk", 256)),
-            max_waiting=int(options.get("max_waiting", 64)),
-            request_timeout=float(timeout) if timeout else None,
-            explicit_cache_ttl=float(options.get("explicit_cache_ttl", EXPLICIT_TTL_SECONDS)),
-            tool_format=options.get("tool_format", "hermes"),
-            reasoning=bool(options.get("reasoning", False)),
-            reasoning_opens_in_prompt=bool(options.get("reasoning_opens_in_prompt", False)),
+            options.model_path,
+            parallel=options.parallel,
+            ctx_per_seq=options.ctx_per_seq,
+            kv_tokens=options.kv_tokens,
+            cache_tokens=options.cache_tokens,
+            n_threads=options.n_threads,
+            n_batch=options.n_batch,
+            prefill_chunk=options.prefill_chunk,
+            max_waiting=options.max_waiting,
+            request_timeout=options.request_timeout or None,
+            explicit_cache_ttl=options.explicit_cache_ttl,
+            tool_format=options.tool_format,
+            reasoning=options.reasoning,
+            reasoning_opens_in_prompt=options.reasoning_opens_in_prompt,
         )
 
     @property

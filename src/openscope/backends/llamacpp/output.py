@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from openscope.core.events import Event, PartDelta, PartEnd, PartKind, PartStart, TokenLogprob
 from openscope.core.request import ToolSpec
 from openscope.parsing.assembler import PartAssembler
-from openscope.parsing.pipeline import OutputParser
-
-ToolFormat = Literal["hermes", "qwen3_coder"]
+from openscope.parsing.pipeline import OutputParser, ToolFormat
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from openscope.backends.base import BackendFeatures, EngineMetrics
+from openscope.backends.scripted.options import ScriptedOptions
 from openscope.core.events import (
     ChoiceEnd,
     Event,
@@ -136,8 +137,8 @@ class ScriptedBackend:
         self.requests: deque[tuple[GenerateRequest, str]] = deque(maxlen=64)
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> ScriptedBackend:
-        return cls(delay=float(options.get("delay", 0.0)))
+    def from_options(cls, options: ScriptedOptions) -> ScriptedBackend:
+        return cls(delay=options.delay)
 
     @property
     def features(self) -> BackendFeatures:
