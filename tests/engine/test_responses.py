@@ -9,9 +9,10 @@ import pytest
 
 from openscope.backends.scripted import ScriptedBackend
 from openscope.core.catalog import default_catalog
-from openscope.core.errors import InvalidParameter, NotFound
-from openscope.core.events import Event
+from openscope.core.errors import InvalidParameter, NotFound, Overloaded
+from openscope.core.events import Event, PartDelta, TurnRecorded
 from openscope.core.messages import Message, Role, TextPart
+from openscope.core.principal import Principal
 from openscope.core.request import GenerateRequest
 from openscope.core.state import Item, StoredResponse, TurnSettings
 from openscope.core.turns import Turn
@@ -115,3 +116,49 @@ async def test_purge_runs_periodically(store: Store) -> None:
     clock.now -= 101  # even at the old time the row is gone: deleted, not hidden
     with pytest.raises(NotFound):
         await service.get_response("resp_1")
+
+
+async def test_another_workspace_cannot_chain_on_or_read_a_stored_turn(store: Store) -> None:
+    service = responses(store, Clock(), ScriptedBackend())
+    await run(service, turn("one", "resp_1"))
+    stranger = Principal("key-other", workspace="team-b")
+    chained = turn("two", "resp_2", previous_response_id="resp_1")
+    with pytest.raises(InvalidParameter, match="Not found previous_response_id: resp_1"):
+        await started(service.engine, chained.request, stream=False, caller=stranger, turn=chained)
+    with pytest.raises(NotFound):
+        await service.state.get_response(stranger, "resp_1")
+    assert (await service.get_response("resp_1")).workspace == CALLER.workspace
+
+
+async def test_a_turn_is_stored_in_its_caller_s_workspace(store: Store) -> None:
+    service = responses(store, Clock(), ScriptedBackend())
+    team = Principal("key-team", workspace="team-b")
+    t = turn("one", "resp_1")
+    events = await started(service.engine, t.request, stream=False, caller=team, turn=t)
+    recorded = [e async for e in events if isinstance(e, TurnRecorded)]
+    assert [r.record.workspace for r in recorded] == ["team-b"]
+    assert (await service.state.get_response(team, "resp_1")).id == "resp_1"
+    with pytest.raises(NotFound):
+        await service.get_response("resp_1")  # the default workspace does not see it
+
+
+async def test_a_turn_that_fails_midway_is_not_appended_to_its_conversation(store: Store) -> None:
+    class FailsMidway(ScriptedBackend):
+        async def generate(self, request, model):  # type: ignore[no-untyped-def,override]
+            async for event in super().generate(request, model):
+                yield event
+                if isinstance(event, PartDelta):
+                    raise Overloaded("The model is overloaded.")
+
+    service = responses(store, Clock(), FailsMidway())
+    conversation_id = (await service.state.create_conversation(CALLER, {}, ())).id
+    settings = TurnSettings(store=False)
+    t = turn("one two", "resp_1", settings=settings, conversation_id=conversation_id)
+    events = await service.run_turn(t, stream=True)
+    seen: list[Event] = []
+    with pytest.raises(Overloaded):
+        async for event in events:
+            seen.append(event)
+    (recorded,) = [e for e in seen if isinstance(e, TurnRecorded)]
+    assert recorded.record.error is not None
+    assert await store.conversation_items(CALLER.workspace, conversation_id) == ()
