@@ -8,6 +8,7 @@ from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.events import Event
 from openscope.core.request import GenerateRequest
 
@@ -25,8 +26,8 @@ class BackendFeatures:
     multiple_choices: bool = False
     vision: bool = False
     audio_output: bool = False
-    search: bool = False
-    code_interpreter: bool = False
+    # The built-in tools this backend's models can use (the tool loop runs them).
+    builtin_tools: frozenset[BuiltinToolKind] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.events import Usage
 from openscope.core.messages import (
+    BuiltinCallPart,
+    BuiltinResultPart,
     CacheControl,
     ImagePart,
     Message,
@@ -52,6 +55,21 @@ def part_to_dict(part: Part) -> JSON:
         return {"type": "reasoning", "text": part.text, "signature": part.signature}
     if isinstance(part, ToolCallPart):
         return {"type": "tool_call", "id": part.id, "name": part.name, "arguments": part.arguments}
+    if isinstance(part, BuiltinCallPart):
+        return {
+            "type": "builtin_call",
+            "id": part.id,
+            "tool": str(part.tool),
+            "arguments": part.arguments,
+        }
+    if isinstance(part, BuiltinResultPart):
+        return {
+            "type": "builtin_result",
+            "call_id": part.call_id,
+            "tool": str(part.tool),
+            "output": part.output,
+            "status": part.status,
+        }
     return {
         "type": "tool_result",
         "tool_call_id": part.tool_call_id,
@@ -79,6 +97,11 @@ def part_from_dict(data: JSON) -> Part:
             tuple(p for p in content if isinstance(p, TextPart | ImagePart)),
             is_error=bool(data.get("is_error")),
         )
+    if kind == "builtin_call":
+        return BuiltinCallPart(data["id"], BuiltinToolKind(data["tool"]), data["arguments"])
+    if kind == "builtin_result":
+        tool = BuiltinToolKind(data["tool"])
+        return BuiltinResultPart(data["call_id"], tool, data["output"], status=data["status"])
     raise ValueError(f"unknown part type {kind!r}")
 
 

@@ -23,6 +23,10 @@ class PartKind(StrEnum):
     TEXT = "text"
     REASONING = "reasoning"
     TOOL_CALL = "tool_call"
+    # A built-in tool's call and its result: `tool_call_id` is the call's id and
+    # `tool_name` the tool's kind; the deltas are JSON text (arguments, then output).
+    BUILTIN_CALL = "builtin_call"
+    BUILTIN_RESULT = "builtin_result"
 
 
 class FinishReason(StrEnum):

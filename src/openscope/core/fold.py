@@ -6,6 +6,7 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
 from typing import assert_never
 
+from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.events import (
     ChoiceEnd,
     Event,
@@ -19,7 +20,16 @@ from openscope.core.events import (
     Usage,
     UsageReport,
 )
-from openscope.core.messages import Message, Part, ReasoningPart, Role, TextPart, ToolCallPart
+from openscope.core.messages import (
+    BuiltinCallPart,
+    BuiltinResultPart,
+    Message,
+    Part,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+)
 from openscope.core.state import StoredResponse
 
 
@@ -49,11 +59,23 @@ class _OpenPart:
 
     def close(self) -> Part:
         text = "".join(self.chunks)
-        if self.kind is PartKind.TEXT:
-            return TextPart(text)
-        if self.kind is PartKind.REASONING:
-            return ReasoningPart(text, signature=self.signature)
-        return ToolCallPart(id=self.tool_call_id or "", name=self.tool_name or "", arguments=text)
+        match self.kind:
+            case PartKind.TEXT:
+                return TextPart(text)
+            case PartKind.REASONING:
+                return ReasoningPart(text, signature=self.signature)
+            case PartKind.TOOL_CALL:
+                return ToolCallPart(
+                    id=self.tool_call_id or "", name=self.tool_name or "", arguments=text
+                )
+            case PartKind.BUILTIN_CALL:
+                tool = BuiltinToolKind(self.tool_name or "")
+                return BuiltinCallPart(id=self.tool_call_id or "", tool=tool, arguments=text)
+            case PartKind.BUILTIN_RESULT:
+                tool = BuiltinToolKind(self.tool_name or "")
+                return BuiltinResultPart(call_id=self.tool_call_id or "", tool=tool, output=text)
+            case _:
+                assert_never(self.kind)
 
 
 @dataclass(slots=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from openscope.core.builtin_tools import BuiltinToolKind
+
 
 class Role(StrEnum):
     SYSTEM = "system"
@@ -69,7 +71,36 @@ class ToolResultPart:
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
 
-Part = TextPart | ImagePart | ReasoningPart | ToolCallPart | ToolResultPart
+@dataclass(frozen=True, slots=True)
+class BuiltinCallPart:
+    """A call the model made to a built-in tool, which the server runs. `arguments` is
+    JSON text (the query, the code, the URLs), as the tool loop recorded it."""
+
+    id: str
+    tool: BuiltinToolKind
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltinResultPart:
+    """What a built-in tool call returned: `output` is JSON text (sources, logs, results);
+    `status` is "completed" or "failed"."""
+
+    call_id: str
+    tool: BuiltinToolKind
+    output: str
+    status: str = "completed"
+
+
+Part = (
+    TextPart
+    | ImagePart
+    | ReasoningPart
+    | ToolCallPart
+    | ToolResultPart
+    | BuiltinCallPart
+    | BuiltinResultPart
+)
 
 
 @dataclass(frozen=True, slots=True)

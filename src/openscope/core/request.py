@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from openscope.core.builtin_tools import BuiltinTool
 from openscope.core.messages import CacheControl, Message
 
 
@@ -78,12 +79,6 @@ class ThinkingConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class SearchConfig:
-    enabled: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class GenerateRequest:
     """What to generate, independent of the wire format it arrived in.
 
@@ -98,8 +93,10 @@ class GenerateRequest:
     parallel_tool_calls: bool = True
     response_format: ResponseFormat = field(default_factory=ResponseFormat)
     thinking: ThinkingConfig = field(default_factory=ThinkingConfig)
-    search: SearchConfig = field(default_factory=SearchConfig)
-    code_interpreter: bool = False
+    # Tools the server runs itself (chat's enable_search and enable_code_interpreter, the
+    # Responses API's built-in tool types); kept apart from the function tools in `tools`
+    # so that a backend that only renders function tools cannot mistake one for the other.
+    builtin_tools: tuple[BuiltinTool, ...] = ()
     output_modalities: tuple[str, ...] = ("text",)
     audio: dict[str, Any] | None = None
     # Responses' `x-dashscope-session-cache: enable`: cache the conversation explicitly.

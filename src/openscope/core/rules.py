@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.catalog.spec import ModelSpec, ThinkingMode
 from openscope.core.errors import InvalidParameter
 from openscope.core.limits import check_limits
@@ -116,7 +117,8 @@ def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) ->
         raise InvalidParameter(
             f"The model {spec.name} does not support logprobs.", param="logprobs"
         )
-    if request.search.enabled and not caps.search:
+    searches = any(t.kind is BuiltinToolKind.WEB_SEARCH for t in request.builtin_tools)
+    if searches and not caps.search:
         raise InvalidParameter("This model does not support enable_search.", param="enable_search")
 
 

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from openscope.core.events import FinishReason, PartKind
 from openscope.core.fold import Choice, GenerateResult
 from openscope.core.ids import output_item_id
-from openscope.core.messages import Message, ReasoningPart, Role, TextPart, ToolCallPart
+from openscope.core.messages import (
+    BuiltinCallPart,
+    BuiltinResultPart,
+    Message,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+)
 from openscope.core.request import GenerateRequest
 from openscope.core.state import (
     Item,
@@ -17,7 +25,12 @@ from openscope.core.state import (
     TurnSettings,
 )
 
-ITEM_PREFIXES = {PartKind.TEXT: "msg", PartKind.REASONING: "rs", PartKind.TOOL_CALL: "fc"}
+ITEM_PREFIXES = {
+    PartKind.TEXT: "msg",
+    PartKind.REASONING: "rs",
+    PartKind.TOOL_CALL: "fc",
+    PartKind.BUILTIN_CALL: "msg",  # Model Studio names built-in call items msg_ too
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +55,26 @@ def output_item_id_for(kind: PartKind, response_id: str, part_index: int) -> str
 
 
 def output_items(choice: Choice, response_id: str, created_at: int) -> tuple[Item, ...]:
-    """Each part of the answer is one output item, in order."""
-    items = []
+    """Each part of the answer is one output item, in order; a built-in tool's result
+    joins its call's item (one `<tool>_call` item holds both)."""
+    items: list[Item] = []
+    calls: dict[str, int] = {}  # built-in call id -> its item's position in `items`
     for index, part in enumerate(choice.message.parts):
+        if isinstance(part, BuiltinResultPart) and part.call_id in calls:
+            at = calls[part.call_id]
+            call_item = items[at]
+            message = Message(Role.ASSISTANT, (*call_item.message.parts, part))
+            items[at] = Item(call_item.id, message, created_at=created_at)
+            continue
         if isinstance(part, TextPart):
             kind = PartKind.TEXT
         elif isinstance(part, ReasoningPart):
             kind = PartKind.REASONING
         elif isinstance(part, ToolCallPart):
             kind = PartKind.TOOL_CALL
+        elif isinstance(part, BuiltinCallPart):
+            kind = PartKind.BUILTIN_CALL
+            calls[part.id] = len(items)
         else:
             continue
         items.append(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from openscope.backends.base import BackendFeatures
+from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.catalog import Catalog, ModelSpec, SamplingDefaults, ThinkingMode
 from openscope.core.catalog.spec import Capabilities
 from openscope.core.errors import ModelNotFound
@@ -49,7 +50,7 @@ def _uncatalogued(name: str, features: BackendFeatures | None) -> ModelSpec:
             vision=can.vision,
             multiple_choices=can.multiple_choices,
             logprobs=can.logprobs,
-            search=can.search,
+            search=BuiltinToolKind.WEB_SEARCH in can.builtin_tools,
             json_schema=can.json_schema,
         ),
         defaults=SamplingDefaults(top_k=None),

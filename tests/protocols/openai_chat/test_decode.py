@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from openscope.core.builtin_tools import CodeInterpreter, WebSearch
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import Role, ToolResultPart
 from openscope.core.request import ResponseFormatType, ToolChoiceMode
@@ -164,8 +165,10 @@ def test_extension_parameters_reach_the_core() -> None:
     )
     assert request.thinking.enabled is True
     assert request.thinking.budget_tokens == 100
-    assert request.search.enabled and request.search.options == {"forced_search": True}
-    assert request.code_interpreter
+    assert request.builtin_tools == (
+        WebSearch(options={"forced_search": True}),
+        CodeInterpreter(),
+    )
     assert request.output_modalities == ("text", "audio")
 
 

@@ -5,6 +5,16 @@ from typing import Any
 
 import pytest
 
+from openscope.core.builtin_tools import (
+    BuiltinTool,
+    BuiltinToolKind,
+    CodeInterpreter,
+    FileSearch,
+    ImageSearch,
+    Mcp,
+    WebExtractor,
+    WebSearch,
+)
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
     ImagePart,
@@ -123,21 +133,48 @@ def test_empty_input_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "tool",
+    ("tool", "expected"),
     [
-        "web_search",
-        "code_interpreter",
-        "web_extractor",
-        "web_search_image",
-        "image_search",
-        "file_search",
-        "mcp",
+        ({"type": "web_search"}, WebSearch()),
+        (
+            {"type": "web_search", "search_context_size": "low"},
+            WebSearch({"search_context_size": "low"}),
+        ),
+        ({"type": "code_interpreter"}, CodeInterpreter()),
+        (
+            {"type": "code_interpreter", "container": {"type": "auto"}},
+            CodeInterpreter({"type": "auto"}),
+        ),
+        ({"type": "web_extractor"}, WebExtractor()),
+        ({"type": "web_search_image"}, ImageSearch(BuiltinToolKind.WEB_SEARCH_IMAGE)),
+        ({"type": "image_search"}, ImageSearch(BuiltinToolKind.IMAGE_SEARCH)),
+        ({"type": "file_search", "vector_store_ids": ["vs_1"]}, FileSearch(("vs_1",))),
+        (
+            {"type": "mcp", "server_label": "maps", "server_url": "https://mcp.example/sse"},
+            Mcp(server_label="maps", server_url="https://mcp.example/sse"),
+        ),
     ],
 )
-def test_built_in_tools_are_refused_by_name(tool: str) -> None:
-    error = error_of(body(tools=[WEATHER, {"type": tool}]))
-    assert f"'{tool}'" in error.message
-    assert error.param == "tools"
+def test_built_in_tools_decode_with_their_options(
+    tool: dict[str, Any], expected: BuiltinTool
+) -> None:
+    request = decode(body(tools=[WEATHER, tool]))[0].request
+    assert request.builtin_tools == (expected,)
+    assert [t.name for t in request.tools] == [WEATHER["name"]]
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
+        {"type": "file_search"},
+        {"type": "file_search", "vector_store_ids": []},
+        {"type": "file_search", "vector_store_ids": ["vs_1"], "max_num_results": 0},
+        {"type": "mcp", "server_label": "maps"},
+        {"type": "mcp", "server_label": "maps", "server_url": "u", "headers": {"a": 1}},
+    ],
+)
+def test_built_in_tools_missing_what_they_need_are_refused(tool: dict[str, Any]) -> None:
+    assert error_of(body(tools=[tool])).param == "tools"
 
 
 def test_unknown_tool_type_and_nameless_function_are_refused() -> None:

@@ -637,6 +637,22 @@ def test_failure_before_the_stream_is_a_plain_error(scripted_client: AppFactory)
     assert caught.value.body["code"] == "model_not_found"  # type: ignore[index]
 
 
+@pytest.mark.parametrize("tool", ["web_search", "code_interpreter", "web_extractor", "mcp"])
+def test_a_built_in_tool_the_backend_cannot_run_is_refused_by_name(
+    scripted_client: AppFactory, tool: str
+) -> None:
+    client, backend, _ = setup(scripted_client)
+    declared: dict[str, Any] = {"type": tool}
+    if tool == "mcp":
+        declared |= {"server_label": "maps", "server_url": "https://mcp.example/sse"}
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model=MODEL, input="hi", tools=[declared])  # type: ignore[list-item]
+    body: dict[str, Any] = caught.value.body  # type: ignore[assignment]
+    assert body["code"] == "invalid_parameter_error"
+    assert tool in body["message"] and "enable_" not in body["message"]
+    assert not backend.requests  # refused before the backend saw it
+
+
 # -- conversations ----------------------------------------------------------------------
 
 

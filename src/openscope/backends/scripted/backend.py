@@ -128,9 +128,10 @@ class ScriptedBackend:
         delay: float = 0.0,
     ) -> None:
         self._script = script
-        self._features = features or BackendFeatures(
-            **{f.name: True for f in fields(BackendFeatures)}
-        )
+        # Every feature but the built-in tools, which need a tool loop to run them.
+        every: dict[str, Any] = {f.name: True for f in fields(BackendFeatures)}
+        every["builtin_tools"] = frozenset()
+        self._features = features or BackendFeatures(**every)
         self._delay = delay
         self.healthy = True  # tests turn it off to see /health fail
         # the most recent requests, for tests to inspect

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from openscope.backends.base import Backend, BackendFeatures
 from openscope.core import rules
+from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.call import Call
 from openscope.core.catalog import ThinkingMode
 from openscope.core.errors import InvalidParameter
@@ -25,6 +26,21 @@ def _unsupported(parameter: str, model: str) -> InvalidParameter:
         f"The parameter {parameter} is not supported yet by the backend serving model "
         f"{model} on this server.",
         param=parameter,
+    )
+
+
+# What chat calls the switch of a built-in tool; the other APIs declare it in `tools`.
+CHAT_SWITCHES = {
+    BuiltinToolKind.WEB_SEARCH: "enable_search",
+    BuiltinToolKind.CODE_INTERPRETER: "enable_code_interpreter",
+}
+
+
+def _builtin_unsupported(kind: BuiltinToolKind, model: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"The built-in tool {kind} is not supported yet by the backend serving model "
+        f"{model} on this server.",
+        param=CHAT_SWITCHES.get(kind, "tools"),
     )
 
 
@@ -66,8 +82,6 @@ def check_features(request: GenerateRequest, target: Target, features: BackendFe
             features.json_schema,
             "response_format",
         ),
-        (request.search.enabled, features.search, "enable_search"),
-        (request.code_interpreter, features.code_interpreter, "enable_code_interpreter"),
         ("audio" in request.output_modalities, features.audio_output, "modalities"),
         (request.sampling.logprobs, features.logprobs, "logprobs"),
         (request.sampling.n > 1, features.multiple_choices, "n"),
@@ -76,6 +90,9 @@ def check_features(request: GenerateRequest, target: Target, features: BackendFe
     for needed, supported, parameter in needs:
         if needed and not supported:
             raise _unsupported(parameter, model)
+    for tool in request.builtin_tools:
+        if tool.kind not in features.builtin_tools:
+            raise _builtin_unsupported(tool.kind, model)
 
 
 def _settle_thinking(

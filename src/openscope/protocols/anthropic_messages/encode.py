@@ -33,6 +33,9 @@ STOP_REASONS = {
     FinishReason.CONTENT_FILTER: "refusal",
 }
 
+# Model Studio's Messages API documents no server tools: built-in tool traffic is not shown.
+HIDDEN_KINDS = (PartKind.BUILTIN_CALL, PartKind.BUILTIN_RESULT)
+
 # kind -> (HTTP status, Anthropic error type); the SDK picks its exception by status.
 ERROR_TYPES: dict[ErrorKind, tuple[int, str]] = {
     ErrorKind.INVALID_PARAMETER: (400, "invalid_request_error"),
@@ -179,8 +182,12 @@ class EventEncoder:
                 pass  # Messages keeps no turns
             case PartStart() | PartDelta() | PartEnd() | ChoiceEnd() if event.choice != 0:
                 pass  # this API has one choice
+            case PartStart() if event.kind in HIDDEN_KINDS:
+                pass
             case PartStart():
                 out.append(self._open(event))
+            case PartDelta() | PartEnd() if event.part not in self._blocks:
+                pass  # a part no block was opened for
             case PartDelta():
                 block = self._blocks[event.part]
                 block.text.append(event.text)

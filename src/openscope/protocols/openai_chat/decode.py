@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from openscope.core import ids
+from openscope.core.builtin_tools import BuiltinTool, CodeInterpreter, WebSearch
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
     CacheControl,
@@ -24,7 +25,6 @@ from openscope.core.request import (
     ResponseFormat,
     ResponseFormatType,
     SamplingParams,
-    SearchConfig,
     ThinkingConfig,
     ToolChoice,
     ToolChoiceMode,
@@ -58,6 +58,16 @@ def parse(body: Any) -> ChatCompletionRequest:
     )
 
 
+def _builtin_tools(wire: ChatCompletionRequest) -> tuple[BuiltinTool, ...]:
+    """Chat switches built-in tools on with flags; the core names them as tools."""
+    tools: list[BuiltinTool] = []
+    if wire.enable_search:
+        tools.append(WebSearch(options=dict(wire.search_options or {})))
+    if wire.enable_code_interpreter:
+        tools.append(CodeInterpreter())
+    return tuple(tools)
+
+
 def decode(body: Any) -> tuple[GenerateRequest, ChatCompletionRequest]:
     wire = parse(body)
     messages = _messages(wire.messages)
@@ -71,8 +81,7 @@ def decode(body: Any) -> tuple[GenerateRequest, ChatCompletionRequest]:
         parallel_tool_calls=bool(wire.parallel_tool_calls),
         response_format=response_format,
         thinking=ThinkingConfig(enabled=wire.enable_thinking, budget_tokens=wire.thinking_budget),
-        search=SearchConfig(enabled=bool(wire.enable_search), options=wire.search_options or {}),
-        code_interpreter=bool(wire.enable_code_interpreter),
+        builtin_tools=_builtin_tools(wire),
         output_modalities=tuple(wire.modalities or ("text",)),
         audio=wire.audio,
     )

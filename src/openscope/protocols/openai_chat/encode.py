@@ -22,6 +22,10 @@ from openscope.core.events import (
 from openscope.core.fold import Choice, GenerateResult
 from openscope.core.messages import ToolCallPart
 
+# Compatible-mode chat shows nothing of the built-in tools it ran (no code, no sources):
+# only what the model says before and after them.
+BUILTIN_KINDS = (PartKind.BUILTIN_CALL, PartKind.BUILTIN_RESULT)
+
 # kind -> (HTTP status, error type) as Model Studio's compatible mode answers.
 ERROR_SHAPES: dict[ErrorKind, tuple[int, str]] = {
     ErrorKind.INVALID_PARAMETER: (400, "invalid_request_error"),
@@ -202,6 +206,8 @@ class ChunkEncoder:
                 chunks = self._announce(event.choice)
                 state = self._choices[event.choice]
                 state.kinds[event.part] = event.kind
+                if event.kind in BUILTIN_KINDS:
+                    return chunks
                 if event.kind is PartKind.TOOL_CALL:
                     index = len(state.tool_calls)
                     state.tool_calls[event.part] = index
@@ -219,6 +225,8 @@ class ChunkEncoder:
                 chunks = self._announce(event.choice)
                 state = self._choices[event.choice]
                 kind = state.kinds.get(event.part, PartKind.TEXT)
+                if kind in BUILTIN_KINDS:
+                    return chunks
                 if kind is PartKind.TEXT:
                     delta: dict[str, Any] = {"content": event.text}
                 elif kind is PartKind.REASONING:

@@ -4,11 +4,21 @@ checks and messages."""
 from __future__ import annotations
 
 import time
-from typing import Any, TypeVar
+from typing import Any, TypeVar, assert_never
 
 from pydantic import BaseModel
 
 from openscope.core import ids
+from openscope.core.builtin_tools import (
+    BuiltinTool,
+    BuiltinToolKind,
+    CodeInterpreter,
+    FileSearch,
+    ImageSearch,
+    Mcp,
+    WebExtractor,
+    WebSearch,
+)
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
     ImagePart,
@@ -43,15 +53,7 @@ from openscope.protocols.openai_responses.schemas import (
 W = TypeVar("W", bound=BaseModel)
 
 MIN_OUTPUT_TOKENS = 16
-BUILT_IN_TOOLS = {
-    "web_search",
-    "code_interpreter",
-    "web_extractor",
-    "web_search_image",
-    "image_search",
-    "file_search",
-    "mcp",
-}
+BUILTIN_TOOL_TYPES = {kind.value for kind in BuiltinToolKind}
 # reasoning.effort replaces enable_thinking and wins over it (BEHAVIOUR.md)
 EFFORT_THINKS = {
     "none": False,
@@ -112,7 +114,9 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
     items = input_items(wire.input)
     if not items:
         raise InvalidParameter("Invalid 'input': the input must not be empty.", param="input")
-    tools = tuple(_tool(t) for t in wire.tools or ())
+    declared = [_tool(t) for t in wire.tools or ()]
+    tools = tuple(t for t in declared if isinstance(t, ToolSpec))
+    builtin_tools = tuple(t for t in declared if not isinstance(t, ToolSpec))
     response_format = _response_format(wire)
     settings = TurnSettings(
         instructions=wire.instructions,
@@ -137,6 +141,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
             max_tokens=wire.max_output_tokens,
         ),
         tools=tools,
+        builtin_tools=builtin_tools,
         tool_choice=settings.tool_choice,
         parallel_tool_calls=settings.parallel_tool_calls,
         thinking=settings.thinking,
@@ -295,13 +300,65 @@ def _content(
     return tuple(parts)
 
 
-def _tool(wire: ToolWire) -> ToolSpec:
-    if wire.type in BUILT_IN_TOOLS:
-        raise InvalidParameter(
-            f"The built-in tool '{wire.type}' is not supported yet on this server; "
-            "define function tools instead.",
-            param="tools",
-        )
+def _builtin_tool(kind: BuiltinToolKind, wire: ToolWire) -> BuiltinTool:
+    """A built-in tool with its options; the tool itself honours or refuses them."""
+    extra = dict(wire.model_extra or {})
+    match kind:
+        case BuiltinToolKind.WEB_SEARCH:
+            return WebSearch(options=extra)
+        case BuiltinToolKind.WEB_EXTRACTOR:
+            return WebExtractor()
+        case BuiltinToolKind.CODE_INTERPRETER:
+            return CodeInterpreter(container=extra.get("container"))
+        case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
+            return ImageSearch(kind)
+        case BuiltinToolKind.FILE_SEARCH:
+            ids_ = extra.get("vector_store_ids")
+            if not isinstance(ids_, list) or not ids_ or not all(isinstance(i, str) for i in ids_):
+                raise InvalidParameter(
+                    "Invalid 'tools': a file_search tool needs vector_store_ids, a list of ids.",
+                    param="tools",
+                )
+            limit = extra.get("max_num_results")
+            if limit is not None and (not isinstance(limit, int) or not 1 <= limit <= 50):
+                raise InvalidParameter(
+                    "Invalid 'tools': max_num_results must be an integer in [1, 50].",
+                    param="tools",
+                )
+            return FileSearch(tuple(ids_), max_num_results=limit)
+        case BuiltinToolKind.MCP:
+            label, url = extra.get("server_label"), extra.get("server_url")
+            if not isinstance(label, str) or not isinstance(url, str) or not label or not url:
+                raise InvalidParameter(
+                    "Invalid 'tools': an mcp tool needs server_label and server_url.",
+                    param="tools",
+                )
+            headers = extra.get("headers") or {}
+            if not isinstance(headers, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+            ):
+                raise InvalidParameter(
+                    "Invalid 'tools': mcp headers must map strings to strings.", param="tools"
+                )
+            description = extra.get("server_description")
+            if description is not None and not isinstance(description, str):
+                raise InvalidParameter(
+                    "Invalid 'tools': mcp server_description must be a string.", param="tools"
+                )
+            return Mcp(
+                server_label=label,
+                server_url=url,
+                server_protocol=str(extra.get("server_protocol") or "sse"),
+                server_description=description,
+                headers=headers,
+            )
+        case _:
+            assert_never(kind)
+
+
+def _tool(wire: ToolWire) -> ToolSpec | BuiltinTool:
+    if wire.type in BUILTIN_TOOL_TYPES:
+        return _builtin_tool(BuiltinToolKind(wire.type), wire)
     if wire.type != "function" or not wire.name:
         raise InvalidParameter(
             f"Invalid tool of type '{wire.type}': expected a function tool with a name.",

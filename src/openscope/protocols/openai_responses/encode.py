@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
+from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.errors import ErrorKind, OpenScopeError, error_code
 from openscope.core.events import (
     ChoiceEnd,
@@ -18,6 +19,8 @@ from openscope.core.events import (
     UsageReport,
 )
 from openscope.core.messages import (
+    BuiltinCallPart,
+    BuiltinResultPart,
     ImagePart,
     Message,
     ReasoningPart,
@@ -82,6 +85,9 @@ def item_body(item: Item) -> dict[str, Any]:
             "call_id": first.tool_call_id,
             "output": first.text,
         }
+    if isinstance(first, BuiltinCallPart):
+        result = next((p for p in parts if isinstance(p, BuiltinResultPart)), None)
+        return builtin_call_body(item.id, first, result)
     if isinstance(first, ReasoningPart):
         return {
             "id": item.id,
@@ -98,6 +104,23 @@ def item_body(item: Item) -> dict[str, Any]:
         "role": role,
         "content": [_input_content(p) for p in parts if isinstance(p, TextPart | ImagePart)],
     }
+
+
+def builtin_call_body(
+    item_id: str, call: BuiltinCallPart, result: BuiltinResultPart | None
+) -> dict[str, Any]:
+    """A built-in tool's `<tool>_call` item: in progress until its result is in. Each tool's
+    own fields (web_search's action.sources, code_interpreter's outputs) come with the
+    tools themselves; until then the item carries the call's arguments and the output."""
+    body: dict[str, Any] = {
+        "id": item_id,
+        "type": f"{call.tool}_call",
+        "status": result.status if result is not None else "in_progress",
+        "arguments": call.arguments,
+    }
+    if result is not None:
+        body["output"] = result.output
+    return body
 
 
 def _assistant_message(item_id: str, text: str | None, status: str) -> dict[str, Any]:
@@ -233,6 +256,12 @@ def deleted_body(object_: str, id_: str) -> dict[str, Any]:
 # -- stream -----------------------------------------------------------------------------
 
 
+def _builtin_call(item: _OpenItem) -> BuiltinCallPart:
+    return BuiltinCallPart(
+        item.call_id or "", BuiltinToolKind(item.name or ""), "".join(item.chunks)
+    )
+
+
 @dataclass(slots=True)
 class _OpenItem:
     output_index: int
@@ -241,6 +270,7 @@ class _OpenItem:
     name: str | None = None
     call_id: str | None = None
     chunks: list[str] = field(default_factory=list)
+    call: _OpenItem | None = None  # a built-in result's call, whose item it completes
 
 
 StreamEvent = dict[str, Any]
@@ -253,7 +283,9 @@ class ResponseStreamEncoder:
     def __init__(self, skeleton: StoredResponse) -> None:
         self._skeleton = skeleton  # the response as known before generating
         self._sequence = 0
-        self._items: dict[int, _OpenItem] = {}
+        self._items: dict[int, _OpenItem] = {}  # by part index
+        self._outputs = 0  # output items opened so far
+        self._builtin_calls: dict[str, _OpenItem] = {}  # by call id
 
     def _event(self, type_: str, **fields: Any) -> StreamEvent:
         event = {"type": type_, "sequence_number": self._sequence, **fields}
@@ -278,6 +310,8 @@ class ResponseStreamEncoder:
             case PartDelta():
                 item = self._items[event.part]
                 item.chunks.append(event.text)
+                if item.kind in (PartKind.BUILTIN_CALL, PartKind.BUILTIN_RESULT):
+                    return []  # the item is whole when its result is in
                 return [self._delta(item, event.text)]
             case PartEnd():
                 return self._close(self._items[event.part])
@@ -285,9 +319,27 @@ class ResponseStreamEncoder:
                 assert_never(event)
 
     def _open(self, event: PartStart) -> list[StreamEvent]:
+        if event.kind is PartKind.BUILTIN_RESULT:
+            call = self._builtin_calls[event.tool_call_id or ""]
+            self._items[event.part] = _OpenItem(
+                call.output_index,
+                event.kind,
+                call.item_id,
+                event.tool_name,
+                call.call_id,
+                call=call,
+            )
+            return []
         item_id = output_item_id_for(event.kind, self._skeleton.id, event.part)
-        item = _OpenItem(len(self._items), event.kind, item_id, event.tool_name, event.tool_call_id)
+        item = _OpenItem(self._outputs, event.kind, item_id, event.tool_name, event.tool_call_id)
+        self._outputs += 1
         self._items[event.part] = item
+        if event.kind is PartKind.BUILTIN_CALL:
+            self._builtin_calls[event.tool_call_id or ""] = item
+            body = builtin_call_body(item_id, _builtin_call(item), None)
+            return [
+                self._event("response.output_item.added", output_index=item.output_index, item=body)
+            ]
         where = {"item_id": item_id, "output_index": item.output_index}
         if event.kind is PartKind.TEXT:
             body = _assistant_message(item_id, None, "in_progress")
@@ -337,6 +389,16 @@ class ResponseStreamEncoder:
         return self._event("response.function_call_arguments.delta", **where, delta=text)
 
     def _close(self, item: _OpenItem) -> list[StreamEvent]:
+        if item.kind is PartKind.BUILTIN_CALL:
+            return []  # done once its result is in
+        if item.kind is PartKind.BUILTIN_RESULT:
+            assert item.call is not None
+            tool = BuiltinToolKind(item.name or "")
+            result = BuiltinResultPart(item.call_id or "", tool, "".join(item.chunks))
+            body = builtin_call_body(item.item_id, _builtin_call(item.call), result)
+            return [
+                self._event("response.output_item.done", output_index=item.output_index, item=body)
+            ]
         text = "".join(item.chunks)
         where = {"item_id": item.item_id, "output_index": item.output_index}
         done = {"output_index": item.output_index}

@@ -1,0 +1,63 @@
+"""Built-in tool calls and results as core data: folded from events, kept in the store's
+dicts, and turned into one output item per call."""
+
+from __future__ import annotations
+
+from openscope.core.builtin_tools import BuiltinToolKind
+from openscope.core.codec import part_from_dict, part_to_dict
+from openscope.core.events import (
+    ChoiceEnd,
+    Event,
+    FinishReason,
+    PartDelta,
+    PartEnd,
+    PartKind,
+    PartStart,
+)
+from openscope.core.fold import fold
+from openscope.core.messages import BuiltinCallPart, BuiltinResultPart, TextPart
+from openscope.core.turns import output_items
+
+SEARCH = BuiltinToolKind.WEB_SEARCH
+
+
+def searched_then_answered() -> list[Event]:
+    return [
+        PartStart(0, 0, PartKind.BUILTIN_CALL, tool_call_id="ws_1", tool_name=SEARCH),
+        PartDelta(0, 0, '{"query": '),
+        PartDelta(0, 0, '"weather"}'),
+        PartEnd(0, 0),
+        PartStart(0, 1, PartKind.BUILTIN_RESULT, tool_call_id="ws_1", tool_name=SEARCH),
+        PartDelta(0, 1, '{"sources": ["https://example.com"]}'),
+        PartEnd(0, 1),
+        PartStart(0, 2, PartKind.TEXT),
+        PartDelta(0, 2, "Sunny."),
+        PartEnd(0, 2),
+        ChoiceEnd(0, FinishReason.STOP),
+    ]
+
+
+def test_fold_makes_call_and_result_parts() -> None:
+    (choice,) = fold(searched_then_answered()).choices
+    assert choice.message.parts == (
+        BuiltinCallPart("ws_1", SEARCH, '{"query": "weather"}'),
+        BuiltinResultPart("ws_1", SEARCH, '{"sources": ["https://example.com"]}'),
+        TextPart("Sunny."),
+    )
+
+
+def test_the_store_reads_back_what_it_wrote() -> None:
+    for part in (
+        BuiltinCallPart("ci_1", BuiltinToolKind.CODE_INTERPRETER, '{"code": "1+1"}'),
+        BuiltinResultPart("ci_1", BuiltinToolKind.CODE_INTERPRETER, "2", status="failed"),
+    ):
+        assert part_from_dict(part_to_dict(part)) == part
+
+
+def test_a_call_and_its_result_are_one_output_item() -> None:
+    (choice,) = fold(searched_then_answered()).choices
+    items = output_items(choice, "resp_abc", created_at=1)
+    assert [len(item.message.parts) for item in items] == [2, 1]
+    call, result = items[0].message.parts
+    assert isinstance(call, BuiltinCallPart) and isinstance(result, BuiltinResultPart)
+    assert items[0].id.startswith("msg_")
