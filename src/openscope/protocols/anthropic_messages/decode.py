@@ -5,11 +5,11 @@ Studio's messages; the error body is Anthropic's (see `encode`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from openscope.core.arguments import arguments_text
 from openscope.core.errors import InvalidParameter
 from openscope.core.limits import check_limits
 from openscope.core.messages import (
@@ -246,7 +246,7 @@ def _assistant_turn(wire: MessageWire) -> Message:
         elif isinstance(block, TextBlock):
             parts.append(TextPart(block.text, cache_control=_cache(block.cache_control)))
         elif isinstance(block, ToolUseBlock):
-            arguments = json.dumps(block.input, ensure_ascii=False)
+            arguments = arguments_text(block.input)
             parts.append(ToolCallPart(id=block.id, name=block.name, arguments=arguments))
         else:
             raise InvalidParameter(

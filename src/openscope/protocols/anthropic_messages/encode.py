@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from openscope.core.arguments import arguments_object
 from openscope.core.errors import ErrorKind, OpenScopeError
 from openscope.core.events import (
     ChoiceEnd,
@@ -75,18 +75,6 @@ def usage_body(usage: Usage) -> dict[str, int]:
     }
 
 
-def tool_input(arguments: str) -> dict[str, Any]:
-    """A tool call's arguments as the object Anthropic clients expect."""
-    try:
-        parsed = json.loads(arguments) if arguments.strip() else {}
-    except (ValueError, RecursionError):  # malformed, or nested past the interpreter's stack
-        parsed = None
-    if not isinstance(parsed, dict):
-        # Not an object: keep what the model wrote rather than lose it.
-        return {"arguments": arguments}
-    return parsed
-
-
 def _block(part: Part) -> dict[str, Any] | None:
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
@@ -101,7 +89,7 @@ def _block(part: Part) -> dict[str, Any] | None:
             "type": "tool_use",
             "id": part.id,
             "name": part.name,
-            "input": tool_input(part.arguments),
+            "input": arguments_object(part.arguments),
         }
     return None
 

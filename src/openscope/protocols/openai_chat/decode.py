@@ -3,10 +3,10 @@ messages (see shared/spec/BEHAVIOUR.md)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from openscope.core import ids
+from openscope.core.arguments import arguments_text
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
     CacheControl,
@@ -233,12 +233,11 @@ def _assistant_message(wire: MessageWire) -> Message:
         parts.append(ReasoningPart(wire.reasoning_content))
     parts.extend(_content(wire.content))
     for call in wire.tool_calls or ():
-        arguments = call.function.arguments
-        if not isinstance(arguments, str):
-            arguments = json.dumps(arguments, ensure_ascii=False)
         parts.append(
             ToolCallPart(
-                id=call.id or ids.tool_call_id(), name=call.function.name, arguments=arguments
+                id=call.id or ids.tool_call_id(),
+                name=call.function.name,
+                arguments=arguments_text(call.function.arguments),
             )
         )
     return Message(role=Role.ASSISTANT, parts=tuple(parts), name=wire.name)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from openscope.core import ids
+from openscope.core.arguments import arguments_text
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
     ImagePart,
@@ -243,7 +244,9 @@ def _item(wire: ItemWire, position: int, created: int) -> Item:
                 f"Invalid 'input[{position}]': a function_call needs call_id and name.",
                 param="input",
             )
-        call = ToolCallPart(id=wire.call_id, name=wire.name, arguments=wire.arguments or "{}")
+        call = ToolCallPart(
+            id=wire.call_id, name=wire.name, arguments=arguments_text(wire.arguments)
+        )
         return Item(wire.id or ids.input_item_id("fc"), Message(Role.ASSISTANT, (call,)), created)
     if wire.type == "function_call_output":
         if not wire.call_id:
