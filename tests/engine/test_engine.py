@@ -11,6 +11,7 @@ from openscope.core.errors import InvalidParameter
 from openscope.core.events import PartDelta, UsageReport
 from openscope.core.messages import ImagePart, Message, Role, TextPart, ToolCallPart
 from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig
+from openscope.core.rules import Field
 from openscope.engine import Engine, Route, Router
 
 
@@ -97,4 +98,4 @@ async def test_default_thinking_falls_back_when_the_backend_cannot_think() -> No
     explicit = replace(ask("hi", model="qwen3.6-plus"), thinking=ThinkingConfig(enabled=True))
     with pytest.raises(InvalidParameter) as caught:
         await served.generate(explicit, stream=False)
-    assert caught.value.param == "enable_thinking"
+    assert caught.value.param == Field.THINKING

@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from openscope.core.arguments import arguments_text
 from openscope.core.errors import InvalidParameter
-from openscope.core.limits import check_limits
 from openscope.core.messages import (
     CacheControl,
     ImagePart,
@@ -31,6 +30,7 @@ from openscope.core.request import (
     ToolChoiceMode,
     ToolSpec,
 )
+from openscope.core.rules.sizes import check_sizes
 from openscope.protocols.anthropic_messages.schemas import (
     CacheControlWire,
     CountTokensRequest,
@@ -67,7 +67,7 @@ def decode_count_tokens(body: Any) -> GenerateRequest:
     wire = _parse(CountTokensRequest, body)
     request = _request(wire, SamplingParams(), None)
     # Counting skips the generation rules, but not the size bounds: it renders the prompt.
-    check_limits(request)
+    check_sizes(request)
     return request
 
 

@@ -22,6 +22,7 @@ from openscope.core.events import (
 )
 from openscope.core.fold import GenerateResult
 from openscope.core.messages import Part, ReasoningPart, TextPart, ToolCallPart
+from openscope.protocols.anthropic_messages import names
 
 # A hit stop sequence still ends the turn normally, and `stop_sequence` is always null
 # (Model Studio's Anthropic-compatible API, per the seed).
@@ -53,7 +54,7 @@ def error_status(error: OpenScopeError) -> int:
 def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
     return {
         "type": "error",
-        "error": {"type": ERROR_TYPES[error.kind][1], "message": error.message},
+        "error": {"type": ERROR_TYPES[error.kind][1], "message": names.message(error)},
         "request_id": request_id,
     }
 

@@ -19,6 +19,7 @@ from openscope.core.events import (
 )
 from openscope.core.fold import Choice, GenerateResult
 from openscope.core.messages import ToolCallPart
+from openscope.protocols.openai_chat import names
 
 # kind -> (HTTP status, error type) as Model Studio's compatible mode answers.
 ERROR_SHAPES: dict[ErrorKind, tuple[int, str]] = {
@@ -41,9 +42,9 @@ def error_status(error: OpenScopeError) -> int:
 def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
     return {
         "error": {
-            "message": error.message,
+            "message": names.message(error),
             "type": ERROR_SHAPES[error.kind][1],
-            "param": error.param,
+            "param": names.param(error),
             "code": error_code(error),
         },
         "request_id": request_id,
