@@ -47,14 +47,18 @@ async def test_backend_errors_before_the_first_event_raise_from_generate() -> No
 
 
 async def test_images_need_a_vision_backend() -> None:
+    # qwen-vl-plus can see (its catalogue entry says so), so it is the backend that refuses
     request = GenerateRequest(
-        model="qwen-plus",
+        model="qwen-vl-plus",
         messages=(Message(Role.USER, (ImagePart("data:image/png;base64,AA=="),)),),
     )
     backend = ScriptedBackend(features=BackendFeatures())
+    routes = {"smollm2-135m-instruct": Route("b", "smollm2-135m-instruct")}
+    router = Router(default_catalog(), routes, {"qwen-vl-plus": "smollm2-135m-instruct"}, created=1)
     with pytest.raises(InvalidParameter) as caught:
-        await engine(backend).generate(request, stream=False)
+        await Engine(router, {"b": backend}).generate(request, stream=False)
     assert caught.value.param == "messages"
+    assert "not supported yet by the backend" in caught.value.message
 
 
 async def test_tool_history_needs_a_tool_backend() -> None:

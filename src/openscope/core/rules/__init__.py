@@ -4,6 +4,7 @@ A broken rule raises a `Refusal` naming a `Field`; each protocol words it with i
 parameter names where it builds its error body (protocols/<api>/names.py).
 """
 
+from openscope.core.rules.capabilities import check_capabilities
 from openscope.core.rules.checks import check_request
 from openscope.core.rules.defaults import apply_defaults
 from openscope.core.rules.fields import Field
@@ -18,6 +19,7 @@ __all__ = [
     "Refusal",
     "Wording",
     "apply_defaults",
+    "check_capabilities",
     "check_request",
     "check_sizes",
     "check_tools",

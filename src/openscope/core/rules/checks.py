@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from openscope.core.catalog.spec import ModelSpec, ThinkingMode
 from openscope.core.request import GenerateRequest, ResponseFormatType, ToolChoiceMode
+from openscope.core.rules.capabilities import check_capabilities
 from openscope.core.rules.fields import Field
 from openscope.core.rules.refusal import Refusal
 from openscope.core.rules.sizes import check_sizes
@@ -20,8 +21,11 @@ from openscope.core.rules.wording import Wording
 def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) -> None:
     """Raise a `Refusal` with Model Studio's message for the first rule broken.
 
-    The size bounds come first: the rules after them walk the tools and messages."""
+        The size bounds come first: the rules after them walk the tools and messages. What the
+    model cannot do at all comes before how the request uses it (a model without tools is
+    refused its tools before their names are checked)."""
     check_sizes(request)
+    check_capabilities(request, spec)
     check_tools(request)
     model = spec.name
     caps = spec.capabilities
