@@ -11,6 +11,7 @@ from openscope.core.errors import InvalidParameter
 from openscope.core.events import PartDelta, UsageReport
 from openscope.core.messages import ImagePart, Message, Role, TextPart, ToolCallPart
 from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig
+from openscope.core.rules import Field
 from openscope.engine import Engine, Route, Router
 from tests.engine.helpers import started, unused_store
 
@@ -47,14 +48,18 @@ async def test_backend_errors_before_the_first_event_raise_from_generate() -> No
 
 
 async def test_images_need_a_vision_backend() -> None:
+    # qwen-vl-plus can see (its catalogue entry says so), so it is the backend that refuses
     request = GenerateRequest(
-        model="qwen-plus",
+        model="qwen-vl-plus",
         messages=(Message(Role.USER, (ImagePart("data:image/png;base64,AA=="),)),),
     )
     backend = ScriptedBackend(features=BackendFeatures())
+    routes = {"smollm2-135m-instruct": Route("b", "smollm2-135m-instruct")}
+    router = Router(default_catalog(), routes, {"qwen-vl-plus": "smollm2-135m-instruct"}, created=1)
     with pytest.raises(InvalidParameter) as caught:
-        await started(engine(backend), request, stream=False)
+        await started(Engine(router, {"b": backend}, unused_store()), request, stream=False)
     assert caught.value.param == "messages"
+    assert "not supported yet by the backend" in caught.value.message
 
 
 async def test_tool_history_needs_a_tool_backend() -> None:
@@ -98,4 +103,4 @@ async def test_default_thinking_falls_back_when_the_backend_cannot_think() -> No
     explicit = replace(ask("hi", model="qwen3.6-plus"), thinking=ThinkingConfig(enabled=True))
     with pytest.raises(InvalidParameter) as caught:
         await started(served, explicit, stream=False)
-    assert caught.value.param == "enable_thinking"
+    assert caught.value.param == Field.THINKING

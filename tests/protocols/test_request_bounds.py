@@ -1,6 +1,6 @@
 """The request bounds every API shares, through each API's own routes and error shape:
 bodies nested too deeply (refused by the one wire parser) and the size limits of
-core/limits (refused by the engine's rules)."""
+core/rules/sizes (refused by the engine's rules)."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def test_conversation_metadata_nested_too_deeply(scripted_client: AppFactory, pa
     assert RESPONSES.error(response) == TOO_DEEP
 
 
-# -- size bounds (core/limits), as each API words its parameters -------------------------
+# -- size bounds (core/rules/sizes), as each API words its parameters -------------------------
 
 
 def test_chat_stop_sequences(scripted_client: AppFactory) -> None:

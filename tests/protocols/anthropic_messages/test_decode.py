@@ -52,6 +52,12 @@ def test_temperature_beyond_anthropics_range_is_accepted() -> None:
     assert request.sampling.temperature == 1.5
 
 
+@pytest.mark.parametrize(("asked", "sampled"), [(100, 100), (101, 0), (200, 0)])
+def test_top_k_above_100_turns_top_k_off_as_in_chat(asked: int, sampled: int) -> None:
+    request, _ = decode(body(top_k=asked))
+    assert request.sampling.top_k == sampled
+
+
 def test_system_role_in_messages_is_refused() -> None:
     payload = body(messages=[{"role": "system", "content": "s"}, USER])
     assert 'Unexpected role "system"' in error_of(payload)

@@ -53,6 +53,15 @@ def test_create(scripted_client: AppFactory) -> None:
     assert message.usage.cache_read_input_tokens == 0
 
 
+def test_top_k_above_100_reaches_the_backend_as_0(scripted_client: AppFactory) -> None:
+    backend = ScriptedBackend()
+    client = scripted_client(backend)
+    response = client.post("/apps/anthropic/v1/messages", json=ask(top_k=200))
+    assert response.status_code == 200, response.text
+    sent, _ = backend.requests[-1]
+    assert sent.sampling.top_k == 0  # Model Studio's rule: top-k off, as in every API
+
+
 def test_the_v1_prefix_serves_the_same_api(scripted_client: AppFactory) -> None:
     message = sdk(scripted_client(), prefix="").messages.create(**ask())
     assert message.content[0].text == "hello there"  # type: ignore[union-attr]

@@ -17,31 +17,28 @@ from openscope.core.errors import InvalidParameter
 from openscope.core.events import Event
 from openscope.core.messages import ImagePart, ToolCallPart, ToolResultPart
 from openscope.core.request import GenerateRequest, ResponseFormatType
+from openscope.core.rules import Field, Refusal, Wording
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router, Target
 
 
-def _unsupported(parameter: str, model: str) -> InvalidParameter:
-    return InvalidParameter(
-        f"The parameter {parameter} is not supported yet by the backend serving model "
-        f"{model} on this server.",
-        param=parameter,
-    )
+def _unsupported(parameter: Field, model: str) -> InvalidParameter:
+    return Refusal(Wording.BACKEND_LACKS, parameter, model=model)
 
 
-# What chat calls the switch of a built-in tool; the other APIs declare it in `tools`.
-CHAT_SWITCHES = {
-    BuiltinToolKind.WEB_SEARCH: "enable_search",
-    BuiltinToolKind.CODE_INTERPRETER: "enable_code_interpreter",
+# Built-in tools with a field of their own (chat switches them on with a flag); the others
+# are declared in `tools`.
+BUILTIN_FIELDS = {
+    BuiltinToolKind.WEB_SEARCH: Field.SEARCH,
+    BuiltinToolKind.CODE_INTERPRETER: Field.CODE_INTERPRETER,
 }
 
 
 def _builtin_unsupported(kind: BuiltinToolKind, model: str) -> InvalidParameter:
-    return InvalidParameter(
-        f"The built-in tool {kind} is not supported yet by the backend serving model "
-        f"{model} on this server.",
-        param=CHAT_SWITCHES.get(kind, "tools"),
-    )
+    field = BUILTIN_FIELDS.get(kind)
+    if field is not None:
+        return Refusal(Wording.BACKEND_LACKS, field, model=model)
+    return Refusal(Wording.BACKEND_LACKS_TOOL, Field.TOOLS, model=model, tool=str(kind))
 
 
 def _has_tool_traffic(request: GenerateRequest) -> bool:
@@ -69,23 +66,23 @@ def check_features(request: GenerateRequest, target: Target, features: BackendFe
     model = target.served.id
     thinking = rules.thinking_enabled(request, target.served.spec)
     needs = [
-        (bool(request.tools), features.tools, "tools"),
-        (_has_tool_traffic(request), features.tools, "messages"),
-        (thinking, features.thinking, "enable_thinking"),
+        (bool(request.tools), features.tools, Field.TOOLS),
+        (_has_tool_traffic(request), features.tools, Field.MESSAGES),
+        (thinking, features.thinking, Field.THINKING),
         (
             request.response_format.type is ResponseFormatType.JSON_OBJECT,
             features.json_object,
-            "response_format",
+            Field.RESPONSE_FORMAT,
         ),
         (
             request.response_format.type is ResponseFormatType.JSON_SCHEMA,
             features.json_schema,
-            "response_format",
+            Field.RESPONSE_FORMAT,
         ),
-        ("audio" in request.output_modalities, features.audio_output, "modalities"),
-        (request.sampling.logprobs, features.logprobs, "logprobs"),
-        (request.sampling.n > 1, features.multiple_choices, "n"),
-        (_has_images(request), features.vision, "messages"),
+        ("audio" in request.output_modalities, features.audio_output, Field.OUTPUT_MODALITIES),
+        (request.sampling.logprobs, features.logprobs, Field.LOGPROBS),
+        (request.sampling.n > 1, features.multiple_choices, Field.N),
+        (_has_images(request), features.vision, Field.MESSAGES),
     ]
     for needed, supported, parameter in needs:
         if needed and not supported:

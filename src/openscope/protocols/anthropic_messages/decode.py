@@ -1,17 +1,17 @@
 """Anthropic-compatible Messages request -> core `GenerateRequest`.
 
-Ranges follow Model Studio (temperature in [0, 2), not Anthropic's [0, 1]) and use Model
-Studio's messages; the error body is Anthropic's (see `encode`)."""
+Sampling ranges are Model Studio's, shared by every API (core/rules/ranges: temperature in
+[0, 2), not Anthropic's [0, 1]; a top_k above 100 turns top-k off), with Model Studio's
+messages; the error body is Anthropic's (see `encode`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from openscope.core.arguments import arguments_text
 from openscope.core.errors import InvalidParameter
-from openscope.core.limits import check_limits
 from openscope.core.messages import (
     CacheControl,
     ImagePart,
@@ -31,6 +31,8 @@ from openscope.core.request import (
     ToolChoiceMode,
     ToolSpec,
 )
+from openscope.core.rules.ranges import checked_sampling
+from openscope.core.rules.sizes import check_sizes
 from openscope.protocols.anthropic_messages.schemas import (
     CacheControlWire,
     CountTokensRequest,
@@ -67,7 +69,7 @@ def decode_count_tokens(body: Any) -> GenerateRequest:
     wire = _parse(CountTokensRequest, body)
     request = _request(wire, SamplingParams(), None)
     # Counting skips the generation rules, but not the size bounds: it renders the prompt.
-    check_limits(request)
+    check_sizes(request)
     return request
 
 
@@ -92,18 +94,14 @@ def _request(
 def _sampling(wire: MessagesRequest) -> SamplingParams:
     if wire.max_tokens < 1:
         raise InvalidParameter("max_tokens: must be greater than or equal to 1", param="max_tokens")
-    if wire.temperature is not None and not 0.0 <= wire.temperature < 2.0:
-        raise InvalidParameter("Temperature should be in [0.0, 2.0)", param="temperature")
-    if wire.top_p is not None and not 0.0 < wire.top_p <= 1.0:
-        raise InvalidParameter("Range of top_p should be (0.0, 1.0]", param="top_p")
-    if wire.top_k is not None and wire.top_k < 0:
-        raise InvalidParameter("Parameter top_k be greater than or equal to 0", param="top_k")
-    return SamplingParams(
-        temperature=wire.temperature,
-        top_p=wire.top_p,
-        top_k=wire.top_k,
-        max_tokens=wire.max_tokens,
-        stop=tuple(wire.stop_sequences or ()),
+    return checked_sampling(
+        SamplingParams(
+            temperature=wire.temperature,
+            top_p=wire.top_p,
+            top_k=wire.top_k,
+            max_tokens=wire.max_tokens,
+            stop=tuple(wire.stop_sequences or ()),
+        )
     )
 
 
@@ -246,7 +244,7 @@ def _assistant_turn(wire: MessageWire) -> Message:
         elif isinstance(block, TextBlock):
             parts.append(TextPart(block.text, cache_control=_cache(block.cache_control)))
         elif isinstance(block, ToolUseBlock):
-            arguments = json.dumps(block.input, ensure_ascii=False)
+            arguments = arguments_text(block.input)
             parts.append(ToolCallPart(id=block.id, name=block.name, arguments=arguments))
         else:
             raise InvalidParameter(

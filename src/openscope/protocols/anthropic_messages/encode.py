@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
+from openscope.core.arguments import arguments_object
 from openscope.core.errors import ErrorKind, OpenScopeError
 from openscope.core.events import (
     ChoiceEnd,
@@ -23,6 +23,7 @@ from openscope.core.events import (
 )
 from openscope.core.fold import GenerateResult
 from openscope.core.messages import Part, ReasoningPart, TextPart, ToolCallPart
+from openscope.protocols.anthropic_messages import names
 
 # A hit stop sequence still ends the turn normally, and `stop_sequence` is always null
 # (Model Studio's Anthropic-compatible API, per the seed).
@@ -57,7 +58,7 @@ def error_status(error: OpenScopeError) -> int:
 def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
     return {
         "type": "error",
-        "error": {"type": ERROR_TYPES[error.kind][1], "message": error.message},
+        "error": {"type": ERROR_TYPES[error.kind][1], "message": names.message(error)},
         "request_id": request_id,
     }
 
@@ -79,18 +80,6 @@ def usage_body(usage: Usage) -> dict[str, int]:
     }
 
 
-def tool_input(arguments: str) -> dict[str, Any]:
-    """A tool call's arguments as the object Anthropic clients expect."""
-    try:
-        parsed = json.loads(arguments) if arguments.strip() else {}
-    except (ValueError, RecursionError):  # malformed, or nested past the interpreter's stack
-        parsed = None
-    if not isinstance(parsed, dict):
-        # Not an object: keep what the model wrote rather than lose it.
-        return {"arguments": arguments}
-    return parsed
-
-
 def _block(part: Part) -> dict[str, Any] | None:
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
@@ -105,7 +94,7 @@ def _block(part: Part) -> dict[str, Any] | None:
             "type": "tool_use",
             "id": part.id,
             "name": part.name,
-            "input": tool_input(part.arguments),
+            "input": arguments_object(part.arguments),
         }
     return None
 

@@ -3,10 +3,11 @@ messages (see shared/spec/BEHAVIOUR.md)."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from typing import Any
 
 from openscope.core import ids
+from openscope.core.arguments import arguments_text
 from openscope.core.builtin_tools import BuiltinTool, CodeInterpreter, WebSearch
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
@@ -30,6 +31,7 @@ from openscope.core.request import (
     ToolChoiceMode,
     ToolSpec,
 )
+from openscope.core.rules.ranges import checked_sampling
 from openscope.protocols.http import parse_wire
 from openscope.protocols.openai_chat.schemas import (
     ChatCompletionRequest,
@@ -40,10 +42,6 @@ from openscope.protocols.openai_chat.schemas import (
     ToolWire,
 )
 
-SEED_MAX = 2**31 - 1
-TOP_K_DISABLED_ABOVE = 100
-MAX_TOP_LOGPROBS = 5
-MAX_N = 4
 JSON_WORD_MESSAGE = (
     "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
     "'json_object'."
@@ -92,46 +90,29 @@ def decode(body: Any) -> tuple[GenerateRequest, ChatCompletionRequest]:
 
 
 def _sampling(wire: ChatCompletionRequest) -> SamplingParams:
-    if wire.temperature is not None and not 0.0 <= wire.temperature < 2.0:
-        raise InvalidParameter("Temperature should be in [0.0, 2.0)", param="temperature")
-    if wire.top_p is not None and not 0.0 < wire.top_p <= 1.0:
-        raise InvalidParameter("Range of top_p should be (0.0, 1.0]", param="top_p")
-    if wire.top_k is not None and wire.top_k < 0:
-        raise InvalidParameter("Parameter top_k be greater than or equal to 0", param="top_k")
-    if wire.presence_penalty is not None and not -2.0 <= wire.presence_penalty <= 2.0:
-        raise InvalidParameter(
-            "Presence_penalty should be in [-2.0, 2.0]", param="presence_penalty"
-        )
-    n = 1 if wire.n is None else wire.n
-    if not 1 <= n <= MAX_N:
-        raise InvalidParameter(f"Range of n should be [1, {MAX_N}]", param="n")
-    if wire.seed is not None and not 0 <= wire.seed <= SEED_MAX:
-        raise InvalidParameter(f"Range of seed should be [0, {SEED_MAX}]", param="seed")
-    top_logprobs = wire.top_logprobs or 0
-    if not 0 <= top_logprobs <= MAX_TOP_LOGPROBS:
-        raise InvalidParameter(
-            f"Range of top_logprobs should be [0, {MAX_TOP_LOGPROBS}]", param="top_logprobs"
-        )
-    top_k = wire.top_k
-    if top_k is not None and top_k > TOP_K_DISABLED_ABOVE:
-        top_k = 0  # Model Studio: above 100 the top-k strategy is off
     stop, stop_ids = _stop(wire.stop)
-    return SamplingParams(
-        temperature=wire.temperature,
-        top_p=wire.top_p,
-        top_k=top_k,
-        presence_penalty=wire.presence_penalty,
-        seed=wire.seed,
-        # The range of max_tokens depends on the model: checked against the catalogue.
-        # max_completion_tokens is OpenAI's newer name, which LangChain and newer SDK code
-        # send; honoured so their length limits are not lost.
-        max_tokens=wire.max_tokens if wire.max_tokens is not None else wire.max_completion_tokens,
-        stop=stop,
-        stop_token_ids=stop_ids,
-        n=n,
-        logprobs=bool(wire.logprobs),
-        top_logprobs=top_logprobs if wire.logprobs else 0,
+    sampling = checked_sampling(
+        SamplingParams(
+            temperature=wire.temperature,
+            top_p=wire.top_p,
+            top_k=wire.top_k,
+            presence_penalty=wire.presence_penalty,
+            seed=wire.seed,
+            # The range of max_tokens depends on the model: checked against the catalogue.
+            # max_completion_tokens is OpenAI's newer name, which LangChain and newer SDK
+            # code send; honoured so their length limits are not lost.
+            max_tokens=wire.max_tokens
+            if wire.max_tokens is not None
+            else wire.max_completion_tokens,
+            stop=stop,
+            stop_token_ids=stop_ids,
+            n=1 if wire.n is None else wire.n,
+            logprobs=bool(wire.logprobs),
+            # In range even when logprobs is off, as Model Studio checks it.
+            top_logprobs=wire.top_logprobs or 0,
+        )
     )
+    return sampling if sampling.logprobs else replace(sampling, top_logprobs=0)
 
 
 def _stop(
@@ -242,12 +223,11 @@ def _assistant_message(wire: MessageWire) -> Message:
         parts.append(ReasoningPart(wire.reasoning_content))
     parts.extend(_content(wire.content))
     for call in wire.tool_calls or ():
-        arguments = call.function.arguments
-        if not isinstance(arguments, str):
-            arguments = json.dumps(arguments, ensure_ascii=False)
         parts.append(
             ToolCallPart(
-                id=call.id or ids.tool_call_id(), name=call.function.name, arguments=arguments
+                id=call.id or ids.tool_call_id(),
+                name=call.function.name,
+                arguments=arguments_text(call.function.arguments),
             )
         )
     return Message(role=Role.ASSISTANT, parts=tuple(parts), name=wire.name)

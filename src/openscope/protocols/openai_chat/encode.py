@@ -21,6 +21,7 @@ from openscope.core.events import (
 )
 from openscope.core.fold import Choice, GenerateResult
 from openscope.core.messages import ToolCallPart
+from openscope.protocols.openai_chat import names
 
 # Compatible-mode chat shows nothing of the built-in tools it ran (no code, no sources):
 # only what the model says before and after them.
@@ -47,9 +48,9 @@ def error_status(error: OpenScopeError) -> int:
 def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
     return {
         "error": {
-            "message": error.message,
+            "message": names.message(error),
             "type": ERROR_SHAPES[error.kind][1],
-            "param": error.param,
+            "param": names.param(error),
             "code": error_code(error),
         },
         "request_id": request_id,

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, assert_never
 from pydantic import BaseModel
 
 from openscope.core import ids
+from openscope.core.arguments import arguments_text
 from openscope.core.builtin_tools import (
     BuiltinTool,
     BuiltinToolKind,
@@ -39,6 +40,7 @@ from openscope.core.request import (
     ToolChoiceMode,
     ToolSpec,
 )
+from openscope.core.rules.ranges import checked_sampling
 from openscope.core.state import Item, TurnSettings
 from openscope.core.turns import Turn
 from openscope.protocols.http import parse_wire
@@ -107,10 +109,13 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
             f"{MIN_OUTPUT_TOKENS}, got {wire.max_output_tokens}.",
             param="max_output_tokens",
         )
-    if wire.temperature is not None and not 0.0 <= wire.temperature < 2.0:
-        raise InvalidParameter("Temperature should be in [0.0, 2.0)", param="temperature")
-    if wire.top_p is not None and not 0.0 < wire.top_p <= 1.0:
-        raise InvalidParameter("Range of top_p should be (0.0, 1.0]", param="top_p")
+    sampling = checked_sampling(
+        SamplingParams(
+            temperature=wire.temperature,
+            top_p=wire.top_p,
+            max_tokens=wire.max_output_tokens,
+        )
+    )
     items = input_items(wire.input)
     if not items:
         raise InvalidParameter("Invalid 'input': the input must not be empty.", param="input")
@@ -135,11 +140,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
     request = GenerateRequest(
         model=wire.model,
         messages=tuple(item.message for item in items),
-        sampling=SamplingParams(
-            temperature=wire.temperature,
-            top_p=wire.top_p,
-            max_tokens=wire.max_output_tokens,
-        ),
+        sampling=sampling,
         tools=tools,
         builtin_tools=builtin_tools,
         tool_choice=settings.tool_choice,
@@ -248,7 +249,9 @@ def _item(wire: ItemWire, position: int, created: int) -> Item:
                 f"Invalid 'input[{position}]': a function_call needs call_id and name.",
                 param="input",
             )
-        call = ToolCallPart(id=wire.call_id, name=wire.name, arguments=wire.arguments or "{}")
+        call = ToolCallPart(
+            id=wire.call_id, name=wire.name, arguments=arguments_text(wire.arguments)
+        )
         return Item(wire.id or ids.input_item_id("fc"), Message(Role.ASSISTANT, (call,)), created)
     if wire.type == "function_call_output":
         if not wire.call_id:

@@ -32,6 +32,7 @@ from openscope.core.messages import (
 from openscope.core.request import ResponseFormat, ResponseFormatType, ToolChoice, ToolChoiceMode
 from openscope.core.state import Conversation, Item, Page, StoredResponse
 from openscope.core.turns import output_item_id_for
+from openscope.protocols.openai_responses import names
 
 STATUSES: dict[ErrorKind, int] = {
     ErrorKind.INVALID_PARAMETER: 400,
@@ -52,7 +53,7 @@ def error_status(error: OpenScopeError) -> int:
 
 def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
     """The Responses API's flat error shape (BEHAVIOUR.md)."""
-    return {"code": error_code(error), "message": error.message, "request_id": request_id}
+    return {"code": error_code(error), "message": names.message(error), "request_id": request_id}
 
 
 # -- items ------------------------------------------------------------------------------

@@ -23,20 +23,28 @@ def request(model: str, **fields: object) -> GenerateRequest:
     return GenerateRequest(model=model, messages=HELLO, **fields)  # type: ignore[arg-type]
 
 
-def check(req: GenerateRequest, *, stream: bool = False) -> str:
+def refusal(req: GenerateRequest, *, stream: bool = False) -> InvalidParameter:
     with pytest.raises(InvalidParameter) as caught:
         rules.check_request(req, CATALOG[req.model], stream=stream)
-    return caught.value.message
+    return caught.value
+
+
+def check(req: GenerateRequest, *, stream: bool = False) -> str:
+    """The refusal's message, in the core's wire-neutral names (each protocol words it in
+    its own: tests/protocols/<api>/test_names.py)."""
+    return refusal(req, stream=stream).message
 
 
 def test_thinking_on_a_model_without_thinking() -> None:
     req = request("smollm2-135m-instruct", thinking=ThinkingConfig(enabled=True))
-    assert check(req) == "The model smollm2-135m-instruct does not support enable_thinking."
+    error = refusal(req)
+    assert error.message == "The model smollm2-135m-instruct does not support thinking."
+    assert error.param == rules.Field.THINKING
 
 
 def test_thinking_only_model_refuses_thinking_off() -> None:
     req = request("qwq-plus", thinking=ThinkingConfig(enabled=False))
-    assert check(req) == "The value of the enable_thinking parameter is restricted to True."
+    assert check(req) == "The value of the thinking parameter is restricted to True."
 
 
 def test_forced_tool_in_thinking_mode() -> None:
@@ -58,7 +66,7 @@ def test_json_mode_with_thinking() -> None:
         thinking=ThinkingConfig(enabled=True),
         response_format=ResponseFormat(ResponseFormatType.JSON_OBJECT),
     )
-    assert check(req) == "Json mode response is not supported when enable_thinking is true"
+    assert check(req) == "Json mode response is not supported when thinking is true"
 
 
 def test_stream_only_thinking_model() -> None:
@@ -70,12 +78,14 @@ def test_stream_only_thinking_model() -> None:
 def test_max_tokens_range_uses_the_model_limit() -> None:
     spec = CATALOG["qwen-plus"]
     req = request("qwen-plus", sampling=SamplingParams(max_tokens=spec.max_output_tokens + 1))
-    assert check(req) == f"Range of max_tokens should be [1, {spec.max_output_tokens}]"
+    error = refusal(req)
+    assert error.message == f"Range of max_output_tokens should be [1, {spec.max_output_tokens}]"
+    assert error.param == rules.Field.MAX_OUTPUT_TOKENS
 
 
 def test_max_tokens_below_one() -> None:
     req = request("smollm2-135m-instruct", sampling=SamplingParams(max_tokens=0))
-    assert check(req) == "Range of max_tokens should be [1, 8192]"
+    assert check(req) == "Range of max_output_tokens should be [1, 8192]"
 
 
 def test_thinking_budget_range() -> None:

@@ -1,0 +1,33 @@
+"""Rules on the tools a request offers and the tool choice that names them."""
+
+from __future__ import annotations
+
+import re
+
+from openscope.core.request import GenerateRequest, ToolChoiceMode
+from openscope.core.rules.fields import Field
+from openscope.core.rules.refusal import Refusal
+from openscope.core.rules.wording import Wording
+
+TOOL_NAME_MAX_CHARS = 64
+TOOL_NAME = re.compile(rf"^[A-Za-z0-9_-]{{1,{TOOL_NAME_MAX_CHARS}}}$")
+
+
+def check_tools(request: GenerateRequest) -> None:
+    """Tool names: letters, digits, underscores and hyphens, at most 64 characters, each
+    once; a tool choice forces or names only tools that are there."""
+    for tool in request.tools:
+        if not TOOL_NAME.match(tool.name):
+            raise Refusal(
+                Wording.TOOL_NAME_INVALID, Field.TOOLS, name=tool.name, limit=TOOL_NAME_MAX_CHARS
+            )
+    names = [t.name for t in request.tools]
+    if len(set(names)) != len(names):
+        raise Refusal(Wording.TOOL_NAMES_REPEATED, Field.TOOLS)
+    choice = request.tool_choice
+    if choice.mode in (ToolChoiceMode.REQUIRED, ToolChoiceMode.NAMED) and not names:
+        raise Refusal(Wording.FORCED_TOOL_WITHOUT_TOOLS, Field.TOOL_CHOICE)
+    asked = [choice.name] if choice.mode is ToolChoiceMode.NAMED else list(choice.allowed or ())
+    for name in asked:
+        if name not in names:
+            raise Refusal(Wording.FORCED_TOOL_UNKNOWN, Field.TOOL_CHOICE, name=name)

@@ -1,0 +1,64 @@
+"""The Anthropic Messages names of the core's fields, and the few refusals worded anew.
+
+Anthropic's error body carries no `param`, so the names matter inside messages only.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from openscope.core.errors import OpenScopeError
+from openscope.core.rules import Field, Wording, wire_message
+
+
+def wire_name(field: Field) -> str:
+    match field:
+        case Field.MAX_OUTPUT_TOKENS:
+            return "max_tokens"
+        case Field.STOP:
+            return "stop_sequences"
+        case Field.THINKING_BUDGET:
+            return "thinking.budget_tokens"
+        case Field.EFFORT:
+            return "output_config.effort"
+        case (
+            Field.MESSAGES
+            | Field.STREAM
+            | Field.TEMPERATURE
+            | Field.TOP_P
+            | Field.TOP_K
+            | Field.THINKING
+            | Field.TOOLS
+            | Field.TOOL_CHOICE
+        ):
+            return field.value
+        case (
+            Field.PRESENCE_PENALTY
+            | Field.SEED
+            | Field.N
+            | Field.LOGPROBS
+            | Field.TOP_LOGPROBS
+            | Field.RESPONSE_FORMAT
+            | Field.SEARCH
+            | Field.CODE_INTERPRETER
+            | Field.OUTPUT_MODALITIES
+        ):
+            return field.value  # not Anthropic parameters: the decoder never sets them
+        case _:
+            assert_never(field)
+
+
+def reworded(wording: Wording) -> str | None:
+    """Where Model Studio's chat wording reads wrong with an Anthropic name in it."""
+    match wording:
+        case Wording.THINKING_REQUIRED:
+            return "The model {model} always thinks: {param} cannot be disabled."
+        case Wording.FORCED_TOOL_WHILE_THINKING:
+            # Anthropic's own message for the same rule.
+            return "Thinking may not be enabled when {param} forces tool use."
+        case _:
+            return None
+
+
+def message(error: OpenScopeError) -> str:
+    return wire_message(error, wire_name, reworded)
