@@ -1,8 +1,8 @@
 """`check_request`: Model Studio's rules for one request on the model it asked for.
 
-The model-independent ranges are checked as each protocol decodes, before a model is
-resolved; the rules here depend on the catalogue entry of the model asked for. The size
-bounds every API shares (`sizes`) come first.
+The model-independent sampling ranges (`ranges`) are applied as each protocol decodes,
+before a model is resolved; the rules here depend on the catalogue entry of the model asked
+for. The size bounds every API shares (`sizes`) come first.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from openscope.core.rules.wording import Wording
 def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) -> None:
     """Raise a `Refusal` with Model Studio's message for the first rule broken.
 
-        The size bounds come first: the rules after them walk the tools and messages. What the
-    model cannot do at all comes before how the request uses it (a model without tools is
-    refused its tools before their names are checked)."""
+    The size bounds come first: the rules after them walk the tools and messages. What the
+    model cannot do at all (`capabilities`) comes before how the request uses it: a model
+    without tools refuses the tools before their names are checked."""
     check_sizes(request)
     check_capabilities(request, spec)
     check_tools(request)
