@@ -10,7 +10,7 @@ from openscope.core.catalog import default_catalog
 from openscope.core.errors import InvalidParameter
 from openscope.core.events import PartDelta, UsageReport
 from openscope.core.messages import ImagePart, Message, Role, TextPart, ToolCallPart
-from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig
+from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig, ToolSpec
 from openscope.core.rules import Field
 from openscope.engine import Engine, Route, Router
 from tests.engine.helpers import started, unused_store
@@ -104,3 +104,25 @@ async def test_default_thinking_falls_back_when_the_backend_cannot_think() -> No
     with pytest.raises(InvalidParameter) as caught:
         await started(served, explicit, stream=False)
     assert caught.value.param == Field.THINKING
+
+
+async def test_features_are_per_model() -> None:
+    """One backend, two models that differ: each request is checked against its own."""
+
+    class TwoModels(ScriptedBackend):
+        def features(self, model: str) -> BackendFeatures:
+            return BackendFeatures(tools=model == "with-tools")
+
+    backend = TwoModels()
+    routes = {name: Route("b", name) for name in ("with-tools", "without-tools")}
+    router = Router(
+        default_catalog(), routes, {}, created=1, features=lambda r: backend.features(r.model)
+    )
+    served = Engine(router, {"b": backend}, unused_store())
+    tool = ToolSpec("f", parameters={"type": "object"})
+    ok = replace(ask("hi", model="with-tools"), tools=(tool,))
+    [event async for event in await started(served, ok, stream=False)]
+    refused = replace(ask("hi", model="without-tools"), tools=(tool,))
+    with pytest.raises(InvalidParameter) as caught:
+        await started(served, refused, stream=False)
+    assert caught.value.param == Field.TOOLS

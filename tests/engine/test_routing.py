@@ -67,7 +67,11 @@ def test_uncatalogued_models_can_do_what_their_backend_can() -> None:
     from openscope.core.catalog import ThinkingMode
 
     routes = {"echo": Route("scripted", "echo")}
-    features = {"scripted": BackendFeatures(thinking=True, tools=True)}
+
+    def features(route: Route) -> BackendFeatures:
+        assert route == Route("scripted", "echo")
+        return BackendFeatures(thinking=True, tools=True)
+
     spec = Router(CATALOG, routes, {}, created=1, features=features).resolve("echo").served.spec
     assert spec.capabilities.thinking is ThinkingMode.OPTIONAL
     assert spec.capabilities.tools and not spec.capabilities.logprobs

@@ -28,6 +28,11 @@ class BackendFeatures:
     audio_output: bool = False
     # The built-in tools this backend's models can use (the tool loop runs them).
     builtin_tools: frozenset[BuiltinToolKind] = frozenset()
+    # Repeated prompt prefixes are read from a cache (and reported as cached tokens).
+    prefix_cache: bool = False
+    # `cache_control` markers and the Responses session cache are honoured: the marked
+    # prefix is kept for its time to live and reported as cache creation and hits.
+    explicit_cache: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +54,10 @@ class EngineMetrics:
 
 
 class Backend(Protocol):
-    @property
-    def features(self) -> BackendFeatures: ...
+    def features(self, model: str) -> BackendFeatures:
+        """What this backend can do for its model `model` (models behind one backend may
+        differ: an upstream serves several)."""
+        ...
 
     def context_length(self, model: str) -> int | None:
         """The context window the backend serves `model` with, if it knows it."""

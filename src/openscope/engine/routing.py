@@ -8,7 +8,7 @@ so Model Studio code runs unchanged on whatever this server hosts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from openscope.backends.base import BackendFeatures
@@ -65,13 +65,15 @@ class Router:
         aliases: Mapping[str, str],
         *,
         created: int,
-        features: Mapping[str, BackendFeatures] | None = None,
+        features: Callable[[Route], BackendFeatures] | None = None,
     ) -> None:
-        """`features` (by backend name) describes routed models the catalogue lacks."""
+        """`features` (what a route's backend can do for its model) describes routed models
+        the catalogue lacks."""
         self._catalog = catalog
         self._targets: dict[str, Target] = {}
         for name, route in routes.items():
-            spec = catalog.get(name) or _uncatalogued(name, (features or {}).get(route.backend))
+            can = features(route) if features is not None else None
+            spec = catalog.get(name) or _uncatalogued(name, can)
             self._targets[name] = Target(ServedModel(name, spec, created, OWNER), route)
         for alias, target_name in aliases.items():
             target = self._targets.get(target_name)

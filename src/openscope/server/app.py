@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from openscope.backends.base import Backend
+from openscope.backends.base import Backend, BackendFeatures
 from openscope.backends.registry import BackendConfigError, BackendRegistry
 from openscope.core.catalog import Catalog, default_catalog
 from openscope.core.errors import NotFound, OpenScopeError
@@ -58,7 +58,10 @@ def build_router(settings: Settings, catalog: Catalog, backends: Mapping[str, Ba
         if route.backend not in backends:
             raise ValueError(f"route {name!r} names backend {route.backend!r}, which is not set up")
         routes[name] = Route(backend=route.backend, model=route.model or name)
-    features = {name: backend.features for name, backend in backends.items()}
+
+    def features(route: Route) -> BackendFeatures:
+        return backends[route.backend].features(route.model)
+
     return Router(catalog, routes, settings.aliases, created=int(time.time()), features=features)
 
 

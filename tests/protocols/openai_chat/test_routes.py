@@ -220,3 +220,15 @@ def test_an_overloaded_backend_answers_503_with_retry_after(scripted_client: App
     response = scripted_client(ScriptedBackend(script)).post(URL, json=chat())
     assert error(response, 503)["code"] == "model_unavailable"
     assert response.headers["retry-after"] == "1"
+
+
+def test_cache_markers_a_backend_cannot_honour_are_refused(scripted_client: AppFactory) -> None:
+    backend = ScriptedBackend(features=BackendFeatures(tools=True))
+    marked = {
+        "role": "user",
+        "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}],
+    }
+    body = error(scripted_client(backend).post(URL, json=chat(messages=[marked])), 400)
+    assert body["param"] == "cache_control"
+    assert "cache_control" in body["message"]
+    assert not backend.requests

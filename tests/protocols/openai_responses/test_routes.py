@@ -10,6 +10,7 @@ import openai
 import pytest
 from fastapi.testclient import TestClient
 
+from openscope.backends.base import BackendFeatures
 from openscope.backends.scripted import ScriptedBackend
 from openscope.core import errors
 from openscope.core.messages import (
@@ -999,4 +1000,18 @@ def test_a_duplicate_conversation_item_is_refused_before_generating(
     }
     answer = app.post(f"{PREFIX}/responses", json=body)
     assert answer.status_code == 400
+    assert not backend.requests
+
+
+def test_the_session_cache_a_backend_cannot_honour_is_refused(
+    scripted_client: AppFactory,
+) -> None:
+    backend = ScriptedBackend(features=BackendFeatures(tools=True))
+    response = scripted_client(backend).post(
+        f"{PREFIX}/responses",
+        json={"model": MODEL, "input": "hi"},
+        headers={"x-dashscope-session-cache": "enable"},
+    )
+    assert response.status_code == 400
+    assert "x-dashscope-session-cache" in response.json()["message"]
     assert not backend.requests

@@ -159,8 +159,8 @@ class LlamaCppBackend:
             reasoning_opens_in_prompt=options.reasoning_opens_in_prompt,
         )
 
-    @property
-    def features(self) -> BackendFeatures:
+    def features(self, model: str) -> BackendFeatures:
+        # One model per embedded engine: what it can do is the engine's.
         return BackendFeatures(
             tools=True,
             thinking=self._reasoning,
@@ -168,6 +168,8 @@ class LlamaCppBackend:
             json_schema=True,
             logprobs=True,
             multiple_choices=True,
+            prefix_cache=True,
+            explicit_cache=True,
         )
 
     def context_length(self, model: str) -> int | None:

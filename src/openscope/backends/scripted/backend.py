@@ -141,8 +141,7 @@ class ScriptedBackend:
     def from_options(cls, options: ScriptedOptions) -> ScriptedBackend:
         return cls(delay=options.delay)
 
-    @property
-    def features(self) -> BackendFeatures:
+    def features(self, model: str) -> BackendFeatures:
         return self._features
 
     def context_length(self, model: str) -> int | None:

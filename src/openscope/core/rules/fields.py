@@ -35,3 +35,5 @@ class Field(StrEnum):
     SEARCH = "search"
     CODE_INTERPRETER = "code_interpreter"
     OUTPUT_MODALITIES = "output_modalities"
+    CACHE_CONTROL = "cache_control"
+    SESSION_CACHE = "session_cache"

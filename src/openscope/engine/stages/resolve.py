@@ -15,7 +15,7 @@ from openscope.core.call import Call
 from openscope.core.catalog import ThinkingMode
 from openscope.core.errors import InvalidParameter
 from openscope.core.events import Event
-from openscope.core.messages import ImagePart, ToolCallPart, ToolResultPart
+from openscope.core.messages import ImagePart, TextPart, ToolCallPart, ToolResultPart
 from openscope.core.request import GenerateRequest, ResponseFormatType
 from openscope.core.rules import Field, Refusal, Wording
 from openscope.engine.pipeline import Next
@@ -47,6 +47,21 @@ def _has_tool_traffic(request: GenerateRequest) -> bool:
         for message in request.messages
         for part in message.parts
     )
+
+
+def _has_cache_markers(request: GenerateRequest) -> bool:
+    """Whether the request marks anything for the explicit cache."""
+    if any(tool.cache_control is not None for tool in request.tools):
+        return True
+    for message in request.messages:
+        for part in message.parts:
+            if isinstance(part, TextPart | ImagePart) and part.cache_control is not None:
+                return True
+            if isinstance(part, ToolResultPart) and any(
+                p.cache_control is not None for p in part.content
+            ):
+                return True
+    return False
 
 
 def _has_images(request: GenerateRequest) -> bool:
@@ -87,6 +102,10 @@ def check_features(request: GenerateRequest, target: Target, features: BackendFe
     for needed, supported, parameter in needs:
         if needed and not supported:
             raise _unsupported(parameter, model)
+    if request.session_cache and not features.explicit_cache:
+        raise _unsupported(Field.SESSION_CACHE, model)
+    if _has_cache_markers(request) and not features.explicit_cache:
+        raise _unsupported(Field.CACHE_CONTROL, model)
     for tool in request.builtin_tools:
         if tool.kind not in features.builtin_tools:
             raise _builtin_unsupported(tool.kind, model)
@@ -118,7 +137,7 @@ class Resolve:
         first rule it breaks."""
         request = call.request
         target = self._router.resolve(request.model)
-        features = self._backends[target.route.backend].features
+        features = self._backends[target.route.backend].features(target.route.model)
         request = _settle_thinking(request, target, features)
         rules.check_request(request, target.served.spec, stream=call.stream)
         check_features(request, target, features)

@@ -30,10 +30,12 @@ def wire_name(field: Field) -> str:
             | Field.THINKING
             | Field.TOOLS
             | Field.TOOL_CHOICE
+            | Field.CACHE_CONTROL
         ):
             return field.value
         case (
-            Field.PRESENCE_PENALTY
+            Field.SESSION_CACHE
+            | Field.PRESENCE_PENALTY
             | Field.SEED
             | Field.N
             | Field.LOGPROBS

@@ -40,8 +40,11 @@ def wire_name(field: Field) -> str:
             | Field.TOOLS
             | Field.TOOL_CHOICE
             | Field.RESPONSE_FORMAT
+            | Field.CACHE_CONTROL
         ):
             return field.value
+        case Field.SESSION_CACHE:
+            return field.value  # not a Chat parameter: the decoder never sets it
         case Field.EFFORT:
             return field.value  # not a Chat parameter: the decoder never sets it
         case _:

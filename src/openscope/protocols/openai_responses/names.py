@@ -27,6 +27,8 @@ def wire_name(field: Field) -> str:
             return "web_search"
         case Field.OUTPUT_MODALITIES:
             return "modalities"
+        case Field.SESSION_CACHE:
+            return "x-dashscope-session-cache"
         case (
             Field.STREAM
             | Field.MAX_OUTPUT_TOKENS
@@ -46,6 +48,7 @@ def wire_name(field: Field) -> str:
             | Field.LOGPROBS
             | Field.TOP_LOGPROBS
             | Field.THINKING_BUDGET
+            | Field.CACHE_CONTROL
         ):
             return field.value  # not Responses parameters: the decoder never sets them
         case _:
