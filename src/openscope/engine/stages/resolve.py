@@ -15,9 +15,10 @@ from openscope.core.call import Call
 from openscope.core.catalog import ThinkingMode
 from openscope.core.errors import InvalidParameter
 from openscope.core.events import Event
-from openscope.core.messages import ImagePart, TextPart, ToolCallPart, ToolResultPart
+from openscope.core.messages import ImagePart, TextPart, ToolResultPart
 from openscope.core.request import GenerateRequest, ResponseFormatType
 from openscope.core.rules import Field, Refusal, Wording
+from openscope.core.rules.capabilities import has_images, has_tool_traffic
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router, Target
 
@@ -41,14 +42,6 @@ def _builtin_unsupported(kind: BuiltinToolKind, model: str) -> InvalidParameter:
     return Refusal(Wording.BACKEND_LACKS_TOOL, Field.TOOLS, model=model, tool=str(kind))
 
 
-def _has_tool_traffic(request: GenerateRequest) -> bool:
-    return any(
-        isinstance(part, ToolCallPart | ToolResultPart)
-        for message in request.messages
-        for part in message.parts
-    )
-
-
 def _has_cache_markers(request: GenerateRequest) -> bool:
     """Whether the request marks anything for the explicit cache."""
     if any(tool.cache_control is not None for tool in request.tools):
@@ -64,25 +57,13 @@ def _has_cache_markers(request: GenerateRequest) -> bool:
     return False
 
 
-def _has_images(request: GenerateRequest) -> bool:
-    for message in request.messages:
-        for part in message.parts:
-            if isinstance(part, ImagePart):
-                return True
-            if isinstance(part, ToolResultPart) and any(
-                isinstance(p, ImagePart) for p in part.content
-            ):
-                return True
-    return False
-
-
 def check_features(request: GenerateRequest, target: Target, features: BackendFeatures) -> None:
     """Refuse, naming the parameter, whatever the backend cannot do: never drop it."""
     model = target.served.id
     thinking = rules.thinking_enabled(request, target.served.spec)
     needs = [
         (bool(request.tools), features.tools, Field.TOOLS),
-        (_has_tool_traffic(request), features.tools, Field.MESSAGES),
+        (has_tool_traffic(request), features.tools, Field.MESSAGES),
         (thinking, features.thinking, Field.THINKING),
         (
             request.response_format.type is ResponseFormatType.JSON_OBJECT,
@@ -97,7 +78,7 @@ def check_features(request: GenerateRequest, target: Target, features: BackendFe
         ("audio" in request.output_modalities, features.audio_output, Field.OUTPUT_MODALITIES),
         (request.sampling.logprobs, features.logprobs, Field.LOGPROBS),
         (request.sampling.n > 1, features.multiple_choices, Field.N),
-        (_has_images(request), features.vision, Field.MESSAGES),
+        (has_images(request), features.vision, Field.MESSAGES),
     ]
     for needed, supported, parameter in needs:
         if needed and not supported:
