@@ -1,19 +1,21 @@
 """The engine over the scripted backend: validation happens before the first event."""
 
+import time
 from dataclasses import replace
 
 import pytest
 
 from openscope.backends.base import BackendFeatures
 from openscope.backends.scripted import ScriptedBackend
+from openscope.core.call import Call
 from openscope.core.catalog import default_catalog
-from openscope.core.errors import InvalidParameter
+from openscope.core.errors import InternalError, InvalidParameter
 from openscope.core.events import PartDelta, UsageReport
 from openscope.core.messages import ImagePart, Message, Role, TextPart, ToolCallPart
 from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig, ToolSpec
 from openscope.core.rules import Field
 from openscope.engine import Engine, Route, Router
-from tests.engine.helpers import started, unused_store
+from tests.engine.helpers import CALLER, started, unused_store
 
 
 def engine(backend: ScriptedBackend) -> Engine:
@@ -126,3 +128,15 @@ async def test_features_are_per_model() -> None:
     with pytest.raises(InvalidParameter) as caught:
         await started(served, refused, stream=False)
     assert caught.value.param == Field.TOOLS
+
+
+async def test_a_call_past_its_deadline_ends_with_a_timeout() -> None:
+    served = engine(ScriptedBackend(delay=0.2))  # each event takes 0.2 s
+    call = Call(CALLER, ask("a b c d e f"), stream=True, deadline=time.monotonic() + 0.5)
+    events = served.generate(call)
+    seen = []
+    with pytest.raises(InternalError) as caught:
+        async for event in events:
+            seen.append(event)
+    assert caught.value.code == "RequestTimeOut"
+    assert 0 < len(seen) < 8  # it ran, and was cut short
