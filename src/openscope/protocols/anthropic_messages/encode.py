@@ -24,6 +24,7 @@ from openscope.core.events import (
 from openscope.core.fold import GenerateResult
 from openscope.core.messages import Part, ReasoningPart, TextPart, ToolCallPart
 from openscope.protocols.anthropic_messages import names
+from openscope.protocols.statuses import HTTP_STATUS
 
 # A hit stop sequence still ends the turn normally, and `stop_sequence` is always null
 # (Model Studio's Anthropic-compatible API, per the seed).
@@ -37,28 +38,30 @@ STOP_REASONS = {
 # Model Studio's Messages API documents no server tools: built-in tool traffic is not shown.
 HIDDEN_KINDS = (PartKind.BUILTIN_CALL, PartKind.BUILTIN_RESULT)
 
-# kind -> (HTTP status, Anthropic error type); the SDK picks its exception by status.
-ERROR_TYPES: dict[ErrorKind, tuple[int, str]] = {
-    ErrorKind.INVALID_PARAMETER: (400, "invalid_request_error"),
-    ErrorKind.AUTHENTICATION: (401, "authentication_error"),
-    ErrorKind.PERMISSION: (403, "permission_error"),
-    ErrorKind.NOT_FOUND: (404, "not_found_error"),
-    ErrorKind.MODEL_NOT_FOUND: (404, "not_found_error"),
-    ErrorKind.REQUEST_TOO_LARGE: (413, "request_too_large"),
-    ErrorKind.RATE_LIMITED: (429, "rate_limit_error"),
-    ErrorKind.OVERLOADED: (529, "overloaded_error"),
-    ErrorKind.INTERNAL: (500, "api_error"),
+# kind -> Anthropic error type; the SDK picks its exception by status, and Anthropic says
+# "overloaded" with 529 where Model Studio's compatible mode says 503.
+ERROR_TYPES: dict[ErrorKind, str] = {
+    ErrorKind.INVALID_PARAMETER: "invalid_request_error",
+    ErrorKind.AUTHENTICATION: "authentication_error",
+    ErrorKind.PERMISSION: "permission_error",
+    ErrorKind.NOT_FOUND: "not_found_error",
+    ErrorKind.MODEL_NOT_FOUND: "not_found_error",
+    ErrorKind.REQUEST_TOO_LARGE: "request_too_large",
+    ErrorKind.RATE_LIMITED: "rate_limit_error",
+    ErrorKind.OVERLOADED: "overloaded_error",
+    ErrorKind.INTERNAL: "api_error",
 }
+STATUSES = {**HTTP_STATUS, ErrorKind.OVERLOADED: 529}
 
 
 def error_status(error: OpenScopeError) -> int:
-    return ERROR_TYPES[error.kind][0]
+    return STATUSES[error.kind]
 
 
 def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
     return {
         "type": "error",
-        "error": {"type": ERROR_TYPES[error.kind][1], "message": names.message(error)},
+        "error": {"type": ERROR_TYPES[error.kind], "message": names.message(error)},
         "request_id": request_id,
     }
 

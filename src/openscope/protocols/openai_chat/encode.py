@@ -22,34 +22,35 @@ from openscope.core.events import (
 from openscope.core.fold import Choice, GenerateResult
 from openscope.core.messages import ToolCallPart
 from openscope.protocols.openai_chat import names
+from openscope.protocols.statuses import HTTP_STATUS
 
 # Compatible-mode chat shows nothing of the built-in tools it ran (no code, no sources):
 # only what the model says before and after them.
 BUILTIN_KINDS = (PartKind.BUILTIN_CALL, PartKind.BUILTIN_RESULT)
 
-# kind -> (HTTP status, error type) as Model Studio's compatible mode answers.
-ERROR_SHAPES: dict[ErrorKind, tuple[int, str]] = {
-    ErrorKind.INVALID_PARAMETER: (400, "invalid_request_error"),
-    ErrorKind.AUTHENTICATION: (401, "invalid_request_error"),
-    ErrorKind.PERMISSION: (403, "invalid_request_error"),
-    ErrorKind.NOT_FOUND: (404, "invalid_request_error"),
-    ErrorKind.MODEL_NOT_FOUND: (404, "invalid_request_error"),
-    ErrorKind.REQUEST_TOO_LARGE: (413, "invalid_request_error"),
-    ErrorKind.RATE_LIMITED: (429, "rate_limit_error"),
-    ErrorKind.OVERLOADED: (503, "service_unavailable_error"),
-    ErrorKind.INTERNAL: (500, "internal_error"),
+# kind -> error type, as Model Studio's compatible mode answers.
+ERROR_TYPES: dict[ErrorKind, str] = {
+    ErrorKind.INVALID_PARAMETER: "invalid_request_error",
+    ErrorKind.AUTHENTICATION: "invalid_request_error",
+    ErrorKind.PERMISSION: "invalid_request_error",
+    ErrorKind.NOT_FOUND: "invalid_request_error",
+    ErrorKind.MODEL_NOT_FOUND: "invalid_request_error",
+    ErrorKind.REQUEST_TOO_LARGE: "invalid_request_error",
+    ErrorKind.RATE_LIMITED: "rate_limit_error",
+    ErrorKind.OVERLOADED: "service_unavailable_error",
+    ErrorKind.INTERNAL: "internal_error",
 }
 
 
 def error_status(error: OpenScopeError) -> int:
-    return ERROR_SHAPES[error.kind][0]
+    return HTTP_STATUS[error.kind]
 
 
 def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
     return {
         "error": {
             "message": names.message(error),
-            "type": ERROR_SHAPES[error.kind][1],
+            "type": ERROR_TYPES[error.kind],
             "param": names.param(error),
             "code": error_code(error),
         },

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, assert_never
 
 from openscope.core.builtin_tools import BuiltinToolKind
-from openscope.core.errors import ErrorKind, OpenScopeError, error_code
+from openscope.core.errors import OpenScopeError, error_code
 from openscope.core.events import (
     ChoiceEnd,
     Event,
@@ -33,22 +33,11 @@ from openscope.core.request import ResponseFormat, ResponseFormatType, ToolChoic
 from openscope.core.state import Conversation, Item, Page, StoredResponse
 from openscope.core.turns import output_item_id_for
 from openscope.protocols.openai_responses import names
-
-STATUSES: dict[ErrorKind, int] = {
-    ErrorKind.INVALID_PARAMETER: 400,
-    ErrorKind.AUTHENTICATION: 401,
-    ErrorKind.PERMISSION: 403,
-    ErrorKind.NOT_FOUND: 404,
-    ErrorKind.MODEL_NOT_FOUND: 404,
-    ErrorKind.REQUEST_TOO_LARGE: 413,
-    ErrorKind.RATE_LIMITED: 429,
-    ErrorKind.OVERLOADED: 503,
-    ErrorKind.INTERNAL: 500,
-}
+from openscope.protocols.statuses import HTTP_STATUS
 
 
 def error_status(error: OpenScopeError) -> int:
-    return STATUSES[error.kind]
+    return HTTP_STATUS[error.kind]
 
 
 def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
