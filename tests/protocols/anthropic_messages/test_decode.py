@@ -189,3 +189,16 @@ def test_counting_tokens_applies_the_size_bounds() -> None:
     with pytest.raises(InvalidParameter) as caught:
         decode_count_tokens({"model": "m", "messages": [USER], "tools": tools})
     assert caught.value.message == "The number of tools must not exceed 128."
+
+
+def test_metadata_holds_a_bounded_user_id_and_nothing_else() -> None:
+    base = {
+        "model": "qwen-plus",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    decode({**base, "metadata": {"user_id": "u-1"}})
+    for metadata in ({"user_id": "u" * 257}, {"session": "s"}, {"user_id": {"deep": 1}}):
+        with pytest.raises(InvalidParameter) as caught:
+            decode({**base, "metadata": metadata})
+        assert "metadata" in caught.value.message

@@ -100,6 +100,16 @@ class ToolChoiceWire(WireModel):
     disable_parallel_tool_use: bool | None = None
 
 
+class MetadataWire(WireModel):
+    """Anthropic's request metadata: only `user_id`, an opaque id of the end user (Claude
+    Code and agent frameworks send it). Bounded as Anthropic bounds it; other keys are
+    refused rather than kept unread."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | None = Field(default=None, max_length=256)
+
+
 class CountTokensRequest(WireModel):
     model: str
     messages: list[MessageWire]
@@ -117,4 +127,4 @@ class MessagesRequest(CountTokensRequest):
     top_k: int | None = None
     stop_sequences: list[str] | None = None
     output_config: OutputConfigWire | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: MetadataWire | None = None
