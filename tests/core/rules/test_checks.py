@@ -38,13 +38,13 @@ def check(req: GenerateRequest, *, stream: bool = False) -> str:
 def test_thinking_on_a_model_without_thinking() -> None:
     req = request("smollm2-135m-instruct", thinking=ThinkingConfig(enabled=True))
     error = refusal(req)
-    assert error.message == "The model smollm2-135m-instruct does not support thinking."
+    assert error.message == "The model smollm2-135m-instruct does not support enable_thinking."
     assert error.param == rules.Field.THINKING
 
 
 def test_thinking_only_model_refuses_thinking_off() -> None:
     req = request("qwq-plus", thinking=ThinkingConfig(enabled=False))
-    assert check(req) == "The value of the thinking parameter is restricted to True."
+    assert check(req) == "The value of the enable_thinking parameter is restricted to True."
 
 
 def test_forced_tool_in_thinking_mode() -> None:
@@ -66,7 +66,7 @@ def test_json_mode_with_thinking() -> None:
         thinking=ThinkingConfig(enabled=True),
         response_format=ResponseFormat(ResponseFormatType.JSON_OBJECT),
     )
-    assert check(req) == "Json mode response is not supported when thinking is true"
+    assert check(req) == "Json mode response is not supported when enable_thinking is true"
 
 
 def test_stream_only_thinking_model() -> None:

@@ -1,5 +1,6 @@
 """Anthropic words the core's refusals with its own names: `max_tokens`, `thinking`,
-`stop_sequences`, never `enable_thinking`."""
+`stop_sequences`; Model Studio's own thinking messages stay verbatim, as its Anthropic
+endpoint answers them (BEHAVIOUR.md)."""
 
 from typing import Any
 
@@ -35,9 +36,9 @@ def test_every_field_has_an_anthropic_name() -> None:
     assert all(wire_name(field) for field in Field)
 
 
-def test_thinking_is_thinking(scripted_client: AppFactory) -> None:
+def test_model_studio_s_thinking_messages_stay_verbatim(scripted_client: AppFactory) -> None:
     message = refused(scripted_client, model="smollm2-135m-instruct", thinking=THINK)
-    assert message == "The model smollm2-135m-instruct does not support thinking."
+    assert message == "The model smollm2-135m-instruct does not support enable_thinking."
 
 
 def test_the_answer_budget_is_max_tokens(scripted_client: AppFactory) -> None:
@@ -55,14 +56,10 @@ def test_a_backend_refusal_names_the_anthropic_parameter(scripted_client: AppFac
     )
 
 
-def test_reworded_where_the_chat_wording_reads_wrong() -> None:
+def test_model_studio_s_wording_is_not_reworded() -> None:
     only = Refusal(Wording.THINKING_REQUIRED, Field.THINKING, model="qwq-plus")
     assert error_body(only, "r")["error"]["message"] == (
-        "The model qwq-plus always thinks: thinking cannot be disabled."
-    )
-    forced = Refusal(Wording.FORCED_TOOL_WHILE_THINKING, Field.TOOL_CHOICE)
-    assert error_body(forced, "r")["error"]["message"] == (
-        "Thinking may not be enabled when tool_choice forces tool use."
+        "The value of the enable_thinking parameter is restricted to True."
     )
     stops = Refusal(Wording.STOP_TOO_LONG, Field.STOP, limit=256)
     assert error_body(stops, "r")["error"]["message"] == (

@@ -1,5 +1,6 @@
-"""Responses words the core's refusals with its own names: `max_output_tokens`, `input`,
-`reasoning`, never a Chat parameter."""
+"""Responses words our own refusals with its own names: `max_output_tokens`, `input`,
+`reasoning`; Model Studio's own thinking messages stay verbatim, as its Responses endpoint
+answers them (BEHAVIOUR.md)."""
 
 from typing import Any
 
@@ -35,9 +36,9 @@ def test_the_answer_budget_is_max_output_tokens(scripted_client: AppFactory) -> 
     assert message == f"Range of max_output_tokens should be [1, {limit}]"
 
 
-def test_thinking_is_reasoning(scripted_client: AppFactory) -> None:
+def test_model_studio_s_thinking_messages_stay_verbatim(scripted_client: AppFactory) -> None:
     message = refused(scripted_client, model="smollm2-135m-instruct", reasoning={"effort": "high"})
-    assert message == "The model smollm2-135m-instruct does not support reasoning."
+    assert message == "The model smollm2-135m-instruct does not support enable_thinking."
 
 
 def test_a_backend_refusal_names_the_responses_parameter(scripted_client: AppFactory) -> None:
@@ -52,11 +53,11 @@ def test_a_backend_refusal_names_the_responses_parameter(scripted_client: AppFac
 def test_reworded_where_the_chat_wording_reads_wrong() -> None:
     only = Refusal(Wording.THINKING_REQUIRED, Field.THINKING, model="qwq-plus")
     assert error_body(only, "r")["message"] == (
-        "The model qwq-plus always reasons: reasoning cannot turn reasoning off."
+        "The value of the enable_thinking parameter is restricted to True."
     )
     many = Refusal(Wording.TOO_MANY_MESSAGES, Field.MESSAGES, limit=4096)
     assert error_body(many, "r")["message"] == "The number of items in input must not exceed 4096."
     json_mode = Refusal(Wording.JSON_WHILE_THINKING, Field.RESPONSE_FORMAT)
     assert error_body(json_mode, "r")["message"] == (
-        "Json mode response is not supported when reasoning is on"
+        "Json mode response is not supported when enable_thinking is true"
     )

@@ -32,7 +32,7 @@ def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) ->
     caps = spec.capabilities
     asked = request.thinking.enabled
     if asked is True and caps.thinking is ThinkingMode.NONE:
-        raise Refusal(Wording.MODEL_LACKS, Field.THINKING, model=model)
+        raise Refusal(Wording.MODEL_LACKS_THINKING, Field.THINKING, model=model)
     if asked is False and caps.thinking is ThinkingMode.ONLY:
         raise Refusal(Wording.THINKING_REQUIRED, Field.THINKING, model=model)
     if request.thinking.effort is not None and not caps.effort:

@@ -44,26 +44,31 @@ class Wording(StrEnum):
     # what the model can do
     MODEL_LACKS = "The model {model} does not support {param}."
     MODEL_LACKS_SETTING = "The model {model} does not support the {param} setting."
-    MODEL_LACKS_SEARCH = "This model does not support {param}."
+    # Model Studio's own messages, verbatim in every API (BEHAVIOUR.md; its Anthropic and
+    # Responses endpoints answer with the same text): they name chat's parameters, and no
+    # protocol rewords them.
+    MODEL_LACKS_THINKING = "The model {model} does not support enable_thinking."
+    MODEL_LACKS_SEARCH = "This model does not support enable_search."
     MODEL_LACKS_N = "The model {model} does not support {param} > 1."
     MODEL_LACKS_TOOL_TRAFFIC = "The model {model} does not support tool calls in {param}."
     MODEL_LACKS_JSON_SCHEMA = "The model {model} does not support a json_schema {param}."
     MODEL_LACKS_IMAGES = "The model {model} does not support images in {param}."
     MODEL_LACKS_AUDIO_OUTPUT = "The model {model} does not support audio output in {param}."
     INPUT_TOO_LONG = "Range of input length should be [1, {limit}]"
-    # thinking
-    THINKING_REQUIRED = "The value of the {param} parameter is restricted to True."
+    # thinking: Model Studio's own messages, verbatim in every API (as above)
+    THINKING_REQUIRED = "The value of the enable_thinking parameter is restricted to True."
     THINKING_BUDGET_RANGE = (
-        "The {param} parameter must be a positive integer and not greater than {limit}"
+        "The thinking_budget parameter must be a positive integer and not greater than {limit}"
     )
     STREAM_ONLY = (
-        "This model only support stream mode, please enable the {param} parameter to access "
+        "This model only support stream mode, please enable the stream parameter to access "
         "the model."
     )
     FORCED_TOOL_WHILE_THINKING = (
-        "The {param} parameter does not support being set to required or object in thinking mode"
+        "The tool_choice parameter does not support being set to required or object in thinking "
+        "mode"
     )
-    JSON_WHILE_THINKING = "Json mode response is not supported when {thinking} is true"
+    JSON_WHILE_THINKING = "Json mode response is not supported when enable_thinking is true"
     # combinations
     N_WITH_TOOLS = "{param} must be 1 when the {tools} parameter is set."
     # what this server's backend can do (engine), not the model

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import assert_never
 
 from openscope.core.errors import OpenScopeError
-from openscope.core.rules import Field, Wording, wire_message
+from openscope.core.rules import Field, wire_message
 
 
 def wire_name(field: Field) -> str:
@@ -50,17 +50,6 @@ def wire_name(field: Field) -> str:
             assert_never(field)
 
 
-def reworded(wording: Wording) -> str | None:
-    """Where Model Studio's chat wording reads wrong with an Anthropic name in it."""
-    match wording:
-        case Wording.THINKING_REQUIRED:
-            return "The model {model} always thinks: {param} cannot be disabled."
-        case Wording.FORCED_TOOL_WHILE_THINKING:
-            # Anthropic's own message for the same rule.
-            return "Thinking may not be enabled when {param} forces tool use."
-        case _:
-            return None
-
-
 def message(error: OpenScopeError) -> str:
-    return wire_message(error, wire_name, reworded)
+    # Model Studio's own messages stay verbatim; the rest read well with Anthropic's names.
+    return wire_message(error, wire_name)

@@ -58,10 +58,6 @@ def wire_name(field: Field) -> str:
 def reworded(wording: Wording) -> str | None:
     """Where Model Studio's chat wording reads wrong with a Responses name in it."""
     match wording:
-        case Wording.THINKING_REQUIRED:
-            return "The model {model} always reasons: {param} cannot turn reasoning off."
-        case Wording.JSON_WHILE_THINKING:
-            return "Json mode response is not supported when {thinking} is on"
         case Wording.TOO_MANY_MESSAGES:
             return "The number of items in {messages} must not exceed {limit}."
         case _:
