@@ -92,6 +92,29 @@ async def test_forced_calls_fit_the_schema(backend: LlamaCppBackend, choice: Too
         assert result.choices[0].finish_reason is FinishReason.TOOL_CALLS
 
 
+def prompt_text(backend: LlamaCppBackend, request: GenerateRequest) -> str:
+    pieces = backend._vocabulary.pieces  # type: ignore[union-attr]
+    return b"".join(pieces[t] for t in backend._prompt_tokens(request)).decode()
+
+
+async def test_allowed_tools_are_the_only_ones_offered_and_called(
+    backend: LlamaCppBackend,
+) -> None:
+    allowed = ToolChoice(ToolChoiceMode.AUTO, allowed=("get_time",))
+    for seed in (1, 2, 3):
+        request = ask(
+            "What's the weather in Paris? Call a tool.",
+            tools=(WEATHER, TIME),
+            tool_choice=allowed,
+            sampling=SamplingParams(max_tokens=60, temperature=1.0, seed=seed),
+        )
+        prompt = prompt_text(backend, request)
+        assert '"name": "get_time"' in prompt
+        assert "get_weather" not in prompt
+        result = await run(backend, request)
+        assert all(c.name == "get_time" for c in result.choices[0].message.tool_calls)
+
+
 async def test_a_tool_result_is_answered_in_text(backend: LlamaCppBackend) -> None:
     call = ToolCallPart("call_1", "get_weather", '{"city": "Paris", "unit": "c"}')
     request = GenerateRequest(

@@ -56,13 +56,14 @@ from openscope.backends.llamacpp.scheduler import (
     Scheduler,
 )
 from openscope.backends.llamacpp.template import CHATML, ChatTemplate
+from openscope.backends.llamacpp.tool_policy import offered_tools
 from openscope.backends.llamacpp.vocabulary import token_pieces
 from openscope.core import ids
 from openscope.core.cache import cache_markers, through_marker
 from openscope.core.errors import InternalError, InvalidParameter, OpenScopeError, Overloaded
 from openscope.core.events import Event
 from openscope.core.messages import Message
-from openscope.core.request import GenerateRequest, ToolChoiceMode, ToolSpec
+from openscope.core.request import GenerateRequest
 
 log = logging.getLogger("openscope.llamacpp")
 
@@ -264,9 +265,6 @@ class LlamaCppBackend:
 
     # --- preparing a request (on the prep thread) -----------------------------------
 
-    def _offered_tools(self, request: GenerateRequest) -> tuple[ToolSpec, ...]:
-        return request.tools if request.tool_choice.mode is not ToolChoiceMode.NONE else ()
-
     def _thinks(self, request: GenerateRequest) -> bool:
         return self._reasoning and bool(request.thinking.enabled)
 
@@ -278,7 +276,7 @@ class LlamaCppBackend:
         assert self._model is not None and self._template is not None, "backend not started"
         text = self._template.render(
             messages,
-            tools=self._offered_tools(request),
+            tools=offered_tools(request),
             enable_thinking=self._thinks(request) if self._reasoning else None,
             add_generation_prompt=complete,
         )
@@ -300,17 +298,17 @@ class LlamaCppBackend:
         else:
             ends = [
                 through_marker(request.messages, m)
-                for m in cache_markers(request.messages, self._offered_tools(request))
+                for m in cache_markers(request.messages, offered_tools(request))
             ]
         marks = [common_prefix(self._render(request, e, complete=False), prompt) for e in ends]
         return tuple(sorted(set(marks)))
 
     def _plan(self, request: GenerateRequest) -> GenerationPlan:
-        tools = self._offered_tools(request)
+        tools = offered_tools(request)
         thinks = self._thinks(request)
         return GenerationPlan(
             sampling=request.sampling,
-            grammar=grammar_for(request),
+            grammar=grammar_for(request, self._tool_format),
             output=OutputPlan(
                 reasoning=self._reasoning,
                 start_in_reasoning=thinks and self._reasoning_in_prompt,
@@ -392,7 +390,7 @@ class LlamaCppBackend:
             for index in range(sampling.n)
         ]
         explicit = request.session_cache or bool(
-            cache_markers(request.messages, self._offered_tools(request))
+            cache_markers(request.messages, offered_tools(request))
         )
         return Job(
             prompt,
