@@ -301,3 +301,46 @@ def test_only_the_allowed_tools_are_offered() -> None:
 def test_calls_in_another_format_are_left_unchecked() -> None:
     request = allowed_tools_request(ToolChoiceMode.AUTO, "f")
     assert grammar_for(request, "qwen3_coder") is None
+
+
+# strict tools under auto
+
+POINT = {
+    "type": "object",
+    "properties": {"x": INTEGER, "label": {"type": "string"}},
+    "required": ["x"],
+}
+
+
+def auto_request(*tools: ToolSpec) -> GenerateRequest:
+    return GenerateRequest(
+        model="m", messages=(Message(Role.USER, (TextPart("hi"),)),), tools=tools
+    )
+
+
+def test_auto_without_a_strict_tool_leaves_calls_free() -> None:
+    assert grammar_for(auto_request(ToolSpec("f", None, POINT))) is None
+
+
+def test_a_strict_tool_under_auto_allows_text_or_a_call_that_fits(
+    tokenizer: LLTokenizer,
+) -> None:
+    grammar = grammar_for(auto_request(ToolSpec("f", None, POINT, strict=True)))
+    assert grammar is not None
+    assert allows(tokenizer, grammar, "No call needed: 2 + 2 is 4.")
+    assert allows(tokenizer, grammar, named_call("f", '{"x": 1, "label": "a"}'))
+    assert allows(tokenizer, grammar, "Let me check.\n" + named_call("f", '{"x": -3}'))
+    assert not allows(tokenizer, grammar, named_call("f", '{"label": "a"}'))  # x is required
+    assert not allows(tokenizer, grammar, named_call("f", '{"x": "1"}'))
+    assert not allows(tokenizer, grammar, named_call("f", '{"x": 1, "y": 2}'))
+    assert not allows(tokenizer, grammar, named_call("f", '{"x": 1'))
+    assert not allows(tokenizer, grammar, named_call("other"))
+
+
+def test_beside_a_strict_tool_a_loose_one_takes_any_object(tokenizer: LLTokenizer) -> None:
+    loose = ToolSpec("g", None, POINT)
+    grammar = grammar_for(auto_request(ToolSpec("f", None, POINT, strict=True), loose))
+    assert grammar is not None
+    assert allows(tokenizer, grammar, named_call("g", '{"y": [1, {"z": null}]}'))
+    assert not allows(tokenizer, grammar, named_call("f", '{"y": 2}'))
+    assert not allows(tokenizer, grammar, named_call("g", "[1]"))

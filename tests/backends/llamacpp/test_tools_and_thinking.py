@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import jsonschema
 import pytest
@@ -113,6 +114,45 @@ async def test_allowed_tools_are_the_only_ones_offered_and_called(
         assert "get_weather" not in prompt
         result = await run(backend, request)
         assert all(c.name == "get_time" for c in result.choices[0].message.tool_calls)
+
+
+def weather_lookups(*cities: str) -> tuple[Message, ...]:
+    """Past turns in which the assistant looked the weather up: the small model calls the
+    tool again when asked once more, which it seldom does unprompted."""
+    turns: list[Message] = []
+    for i, city in enumerate(cities):
+        call = ToolCallPart(f"call_{i}", "get_weather", json.dumps({"city": city, "unit": "c"}))
+        turns += [
+            Message(Role.USER, (TextPart(f"What's the weather in {city}?"),)),
+            Message(Role.ASSISTANT, (call,)),
+            Message(Role.TOOL, (ToolResultPart(call.id, (TextPart("20 C"),)),)),
+            Message(Role.ASSISTANT, (TextPart(f"It is 20 C in {city}."),)),
+        ]
+    return tuple(turns)
+
+
+async def test_strict_calls_under_auto_fit_the_schema(backend: LlamaCppBackend) -> None:
+    # Unchecked, seed 0 calls get_weather with "unit": "m", which its enum does not hold.
+    messages = (
+        *weather_lookups("Rome", "Oslo"),
+        Message(Role.USER, (TextPart("What's the weather in Paris?"),)),
+    )
+    calls = 0
+    for seed in range(6):
+        request = GenerateRequest(
+            model="m",
+            messages=messages,
+            tools=(replace(WEATHER, strict=True), TIME),
+            sampling=SamplingParams(max_tokens=60, temperature=1.0, seed=seed),
+        )
+        result = await run(backend, request)
+        for call in result.choices[0].message.tool_calls:
+            calls += 1
+            if call.name == "get_weather":
+                jsonschema.validate(json.loads(call.arguments), WEATHER.parameters)
+            else:
+                assert isinstance(json.loads(call.arguments), dict)
+    assert calls  # the model did call: the checks above ran
 
 
 async def test_a_tool_result_is_answered_in_text(backend: LlamaCppBackend) -> None:

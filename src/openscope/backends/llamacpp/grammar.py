@@ -1,6 +1,7 @@
 """Constraints on what the model may generate, as llguidance grammars: a JSON object, JSON
 that fits a schema, a call to one of the allowed tools with arguments that fit its
-parameters, or text in which every call names one of the allowed tools.
+parameters, or text in which every call names one of the allowed tools (and fits the schema
+of a strict one).
 (bench/grammar_engines.py measured llguidance's token masks at 1.46x the speed of llama.cpp's
 GBNF sampler on this model.)
 
@@ -228,15 +229,22 @@ def tool_call_grammar(tools: tuple[ToolSpec, ...]) -> str:
     return _checked(LLMatcher.grammar_from_lark(lark), "tools")
 
 
+def _checked_arguments(tool: ToolSpec) -> dict[str, Any]:
+    """What a checked call's arguments must be: a strict tool's fit its schema (made strict),
+    any other's are a JSON object, as its parser needs and as a client can read."""
+    return _parameters(tool) if tool.strict else {"type": "object"}
+
+
 def text_or_calls_grammar(tools: tuple[ToolSpec, ...]) -> str:
     """Any text, in which every Hermes-style `<tool_call>` the model opens must name one of
-    `tools` and give a JSON object as its arguments.
+    `tools`, with arguments that fit the tool's schema when it is strict and that are a JSON
+    object otherwise.
 
     The text before a call is a lazy lexeme: it ends at the first `<tool_call>`, and only
     the call can follow it; the text at the end could otherwise run on over the tag."""
     from llguidance import LLMatcher
 
-    calls = _calls_schema(tools, lambda t: {"type": "object"})
+    calls = _calls_schema(tools, _checked_arguments)
     lark = (
         "start: call* TEXT\n"
         "TEXT: /(.|\\n)*/\n"

@@ -4,7 +4,8 @@ which tools one of which must be called.
 `tool_choice: none` shows none. Responses' `allowed_tools` narrows the set to the tools it
 names: only those are shown, and a call to any other is made impossible by the grammar (a
 small model does not always keep to the tools it was shown). Under `auto` the model's calls
-are left free unless that narrowing asks for them to be checked.
+are left free unless that narrowing, or a `strict` tool (whose arguments must fit its
+schema), asks for them to be checked.
 """
 
 from __future__ import annotations
@@ -39,4 +40,4 @@ def guarded_tools(request: GenerateRequest) -> tuple[ToolSpec, ...]:
         return ()
     offered = offered_tools(request)
     narrowed = len(offered) < len(request.tools)
-    return offered if narrowed else ()
+    return offered if narrowed or any(t.strict for t in offered) else ()
