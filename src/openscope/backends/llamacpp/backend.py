@@ -266,19 +266,23 @@ class LlamaCppBackend:
     # --- preparing a request (on the prep thread) -----------------------------------
 
     def _thinks(self, request: GenerateRequest) -> bool:
-        return self._reasoning and bool(request.thinking.enabled)
+        # A partial answer is already under way: there is no room left to think before it.
+        return self._reasoning and bool(request.thinking.enabled) and not request.partial
 
     def _render(
         self, request: GenerateRequest, messages: tuple[Message, ...], *, complete: bool
     ) -> list[int]:
-        """`complete`: the whole prompt, ending where the answer starts; otherwise the
-        conversation `messages` alone, to find where a cached prefix ends."""
+        """`complete`: the whole prompt, ending where the answer starts (in partial mode,
+        inside the last assistant message); otherwise the conversation `messages` alone, to
+        find where a cached prefix ends."""
         assert self._model is not None and self._template is not None, "backend not started"
+        continues = complete and request.partial
         text = self._template.render(
             messages,
             tools=offered_tools(request),
             enable_thinking=self._thinks(request) if self._reasoning else None,
-            add_generation_prompt=complete,
+            add_generation_prompt=complete and not continues,
+            continue_final=continues,
         )
         if complete and self._thinks(request) and self._reasoning_in_prompt:
             text += "<think>\n"
