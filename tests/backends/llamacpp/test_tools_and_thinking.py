@@ -216,10 +216,25 @@ async def test_thinking_budget_closes_the_think_block(thinker: LlamaCppBackend) 
     assert isinstance(parts[0], ReasoningPart) and parts[0].text
     assert any(isinstance(p, TextPart) and p.text for p in parts[1:])
     assert result.usage.reasoning_tokens == 8
-    # the closing tag the engine writes is not a sampled token
-    assert result.usage.output_tokens <= 30
+    # max_tokens counts the answer alone; the closing tag the engine writes is not sampled
+    answer_tokens = result.usage.output_tokens - result.usage.reasoning_tokens
+    assert answer_tokens <= 30
     if result.choices[0].finish_reason is FinishReason.LENGTH:
-        assert result.usage.output_tokens == 30
+        assert answer_tokens == 30
+
+
+async def test_max_tokens_does_not_cut_the_thinking_short(thinker: LlamaCppBackend) -> None:
+    request = ask(
+        "Why is the sky blue?",
+        thinking=ThinkingConfig(enabled=True, budget_tokens=20),
+        sampling=SamplingParams(max_tokens=5, temperature=0),
+    )
+    result = await run(thinker, request)
+    parts = result.choices[0].message.parts
+    assert result.usage.reasoning_tokens == 20  # the thinking budget, past max_tokens
+    assert isinstance(parts[0], ReasoningPart)
+    assert any(isinstance(p, TextPart) and p.text for p in parts[1:])
+    assert result.usage.output_tokens - result.usage.reasoning_tokens <= 5
 
 
 async def test_no_thinking_no_reasoning(thinker: LlamaCppBackend) -> None:

@@ -32,6 +32,7 @@ from openscope.backends.llamacpp.choice import (
     CLOSE_REASONING,
     ChoiceRun,
     GenerationPlan,
+    TokenBudget,
     Vocabulary,
 )
 from openscope.backends.llamacpp.constraint import Constraint
@@ -346,24 +347,33 @@ class LlamaCppBackend:
         if request.sampling.n > self._parallel:
             raise InvalidParameter(f"n must not exceed {self._parallel} on this server.", param="n")
 
-    def _answer_budget(self, request: GenerateRequest, prompt_tokens: int, thinks: bool) -> int:
-        """Tokens each choice may generate: max_tokens capped by the context, and with
-        n > 1 by the KV cells all choices share (their prompt is stored once)."""
+    def _token_budget(self, request: GenerateRequest, prompt_tokens: int) -> TokenBudget:
+        """Tokens each choice may sample. max_tokens caps the answer alone (Model Studio: it
+        does not limit the thinking) and thinking_budget the thinking; together they are
+        capped by the context and, with n > 1, by the KV cells all choices share (their
+        prompt is stored once)."""
         sampling = request.sampling
-        closing = self._n_close_reasoning if thinks else 0
-        budget = self._ctx_per_seq - prompt_tokens - closing
-        if sampling.max_tokens is not None:
-            budget = min(budget, sampling.max_tokens)
+        thinks = self._thinks(request)
+        thinking_budget = request.thinking.budget_tokens if thinks else None
+        closing = self._n_close_reasoning if thinking_budget is not None else 0
+        # What the request asks room for; None: as much as there is (thinking unbounded).
+        asked = sampling.max_tokens
+        if asked is not None and thinks:
+            asked = None if thinking_budget is None else thinking_budget + asked
+        total = self._ctx_per_seq - prompt_tokens - closing
+        if asked is not None:
+            total = min(total, asked)
         room = (self._kv_tokens - prompt_tokens) // sampling.n - closing
-        if budget > room:
-            if sampling.max_tokens is not None:
+        if total > room:
+            if asked is not None:
+                asks = "max_tokens plus thinking_budget" if thinks else "max_tokens"
                 raise InvalidParameter(
-                    f"n times max_tokens plus the input must fit in {self._kv_tokens} tokens "
+                    f"n times {asks} plus the input must fit in {self._kv_tokens} tokens "
                     "on this server: lower max_tokens or n.",
                     param="max_tokens",
                 )
-            budget = room
-        return budget
+            total = room
+        return TokenBudget(total, answer=sampling.max_tokens)
 
     def _prepare(self, request: GenerateRequest, deliver: Deliver) -> Job:
         assert self._vocabulary is not None
@@ -377,8 +387,8 @@ class LlamaCppBackend:
             b"".join(pieces[i] for i in token_ids).decode("utf-8", "replace")
             for token_ids in sampling.stop_token_ids
         ]
-        thinks = plan.thinking_budget is not None
-        budget = self._answer_budget(request, len(prompt), thinks)
+        budget = self._token_budget(request, len(prompt))
+        closing = self._n_close_reasoning if plan.thinking_budget is not None else 0
         n_vocab = len(pieces)
         choices: list[Choice] = [
             ChoiceRun(
@@ -400,7 +410,7 @@ class LlamaCppBackend:
             prompt,
             choices,
             deliver,
-            max_new=budget + (self._n_close_reasoning if thinks else 0),
+            max_new=budget.total + closing,
             explicit=explicit,
             session=request.session_cache,
             marks=self._cache_marks(request, prompt) if explicit else (),
