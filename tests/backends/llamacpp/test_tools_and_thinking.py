@@ -246,3 +246,19 @@ async def test_no_thinking_no_reasoning(thinker: LlamaCppBackend) -> None:
     result = await run(thinker, request)
     assert not any(isinstance(p, ReasoningPart) for p in result.choices[0].message.parts)
     assert result.usage.reasoning_tokens == 0
+
+
+async def test_only_answer_tokens_carry_logprobs(thinker: LlamaCppBackend) -> None:
+    request = ask(
+        "Why is the sky blue?",
+        thinking=ThinkingConfig(enabled=True, budget_tokens=8),
+        sampling=SamplingParams(max_tokens=10, temperature=0, logprobs=True, top_logprobs=2),
+    )
+    result = await afold(thinker.generate(request, "m"), logprobs=True)
+    choice = result.choices[0]
+    assert result.usage.reasoning_tokens == 8
+    entries = choice.logprobs or ()
+    assert len(entries) == result.usage.output_tokens - result.usage.reasoning_tokens
+    answer = "".join(e.token for e in entries)
+    # the newlines after the think block, which the parser drops, keep their logprobs
+    assert answer.strip() == choice.message.text.strip()

@@ -1,7 +1,7 @@
 """One choice of a request, advanced one sampled token per engine step.
 
 It turns sampled tokens into core events: text decoded incrementally as UTF-8, stop strings
-held back until they are ruled out, logprobs attached to the text they belong to, the
+held back until they are ruled out, logprobs attached to the answer text they belong to, the
 grammar's mask applied before sampling, the thinking budget enforced by writing the end of
 the think block into the sequence, and max_tokens counted on the answer alone.
 """
@@ -117,12 +117,14 @@ class ChoiceRun:
         token = int(self._sampler.sample(ctx, idx))
         if self._vocabulary.is_end(token):
             return self._finish(FinishReason.STOP, None), []
+        thinking = self.output.in_reasoning
         self.generated += 1
-        self.reasoning += self.output.in_reasoning
+        self.reasoning += thinking
         piece = self._vocabulary.pieces[token]
         text = self._decoder.decode(piece)
         self._decoded_chars += len(text)
-        if entry_logits is not None:
+        if entry_logits is not None and not thinking:
+            # Only answer tokens carry logprobs (Model Studio: reasoning_content has none).
             self._logprobs.add(
                 self._logprob_entry(token, piece, entry_logits, sampling.top_logprobs),
                 self._decoded_chars,
