@@ -60,10 +60,10 @@ from openscope.backends.llamacpp.template import CHATML, ChatTemplate
 from openscope.backends.llamacpp.tool_policy import offered_tools
 from openscope.backends.llamacpp.vocabulary import token_pieces
 from openscope.core import ids
-from openscope.core.cache import cache_markers, through_marker
+from openscope.core.cache import TOOLS, cache_markers, through_marker
 from openscope.core.errors import InternalError, InvalidParameter, OpenScopeError, Overloaded
 from openscope.core.events import Event
-from openscope.core.messages import Message
+from openscope.core.messages import CacheControl, Message, ReasoningPart
 from openscope.core.request import GenerateRequest
 
 log = logging.getLogger("openscope.llamacpp")
@@ -414,6 +414,7 @@ class LlamaCppBackend:
             explicit=explicit,
             session=request.session_cache,
             marks=self._cache_marks(request, prompt) if explicit else (),
+            cache_ttl=_marker_ttl(request),
             deadline=(time.monotonic() + self._request_timeout if self._request_timeout else None),
             run_timeout=self._request_timeout,
         )
@@ -483,3 +484,21 @@ class LlamaCppBackend:
                 )
                 if late:
                     raise InternalError(TIMEOUT_MESSAGE, code="RequestTimeOut") from None
+
+
+def _marker_ttl(request: GenerateRequest) -> float | None:
+    """The longest life, in seconds, that a counted cache marker asks for (None: none asks
+    for its own). The cache keeps one entry, at the last marker, which holds the prefixes of
+    all the others: it lives as long as the longest asks."""
+    tools = offered_tools(request)
+    controls = [
+        tools[p].cache_control if m == TOOLS else _control(request.messages[m], p)
+        for m, p in cache_markers(request.messages, tools)
+    ]
+    asked = [c.ttl_seconds for c in controls if c is not None and c.ttl_seconds is not None]
+    return float(max(asked)) if asked else None
+
+
+def _control(message: Message, index: int) -> CacheControl | None:
+    part = message.parts[index]
+    return None if isinstance(part, ReasoningPart) else part.cache_control
