@@ -24,6 +24,9 @@ class CacheControl:
     """An explicit context-cache marker on a content part (only "ephemeral" exists)."""
 
     type: str = "ephemeral"
+    # How long the cached prefix lives after its last use, in seconds (Anthropic's `ttl`);
+    # None: the service's own life (Model Studio's is 5 minutes).
+    ttl_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class ToolCallPart:
     id: str
     name: str
     arguments: str
+    cache_control: CacheControl | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ class ToolResultPart:
     tool_call_id: str
     content: tuple[TextPart | ImagePart, ...]
     is_error: bool = False
+    cache_control: CacheControl | None = None  # on the whole result (Anthropic's block)
 
     @property
     def text(self) -> str:

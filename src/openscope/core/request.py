@@ -101,3 +101,7 @@ class GenerateRequest:
     audio: dict[str, Any] | None = None
     # Responses' `x-dashscope-session-cache: enable`: cache the conversation explicitly.
     session_cache: bool = False
+    # Model Studio's partial mode: the last message is an assistant prefix that the answer
+    # continues (the answer holds only the continuation). Decoders set it only when the
+    # last message is an assistant one.
+    partial: bool = False

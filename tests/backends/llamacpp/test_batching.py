@@ -282,3 +282,33 @@ async def test_a_marker_on_a_tool_caches_the_tool_definitions(backend: LlamaCppB
     assert first.usage.cache_type == "ephemeral" and created >= 1024
     second = await run(backend, replace(ask("Find the blue lamp.", max_tokens=3), tools=(lamps,)))
     assert second.usage.cached_tokens == created
+
+
+async def test_a_marked_tool_result_is_cached_for_the_life_it_asks(
+    backend: LlamaCppBackend,
+) -> None:
+    """An agent loop marks its last tool result; with ttl 1 h the entry outlives the test
+    backend's 2 s explicit life."""
+    from openscope.core.messages import ToolCallPart, ToolResultPart
+    from openscope.core.request import ToolSpec
+
+    hour = CacheControl(ttl_seconds=3600)
+    call = ToolCallPart("call_1", "read_notes", "{}")
+    notes = ToolResultPart(call.id, (TextPart("Result. " + BACKGROUND),), cache_control=hour)
+    request = GenerateRequest(
+        model="smollm2-135m-instruct",
+        messages=(
+            Message(Role.USER, (TextPart("Read the notes, then say which lamp is red."),)),
+            Message(Role.ASSISTANT, (call,)),
+            Message(Role.TOOL, (notes,)),
+        ),
+        tools=(ToolSpec("read_notes", "The notes", {"type": "object", "properties": {}}),),
+        sampling=SamplingParams(max_tokens=3),
+    )
+    first = await run(backend, request)
+    created = first.usage.cache_creation_tokens
+    assert first.usage.cache_type == "ephemeral" and created >= 1024
+    await asyncio.sleep(2.5)  # past the backend's own explicit life
+    second = await run(backend, request)
+    assert second.usage.cached_tokens == created
+    assert second.usage.cache_creation_tokens == 0

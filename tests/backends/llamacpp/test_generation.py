@@ -179,3 +179,20 @@ async def test_a_prompt_far_beyond_the_context_is_refused_before_rendering(
     with pytest.raises(InvalidParameter):
         await backend.count_tokens(huge, "m")
     assert time.monotonic() - started < 1.0
+
+
+async def test_a_partial_answer_is_continued(backend: LlamaCppBackend) -> None:
+    prefix = "1, 2, 3, 4,"
+    request = replace(
+        ask("Count from 1 to 10, separated by commas.", max_tokens=20, temperature=0),
+        partial=True,
+    )
+    request = replace(
+        request, messages=(*request.messages, Message(Role.ASSISTANT, (TextPart(prefix),)))
+    )
+    pieces = backend._vocabulary.pieces  # type: ignore[union-attr]
+    prompt = b"".join(pieces[t] for t in backend._prompt_tokens(request)).decode()
+    assert prompt.endswith(f"assistant\n{prefix}")  # the turn is left open
+    text = (await run(backend, request)).choices[0].message.text
+    # only the continuation comes back, not the prefix nor a new turn restarting it
+    assert text.lstrip().startswith("5, 6")

@@ -3,12 +3,14 @@ one-byte-per-token vocabulary accepts."""
 
 import copy
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from llguidance import LLMatcher, LLTokenizer, TokenizerWrapper
 
 from openscope.backends.llamacpp.grammar import grammar_for, strict_schema, tool_call_grammar
+from openscope.backends.llamacpp.tool_policy import offered_tools
 from openscope.core.messages import Message, Role, TextPart
 from openscope.core.request import (
     GenerateRequest,
@@ -242,3 +244,103 @@ def test_a_schemas_own_whitespace_options_do_not_loosen_ours(tokenizer: LLTokeni
     schema = {"x-guidance": {"whitespace_flexible": True}, "type": "object"}
     assert allows(tokenizer, answer_grammar(schema), "{}")
     assert not allows(tokenizer, answer_grammar(schema), "{ }")
+
+
+# allowed tools
+
+
+def allowed_tools_request(mode: ToolChoiceMode, *allowed: str) -> GenerateRequest:
+    tools = tuple(ToolSpec(name, None, {"type": "object", "properties": {}}) for name in "fgh")
+    return GenerateRequest(
+        model="m",
+        messages=(Message(Role.USER, (TextPart("hi"),)),),
+        tools=tools,
+        tool_choice=ToolChoice(mode, allowed=allowed),
+    )
+
+
+def named_call(name: str, arguments: str = "{}") -> str:
+    return f'<tool_call>\n{{"name": "{name}", "arguments": {arguments}}}\n</tool_call>'
+
+
+def test_allowed_tools_under_auto_allow_text_and_only_their_calls(
+    tokenizer: LLTokenizer,
+) -> None:
+    grammar = grammar_for(allowed_tools_request(ToolChoiceMode.AUTO, "f", "g"))
+    assert grammar is not None
+    assert allows(tokenizer, grammar, "Just text, no call.")
+    assert allows(tokenizer, grammar, "")
+    assert allows(tokenizer, grammar, f"Calling.\n{named_call('g')}")
+    assert allows(tokenizer, grammar, f"{named_call('f')}\n{named_call('g', '{}')}\nDone.")
+    assert not allows(tokenizer, grammar, named_call("h"))
+    assert not allows(tokenizer, grammar, f"First {named_call('f')} then {named_call('h')}")
+    assert not allows(tokenizer, grammar, "<tool_call>\nnot json\n</tool_call>")
+
+
+def test_allowed_tools_under_required_force_a_call_among_them(tokenizer: LLTokenizer) -> None:
+    grammar = grammar_for(allowed_tools_request(ToolChoiceMode.REQUIRED, "g"))
+    assert grammar is not None
+    assert allows(tokenizer, grammar, named_call("g"))
+    assert not allows(tokenizer, grammar, named_call("f"))
+    assert not allows(tokenizer, grammar, "Just text.")
+
+
+def test_allowing_every_tool_leaves_calls_unchecked() -> None:
+    assert grammar_for(allowed_tools_request(ToolChoiceMode.AUTO, "f", "g", "h")) is None
+
+
+def test_only_the_allowed_tools_are_offered() -> None:
+    request = allowed_tools_request(ToolChoiceMode.AUTO, "h", "f")
+    assert [t.name for t in offered_tools(request)] == ["f", "h"]
+    none = replace(request, tool_choice=ToolChoice(ToolChoiceMode.NONE))
+    assert offered_tools(none) == ()
+    named = replace(request, tool_choice=ToolChoice(ToolChoiceMode.NAMED, name="g"))
+    assert offered_tools(named) == request.tools
+
+
+def test_calls_in_another_format_are_left_unchecked() -> None:
+    request = allowed_tools_request(ToolChoiceMode.AUTO, "f")
+    assert grammar_for(request, "qwen3_coder") is None
+
+
+# strict tools under auto
+
+POINT = {
+    "type": "object",
+    "properties": {"x": INTEGER, "label": {"type": "string"}},
+    "required": ["x"],
+}
+
+
+def auto_request(*tools: ToolSpec) -> GenerateRequest:
+    return GenerateRequest(
+        model="m", messages=(Message(Role.USER, (TextPart("hi"),)),), tools=tools
+    )
+
+
+def test_auto_without_a_strict_tool_leaves_calls_free() -> None:
+    assert grammar_for(auto_request(ToolSpec("f", None, POINT))) is None
+
+
+def test_a_strict_tool_under_auto_allows_text_or_a_call_that_fits(
+    tokenizer: LLTokenizer,
+) -> None:
+    grammar = grammar_for(auto_request(ToolSpec("f", None, POINT, strict=True)))
+    assert grammar is not None
+    assert allows(tokenizer, grammar, "No call needed: 2 + 2 is 4.")
+    assert allows(tokenizer, grammar, named_call("f", '{"x": 1, "label": "a"}'))
+    assert allows(tokenizer, grammar, "Let me check.\n" + named_call("f", '{"x": -3}'))
+    assert not allows(tokenizer, grammar, named_call("f", '{"label": "a"}'))  # x is required
+    assert not allows(tokenizer, grammar, named_call("f", '{"x": "1"}'))
+    assert not allows(tokenizer, grammar, named_call("f", '{"x": 1, "y": 2}'))
+    assert not allows(tokenizer, grammar, named_call("f", '{"x": 1'))
+    assert not allows(tokenizer, grammar, named_call("other"))
+
+
+def test_beside_a_strict_tool_a_loose_one_takes_any_object(tokenizer: LLTokenizer) -> None:
+    loose = ToolSpec("g", None, POINT)
+    grammar = grammar_for(auto_request(ToolSpec("f", None, POINT, strict=True), loose))
+    assert grammar is not None
+    assert allows(tokenizer, grammar, named_call("g", '{"y": [1, {"z": null}]}'))
+    assert not allows(tokenizer, grammar, named_call("f", '{"y": 2}'))
+    assert not allows(tokenizer, grammar, named_call("g", "[1]"))

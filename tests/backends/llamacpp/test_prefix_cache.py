@@ -65,6 +65,39 @@ def test_explicit_life_is_reset_by_each_hit_and_then_runs_out() -> None:
     assert prefixes.lookup(prompt, explicit=False) is not None
 
 
+def test_a_marker_may_ask_for_a_longer_life_after_each_use() -> None:
+    clock = Clock()
+    prefixes = cache(clock=clock)
+    prompt = list(range(1500))
+    prefixes.place(prompt, marked=1200, ttl=3600.0)
+    clock.now = 3000.0
+    assert prefixes.lookup(prompt, explicit=True, marks=None) is not None  # resets 1 h
+    clock.now = 6500.0
+    assert prefixes.lookup(prompt, explicit=True, marks=None) is not None
+    clock.now = 10_101.0
+    assert prefixes.lookup(prompt, explicit=True, marks=None) is None
+
+
+def test_a_shorter_ttl_does_not_cut_the_servers_life() -> None:
+    clock = Clock()
+    prefixes = cache(clock=clock)
+    prompt = list(range(1500))
+    prefixes.place(prompt, marked=1200, ttl=60.0)
+    clock.now = 299.0
+    assert prefixes.lookup(prompt, explicit=True, marks=None) is not None
+
+
+def test_a_hit_that_asks_for_longer_extends_the_life() -> None:
+    clock = Clock()
+    prefixes = cache(clock=clock)
+    prompt = list(range(1500))
+    prefixes.place(prompt, marked=1200)  # 5 minutes
+    clock.now = 100.0
+    assert prefixes.lookup(prompt, explicit=True, marks=None, ttl=3600.0) is not None
+    clock.now = 3000.0  # past 5 minutes, within the hour
+    assert prefixes.lookup(prompt, explicit=True, marks=None) is not None
+
+
 def test_explicit_entries_need_1024_tokens() -> None:
     assert cache().place(list(range(1500)), marked=1000) is None
 

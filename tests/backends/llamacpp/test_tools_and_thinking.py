@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import jsonschema
 import pytest
@@ -92,6 +93,68 @@ async def test_forced_calls_fit_the_schema(backend: LlamaCppBackend, choice: Too
         assert result.choices[0].finish_reason is FinishReason.TOOL_CALLS
 
 
+def prompt_text(backend: LlamaCppBackend, request: GenerateRequest) -> str:
+    pieces = backend._vocabulary.pieces  # type: ignore[union-attr]
+    return b"".join(pieces[t] for t in backend._prompt_tokens(request)).decode()
+
+
+async def test_allowed_tools_are_the_only_ones_offered_and_called(
+    backend: LlamaCppBackend,
+) -> None:
+    allowed = ToolChoice(ToolChoiceMode.AUTO, allowed=("get_time",))
+    for seed in (1, 2, 3):
+        request = ask(
+            "What's the weather in Paris? Call a tool.",
+            tools=(WEATHER, TIME),
+            tool_choice=allowed,
+            sampling=SamplingParams(max_tokens=60, temperature=1.0, seed=seed),
+        )
+        prompt = prompt_text(backend, request)
+        assert '"name": "get_time"' in prompt
+        assert "get_weather" not in prompt
+        result = await run(backend, request)
+        assert all(c.name == "get_time" for c in result.choices[0].message.tool_calls)
+
+
+def weather_lookups(*cities: str) -> tuple[Message, ...]:
+    """Past turns in which the assistant looked the weather up: the small model calls the
+    tool again when asked once more, which it seldom does unprompted."""
+    turns: list[Message] = []
+    for i, city in enumerate(cities):
+        call = ToolCallPart(f"call_{i}", "get_weather", json.dumps({"city": city, "unit": "c"}))
+        turns += [
+            Message(Role.USER, (TextPart(f"What's the weather in {city}?"),)),
+            Message(Role.ASSISTANT, (call,)),
+            Message(Role.TOOL, (ToolResultPart(call.id, (TextPart("20 C"),)),)),
+            Message(Role.ASSISTANT, (TextPart(f"It is 20 C in {city}."),)),
+        ]
+    return tuple(turns)
+
+
+async def test_strict_calls_under_auto_fit_the_schema(backend: LlamaCppBackend) -> None:
+    # Unchecked, seed 0 calls get_weather with "unit": "m", which its enum does not hold.
+    messages = (
+        *weather_lookups("Rome", "Oslo"),
+        Message(Role.USER, (TextPart("What's the weather in Paris?"),)),
+    )
+    calls = 0
+    for seed in range(6):
+        request = GenerateRequest(
+            model="m",
+            messages=messages,
+            tools=(replace(WEATHER, strict=True), TIME),
+            sampling=SamplingParams(max_tokens=60, temperature=1.0, seed=seed),
+        )
+        result = await run(backend, request)
+        for call in result.choices[0].message.tool_calls:
+            calls += 1
+            if call.name == "get_weather":
+                jsonschema.validate(json.loads(call.arguments), WEATHER.parameters)
+            else:
+                assert isinstance(json.loads(call.arguments), dict)
+    assert calls  # the model did call: the checks above ran
+
+
 async def test_a_tool_result_is_answered_in_text(backend: LlamaCppBackend) -> None:
     call = ToolCallPart("call_1", "get_weather", '{"city": "Paris", "unit": "c"}')
     request = GenerateRequest(
@@ -153,10 +216,25 @@ async def test_thinking_budget_closes_the_think_block(thinker: LlamaCppBackend) 
     assert isinstance(parts[0], ReasoningPart) and parts[0].text
     assert any(isinstance(p, TextPart) and p.text for p in parts[1:])
     assert result.usage.reasoning_tokens == 8
-    # the closing tag the engine writes is not a sampled token
-    assert result.usage.output_tokens <= 30
+    # max_tokens counts the answer alone; the closing tag the engine writes is not sampled
+    answer_tokens = result.usage.output_tokens - result.usage.reasoning_tokens
+    assert answer_tokens <= 30
     if result.choices[0].finish_reason is FinishReason.LENGTH:
-        assert result.usage.output_tokens == 30
+        assert answer_tokens == 30
+
+
+async def test_max_tokens_does_not_cut_the_thinking_short(thinker: LlamaCppBackend) -> None:
+    request = ask(
+        "Why is the sky blue?",
+        thinking=ThinkingConfig(enabled=True, budget_tokens=20),
+        sampling=SamplingParams(max_tokens=5, temperature=0),
+    )
+    result = await run(thinker, request)
+    parts = result.choices[0].message.parts
+    assert result.usage.reasoning_tokens == 20  # the thinking budget, past max_tokens
+    assert isinstance(parts[0], ReasoningPart)
+    assert any(isinstance(p, TextPart) and p.text for p in parts[1:])
+    assert result.usage.output_tokens - result.usage.reasoning_tokens <= 5
 
 
 async def test_no_thinking_no_reasoning(thinker: LlamaCppBackend) -> None:
@@ -168,3 +246,19 @@ async def test_no_thinking_no_reasoning(thinker: LlamaCppBackend) -> None:
     result = await run(thinker, request)
     assert not any(isinstance(p, ReasoningPart) for p in result.choices[0].message.parts)
     assert result.usage.reasoning_tokens == 0
+
+
+async def test_only_answer_tokens_carry_logprobs(thinker: LlamaCppBackend) -> None:
+    request = ask(
+        "Why is the sky blue?",
+        thinking=ThinkingConfig(enabled=True, budget_tokens=8),
+        sampling=SamplingParams(max_tokens=10, temperature=0, logprobs=True, top_logprobs=2),
+    )
+    result = await afold(thinker.generate(request, "m"), logprobs=True)
+    choice = result.choices[0]
+    assert result.usage.reasoning_tokens == 8
+    entries = choice.logprobs or ()
+    assert len(entries) == result.usage.output_tokens - result.usage.reasoning_tokens
+    answer = "".join(e.token for e in entries)
+    # the newlines after the think block, which the parser drops, keep their logprobs
+    assert answer.strip() == choice.message.text.strip()

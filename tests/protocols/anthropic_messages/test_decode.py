@@ -81,6 +81,72 @@ def test_system_string_and_blocks_with_cache_control() -> None:
     )
 
 
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def test_tool_use_and_tool_result_blocks_carry_their_cache_markers() -> None:
+    messages = [
+        USER,
+        {
+            "role": "assistant",
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": "t1",
+                    "name": "f",
+                    "input": {},
+                    "cache_control": EPHEMERAL,
+                }
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t1",
+                    "content": "42",
+                    "cache_control": EPHEMERAL,
+                }
+            ],
+        },
+    ]
+    request, _ = decode(body(messages=messages))
+    call = request.messages[1].parts[0]
+    result = request.messages[2].parts[0]
+    assert isinstance(call, ToolCallPart) and call.cache_control == CacheControl()
+    assert isinstance(result, ToolResultPart) and result.cache_control == CacheControl()
+
+
+def test_a_marker_inside_a_tool_result_marks_the_result() -> None:
+    inner = [{"type": "text", "text": "42", "cache_control": EPHEMERAL}]
+    result_block = {"type": "tool_result", "tool_use_id": "t1", "content": inner}
+    call = {"type": "tool_use", "id": "t1", "name": "f", "input": {}}
+    messages = [
+        USER,
+        {"role": "assistant", "content": [call]},
+        {"role": "user", "content": [result_block]},
+    ]
+    request, _ = decode(body(messages=messages))
+    result = request.messages[2].parts[0]
+    assert isinstance(result, ToolResultPart) and result.cache_control == CacheControl()
+
+
+@pytest.mark.parametrize(("ttl", "seconds"), [("5m", 300), ("1h", 3600), (None, None)])
+def test_cache_ttl_is_read_in_seconds(ttl: str | None, seconds: int | None) -> None:
+    control = {"type": "ephemeral", "ttl": ttl} if ttl else EPHEMERAL
+    request, _ = decode(body(system=[{"type": "text", "text": "x", "cache_control": control}]))
+    assert request.messages[0].parts[0] == TextPart(
+        "x", cache_control=CacheControl(ttl_seconds=seconds)
+    )
+
+
+def test_a_cache_ttl_other_than_5m_or_1h_is_refused() -> None:
+    control = {"type": "ephemeral", "ttl": "10m"}
+    message = error_of(body(system=[{"type": "text", "text": "x", "cache_control": control}]))
+    assert message == "cache_control.ttl: must be '5m' or '1h', got '10m'"
+
+
 def test_blocks_map_to_core_parts() -> None:
     messages = [
         {

@@ -196,3 +196,41 @@ def test_an_assistant_message_with_tool_calls_needs_no_content() -> None:
     tool = {"role": "tool", "tool_call_id": "call_1", "content": "42"}
     request, _ = decode(body(messages=[USER, {"role": "assistant", "tool_calls": [CALL]}, tool]))
     assert [p.id for p in request.messages[1].tool_calls] == ["call_1"]
+
+
+# partial mode
+
+PREFIX = {"role": "assistant", "content": "def fib(n):\n", "partial": True}
+
+
+def test_a_partial_last_assistant_message_is_continued() -> None:
+    request, _ = decode(body(messages=[USER, PREFIX]))
+    assert request.partial
+    assert request.messages[-1].role is Role.ASSISTANT
+    assert request.messages[-1].text == "def fib(n):\n"
+
+
+def test_without_partial_the_assistant_message_is_a_closed_turn() -> None:
+    for last in ({**PREFIX, "partial": False}, {"role": "assistant", "content": "Hi"}):
+        request, _ = decode(body(messages=[USER, last]))
+        assert not request.partial
+
+
+@pytest.mark.parametrize(
+    ("messages", "position"),
+    [
+        ([USER, PREFIX, USER], 1),
+        ([{**USER, "partial": True}], 0),
+        ([USER, {**PREFIX, "content": None, "tool_calls": [CALL]}], 1),
+    ],
+)
+def test_partial_is_refused_where_nothing_can_continue(messages: list[Any], position: int) -> None:
+    error = error_of(body(messages=messages))
+    assert error.message.startswith(f"Invalid 'messages[{position}].partial': only the last")
+    assert error.param == "messages"
+
+
+def test_partial_is_refused_in_thinking_mode() -> None:
+    error = error_of(body(messages=[USER, PREFIX], enable_thinking=True))
+    assert "not supported in thinking mode" in error.message
+    assert error.param == "enable_thinking"

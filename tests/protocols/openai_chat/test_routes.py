@@ -120,6 +120,15 @@ def test_validation_error_shape(scripted_client: AppFactory) -> None:
     }
 
 
+def test_a_misplaced_partial_message_is_a_400(scripted_client: AppFactory) -> None:
+    prefix = {"role": "assistant", "content": "Once upon", "partial": True}
+    messages = [{"role": "user", "content": "A story?"}, prefix, {"role": "user", "content": "Go"}]
+    body = error(scripted_client().post(URL, json=chat(messages=messages)), 400)
+    assert body["code"] == "invalid_parameter_error"
+    assert body["param"] == "messages"
+    assert body["message"].startswith("Invalid 'messages[1].partial': only the last message")
+
+
 def test_malformed_json(scripted_client: AppFactory) -> None:
     response = scripted_client().post(
         URL, content=b'{"model": ', headers={"Content-Type": "application/json"}

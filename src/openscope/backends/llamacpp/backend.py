@@ -32,6 +32,7 @@ from openscope.backends.llamacpp.choice import (
     CLOSE_REASONING,
     ChoiceRun,
     GenerationPlan,
+    TokenBudget,
     Vocabulary,
 )
 from openscope.backends.llamacpp.constraint import Constraint
@@ -57,13 +58,21 @@ from openscope.backends.llamacpp.scheduler import (
     Scheduler,
 )
 from openscope.backends.llamacpp.template import CHATML, ChatTemplate
+from openscope.backends.llamacpp.tool_policy import offered_tools
 from openscope.backends.llamacpp.vocabulary import token_pieces
 from openscope.core import ids
-from openscope.core.cache import cache_markers, through_marker
+from openscope.core.cache import TOOLS, cache_markers, through_marker
 from openscope.core.errors import InternalError, InvalidParameter, OpenScopeError, Overloaded
 from openscope.core.events import Event
-from openscope.core.messages import Message
-from openscope.core.request import GenerateRequest, ToolChoiceMode, ToolSpec
+from openscope.core.messages import (
+    CacheControl,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.request import GenerateRequest
 from openscope.parsing.pipeline import ToolFormat
 
 log = logging.getLogger("openscope.llamacpp")
@@ -265,23 +274,24 @@ class LlamaCppBackend:
 
     # --- preparing a request (on the prep thread) -----------------------------------
 
-    def _offered_tools(self, request: GenerateRequest) -> tuple[ToolSpec, ...]:
-        return request.tools if request.tool_choice.mode is not ToolChoiceMode.NONE else ()
-
     def _thinks(self, request: GenerateRequest) -> bool:
-        return self._reasoning and bool(request.thinking.enabled)
+        # A partial answer is already under way: there is no room left to think before it.
+        return self._reasoning and bool(request.thinking.enabled) and not request.partial
 
     def _render(
         self, request: GenerateRequest, messages: tuple[Message, ...], *, complete: bool
     ) -> list[int]:
-        """`complete`: the whole prompt, ending where the answer starts; otherwise the
-        conversation `messages` alone, to find where a cached prefix ends."""
+        """`complete`: the whole prompt, ending where the answer starts (in partial mode,
+        inside the last assistant message); otherwise the conversation `messages` alone, to
+        find where a cached prefix ends."""
         assert self._model is not None and self._template is not None, "backend not started"
+        continues = complete and request.partial
         text = self._template.render(
             messages,
-            tools=self._offered_tools(request),
+            tools=offered_tools(request),
             enable_thinking=self._thinks(request) if self._reasoning else None,
-            add_generation_prompt=complete,
+            add_generation_prompt=complete and not continues,
+            continue_final=continues,
         )
         if complete and self._thinks(request) and self._reasoning_in_prompt:
             text += "<think>\n"
@@ -301,17 +311,17 @@ class LlamaCppBackend:
         else:
             ends = [
                 through_marker(request.messages, m)
-                for m in cache_markers(request.messages, self._offered_tools(request))
+                for m in cache_markers(request.messages, offered_tools(request))
             ]
         marks = [common_prefix(self._render(request, e, complete=False), prompt) for e in ends]
         return tuple(sorted(set(marks)))
 
     def _plan(self, request: GenerateRequest) -> GenerationPlan:
-        tools = self._offered_tools(request)
+        tools = offered_tools(request)
         thinks = self._thinks(request)
         return GenerationPlan(
             sampling=request.sampling,
-            grammar=grammar_for(request),
+            grammar=grammar_for(request, self._tool_format),
             output=OutputPlan(
                 reasoning=self._reasoning,
                 start_in_reasoning=thinks and self._reasoning_in_prompt,
@@ -345,24 +355,33 @@ class LlamaCppBackend:
         if request.sampling.n > self._parallel:
             raise InvalidParameter(f"n must not exceed {self._parallel} on this server.", param="n")
 
-    def _answer_budget(self, request: GenerateRequest, prompt_tokens: int, thinks: bool) -> int:
-        """Tokens each choice may generate: max_tokens capped by the context, and with
-        n > 1 by the KV cells all choices share (their prompt is stored once)."""
+    def _token_budget(self, request: GenerateRequest, prompt_tokens: int) -> TokenBudget:
+        """Tokens each choice may sample. max_tokens caps the answer alone (Model Studio: it
+        does not limit the thinking) and thinking_budget the thinking; together they are
+        capped by the context and, with n > 1, by the KV cells all choices share (their
+        prompt is stored once)."""
         sampling = request.sampling
-        closing = self._n_close_reasoning if thinks else 0
-        budget = self._ctx_per_seq - prompt_tokens - closing
-        if sampling.max_tokens is not None:
-            budget = min(budget, sampling.max_tokens)
+        thinks = self._thinks(request)
+        thinking_budget = request.thinking.budget_tokens if thinks else None
+        closing = self._n_close_reasoning if thinking_budget is not None else 0
+        # What the request asks room for; None: as much as there is (thinking unbounded).
+        asked = sampling.max_tokens
+        if asked is not None and thinks:
+            asked = None if thinking_budget is None else thinking_budget + asked
+        total = self._ctx_per_seq - prompt_tokens - closing
+        if asked is not None:
+            total = min(total, asked)
         room = (self._kv_tokens - prompt_tokens) // sampling.n - closing
-        if budget > room:
-            if sampling.max_tokens is not None:
+        if total > room:
+            if asked is not None:
+                asks = "max_tokens plus thinking_budget" if thinks else "max_tokens"
                 raise InvalidParameter(
-                    f"n times max_tokens plus the input must fit in {self._kv_tokens} tokens "
+                    f"n times {asks} plus the input must fit in {self._kv_tokens} tokens "
                     "on this server: lower max_tokens or n.",
                     param="max_tokens",
                 )
-            budget = room
-        return budget
+            total = room
+        return TokenBudget(total, answer=sampling.max_tokens)
 
     def _prepare(self, request: GenerateRequest, deliver: Deliver) -> Job:
         assert self._vocabulary is not None
@@ -376,8 +395,8 @@ class LlamaCppBackend:
             b"".join(pieces[i] for i in token_ids).decode("utf-8", "replace")
             for token_ids in sampling.stop_token_ids
         ]
-        thinks = plan.thinking_budget is not None
-        budget = self._answer_budget(request, len(prompt), thinks)
+        budget = self._token_budget(request, len(prompt))
+        closing = self._n_close_reasoning if plan.thinking_budget is not None else 0
         n_vocab = len(pieces)
         choices: list[Choice] = [
             ChoiceRun(
@@ -393,16 +412,17 @@ class LlamaCppBackend:
             for index in range(sampling.n)
         ]
         explicit = request.session_cache or bool(
-            cache_markers(request.messages, self._offered_tools(request))
+            cache_markers(request.messages, offered_tools(request))
         )
         return Job(
             prompt,
             choices,
             deliver,
-            max_new=budget + (self._n_close_reasoning if thinks else 0),
+            max_new=budget.total + closing,
             explicit=explicit,
             session=request.session_cache,
             marks=self._cache_marks(request, prompt) if explicit else (),
+            cache_ttl=_marker_ttl(request),
             deadline=(time.monotonic() + self._request_timeout if self._request_timeout else None),
             run_timeout=self._request_timeout,
         )
@@ -472,3 +492,23 @@ class LlamaCppBackend:
                 )
                 if late:
                     raise InternalError(TIMEOUT_MESSAGE, code="RequestTimeOut") from None
+
+
+def _marker_ttl(request: GenerateRequest) -> float | None:
+    """The longest life, in seconds, that a counted cache marker asks for (None: none asks
+    for its own). The cache keeps one entry, at the last marker, which holds the prefixes of
+    all the others: it lives as long as the longest asks."""
+    tools = offered_tools(request)
+    controls = [
+        tools[p].cache_control if m == TOOLS else _control(request.messages[m], p)
+        for m, p in cache_markers(request.messages, tools)
+    ]
+    asked = [c.ttl_seconds for c in controls if c is not None and c.ttl_seconds is not None]
+    return float(max(asked)) if asked else None
+
+
+def _control(message: Message, index: int) -> CacheControl | None:
+    part = message.parts[index]
+    if isinstance(part, TextPart | ImagePart | ToolCallPart | ToolResultPart):
+        return part.cache_control
+    return None  # reasoning and built-in tool parts carry no marker

@@ -1,9 +1,9 @@
 """One choice of a request, advanced one sampled token per engine step.
 
 It turns sampled tokens into core events: text decoded incrementally as UTF-8, stop strings
-held back until they are ruled out, logprobs attached to the text they belong to, the
-grammar's mask applied before sampling, and the thinking budget enforced by writing the end
-of the think block into the sequence.
+held back until they are ruled out, logprobs attached to the answer text they belong to, the
+grammar's mask applied before sampling, the thinking budget enforced by writing the end of
+the think block into the sequence, and max_tokens counted on the answer alone.
 """
 
 from __future__ import annotations
@@ -36,6 +36,16 @@ class GenerationPlan:
     parallel_tool_calls: bool = True
     thinking_budget: int | None = None  # tokens of reasoning before the think block is closed
     close_reasoning: str = CLOSE_REASONING
+
+
+@dataclass(frozen=True, slots=True)
+class TokenBudget:
+    """How many tokens one choice may sample: `total`, thinking and answer together (what the
+    context and the KV cells hold), and `answer` of them after the think block (max_tokens,
+    which does not limit the thinking; None: no cap of its own)."""
+
+    total: int
+    answer: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +83,7 @@ class ChoiceRun:
         constraint: Constraint | None,
         vocabulary: Vocabulary,
         stops: list[str],
-        budget: int,
+        budget: TokenBudget,
     ) -> None:
         self.index = index
         self.plan = plan
@@ -92,7 +102,7 @@ class ChoiceRun:
         self._emitted_chars = 0
 
     def start(self) -> list[Event]:
-        if self._budget <= 0:
+        if self._budget.total <= 0 or self._budget.answer == 0:
             return [*self.output.start(), *self._finish(FinishReason.LENGTH, None)]
         return self.output.start()
 
@@ -107,12 +117,14 @@ class ChoiceRun:
         token = int(self._sampler.sample(ctx, idx))
         if self._vocabulary.is_end(token):
             return self._finish(FinishReason.STOP, None), []
+        thinking = self.output.in_reasoning
         self.generated += 1
-        self.reasoning += self.output.in_reasoning
+        self.reasoning += thinking
         piece = self._vocabulary.pieces[token]
         text = self._decoder.decode(piece)
         self._decoded_chars += len(text)
-        if entry_logits is not None:
+        if entry_logits is not None and not thinking:
+            # Only answer tokens carry logprobs (Model Studio: reasoning_content has none).
             self._logprobs.add(
                 self._logprob_entry(token, piece, entry_logits, sampling.top_logprobs),
                 self._decoded_chars,
@@ -131,7 +143,7 @@ class ChoiceRun:
             self._constraint.accept(token)
             if self._constraint.complete:
                 return events + self._finish(FinishReason.STOP, None), []
-        if self.generated >= self._budget:
+        if self.generated >= self._budget.total or self._answer_spent():
             return events + self._finish(FinishReason.LENGTH, None), []
         feed = [token]
         if self._reasoning_spent():
@@ -141,6 +153,10 @@ class ChoiceRun:
             feed += self._vocabulary.tokenize(closing)
             events += self.output.text(closing, ())
         return events, feed
+
+    def _answer_spent(self) -> bool:
+        cap = self._budget.answer
+        return cap is not None and self.generated - self.reasoning >= cap
 
     def _reasoning_spent(self) -> bool:
         budget = self.plan.thinking_budget

@@ -1,7 +1,9 @@
 """Constraints on what the model may generate, as llguidance grammars: a JSON object, JSON
-that fits a schema, or a call to one of the allowed tools with arguments that fit its
-parameters. (bench/grammar_engines.py measured llguidance's token masks at 1.46x the speed
-of llama.cpp's GBNF sampler on this model.)
+that fits a schema, a call to one of the allowed tools with arguments that fit its
+parameters, or text in which every call names one of the allowed tools (and fits the schema
+of a strict one).
+(bench/grammar_engines.py measured llguidance's token masks at 1.46x the speed of llama.cpp's
+GBNF sampler on this model.)
 
 Every schema is made strict first, as xgrammar does by default: an object holds only the
 properties it declares unless it says `additionalProperties`. A JSON schema permits any other
@@ -12,11 +14,13 @@ the separators `json.dumps` writes, which are also the ones the tool prompt show
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from openscope.backends.llamacpp.tool_policy import forced_tools, guarded_tools
 from openscope.core.errors import InvalidParameter
-from openscope.core.request import GenerateRequest, ResponseFormatType, ToolChoiceMode, ToolSpec
+from openscope.core.request import GenerateRequest, ResponseFormatType, ToolSpec
+from openscope.parsing.pipeline import ToolFormat
 
 # llguidance's JSON options (the top-level "x-guidance" key): no whitespace but the single
 # space after each separator, so the model cannot run off into newlines and indentation.
@@ -201,15 +205,18 @@ def _parameters(tool: ToolSpec) -> dict[str, Any]:
     return strict_schema(tool.parameters or {"type": "object", "properties": {}})
 
 
-def forced_tools(request: GenerateRequest) -> tuple[ToolSpec, ...]:
-    """The tools one of which must be called, or () when the model may answer in text."""
-    choice = request.tool_choice
-    if not request.tools or choice.mode not in (ToolChoiceMode.REQUIRED, ToolChoiceMode.NAMED):
-        return ()
-    if choice.mode is ToolChoiceMode.NAMED:
-        return tuple(t for t in request.tools if t.name == choice.name)
-    allowed = choice.allowed
-    return tuple(t for t in request.tools if allowed is None or t.name in allowed)
+def _calls_schema(tools: tuple[ToolSpec, ...], arguments: Callable[[ToolSpec], Any]) -> str:
+    """The JSON schema of a Hermes call body naming one of `tools`, as text."""
+    calls = [
+        {
+            "type": "object",
+            "properties": {"name": {"const": t.name}, "arguments": arguments(t)},
+            "required": ["name", "arguments"],
+            "additionalProperties": False,
+        }
+        for t in tools
+    ]
+    return json.dumps(_compact(calls[0] if len(calls) == 1 else {"anyOf": calls}))
 
 
 def tool_call_grammar(tools: tuple[ToolSpec, ...]) -> str:
@@ -217,22 +224,42 @@ def tool_call_grammar(tools: tuple[ToolSpec, ...]) -> str:
     arguments satisfy that tool's schema, made strict."""
     from llguidance import LLMatcher
 
-    calls = [
-        {
-            "type": "object",
-            "properties": {"name": {"const": t.name}, "arguments": _parameters(t)},
-            "required": ["name", "arguments"],
-            "additionalProperties": False,
-        }
-        for t in tools
-    ]
-    schema = _compact(calls[0] if len(calls) == 1 else {"anyOf": calls})
-    lark = f'start: "<tool_call>\\n" call "\\n</tool_call>"\ncall: %json {json.dumps(schema)}'
+    calls = _calls_schema(tools, _parameters)
+    lark = f'start: "<tool_call>\\n" call "\\n</tool_call>"\ncall: %json {calls}'
     return _checked(LLMatcher.grammar_from_lark(lark), "tools")
 
 
-def grammar_for(request: GenerateRequest) -> str | None:
-    """The grammar that forces what `request` asks for, or None for free text."""
+def _checked_arguments(tool: ToolSpec) -> dict[str, Any]:
+    """What a checked call's arguments must be: a strict tool's fit its schema (made strict),
+    any other's are a JSON object, as its parser needs and as a client can read."""
+    return _parameters(tool) if tool.strict else {"type": "object"}
+
+
+def text_or_calls_grammar(tools: tuple[ToolSpec, ...]) -> str:
+    """Any text, in which every Hermes-style `<tool_call>` the model opens must name one of
+    `tools`, with arguments that fit the tool's schema when it is strict and that are a JSON
+    object otherwise.
+
+    The text before a call is a lazy lexeme: it ends at the first `<tool_call>`, and only
+    the call can follow it; the text at the end could otherwise run on over the tag."""
+    from llguidance import LLMatcher
+
+    calls = _calls_schema(tools, _checked_arguments)
+    lark = (
+        "start: call* TEXT\n"
+        "TEXT: /(.|\\n)*/\n"
+        'opening[lazy]: TEXT "<tool_call>"\n'
+        f'call: opening "\\n" %json {calls} "\\n</tool_call>"'
+    )
+    return _checked(LLMatcher.grammar_from_lark(lark), "tools")
+
+
+def grammar_for(request: GenerateRequest, tool_format: ToolFormat = "hermes") -> str | None:
+    """The grammar that forces what `request` asks for, or None for free text. A JSON
+    answer format wins over checked calls under `auto`: its promise is the answer's shape,
+    while calling a tool is the model's choice (which it then loses). The call grammars
+    spell Hermes calls, so a model that writes another format has its `auto` calls left
+    unchecked rather than forced into a format its parser would not read."""
     forced = forced_tools(request)
     if forced:
         return tool_call_grammar(forced)
@@ -242,4 +269,5 @@ def grammar_for(request: GenerateRequest) -> str | None:
         return _schema({"type": "object"}, "response_format")
     if response_format.type is ResponseFormatType.JSON_SCHEMA and response_format.schema:
         return _schema(strict_schema(response_format.schema), "response_format")
-    return None
+    guarded = guarded_tools(request) if tool_format == "hermes" else ()
+    return text_or_calls_grammar(guarded) if guarded else None

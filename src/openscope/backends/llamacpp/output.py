@@ -49,7 +49,10 @@ class PlainOutput:
 
 class ParsedOutput:
     """The text runs through the output parsers; reasoning and tool calls become parts of
-    their own. Logprobs ride on the first delta that the same text produced."""
+    their own. Logprobs ride on the first delta outside reasoning that the same text
+    produced (they belong to answer tokens; held-back reasoning text may come out with it),
+    or on the next one when the text produced none (a tag, or the newlines after a think
+    block, that the parsers swallow)."""
 
     def __init__(self, choice: int, plan: OutputPlan, new_call_id: Callable[[], str]) -> None:
         self._parser = OutputParser(
@@ -59,6 +62,8 @@ class ParsedOutput:
             tools=plan.tools,
         )
         self._assembler = PartAssembler(choice, new_call_id)
+        self._reasoning_parts: set[int] = set()
+        self._unattached: tuple[TokenLogprob, ...] = ()
 
     @property
     def tool_calls(self) -> int:
@@ -72,20 +77,27 @@ class ParsedOutput:
         return []
 
     def text(self, text: str, logprobs: tuple[TokenLogprob, ...]) -> list[Event]:
-        return _with_logprobs(self._assembler.feed(self._parser.feed(text)), logprobs)
+        return self._with_logprobs(self._assembler.feed(self._parser.feed(text)), logprobs)
 
     def finish(self) -> list[Event]:
         return self._assembler.feed(self._parser.flush()) + self._assembler.finish()
 
-
-def _with_logprobs(events: Sequence[Event], logprobs: tuple[TokenLogprob, ...]) -> list[Event]:
-    out = list(events)
-    if logprobs:
+    def _with_logprobs(
+        self, events: Sequence[Event], logprobs: tuple[TokenLogprob, ...]
+    ) -> list[Event]:
+        out = list(events)
+        pending = self._unattached + logprobs
         for i, event in enumerate(out):
-            if isinstance(event, PartDelta):
-                out[i] = replace(event, logprobs=logprobs)
-                break
-    return out
+            if isinstance(event, PartStart) and event.kind is PartKind.REASONING:
+                self._reasoning_parts.add(event.part)
+            elif isinstance(event, PartDelta) and pending and not self._is_reasoning(event):
+                out[i] = replace(event, logprobs=pending)
+                pending = ()
+        self._unattached = pending
+        return out
+
+    def _is_reasoning(self, delta: PartDelta) -> bool:
+        return delta.part in self._reasoning_parts
 
 
 def choice_output(

@@ -9,6 +9,8 @@ Model Studio's rules (BEHAVIOUR.md, "Context cache"):
 - explicit (cache_control markers) and session (Responses header): an entry of at least
   1024 tokens, written after the response finishes, lives 5 minutes and each hit resets it;
   a request in explicit mode is only served (and billed) from explicit entries.
+A marker may ask for a longer life (Anthropic's `ttl: "1h"`): the entry then lives that
+long after each use, and never shorter than the server's own explicit life.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class CachedPrefix:
     last_used: float
     marked: int = 0  # explicit entries: how many leading tokens the entry covers
     expires_at: float = 0.0  # explicit entries: when the explicit life ends
+    life: float = 0.0  # explicit entries: seconds each use keeps them alive
 
     def explicit_alive(self, now: float) -> bool:
         return self.marked > 0 and self.expires_at > now
@@ -85,13 +88,24 @@ class PrefixCache:
         # An upper bound: entries that share a prefix share its KV cells too.
         return sum(len(e.tokens) for e in self._entries.values())
 
+    def _life(self, ttl: float | None) -> float:
+        """How long an explicit entry lives after a use: the server's life, or the longer
+        one a marker asks for."""
+        return max(self.explicit_ttl, ttl or 0.0)
+
     def lookup(
-        self, prompt: Sequence[int], *, explicit: bool, marks: Sequence[int] | None = ()
+        self,
+        prompt: Sequence[int],
+        *,
+        explicit: bool,
+        marks: Sequence[int] | None = (),
+        ttl: float | None = None,
     ) -> CacheHit | None:
         """The best entry to start `prompt` from. In explicit mode only a live explicit
         entry ending at one of the request's markers (`marks`, token counts; None: at any)
-        serves it. At least the last prompt token is always computed, so its logits are
-        fresh."""
+        serves it, and the hit keeps it alive for its life, or for `ttl` seconds if the
+        request's markers ask for longer. At least the last prompt token is always
+        computed, so its logits are fresh."""
         now = self._clock()
         limit = len(prompt) - 1
         best: tuple[int, CachedPrefix, int] | None = None  # (reported, entry, reuse)
@@ -119,7 +133,8 @@ class PrefixCache:
         reported, entry, reuse = best
         entry.last_used = now
         if explicit:
-            entry.expires_at = now + self.explicit_ttl  # each hit resets the life
+            entry.life = max(entry.life, self._life(ttl))
+            entry.expires_at = now + entry.life  # each hit resets the life
         return CacheHit(entry.seq_id, reuse=reuse, reported=reported)
 
     def worth_keeping(self, tokens: Sequence[int], marked: int) -> bool:
@@ -127,10 +142,13 @@ class PrefixCache:
             return marked >= self.explicit_min
         return len(tokens) >= self.implicit_min
 
-    def place(self, tokens: Sequence[int], *, marked: int = 0) -> Placement | None:
+    def place(
+        self, tokens: Sequence[int], *, marked: int = 0, ttl: float | None = None
+    ) -> Placement | None:
         """Make room for an entry holding `tokens` (with `marked` leading tokens cached
-        explicitly). Entries it supersedes (prefixes of it) are dropped first, then the
-        least recently used; explicit entries still alive go last. None: it cannot fit."""
+        explicitly, alive for `ttl` seconds if that is longer than the server's explicit
+        life). Entries it supersedes (prefixes of it) are dropped first, then the least
+        recently used; explicit entries still alive go last. None: it cannot fit."""
         now = self._clock()
         if len(tokens) > self.budget_tokens or not self.worth_keeping(tokens, marked):
             return None
@@ -152,12 +170,14 @@ class PrefixCache:
         if not self._free:
             return None
         seq_id = self._free.pop()
+        life = self._life(ttl) if marked else 0.0
         self._entries[seq_id] = CachedPrefix(
             seq_id,
             kept,
             last_used=now,
             marked=marked,
-            expires_at=now + self.explicit_ttl if marked else 0.0,
+            expires_at=now + life if marked else 0.0,
+            life=life,
         )
         return Placement(seq_id, tuple(evicted))
 

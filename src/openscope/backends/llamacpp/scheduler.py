@@ -92,6 +92,7 @@ class Job:
     explicit: bool = False  # explicit or session cache: only explicit entries serve it
     session: bool = False  # session cache: any live explicit entry of its prefix serves it
     marks: tuple[int, ...] = ()  # token counts at its cache markers, in order
+    cache_ttl: float | None = None  # seconds its markers ask their entry to live, if longer
     deadline: float | None = None  # monotonic time past which it fails
     # Once admitted it gets this many seconds from then: time spent waiting for its 200
     # never cuts a stream short (a job still waiting at its deadline fails before any byte).
@@ -281,7 +282,10 @@ class Scheduler:
 
     def _try_admit(self, job: Job) -> bool:
         hit = self._cache.lookup(
-            job.prompt, explicit=job.explicit, marks=None if job.session else job.marks
+            job.prompt,
+            explicit=job.explicit,
+            marks=None if job.session else job.marks,
+            ttl=job.cache_ttl,
         )
         reuse = hit.reuse if hit is not None else 0
         need = job.kv_need(reuse)
@@ -448,7 +452,7 @@ class Scheduler:
         tokens = job.prompt + job.tail
         mark = job.marks[-1] if job.marks else 0
         creating = job.explicit and mark > job.cached and mark >= self._cache.explicit_min
-        placement = self._cache.place(tokens, marked=mark if creating else 0)
+        placement = self._cache.place(tokens, marked=mark if creating else 0, ttl=job.cache_ttl)
         if placement is None:
             return 0
         for seq_id in placement.evicted:

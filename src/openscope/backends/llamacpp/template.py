@@ -4,13 +4,14 @@ Hugging Face's tokenizers do."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, NoReturn
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from openscope.backends.llamacpp.tool_prompt import inline_tools
-from openscope.core.messages import Message, Role, ToolCallPart, ToolResultPart
+from openscope.core.messages import Message, Role, TextPart, ToolCallPart, ToolResultPart
 from openscope.core.request import ToolSpec
 
 # ChatML, for GGUFs that carry no template of their own.
@@ -19,6 +20,12 @@ CHATML = (
     "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
+
+
+# Appended to a partial assistant message to find where its text ends in the rendered
+# prompt: what the template writes after it closes the turn. Private-use characters, which
+# no template treats specially (nor strips, as some strip the whitespace a prefix ends in).
+PARTIAL_END = "\ue000openscope:partial-end\ue000"
 
 
 def _raise(message: str) -> NoReturn:
@@ -44,6 +51,27 @@ class ChatTemplate:
         tools: tuple[ToolSpec, ...] = (),
         enable_thinking: bool | None = None,
         add_generation_prompt: bool = True,
+        continue_final: bool = False,
+    ) -> str:
+        """The prompt text. `continue_final`: the last message is an assistant prefix (partial
+        mode), and the prompt ends right after its text, its turn left open, so that the
+        model's answer continues it."""
+        if not continue_final:
+            return self._render(messages, tools, enable_thinking, add_generation_prompt)
+        last = messages[-1]
+        marked = (*messages[:-1], replace(last, parts=(*last.parts, TextPart(PARTIAL_END))))
+        text = self._render(marked, tools, enable_thinking, add_generation_prompt=False)
+        end = text.rfind(PARTIAL_END)
+        if end < 0:
+            raise ValueError("the chat template does not render the partial assistant message")
+        return text[:end]
+
+    def _render(
+        self,
+        messages: tuple[Message, ...],
+        tools: tuple[ToolSpec, ...],
+        enable_thinking: bool | None,
+        add_generation_prompt: bool,
     ) -> str:
         extra: dict[str, Any] = {}
         if enable_thinking is not None:

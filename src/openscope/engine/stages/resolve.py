@@ -15,7 +15,7 @@ from openscope.core.call import Call
 from openscope.core.catalog import ThinkingMode
 from openscope.core.errors import InvalidParameter
 from openscope.core.events import Event
-from openscope.core.messages import ImagePart, TextPart, ToolResultPart
+from openscope.core.messages import ImagePart, TextPart, ToolCallPart, ToolResultPart
 from openscope.core.request import GenerateRequest, ResponseFormatType
 from openscope.core.rules import Field, Refusal, Wording
 from openscope.core.rules.capabilities import has_images, has_tool_traffic
@@ -48,7 +48,10 @@ def _has_cache_markers(request: GenerateRequest) -> bool:
         return True
     for message in request.messages:
         for part in message.parts:
-            if isinstance(part, TextPart | ImagePart) and part.cache_control is not None:
+            if (
+                isinstance(part, TextPart | ImagePart | ToolCallPart | ToolResultPart)
+                and part.cache_control is not None
+            ):
                 return True
             if isinstance(part, ToolResultPart) and any(
                 p.cache_control is not None for p in part.content

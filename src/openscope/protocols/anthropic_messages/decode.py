@@ -52,6 +52,8 @@ from openscope.protocols.http import parse_wire
 
 W = TypeVar("W", bound=BaseModel)
 
+# Anthropic's cache lifetimes, in seconds.
+CACHE_TTLS = {"5m": 300, "1h": 3600}
 # The seed: low and medium run as high, xhigh as max.
 EFFORTS = {"low": "high", "medium": "high", "high": "high", "xhigh": "max", "max": "max"}
 
@@ -136,7 +138,11 @@ def _cache(wire: CacheControlWire | None) -> CacheControl | None:
             f"cache_control.type: only 'ephemeral' is supported, got '{wire.type}'",
             param="cache_control",
         )
-    return CacheControl(wire.type)
+    if wire.ttl is not None and wire.ttl not in CACHE_TTLS:
+        raise InvalidParameter(
+            f"cache_control.ttl: must be '5m' or '1h', got '{wire.ttl}'", param="cache_control"
+        )
+    return CacheControl(wire.type, CACHE_TTLS[wire.ttl] if wire.ttl else None)
 
 
 def _system(system: str | list[TextBlock] | None) -> tuple[Message, ...]:
@@ -208,7 +214,10 @@ def _tool_result(block: ToolResultBlock) -> ToolResultPart:
             else _image(b)
             for b in block.content
         )
-    return ToolResultPart(block.tool_use_id, content, is_error=block.is_error)
+    # A marker inside the result counts as one on the result: the cache's markers are parts.
+    inner = [p.cache_control for p in content if p.cache_control is not None]
+    cache = _cache(block.cache_control) or (inner[-1] if inner else None)
+    return ToolResultPart(block.tool_use_id, content, is_error=block.is_error, cache_control=cache)
 
 
 def _user_turn(wire: MessageWire) -> list[Message]:
@@ -245,7 +254,8 @@ def _assistant_turn(wire: MessageWire) -> Message:
             parts.append(TextPart(block.text, cache_control=_cache(block.cache_control)))
         elif isinstance(block, ToolUseBlock):
             arguments = arguments_text(block.input)
-            parts.append(ToolCallPart(id=block.id, name=block.name, arguments=arguments))
+            cache = _cache(block.cache_control)
+            parts.append(ToolCallPart(block.id, block.name, arguments, cache_control=cache))
         else:
             raise InvalidParameter(
                 f"messages: an assistant turn cannot contain '{block.type}' blocks",

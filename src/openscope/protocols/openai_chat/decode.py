@@ -82,6 +82,7 @@ def decode(body: Any) -> tuple[GenerateRequest, ChatCompletionRequest]:
         builtin_tools=_builtin_tools(wire),
         output_modalities=tuple(wire.modalities or ("text",)),
         audio=wire.audio,
+        partial=_partial(wire),
     )
     return request, wire
 
@@ -172,6 +173,27 @@ def _messages(wire_messages: list[MessageWire]) -> tuple[Message, ...]:
             param="messages",
         )
     return tuple(messages)
+
+
+def _partial(wire: ChatCompletionRequest) -> bool:
+    """Partial mode: the last message, an assistant one holding only text, is a prefix the
+    answer continues. Model Studio's thinking models do not support it."""
+    last = len(wire.messages) - 1
+    for position, message in enumerate(wire.messages):
+        if not message.partial:
+            continue
+        if position != last or message.role != "assistant" or message.tool_calls:
+            raise InvalidParameter(
+                f"Invalid 'messages[{position}].partial': only the last message can be "
+                "partial, and it must be an assistant message with content and no tool_calls.",
+                param="messages",
+            )
+        if wire.enable_thinking:
+            raise InvalidParameter(
+                "Partial mode is not supported in thinking mode: set enable_thinking to false.",
+                param="enable_thinking",
+            )
+    return bool(wire.messages and wire.messages[-1].partial)
 
 
 def _role(value: str, position: int) -> Role:
