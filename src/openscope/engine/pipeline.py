@@ -1,9 +1,11 @@
 """The request pipeline: a chain of stages in front of the backends, in one stated order.
 
-A stage is `(call, next) -> AsyncGenerator[Event, None]`. It may refuse the call (raise before its
-first event), rewrite it before passing it on, watch or transform the events `next` yields,
-or call `next` more than once. Whatever a stage opens it closes: every stage reads `next`
-inside `aclosing`, so a client that hangs up stops the backend through every stage.
+A stage is `(call, next) -> AsyncGenerator[Event, None]`. It may refuse the call (raise at
+once, or before its first event), rewrite it before passing it on, watch or transform the
+events `next` yields, or call `next` more than once. A stage that only checks or rewrites
+the call returns `next`'s iterator itself, so the events pay for no extra hop; one that
+reads the events reads them inside `aclosing`, so a client that hangs up stops the backend
+through every stage.
 
 Adding a cross-cutting concern is one stage module and one line in `ORDER`'s place below
 (`build_pipeline`); no protocol and no backend changes."""

@@ -120,17 +120,22 @@ async def _frames(
         for frame in codec.start():
             yield frame
         try:
-            # Closed innermost first: the keep-alive pump stops before anything it reads.
-            async with aclosing(_after(first, events)) as stream:
-                paced = _with_keepalive(stream, keepalive.interval) if keepalive else stream
-                async with aclosing(paced) as items:
-                    async for item in items:
-                        if item is None:
-                            assert keepalive is not None
-                            yield keepalive.frame
-                            continue
-                        for frame in codec.event(item):
+            if keepalive is None:
+                if first is not None:
+                    for frame in codec.event(first):
+                        yield frame
+                    async for event in events:
+                        for frame in codec.event(event):
                             yield frame
+            else:
+                # Closed innermost first: the keep-alive pump stops before what it reads.
+                async with aclosing(_after(first, events)) as stream:
+                    paced = _with_keepalive(stream, keepalive.interval)
+                    async with aclosing(paced) as items:
+                        async for item in items:
+                            frames = codec.event(item) if item is not None else (keepalive.frame,)
+                            for frame in frames:
+                                yield frame
         except OpenScopeError as error:
             ending = codec.fail(error)
         except Exception:

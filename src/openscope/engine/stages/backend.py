@@ -20,21 +20,27 @@ class RunOnBackend:
         self._router = router
         self._backends = backends
 
-    async def __call__(self, call: Call) -> AsyncGenerator[Event, None]:
+    def __call__(self, call: Call) -> AsyncGenerator[Event, None]:
         target = self._router.resolve(call.request.model)
         backend = self._backends[target.route.backend]
-        async with aclosing(backend.generate(call.request, target.route.model)) as events:
-            if call.deadline is None:
-                async for event in events:
-                    yield event
+        events = backend.generate(call.request, target.route.model)
+        if call.deadline is None:
+            return events  # nothing to watch: the backend's own iterator
+        return _within(call.deadline, events)
+
+
+async def _within(
+    deadline: float, source: AsyncGenerator[Event, None]
+) -> AsyncGenerator[Event, None]:
+    """`source`'s events until `deadline`, then Model Studio's timeout."""
+    async with aclosing(source) as events:
+        while True:
+            try:
+                # Only a call with a deadline pays for a timed wait per event.
+                remaining = max(0.0, deadline - time.monotonic())
+                event = await asyncio.wait_for(anext(events), remaining)
+            except StopAsyncIteration:
                 return
-            while True:
-                remaining = call.deadline - time.monotonic()
-                try:
-                    # Only a call with a deadline pays for a timed wait per event.
-                    event = await asyncio.wait_for(anext(events), max(0.0, remaining))
-                except StopAsyncIteration:
-                    return
-                except TimeoutError:
-                    raise request_timed_out() from None
-                yield event
+            except TimeoutError:
+                raise request_timed_out() from None
+            yield event

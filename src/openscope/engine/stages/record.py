@@ -63,13 +63,12 @@ class RecordTurn:
     def _now(self) -> int:
         return int(self._clock())
 
-    async def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
-        turn = call.turn
-        if turn is None:
-            async with aclosing(next(call)) as events:
-                async for event in events:
-                    yield event
-            return
+    def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
+        if call.turn is None:
+            return next(call)  # no turn to keep: the events go straight to the caller
+        return self._recorded(call, call.turn, next)
+
+    async def _recorded(self, call: Call, turn: Turn, next: Next) -> AsyncGenerator[Event, None]:
         workspace = call.principal.workspace
         history = await self._history(turn, workspace)
         instructions = turn.settings.instructions

@@ -5,7 +5,6 @@ before anything runs. What passes goes on with the model's defaults filled in.""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
-from contextlib import aclosing
 from dataclasses import replace
 
 from openscope.backends.base import Backend, BackendFeatures
@@ -130,8 +129,6 @@ class Resolve:
         thinks = rules.thinking_enabled(request, target.served.spec)
         return replace(request, thinking=replace(request.thinking, enabled=thinks))
 
-    async def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
-        resolved = replace(call, request=self.validated(call))
-        async with aclosing(next(resolved)) as events:
-            async for event in events:
-                yield event
+    def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
+        # Checked at once, and then out of the way: the events go straight to the caller.
+        return next(replace(call, request=self.validated(call)))
