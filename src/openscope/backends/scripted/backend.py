@@ -56,9 +56,11 @@ def _placeholder(schema: dict[str, Any], text: str) -> object:
 
 
 def _tool_call_events(request: GenerateRequest, choice: int, part: int, text: str) -> list[Event]:
-    """Call the named tool (or the first one) with arguments shaped by its schema."""
+    """Call the named tool (or the first one it may call) with arguments shaped by its
+    schema."""
     choice_ = request.tool_choice
-    tool = next((t for t in request.tools if t.name == choice_.name), request.tools[0])
+    callable_ = [t for t in request.tools if choice_.allowed is None or t.name in choice_.allowed]
+    tool = next((t for t in callable_ if t.name == choice_.name), (callable_ or request.tools)[0])
     properties = tool.parameters.get("properties", {})
     arguments = {name: _placeholder(schema, text) for name, schema in properties.items()}
     encoded = json.dumps(arguments)
