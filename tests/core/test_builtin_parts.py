@@ -5,43 +5,17 @@ from __future__ import annotations
 
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.codec import part_from_dict, part_to_dict
-from openscope.core.events import (
-    ChoiceEnd,
-    Event,
-    FinishReason,
-    PartDelta,
-    PartEnd,
-    PartKind,
-    PartStart,
-)
 from openscope.core.fold import fold
 from openscope.core.messages import BuiltinCallPart, BuiltinResultPart, TextPart
 from openscope.core.turns import output_items
-
-SEARCH = BuiltinToolKind.WEB_SEARCH
-
-
-def searched_then_answered() -> list[Event]:
-    return [
-        PartStart(0, 0, PartKind.BUILTIN_CALL, tool_call_id="ws_1", tool_name=SEARCH),
-        PartDelta(0, 0, '{"query": '),
-        PartDelta(0, 0, '"weather"}'),
-        PartEnd(0, 0),
-        PartStart(0, 1, PartKind.BUILTIN_RESULT, tool_call_id="ws_1", tool_name=SEARCH),
-        PartDelta(0, 1, '{"sources": ["https://example.com"]}'),
-        PartEnd(0, 1),
-        PartStart(0, 2, PartKind.TEXT),
-        PartDelta(0, 2, "Sunny."),
-        PartEnd(0, 2),
-        ChoiceEnd(0, FinishReason.STOP),
-    ]
+from tests.core.builtin_events import ARGUMENTS, OUTPUT, SEARCH, searched_then_answered
 
 
 def test_fold_makes_call_and_result_parts() -> None:
     (choice,) = fold(searched_then_answered()).choices
     assert choice.message.parts == (
-        BuiltinCallPart("ws_1", SEARCH, '{"query": "weather"}'),
-        BuiltinResultPart("ws_1", SEARCH, '{"sources": ["https://example.com"]}'),
+        BuiltinCallPart("ws_1", SEARCH, ARGUMENTS),
+        BuiltinResultPart("ws_1", SEARCH, OUTPUT),
         TextPart("Sunny."),
     )
 

@@ -4,16 +4,6 @@ only the answer around it."""
 
 from __future__ import annotations
 
-from openscope.core.builtin_tools import BuiltinToolKind
-from openscope.core.events import (
-    ChoiceEnd,
-    Event,
-    FinishReason,
-    PartDelta,
-    PartEnd,
-    PartKind,
-    PartStart,
-)
 from openscope.core.fold import fold
 from openscope.core.messages import Message, Role, TextPart
 from openscope.core.request import GenerateRequest
@@ -22,25 +12,7 @@ from openscope.core.turns import Turn, turn_record
 from openscope.protocols.anthropic_messages.encode import EventEncoder, message_body
 from openscope.protocols.openai_chat.encode import ChunkEncoder, completion_body
 from openscope.protocols.openai_responses.encode import ResponseStreamEncoder, response_body
-
-SEARCH = BuiltinToolKind.WEB_SEARCH
-ARGUMENTS = '{"query": "weather"}'
-OUTPUT = '{"sources": ["https://example.com"]}'
-
-
-def events() -> list[Event]:
-    return [
-        PartStart(0, 0, PartKind.BUILTIN_CALL, tool_call_id="ws_1", tool_name=SEARCH),
-        PartDelta(0, 0, ARGUMENTS),
-        PartEnd(0, 0),
-        PartStart(0, 1, PartKind.BUILTIN_RESULT, tool_call_id="ws_1", tool_name=SEARCH),
-        PartDelta(0, 1, OUTPUT),
-        PartEnd(0, 1),
-        PartStart(0, 2, PartKind.TEXT),
-        PartDelta(0, 2, "Sunny."),
-        PartEnd(0, 2),
-        ChoiceEnd(0, FinishReason.STOP),
-    ]
+from tests.core.builtin_events import ARGUMENTS, OUTPUT, searched_then_answered
 
 
 def turn() -> Turn:
@@ -51,7 +23,7 @@ def turn() -> Turn:
 
 def test_responses_streams_and_stores_one_web_search_call_item() -> None:
     encoder = ResponseStreamEncoder(turn_record(turn(), fold([])))
-    stream = [e for event in events() for e in encoder.encode(event)]
+    stream = [e for event in searched_then_answered() for e in encoder.encode(event)]
     added = [e for e in stream if e["type"] == "response.output_item.added"]
     done = [e for e in stream if e["type"] == "response.output_item.done"]
     assert [e["item"]["type"] for e in added] == ["web_search_call", "message"]
@@ -66,7 +38,7 @@ def test_responses_streams_and_stores_one_web_search_call_item() -> None:
         "output": OUTPUT,
     }
     # the stored record gives the same item, under the same id
-    whole = response_body(turn_record(turn(), fold(events())))
+    whole = response_body(turn_record(turn(), fold(searched_then_answered())))
     assert whole["output"][0] == streamed
     assert whole["output"][1]["type"] == "message"
 
@@ -75,18 +47,18 @@ def test_chat_shows_only_the_answer() -> None:
     encoder = ChunkEncoder(
         completion_id="c", created=1, model="m", include_usage=False, logprobs=False
     )
-    chunks = [c for event in events() for c in encoder.encode(event)]
+    chunks = [c for event in searched_then_answered() for c in encoder.encode(event)]
     deltas = [c["choices"][0]["delta"] for c in chunks]
     assert all("tool_calls" not in d for d in deltas)
     assert "".join(d.get("content") or "" for d in deltas) == "Sunny."
-    body = completion_body(fold(events()), completion_id="c", created=1, model="m")
+    body = completion_body(fold(searched_then_answered()), completion_id="c", created=1, model="m")
     assert body["choices"][0]["message"] == {"role": "assistant", "content": "Sunny."}
 
 
 def test_anthropic_shows_only_the_answer() -> None:
     encoder = EventEncoder(message_id="msg", model="m")
-    stream = [e for event in events() for e in encoder.encode(event)]
+    stream = [e for event in searched_then_answered() for e in encoder.encode(event)]
     blocks = [d["content_block"] for name, d in stream if name == "content_block_start"]
     assert blocks == [{"type": "text", "text": ""}]
-    body = message_body(fold(events()), message_id="msg", model="m")
+    body = message_body(fold(searched_then_answered()), message_id="msg", model="m")
     assert body["content"] == [{"type": "text", "text": "Sunny."}]
