@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from openscope.backends.base import Backend, BackendType
 from openscope.backends.llamacpp.options import LlamaCppOptions
+from openscope.backends.openai_upstream.options import UpstreamOptions
 from openscope.backends.scripted.options import ScriptedOptions
 
 ENTRY_POINT_GROUP = "openscope.backends"
@@ -38,7 +39,14 @@ def _scripted(options: ScriptedOptions) -> Backend:
     return ScriptedBackend.from_options(options)
 
 
+def _upstream(options: UpstreamOptions) -> Backend:
+    from openscope.backends.openai_upstream import UpstreamBackend
+
+    return UpstreamBackend.from_options(options)
+
+
 LLAMACPP = BackendType(options=LlamaCppOptions, create=_llamacpp)
+UPSTREAM = BackendType(options=UpstreamOptions, create=_upstream)
 SCRIPTED = BackendType(options=ScriptedOptions, create=_scripted)
 
 
@@ -87,6 +95,7 @@ class BackendRegistry:
         registry = cls()
         registry.register("llamacpp", LLAMACPP)
         registry.register("scripted", SCRIPTED)
+        registry.register("openai_upstream", UPSTREAM)
         for entry in entry_points(group=ENTRY_POINT_GROUP):
             registry.register(entry.name, entry.load())
         return registry

@@ -1,0 +1,98 @@
+"""What differs between the engines openscope forwards to: data and small functions, one
+`Dialect` per engine (upstream-engines.md §1.1), not a class per engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+DialectName = Literal["vllm", "sglang", "llama-server", "ollama", "dashscope", "openai"]
+
+ThinkingSwitch = Callable[[bool, int | None], dict[str, Any]]
+
+
+def _template_kwargs(enabled: bool) -> dict[str, Any]:
+    """Qwen3's chat template switch, as vLLM, SGLang and llama-server take it."""
+    kwargs: dict[str, Any] = {"enable_thinking": enabled}
+    return {"chat_template_kwargs": kwargs}
+
+
+def _vllm(enabled: bool, budget: int | None) -> dict[str, Any]:
+    body = _template_kwargs(enabled)
+    if enabled and budget is not None:
+        body["thinking_token_budget"] = budget  # needs the server's --reasoning-config
+    return body
+
+
+def _sglang(enabled: bool, budget: int | None) -> dict[str, Any]:
+    body = _template_kwargs(enabled)
+    if enabled and budget is not None:
+        body["chat_template_kwargs"]["thinking_budget"] = budget
+    return body
+
+
+def _llama_server(enabled: bool, budget: int | None) -> dict[str, Any]:
+    body = _template_kwargs(enabled)
+    if enabled and budget is not None:
+        body["reasoning_budget"] = budget
+    return body
+
+
+def _ollama(enabled: bool, budget: int | None) -> dict[str, Any]:
+    # Ollama's /v1 honours only reasoning_effort (none turns thinking off).
+    return {} if enabled else {"reasoning_effort": "none"}
+
+
+def _dashscope(enabled: bool, budget: int | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"enable_thinking": enabled}
+    if enabled and budget is not None:
+        body["thinking_budget"] = budget
+    return body
+
+
+def _openai(enabled: bool, budget: int | None) -> dict[str, Any]:
+    return {} if enabled else {"reasoning_effort": "minimal"}
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: DialectName
+    thinking: ThinkingSwitch
+    # Where the upstream puts reasoning text on a message or delta, in the order looked for.
+    reasoning_fields: tuple[str, ...] = ("reasoning_content", "reasoning")
+    # Whether assistant reasoning may be sent back in history as `reasoning_content`.
+    accepts_reasoning_history: bool = False
+    # Whether it takes top_k beside OpenAI's sampling fields.
+    top_k: bool = True
+    # How many choices one request may ask for (llama-server serves one).
+    multiple_choices: bool = True
+    # How tokens are counted for count_tokens: "messages" (vLLM's /tokenize takes chat
+    # messages), "template" (llama-server: /apply-template then /tokenize), or None.
+    tokenize: Literal["messages", "template"] | None = None
+    # Model Studio's own parameters pass through unchanged (enable_search, cache_control, ...).
+    model_studio: bool = False
+
+
+DIALECTS: dict[DialectName, Dialect] = {
+    "vllm": Dialect(
+        "vllm", _vllm, reasoning_fields=("reasoning", "reasoning_content"), tokenize="messages"
+    ),
+    "sglang": Dialect("sglang", _sglang, accepts_reasoning_history=True),
+    "llama-server": Dialect(
+        "llama-server",
+        _llama_server,
+        accepts_reasoning_history=True,
+        multiple_choices=False,
+        tokenize="template",
+    ),
+    "ollama": Dialect(
+        "ollama",
+        _ollama,
+        reasoning_fields=("reasoning", "reasoning_content"),
+        top_k=False,
+        multiple_choices=False,
+    ),
+    "dashscope": Dialect("dashscope", _dashscope, model_studio=True),
+    "openai": Dialect("openai", _openai, top_k=False),
+}

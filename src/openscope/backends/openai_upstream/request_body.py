@@ -1,0 +1,199 @@
+"""A core request as the upstream's Chat Completions body, in its dialect. Always streamed,
+with usage asked for: a non-streaming client gets the folded stream, and usage is complete
+whether or not the client asked for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openscope.backends.openai_upstream.dialect import Dialect
+from openscope.core.builtin_tools import BuiltinToolKind, CodeInterpreter, WebSearch
+from openscope.core.messages import (
+    CacheControl,
+    ImagePart,
+    Message,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.request import GenerateRequest, ResponseFormatType, ToolChoiceMode
+
+JSON = dict[str, Any]
+
+
+def _cache(control: CacheControl | None, dialect: Dialect) -> JSON:
+    # Only Model Studio reads content-block cache markers; other engines cache by prefix.
+    if control is None or not dialect.model_studio:
+        return {}
+    marker: JSON = {"type": control.type}
+    return {"cache_control": marker}
+
+
+def _content(parts: tuple[Any, ...], dialect: Dialect) -> str | list[JSON]:
+    blocks: list[JSON] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            blocks.append(
+                {"type": "text", "text": part.text, **_cache(part.cache_control, dialect)}
+            )
+        elif isinstance(part, ImagePart):
+            image: JSON = {"url": part.url}
+            if part.detail:
+                image["detail"] = part.detail
+            blocks.append({"type": "image_url", "image_url": image})
+    if all(b["type"] == "text" and "cache_control" not in b for b in blocks):
+        return "".join(b["text"] for b in blocks)  # the plain form every engine takes
+    return blocks
+
+
+def wire_messages(messages: tuple[Message, ...], dialect: Dialect) -> list[JSON]:
+    out: list[JSON] = []
+    for message in messages:
+        if message.role is Role.TOOL or any(isinstance(p, ToolResultPart) for p in message.parts):
+            for part in message.parts:
+                if isinstance(part, ToolResultPart):
+                    out.append(
+                        {
+                            "role": "tool",
+                            "tool_call_id": part.tool_call_id,
+                            "content": _content(part.content, dialect),
+                        }
+                    )
+            continue
+        body: JSON = {"role": str(message.role)}
+        visible = tuple(p for p in message.parts if isinstance(p, TextPart | ImagePart))
+        body["content"] = _content(visible, dialect)
+        calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
+        if calls:
+            body["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
+                for c in calls
+            ]
+            if not body["content"]:
+                body["content"] = None
+        reasoning = "".join(p.text for p in message.parts if isinstance(p, ReasoningPart))
+        if reasoning and dialect.accepts_reasoning_history:
+            body["reasoning_content"] = reasoning
+        if message.name:
+            body["name"] = message.name
+        out.append(body)
+    return out
+
+
+def _tool_choice(request: GenerateRequest) -> Any:
+    choice = request.tool_choice
+    match choice.mode:
+        case ToolChoiceMode.AUTO:
+            return "auto"
+        case ToolChoiceMode.NONE:
+            return "none"
+        case ToolChoiceMode.REQUIRED:
+            return "required"
+        case ToolChoiceMode.NAMED:
+            return {"type": "function", "function": {"name": choice.name}}
+
+
+def _response_format(request: GenerateRequest) -> JSON | None:
+    fmt = request.response_format
+    match fmt.type:
+        case ResponseFormatType.TEXT:
+            return None
+        case ResponseFormatType.JSON_OBJECT:
+            return {"type": "json_object"}
+        case ResponseFormatType.JSON_SCHEMA:
+            schema: JSON = {"name": fmt.name or "response", "schema": fmt.schema or {}}
+            schema["strict"] = fmt.strict
+            return {"type": "json_schema", "json_schema": schema}
+
+
+def chat_body(request: GenerateRequest, model: str, dialect: Dialect) -> JSON:
+    sampling = request.sampling
+    body: JSON = {
+        "model": model,
+        "messages": wire_messages(request.messages, dialect),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    optional = {
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "presence_penalty": sampling.presence_penalty,
+        "frequency_penalty": sampling.frequency_penalty,
+        "seed": sampling.seed,
+        "max_tokens": sampling.max_tokens,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if sampling.top_k is not None and dialect.top_k:
+        body["top_k"] = sampling.top_k
+    stops = list(sampling.stop)
+    if stops:
+        body["stop"] = stops
+    if sampling.n > 1:
+        body["n"] = sampling.n
+    if sampling.logprobs:
+        body["logprobs"] = True
+        if sampling.top_logprobs:
+            body["top_logprobs"] = sampling.top_logprobs
+    if request.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    **({"description": t.description} if t.description else {}),
+                    "parameters": t.parameters or {"type": "object", "properties": {}},
+                    **({"strict": True} if t.strict else {}),
+                },
+            }
+            for t in request.tools
+        ]
+        body["tool_choice"] = _tool_choice(request)
+        body["parallel_tool_calls"] = request.parallel_tool_calls
+    response_format = _response_format(request)
+    if response_format is not None:
+        body["response_format"] = response_format
+    thinking = request.thinking
+    if thinking.enabled is not None:
+        body.update(dialect.thinking(thinking.enabled, thinking.budget_tokens))
+    if dialect.model_studio:
+        body.update(_model_studio_tools(request))
+    if request.partial:
+        body.update(_partial(body["messages"], dialect))
+    return body
+
+
+def _partial(messages: list[JSON], dialect: Dialect) -> JSON:
+    """Continue the final assistant message, as each engine spells it. (llama-server
+    continues a final assistant message by itself; `PARTIAL_DIALECTS` lists who can.)"""
+    if dialect.model_studio:
+        messages[-1]["partial"] = True
+        return {}
+    if dialect.name in ("vllm", "sglang"):
+        return {"continue_final_message": True, "add_generation_prompt": False}
+    return {}
+
+
+def _model_studio_tools(request: GenerateRequest) -> JSON:
+    """Model Studio runs chat's built-in tools itself: its own switches, unchanged."""
+    extra: JSON = {}
+    for tool in request.builtin_tools:
+        if isinstance(tool, WebSearch):
+            extra["enable_search"] = True
+            if tool.options:
+                extra["search_options"] = tool.options
+        elif isinstance(tool, CodeInterpreter):
+            extra["enable_code_interpreter"] = True
+    return extra
+
+
+# The engines that can continue a final assistant message (chat's partial mode).
+PARTIAL_DIALECTS = frozenset({"dashscope", "vllm", "sglang", "llama-server"})
+
+# The built-in tools a Model Studio upstream runs through chat's switches.
+MODEL_STUDIO_TOOLS = frozenset({BuiltinToolKind.WEB_SEARCH, BuiltinToolKind.CODE_INTERPRETER})

@@ -1,0 +1,173 @@
+"""The upstream's Chat Completions stream as core events, normalised: reasoning under
+whichever field the engine uses becomes a reasoning part; tool calls are assembled from
+however the engine splits them (by index, name and id in any chunk, arguments in pieces or
+whole) and handed on whole, each once; usage is kept for the end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from openscope.backends.openai_upstream.dialect import Dialect
+from openscope.core.events import (
+    ChoiceEnd,
+    Event,
+    FinishReason,
+    PartDelta,
+    PartEnd,
+    PartKind,
+    PartStart,
+    TokenLogprob,
+    TopLogprob,
+    Usage,
+    UsageReport,
+)
+
+FINISH_REASONS = {
+    "stop": FinishReason.STOP,
+    "length": FinishReason.LENGTH,
+    "tool_calls": FinishReason.TOOL_CALLS,
+    "function_call": FinishReason.TOOL_CALLS,
+    "content_filter": FinishReason.CONTENT_FILTER,
+}
+
+
+@dataclass(slots=True)
+class _Call:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Choice:
+    index: int
+    parts: int = 0  # parts opened so far
+    open_kind: PartKind | None = None  # the text or reasoning part being streamed
+    calls: dict[int, _Call] = field(default_factory=dict)  # by the upstream's call index
+    ended: bool = False
+
+
+class ChunkReader:
+    """Feed it each chunk's JSON; it yields the core events so far."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._choices: dict[int, _Choice] = {}
+        self.usage: Usage | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every choice seen has ended."""
+        return bool(self._choices) and all(c.ended for c in self._choices.values())
+
+    def feed(self, chunk: dict[str, Any]) -> Iterator[Event]:
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = usage_of(usage)
+        for raw in chunk.get("choices") or ():
+            index = int(raw.get("index") or 0)
+            choice = self._choices.setdefault(index, _Choice(index))
+            if choice.ended:
+                continue
+            yield from self._delta(choice, raw.get("delta") or raw.get("message") or {}, raw)
+            reason = raw.get("finish_reason")
+            if reason:
+                yield from self._end(choice, FINISH_REASONS.get(reason, FinishReason.STOP))
+
+    def finish(self) -> Iterator[Event]:
+        """After the last chunk: the final usage."""
+        yield UsageReport(self.usage or Usage())
+
+    def _delta(
+        self, choice: _Choice, delta: dict[str, Any], raw: dict[str, Any]
+    ) -> Iterator[Event]:
+        reasoning = next(
+            (delta[f] for f in self._dialect.reasoning_fields if isinstance(delta.get(f), str)),
+            None,
+        )
+        if reasoning:
+            yield from self._text(choice, PartKind.REASONING, reasoning, ())
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            yield from self._text(choice, PartKind.TEXT, content, _logprobs(raw.get("logprobs")))
+        for call in delta.get("tool_calls") or ():
+            position = int(call.get("index", len(choice.calls)))
+            pending = choice.calls.setdefault(position, _Call())
+            pending.id = pending.id or str(call.get("id") or "")
+            function = call.get("function") or {}
+            pending.name = pending.name or str(function.get("name") or "")
+            piece = function.get("arguments")
+            if isinstance(piece, str):
+                pending.arguments.append(piece)
+            elif isinstance(piece, dict):  # some engines send the arguments as an object
+                pending.arguments.append(orjson.dumps(piece).decode())
+
+    def _text(
+        self, choice: _Choice, kind: PartKind, text: str, logprobs: tuple[TokenLogprob, ...]
+    ) -> Iterator[Event]:
+        if choice.open_kind is not kind:
+            yield from self._close(choice)
+            yield PartStart(choice.index, choice.parts, kind)
+            choice.open_kind = kind
+        yield PartDelta(choice.index, choice.parts, text, logprobs)
+
+    def _close(self, choice: _Choice) -> Iterator[Event]:
+        if choice.open_kind is not None:
+            yield PartEnd(choice.index, choice.parts)
+            choice.parts += 1
+            choice.open_kind = None
+
+    def _end(self, choice: _Choice, reason: FinishReason) -> Iterator[Event]:
+        yield from self._close(choice)
+        for position in sorted(choice.calls):
+            call = choice.calls[position]
+            arguments = "".join(call.arguments).strip() or "{}"
+            call_id = call.id or f"call_{choice.index}_{position}"
+            yield PartStart(
+                choice.index,
+                choice.parts,
+                PartKind.TOOL_CALL,
+                tool_call_id=call_id,
+                tool_name=call.name,
+            )
+            yield PartDelta(choice.index, choice.parts, arguments)
+            yield PartEnd(choice.index, choice.parts)
+            choice.parts += 1
+        if choice.calls and reason is FinishReason.STOP:
+            reason = FinishReason.TOOL_CALLS  # some engines say "stop" after calling tools
+        choice.ended = True
+        yield ChoiceEnd(choice.index, reason)
+
+
+def usage_of(usage: dict[str, Any]) -> Usage:
+    prompt = usage.get("prompt_tokens_details") or {}
+    completion = usage.get("completion_tokens_details") or {}
+    return Usage(
+        input_tokens=int(usage.get("prompt_tokens") or 0),
+        output_tokens=int(usage.get("completion_tokens") or 0),
+        cached_tokens=int(prompt.get("cached_tokens") or 0),
+        cache_creation_tokens=int(prompt.get("cache_creation_input_tokens") or 0),
+        reasoning_tokens=int(completion.get("reasoning_tokens") or 0),
+        cache_type=prompt.get("cache_type"),
+    )
+
+
+def _logprobs(raw: Any) -> tuple[TokenLogprob, ...]:
+    if not isinstance(raw, dict):
+        return ()
+    entries = []
+    for entry in raw.get("content") or ():
+        top = tuple(
+            TopLogprob(t["token"], float(t["logprob"]), tuple(t.get("bytes") or ()))
+            for t in entry.get("top_logprobs") or ()
+        )
+        entries.append(
+            TokenLogprob(
+                entry["token"], float(entry["logprob"]), tuple(entry.get("bytes") or ()), top
+            )
+        )
+    return tuple(entries)

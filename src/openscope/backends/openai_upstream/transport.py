@@ -1,0 +1,104 @@
+"""The one seam between the upstream backend and the network: POST a JSON body and read the
+answer, whole or as server-sent-event lines. `AiohttpTransport` is the real one (a pooled
+connector per deployment); tests hand the backend an in-process fake."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+import orjson
+
+
+class TransportError(Exception):
+    """The upstream could not be reached, or stopped answering in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float = 10.0  # to open the connection
+    first_byte: float = 600.0  # from sending the request to the response's head
+    between_chunks: float = 300.0  # between two reads of a streamed body
+
+
+@dataclass(slots=True)
+class UpstreamResponse:
+    status: int
+    headers: Mapping[str, str]
+    lines: AsyncIterator[bytes]  # the body, line by line, without the line ends
+
+    async def body(self) -> bytes:
+        return b"\n".join([line async for line in self.lines])
+
+
+class Transport(Protocol):
+    def post(
+        self, url: str, body: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> AbstractAsyncContextManager[UpstreamResponse]:
+        """The upstream's answer to a POST of `body` as JSON; raises `TransportError` when
+        it cannot be reached or does not answer in time."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class AiohttpTransport:
+    def __init__(self, *, max_connections: int = 100, timeouts: Timeouts | None = None) -> None:
+        self._max_connections = max_connections
+        self._timeouts = timeouts or Timeouts()
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Built on first use, inside the event loop that serves requests.
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, limit_per_host=self._max_connections
+            )
+            timeout = aiohttp.ClientTimeout(
+                total=None,
+                sock_connect=self._timeouts.connect,
+                sock_read=self._timeouts.between_chunks,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=timeout,
+                json_serialize=lambda v: orjson.dumps(v).decode(),
+            )
+        return self._session
+
+    @asynccontextmanager
+    async def post(
+        self, url: str, body: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> AsyncIterator[UpstreamResponse]:
+        session = self._client()
+        try:
+            async with asyncio.timeout(self._timeouts.first_byte):
+                response = await session.post(
+                    url,
+                    data=orjson.dumps(body),
+                    headers={"Content-Type": "application/json", **headers},
+                )
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            raise TransportError(f"{type(error).__name__}: {error}") from None
+        # The connection goes back to the pool (or is dropped) on every way out.
+        try:
+            yield UpstreamResponse(response.status, response.headers, _lines(response))
+        finally:
+            response.release()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    try:
+        async for raw in response.content:
+            yield raw.rstrip(b"\r\n")
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        raise TransportError(f"{type(error).__name__}: {error}") from None

@@ -1,0 +1,198 @@
+"""The upstream backend over a fake upstream: what it forwards in each dialect, and how it
+answers the upstream's refusals, failures and cut streams."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from openscope.backends.openai_upstream import UpstreamBackend
+from openscope.backends.openai_upstream.options import UpstreamOptions
+from openscope.backends.openai_upstream.transport import TransportError
+from openscope.core.builtin_tools import WebSearch
+from openscope.core.errors import InvalidParameter, Overloaded, RateLimited
+from openscope.core.events import Event
+from openscope.core.fold import fold
+from openscope.core.messages import CacheControl, Message, Role, TextPart
+from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig, ToolSpec
+from tests.backends.openai_upstream.fakes import FakeTransport, Reply, delta, sse, usage_chunk
+
+URL = "http://upstream.test/v1"
+HELLO = (Message(Role.USER, (TextPart("hi"),)),)
+ANSWER = sse(delta(content="Hello"), delta(finish="stop"), usage_chunk(3, 1))
+
+
+def backend(transport: FakeTransport, **options: Any) -> UpstreamBackend:
+    settings = UpstreamOptions.model_validate({"url": URL, **options})
+    return UpstreamBackend(settings, transport=transport)
+
+
+def ask(**fields: Any) -> GenerateRequest:
+    return GenerateRequest(**{"model": "served", "messages": HELLO, **fields})
+
+
+async def events(b: UpstreamBackend, request: GenerateRequest) -> list[Event]:
+    return [e async for e in b.generate(request, "upstream-model")]
+
+
+async def test_the_answer_and_what_was_sent() -> None:
+    fake = FakeTransport(Reply(lines=ANSWER))
+    up = backend(fake, dialect="vllm", api_key="sk-up")
+    request = ask(sampling=SamplingParams(temperature=0.5, top_k=20, max_tokens=9, stop=("x",)))
+    result = fold(await events(up, request))
+    assert result.choices[0].message.text == "Hello"
+    assert result.usage.input_tokens == 3
+    url, body, headers = fake.sent[0]
+    assert url == f"{URL}/chat/completions"
+    assert headers["Authorization"] == "Bearer sk-up"
+    assert body == {
+        "model": "upstream-model",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},  # asked for even if the client did not
+        "temperature": 0.5,
+        "top_k": 20,
+        "max_tokens": 9,
+        "stop": ["x"],
+    }
+    assert fake.released == 1
+
+
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        ("vllm", {"chat_template_kwargs": {"enable_thinking": False}}),
+        ("sglang", {"chat_template_kwargs": {"enable_thinking": False}}),
+        ("llama-server", {"chat_template_kwargs": {"enable_thinking": False}}),
+        ("ollama", {"reasoning_effort": "none"}),
+        ("dashscope", {"enable_thinking": False}),
+    ],
+)
+async def test_thinking_off_in_each_dialect(dialect: str, expected: dict[str, Any]) -> None:
+    fake = FakeTransport(Reply(lines=ANSWER))
+    await events(backend(fake, dialect=dialect), ask(thinking=ThinkingConfig(enabled=False)))
+    body = fake.sent[0][1]
+    assert {k: body[k] for k in expected} == expected
+
+
+async def test_thinking_budget_in_each_dialect() -> None:
+    wanted = {
+        "vllm": ("thinking_token_budget", 64),
+        "llama-server": ("reasoning_budget", 64),
+        "dashscope": ("thinking_budget", 64),
+    }
+    for dialect, (key, value) in wanted.items():
+        fake = FakeTransport(Reply(lines=ANSWER))
+        thinking = ThinkingConfig(enabled=True, budget_tokens=64)
+        await events(backend(fake, dialect=dialect, thinking=True), ask(thinking=thinking))
+        assert fake.sent[0][1][key] == value, dialect
+
+
+async def test_model_studio_gets_its_own_parameters_unchanged() -> None:
+    fake = FakeTransport(Reply(lines=ANSWER))
+    marked = (Message(Role.USER, (TextPart("long", cache_control=CacheControl()),)),)
+    request = replace(ask(builtin_tools=(WebSearch({"forced_search": True}),)), messages=marked)
+    await events(backend(fake, dialect="dashscope"), request)
+    body = fake.sent[0][1]
+    assert body["enable_search"] is True
+    assert body["search_options"] == {"forced_search": True}
+    assert body["messages"][0]["content"] == [
+        {"type": "text", "text": "long", "cache_control": {"type": "ephemeral"}}
+    ]
+
+
+def test_features_follow_the_dialect_and_options() -> None:
+    fake = FakeTransport()
+    studio = backend(fake, dialect="dashscope", thinking=True).features("m")
+    assert studio.explicit_cache and studio.builtin_tools and studio.thinking
+    server = backend(fake, dialect="llama-server").features("m")
+    assert not server.explicit_cache and not server.builtin_tools
+    assert not server.multiple_choices  # one choice per llama-server request
+
+
+async def test_tools_are_forwarded() -> None:
+    fake = FakeTransport(Reply(lines=ANSWER))
+    tool = ToolSpec("f", parameters={"type": "object"}, strict=True)
+    await events(backend(fake), ask(tools=(tool,)))
+    body = fake.sent[0][1]
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "function": {"name": "f", "parameters": {"type": "object"}, "strict": True},
+        }
+    ]
+    assert body["tool_choice"] == "auto" and body["parallel_tool_calls"] is True
+
+
+async def test_a_rate_limit_keeps_its_retry_after() -> None:
+    fake = FakeTransport(
+        Reply(status=429, lines=[b'{"error": "slow down"}'], headers={"Retry-After": "7"})
+    )
+    with pytest.raises(RateLimited) as caught:
+        await events(backend(fake), ask())
+    assert caught.value.retry_after == 7.0
+    assert fake.released == 1
+
+
+async def test_a_bare_string_400_passes_its_message_on() -> None:
+    fake = FakeTransport(Reply(status=400, lines=[b'"System message must be at the beginning."']))
+    with pytest.raises(InvalidParameter, match="System message must be at the beginning"):
+        await events(backend(fake, dialect="sglang"), ask())
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(status=503, lines=[b'{"error": {"code": 503, "message": "Loading model"}}']),
+        TransportError("ClientConnectorError: refused"),
+        Reply(lines=sse(delta(content="Hel"), done=False), cut=True),  # the connection broke
+        Reply(lines=sse(delta(content="Hel"))),  # [DONE] before the answer ended
+        Reply(lines=sse(delta(content="Hel"), "not json")),
+    ],
+    ids=["503", "unreachable", "cut", "early-done", "garbage"],
+)
+async def test_outages_and_cut_streams_are_model_unavailable(reply: Reply | Exception) -> None:
+    with pytest.raises(Overloaded):
+        await events(backend(FakeTransport(reply)), ask())
+
+
+async def test_a_stream_that_ends_without_done_but_complete_is_an_answer() -> None:
+    lines = sse(delta(content="Hi"), delta(finish="stop"), usage_chunk(1, 1), done=False)
+    result = fold(await events(backend(FakeTransport(Reply(lines=lines))), ask()))
+    assert result.choices[0].message.text == "Hi"
+
+
+async def test_closing_the_events_releases_the_connection() -> None:
+    fake = FakeTransport(
+        Reply(lines=sse(delta(content="a"), delta(content="b"), delta(finish="stop")))
+    )
+    stream = backend(fake).generate(ask(), "m")
+    await anext(stream)
+    await stream.aclose()
+    assert fake.released == 1
+
+
+async def test_count_tokens_through_the_template_or_the_messages() -> None:
+    fake = FakeTransport(
+        Reply(lines=[b'{"prompt": "<|user|>hi"}']), Reply(lines=[b'{"tokens": [1, 2, 3, 4]}'])
+    )
+    assert await backend(fake, dialect="llama-server").count_tokens(ask(), "m") == 4
+    assert [url for url, _, _ in fake.sent] == [
+        "http://upstream.test/apply-template",
+        "http://upstream.test/tokenize",
+    ]
+    fake = FakeTransport(Reply(lines=[b'{"count": 12, "tokens": []}']))
+    assert await backend(fake, dialect="vllm").count_tokens(ask(), "m") == 12
+    with pytest.raises(InvalidParameter):
+        await backend(FakeTransport(), dialect="ollama").count_tokens(ask(), "m")
+
+
+async def test_partial_mode_where_the_engine_can_continue() -> None:
+    prefix = (*HELLO, Message(Role.ASSISTANT, (TextPart("1, 2,"),)))
+    fake = FakeTransport(Reply(lines=ANSWER))
+    await events(backend(fake, dialect="vllm"), ask(messages=prefix, partial=True))
+    assert fake.sent[0][1]["continue_final_message"] is True
+    with pytest.raises(InvalidParameter):
+        await events(backend(FakeTransport(), dialect="ollama"), ask(messages=prefix, partial=True))

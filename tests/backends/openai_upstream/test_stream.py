@@ -1,0 +1,78 @@
+"""The upstream stream normalised into core events, whatever each engine's quirks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openscope.backends.openai_upstream.dialect import DIALECTS
+from openscope.backends.openai_upstream.stream import ChunkReader
+from openscope.core.events import FinishReason
+from openscope.core.fold import fold
+from openscope.core.messages import ReasoningPart, TextPart, ToolCallPart
+from tests.backends.openai_upstream.fakes import delta, usage_chunk
+
+
+def read(dialect: str, *chunks: dict[str, Any]):  # type: ignore[no-untyped-def]
+    reader = ChunkReader(DIALECTS[dialect])  # type: ignore[index]
+    events = [e for chunk in chunks for e in reader.feed(chunk)]
+    events += list(reader.finish())
+    return reader, fold(events)
+
+
+def test_vllm_reasoning_field_becomes_a_reasoning_part() -> None:
+    _, result = read(
+        "vllm",
+        delta(role="assistant", reasoning="Let me think."),
+        delta(content="Four."),
+        delta(finish="stop"),
+        usage_chunk(10, 5),
+    )
+    (choice,) = result.choices
+    assert choice.message.parts == (ReasoningPart("Let me think."), TextPart("Four."))
+    assert result.usage.input_tokens == 10 and result.usage.output_tokens == 5
+
+
+def test_sglang_reasoning_content_is_read_too() -> None:
+    _, result = read("sglang", delta(reasoning_content="hm"), delta(content="ok", finish="stop"))
+    assert result.choices[0].message.reasoning == "hm"
+
+
+def test_tool_call_arguments_split_across_chunks_are_assembled_once() -> None:
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather"}}
+    _, result = read(
+        "vllm",
+        delta(tool_calls=[call]),
+        delta(tool_calls=[{"index": 0, "function": {"arguments": '{"ci'}}]),
+        delta(tool_calls=[{"index": 0, "function": {"arguments": 'ty": "Paris"}'}}]),
+        delta(finish="tool_calls"),
+    )
+    (choice,) = result.choices
+    assert choice.message.parts == (ToolCallPart("call_1", "get_weather", '{"city": "Paris"}'),)
+    assert choice.finish_reason is FinishReason.TOOL_CALLS
+
+
+def test_whole_calls_in_one_chunk_and_object_arguments() -> None:
+    calls = [
+        {"index": 0, "id": "a", "function": {"name": "f", "arguments": {"x": 1}}},
+        {"index": 1, "id": "b", "function": {"name": "g", "arguments": ""}},
+    ]
+    # an engine that says "stop" after calling tools still called tools
+    _, result = read("ollama", delta(tool_calls=calls, finish="stop"))
+    (choice,) = result.choices
+    assert choice.message.tool_calls == (
+        ToolCallPart("a", "f", '{"x":1}'),
+        ToolCallPart("b", "g", "{}"),
+    )
+    assert choice.finish_reason is FinishReason.TOOL_CALLS
+
+
+def test_usage_in_the_last_chunk_with_cached_tokens() -> None:
+    _, result = read("llama-server", delta(content="hi", finish="stop"), usage_chunk(40, 2, 32))
+    assert result.usage.cached_tokens == 32
+
+
+def test_complete_only_once_every_choice_ended() -> None:
+    reader, _ = read("vllm", delta(content="a"), delta(index=1, content="b", finish="stop"))
+    assert not reader.complete
+    reader, _ = read("vllm", delta(content="a", finish="length"))
+    assert reader.complete
