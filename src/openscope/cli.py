@@ -21,6 +21,21 @@ def _alias(value: str) -> tuple[str, str]:
     return name.strip(), target.strip()
 
 
+def _upstream(value: str) -> tuple[str, dict[str, str]]:
+    """NAME=URL[,option=value...]: a served model NAME on an OpenAI-compatible upstream."""
+    name, sep, rest = value.partition("=")
+    url, *pairs = rest.split(",")
+    if not sep or not name.strip() or not url.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=URL[,dialect=vllm,...], got {value!r}")
+    options = {"url": url.strip()}
+    for pair in pairs:
+        key, eq, option = pair.partition("=")
+        if not eq or not key.strip():
+            raise argparse.ArgumentTypeError(f"expected option=value after the URL, got {pair!r}")
+        options[key.strip()] = option.strip()
+    return name.strip(), options
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openscope", description="Model Studio's model APIs over models you host."
@@ -41,6 +56,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=MODEL",
         help="serve catalogue model NAME with served MODEL, e.g. qwen-plus=smollm2-135m-instruct",
     )
+    serve.add_argument(
+        "--upstream",
+        type=_upstream,
+        action="append",
+        default=[],
+        metavar="NAME=URL[,dialect=vllm,model=...]",
+        help="serve model NAME from an OpenAI-compatible engine at URL (its /v1 base); "
+        "model= is the engine's name for it (default NAME), other options as in the TOML",
+    )
     serve.add_argument("--log-level", help="debug, info, warning or error (default info)")
     return parser
 
@@ -56,8 +80,22 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "data_dir": args.data_dir,
         "log_level": args.log_level,
         "aliases": dict(args.alias) or None,
+        **_upstream_settings(args.upstream),
     }
     return load_settings(config, env=os.environ, overrides=overrides)
+
+
+def _upstream_settings(upstreams: list[tuple[str, dict[str, str]]]) -> dict[str, object]:
+    """Each --upstream as a backend instance of its own and the route to it."""
+    if not upstreams:
+        return {}
+    backends: dict[str, object] = {}
+    routes: dict[str, object] = {}
+    for name, options in upstreams:
+        model = options.pop("model", name)
+        backends[name] = {"type": "openai_upstream", **options}
+        routes[name] = {"backend": name, "model": model}
+    return {"backends": backends, "routes": routes}
 
 
 def _settings_failed(error: SettingsError) -> int:

@@ -108,8 +108,8 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Build settings. `overrides` come from flags; `api_key` adds a key, `aliases` and
-    `routes` merge into what the file says."""
+    """Build settings. `overrides` come from flags; `api_key` adds a key, `aliases`,
+    `routes` and `backends` merge into what the file says."""
     data: dict[str, Any] = {}
     if config is not None:
         try:
@@ -124,7 +124,7 @@ def load_settings(
         for key, value in layer.items():
             if key == "api_key":
                 data["api_keys"] = [*data.get("api_keys", []), value]
-            elif key in ("aliases", "routes"):
+            elif key in ("aliases", "routes", "backends"):
                 data[key] = {**data.get(key, {}), **value}
             else:
                 data[key] = value

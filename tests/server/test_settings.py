@@ -118,3 +118,45 @@ def test_serve_with_a_bad_backend_option_fails_cleanly(
     data = str(tmp_path / "data")
     assert main(["serve", "--config", str(config), "--api-key", "sk-x", "--data-dir", data]) == 2
     assert capsys.readouterr().err == "openscope: backend 'embedded': unknown option 'n_thread'\n"
+
+
+def test_cli_upstream_is_a_backend_and_its_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no openscope.toml here
+    args = _parser().parse_args(
+        [
+            "serve",
+            "--upstream",
+            "qwen3-8b=http://10.0.0.5:8000/v1,dialect=vllm,model=Qwen/Qwen3-8B,thinking=true",
+            "--alias",
+            "qwen-plus=qwen3-8b",
+        ]
+    )
+    settings = settings_from_args(args)
+    assert settings.route_table() == {
+        "qwen3-8b": RouteSettings(backend="qwen3-8b", model="Qwen/Qwen3-8B")
+    }
+    backend = settings.backends["qwen3-8b"]
+    assert backend.type == "openai_upstream"
+    assert backend.options == {
+        "url": "http://10.0.0.5:8000/v1",
+        "dialect": "vllm",
+        "thinking": "true",
+    }
+    built = build_backends(settings, BackendRegistry.with_defaults())
+    assert built["qwen3-8b"].features("Qwen/Qwen3-8B").thinking
+
+
+@pytest.mark.parametrize("value", ["qwen3-8b", "qwen3-8b=", "qwen3-8b=http://h/v1,dialect"])
+def test_cli_rejects_a_malformed_upstream(value: str) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--upstream", value])
+
+
+def test_a_bad_upstream_option_stops_startup() -> None:
+    settings = load_settings(
+        overrides={"backends": {"up": {"type": "openai_upstream", "url": "ftp://x"}}}
+    )
+    with pytest.raises(SettingsError, match="url"):
+        build_backends(settings, BackendRegistry.with_defaults())
