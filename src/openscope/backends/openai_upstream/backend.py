@@ -6,16 +6,20 @@ once, which stops the upstream's generation."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import orjson
+from pydantic import SecretStr
 
 from openscope.backends.base import BackendFeatures, EngineMetrics
 from openscope.backends.openai_upstream.dialect import DIALECTS, Dialect
 from openscope.backends.openai_upstream.errors import UNAVAILABLE, upstream_error
 from openscope.backends.openai_upstream.options import UpstreamOptions
+from openscope.backends.openai_upstream.replicas import Replica, ReplicaPool
 from openscope.backends.openai_upstream.request_body import (
     MODEL_STUDIO_TOOLS,
     PARTIAL_DIALECTS,
@@ -29,7 +33,7 @@ from openscope.backends.openai_upstream.transport import (
     Transport,
     TransportError,
 )
-from openscope.core.errors import InvalidParameter, Overloaded
+from openscope.core.errors import InvalidParameter, OpenScopeError, Overloaded
 from openscope.core.events import Event
 from openscope.core.request import GenerateRequest
 
@@ -39,10 +43,15 @@ DATA = b"data:"
 
 
 class UpstreamBackend:
-    def __init__(self, options: UpstreamOptions, *, transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        options: UpstreamOptions,
+        *,
+        transport: Transport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._options = options
         self._dialect: Dialect = DIALECTS[options.dialect]
-        self._url = options.url
         self._transport = transport or AiohttpTransport(
             max_connections=options.max_connections,
             timeouts=Timeouts(
@@ -51,8 +60,26 @@ class UpstreamBackend:
                 between_chunks=options.read_timeout,
             ),
         )
-        key = options.api_key.get_secret_value() if options.api_key else None
-        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._pool = ReplicaPool(
+            [
+                Replica(
+                    url=d.url,
+                    headers=_auth(d.api_key),
+                    weight=d.weight,
+                    priority=d.priority,
+                    max_concurrent=d.max_concurrent,
+                )
+                for d in options.replicas()
+            ],
+            failures_to_open=options.failures_to_open,
+            cooldown=options.cooldown_seconds,
+            clock=clock,
+        )
+        self._attempts = min(options.retries + 1, len(self._pool.replicas))
+
+    @property
+    def replicas(self) -> list[Replica]:
+        return self._pool.replicas
 
     @classmethod
     def from_options(cls, options: UpstreamOptions) -> UpstreamBackend:
@@ -98,39 +125,49 @@ class UpstreamBackend:
                 "upstream on this server.",
                 param="messages",
             )
-        url = f"{self._url}/chat/completions"
         body = chat_body(request, model, self._dialect)
-        reader = ChunkReader(self._dialect)
-        try:
-            async with self._transport.post(url, body, self._headers) as response:
-                if response.status >= 400:
-                    raise upstream_error(
-                        response.status, response.headers, await response.body(), url=url
-                    )
-                async for line in response.lines:
-                    if not line.startswith(DATA):
-                        continue  # comments, event names, keep-alives
-                    data = line[len(DATA) :].strip()
-                    if data == b"[DONE]":
-                        break
-                    chunk = _chunk(data)
-                    if "error" in chunk and not chunk.get("choices"):
-                        log.warning("upstream %s failed mid-stream: %s", url, chunk["error"])
-                        raise Overloaded(UNAVAILABLE)
-                    for event in reader.feed(chunk):
-                        yield event
-        except TransportError as error:
-            log.warning("upstream %s: %s", url, error)
-            raise Overloaded(UNAVAILABLE) from None
-        if not reader.complete:
-            # The stream stopped without ending every choice: a cut, not an answer.
-            log.warning("upstream %s stream ended before the answer did", url)
-            raise Overloaded(UNAVAILABLE)
-        for event in reader.finish():
-            yield event
+        failure: OpenScopeError = Overloaded(UNAVAILABLE)
+        for attempt, replica in enumerate(self._pool.order(affinity_key(body))[: self._attempts]):
+            last = attempt + 1 == self._attempts
+            url = f"{replica.url}/chat/completions"
+            sent = False  # whether an event reached the caller: past that, no second try
+            replica.outstanding += 1
+            try:
+                async with self._transport.post(url, body, replica.headers) as response:
+                    if response.status >= 400:
+                        error = upstream_error(
+                            response.status, response.headers, await response.body(), url=url
+                        )
+                        if response.status not in RETRYABLE or last:
+                            raise error
+                        self._pool.failed(replica)
+                        failure = error
+                        await _pause(error)
+                        continue
+                    reader = ChunkReader(self._dialect)
+                    async for chunk in _chunks(response.lines, url):
+                        for event in reader.feed(chunk):
+                            sent = True
+                            yield event
+                if not reader.complete:
+                    # The stream stopped without ending every choice: a cut, not an answer.
+                    log.warning("upstream %s stream ended before the answer did", url)
+                    raise TransportError("the stream ended before the answer did")
+                self._pool.succeeded(replica)
+                for event in reader.finish():
+                    yield event
+                return
+            except TransportError as error:
+                log.warning("upstream %s: %s", url, error)
+                self._pool.failed(replica)
+                if sent or last:
+                    raise Overloaded(UNAVAILABLE) from None
+            finally:
+                replica.outstanding -= 1
+        raise failure
 
     async def count_tokens(self, request: GenerateRequest, model: str) -> int:
-        root = self._url.removesuffix("/v1")
+        root = self._pool.order(b"")[0].url.removesuffix("/v1")
         messages = wire_messages(request.messages, self._dialect)
         match self._dialect.tokenize:
             case "messages":
@@ -149,8 +186,9 @@ class UpstreamBackend:
                 )
 
     async def _post_json(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = self._pool.order(b"")[0].headers
         try:
-            async with self._transport.post(url, body, self._headers) as response:
+            async with self._transport.post(url, body, headers) as response:
                 raw = await response.body()
                 if response.status >= 400:
                     raise upstream_error(response.status, response.headers, raw, url=url)
@@ -161,12 +199,41 @@ class UpstreamBackend:
         return answer
 
 
-def _chunk(data: bytes) -> dict[str, Any]:
-    try:
-        chunk = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        log.warning("upstream sent a chunk that is not JSON: %r", data[:200])
-        raise Overloaded(UNAVAILABLE) from None
-    if not isinstance(chunk, dict):
-        raise Overloaded(UNAVAILABLE)
-    return chunk
+# Answers worth asking another replica for, when no byte has reached the client yet.
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+MAX_PAUSE = 1.0  # the longest Retry-After honoured by waiting before the next replica
+
+
+def _auth(key: SecretStr | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+
+
+def affinity_key(body: dict[str, Any]) -> bytes:
+    """What makes requests share a prefix cache: the tools and the first two messages (the
+    system prompt and the first turn, which every later turn of a conversation repeats)."""
+    return orjson.dumps({"tools": body.get("tools"), "head": body["messages"][:2]})
+
+
+async def _pause(error: OpenScopeError) -> None:
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None and retry_after <= MAX_PAUSE:
+        await asyncio.sleep(retry_after)
+
+
+async def _chunks(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dict[str, Any]]:
+    """The JSON chunks of a Chat Completions stream, until `[DONE]` or its end."""
+    async for line in lines:
+        if not line.startswith(DATA):
+            continue  # comments, event names, keep-alives
+        data = line[len(DATA) :].strip()
+        if data == b"[DONE]":
+            return
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise TransportError(f"a chunk that is not JSON: {data[:200]!r}") from None
+        if not isinstance(chunk, dict):
+            raise TransportError(f"a chunk that is not an object: {data[:200]!r}")
+        if "error" in chunk and not chunk.get("choices"):
+            raise TransportError(f"failed mid-stream: {chunk['error']}")
+        yield chunk

@@ -1,19 +1,43 @@
-"""The options of an upstream backend instance (`type = "openai_upstream"` in settings): one
-OpenAI-compatible server, its dialect, and what its model can do."""
+"""The options of an upstream backend instance (`type = "openai_upstream"` in settings): the
+replicas of one model on OpenAI-compatible servers (`url` for one, `deployments` for
+several), their dialect, what the model can do, and how to fail over."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from openscope.backends.openai_upstream.dialect import DialectName
+
+
+def _http_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return url.rstrip("/")
+
+
+class Deployment(BaseModel):
+    """One replica: the base URL of its OpenAI-compatible API, e.g. http://10.0.0.5:8000/v1."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    api_key: SecretStr | None = None
+    weight: int = Field(default=1, ge=1)  # its share of the requests no affinity decides
+    priority: int = Field(default=0, ge=0)  # 0 first; higher ones only when those fail
+    max_concurrent: int | None = Field(default=None, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _http_url(url)
 
 
 class UpstreamOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # The base URL of its OpenAI-compatible API, e.g. http://127.0.0.1:8080/v1.
-    url: str
-    api_key: SecretStr | None = None
+    url: str | None = None  # one replica; or `deployments` for several
+    api_key: SecretStr | None = None  # for `url`
+    deployments: tuple[Deployment, ...] = ()
     dialect: DialectName = "openai"
     # What the served model can do; a request needing what it cannot is refused by name.
     tools: bool = True
@@ -26,10 +50,23 @@ class UpstreamOptions(BaseModel):
     connect_timeout: float = Field(default=10.0, gt=0)
     first_byte_timeout: float = Field(default=600.0, gt=0)
     read_timeout: float = Field(default=300.0, gt=0)  # between two chunks of a stream
+    # Failover: other replicas tried before the first byte reaches the client.
+    retries: int = Field(default=2, ge=0)
+    failures_to_open: int = Field(default=3, ge=1)  # consecutive failures that cool a replica
+    cooldown_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("url")
     @classmethod
-    def _http(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return url.rstrip("/")
+    def _url(cls, url: str | None) -> str | None:
+        return None if url is None else _http_url(url)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> UpstreamOptions:
+        if (self.url is None) == (not self.deployments):
+            raise ValueError("give either url (one replica) or deployments (several)")
+        return self
+
+    def replicas(self) -> tuple[Deployment, ...]:
+        if self.url is not None:
+            return (Deployment(url=self.url, api_key=self.api_key),)
+        return self.deployments

@@ -1,0 +1,81 @@
+"""Which replica of an upstream serves a request: the one its prefix hashes to (rendezvous
+hashing, so the turns of one conversation, and requests sharing a long system and tools
+prefix, meet the same engine's prefix cache), unless that one is much busier than the least
+busy, full, or cooling down after failures; the other replicas follow as fallbacks, best
+priority first. A replica that fails `failures_to_open` times in a row is left out for
+`cooldown` seconds, then tried again."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# How many more requests in flight than the least busy replica the sticky one may have
+# before affinity gives way to load (a bounded imbalance).
+IMBALANCE = 4
+
+
+@dataclass(slots=True)
+class Replica:
+    url: str
+    headers: dict[str, str]
+    weight: int = 1
+    priority: int = 0  # lower is preferred; higher ones are fallbacks
+    max_concurrent: int | None = None
+    outstanding: int = 0
+    failures: int = 0  # consecutive
+    open_until: float = 0.0  # the circuit is open (the replica skipped) until then
+    served: int = field(default=0)
+
+    def full(self) -> bool:
+        return self.max_concurrent is not None and self.outstanding >= self.max_concurrent
+
+
+def _score(key: bytes, replica: Replica) -> float:
+    digest = hashlib.blake2b(key + replica.url.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") * replica.weight
+
+
+class ReplicaPool:
+    def __init__(
+        self,
+        replicas: list[Replica],
+        *,
+        failures_to_open: int = 3,
+        cooldown: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.replicas = replicas
+        self._failures_to_open = failures_to_open
+        self._cooldown = cooldown
+        self._clock = clock
+
+    def order(self, key: bytes) -> list[Replica]:
+        """The replicas to try for a request with affinity `key`, first choice first."""
+        now = self._clock()
+        closed = [r for r in self.replicas if r.open_until <= now]
+        # With every circuit open, try them all rather than fail without asking.
+        pool = closed or list(self.replicas)
+        best = min(r.priority for r in pool)
+        tier = [r for r in pool if r.priority == best and not r.full()] or [
+            r for r in pool if r.priority == best
+        ]
+        sticky = max(tier, key=lambda r: _score(key, r))
+        least = min(tier, key=lambda r: r.outstanding)
+        first = sticky if sticky.outstanding <= least.outstanding + IMBALANCE else least
+        rest = sorted(
+            (r for r in pool if r is not first), key=lambda r: (r.priority, r.outstanding)
+        )
+        return [first, *rest]
+
+    def succeeded(self, replica: Replica) -> None:
+        replica.failures = 0
+        replica.open_until = 0.0
+        replica.served += 1
+
+    def failed(self, replica: Replica) -> None:
+        replica.failures += 1
+        if replica.failures >= self._failures_to_open:
+            replica.open_until = self._clock() + self._cooldown
