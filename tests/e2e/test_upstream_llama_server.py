@@ -11,6 +11,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anthropic
@@ -44,36 +45,74 @@ def gguf() -> Path:
     return found
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A llama-server on a free loopback port; yields its OpenAI base URL."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("llama-server") / "llama-server.log"
-    command = [
-        str(llama_server_binary()),
-        "-m", str(gguf()),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "-np", "2",
-        "-c", "8192",
-        "-t", "2",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    try:
+class LlamaServer:
+    """One llama-server process on a fixed loopback port, which can be killed and started
+    again on the same port."""
+
+    def __init__(self, log: Path) -> None:
+        self.port = _free_port()
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> None:
+        command = [
+            str(llama_server_binary()),
+            "-m", str(gguf()),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "-np", "2",
+            "-c", "8192",
+            "-t", "2",
+        ]  # fmt: skip
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
+                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).status_code == 200:
+                    return
             except httpx.HTTPError:
                 pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama-server did not start:\n{log.read_text()[-2000:]}")
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"llama-server did not start:\n{self.log.read_text()[-2000:]}")
             time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/v1"
+
+    def kill(self) -> None:
+        """kill -9: no goodbye to the connections it holds."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def busy(self) -> bool:
+        slots = httpx.get(f"http://127.0.0.1:{self.port}/slots", timeout=5).json()
+        return any(slot.get("is_processing") for slot in slots)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+
+
+@contextmanager
+def llama_servers(count: int, workdir: Path) -> Iterator[list[LlamaServer]]:
+    servers = [LlamaServer(workdir / f"llama-server-{n}.log") for n in range(count)]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
     finally:
-        _stop(process)
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A llama-server on a free loopback port; yields its OpenAI base URL."""
+    with llama_servers(1, tmp_path_factory.mktemp("llama-server")) as (server,):
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +245,118 @@ def test_features_the_upstream_route_lacks_are_refused(chat: openai.OpenAI) -> N
     with pytest.raises(openai.BadRequestError) as caught:
         chat.chat.completions.create(model=UPSTREAM_MODEL, messages=marked, max_tokens=4)  # type: ignore[arg-type]
     assert "cache_control" in caught.value.message
+
+
+# -- two replicas ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LlamaServer]]:
+    with llama_servers(2, tmp_path_factory.mktemp("llama-replicas")) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def replicated(
+    replicas: list[LlamaServer], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[openai.OpenAI]:
+    deployments = ", ".join(f'{{ url = "{r.url}" }}' for r in replicas)
+    config = f"""
+[backends.upstream]
+type = "openai_upstream"
+dialect = "llama-server"
+deployments = [{deployments}]
+cooldown_seconds = 1.0
+failures_to_open = 1
+
+[routes]
+"{UPSTREAM_MODEL}" = {{ backend = "upstream", model = "smollm2" }}
+"""
+    workdir = tmp_path_factory.mktemp("openscope-replicas")
+    with serving(workdir, config=config, alias=f"qwen-plus={UPSTREAM_MODEL}") as running:
+        sdk = openai.OpenAI(base_url=running.base_url, api_key=running.api_key, max_retries=0)
+        yield sdk
+        sdk.close()
+
+
+def conversation(n: int) -> list[dict[str, str]]:
+    system = f"You are assistant number {n}. " + "Answer briefly and kindly. " * 12
+    return [{"role": "system", "content": system}, {"role": "user", "content": "Name a colour."}]
+
+
+def cached(chat: openai.OpenAI, messages: list[dict[str, str]]) -> int:
+    answer = chat.chat.completions.create(
+        model=UPSTREAM_MODEL,
+        messages=messages,
+        max_tokens=4,
+        temperature=0,  # type: ignore[arg-type]
+    )
+    assert answer.usage is not None and answer.usage.prompt_tokens_details is not None
+    return answer.usage.prompt_tokens_details.cached_tokens or 0
+
+
+def test_each_conversation_returns_to_the_replica_that_has_its_prefix(
+    replicated: openai.OpenAI,
+) -> None:
+    """Only the replica that served a conversation's first turn has its prefix cached: a
+    second turn that finds it cached went back there. Six conversations, so both replicas
+    serve some (the prefixes hash to either)."""
+    for n in range(6):
+        first = conversation(n)
+        # a prefix no replica has seen: at most the template's common opening is cached
+        assert cached(replicated, first) < 20
+        second = [
+            *first,
+            {"role": "assistant", "content": "Blue."},
+            {"role": "user", "content": "Another?"},
+        ]
+        assert cached(replicated, second) > 60
+
+
+def test_a_killed_replica_is_failed_over_and_comes_back(
+    replicas: list[LlamaServer], replicated: openai.OpenAI
+) -> None:
+    # Before a request: killed, the other replica serves, and the client sees no error.
+    replicas[0].kill()
+    try:
+        for n in range(10, 14):
+            assert cached(replicated, conversation(n)) >= 0
+    finally:
+        replicas[0].start()
+    # After the cooldown the restarted replica is back: its conversations return to it
+    # (a restarted engine has an empty cache, so some first turns now miss where they hit).
+    time.sleep(1.5)
+    served = {r.port: 0 for r in replicas}
+    for n in range(20, 28):
+        cached(replicated, conversation(n))
+    for r in replicas:
+        metrics = httpx.get(f"http://127.0.0.1:{r.port}/slots", timeout=5).json()
+        served[r.port] = sum(1 for s in metrics if s.get("id_task", -1) >= 0)
+    assert all(count > 0 for count in served.values()), served
+
+
+def test_a_replica_killed_mid_stream_ends_the_stream_with_an_error(
+    replicas: list[LlamaServer], replicated: openai.OpenAI
+) -> None:
+    stream = replicated.chat.completions.create(
+        model=UPSTREAM_MODEL,
+        messages=[{"role": "user", "content": "Write a very long story about the sea."}],
+        max_tokens=1500,
+        stream=True,
+    )
+    texts: list[str] = []
+    killed: LlamaServer | None = None
+    with pytest.raises(openai.APIError):
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                texts.append(chunk.choices[0].delta.content)
+            if len(texts) == 5 and killed is None:
+                killed = next(r for r in replicas if r.busy())
+                killed.kill()
+    assert killed is not None
+    try:
+        # no second attempt spliced in: what came is one beginning, never repeated
+        story = "".join(texts)
+        assert story and story[: len(texts[0]) * 3] not in story[len(texts[0]) * 3 :]
+    finally:
+        killed.start()
