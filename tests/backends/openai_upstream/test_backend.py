@@ -196,3 +196,19 @@ async def test_partial_mode_where_the_engine_can_continue() -> None:
     assert fake.sent[0][1]["continue_final_message"] is True
     with pytest.raises(InvalidParameter):
         await events(backend(FakeTransport(), dialect="ollama"), ask(messages=prefix, partial=True))
+
+
+async def test_a_late_system_message_is_hoisted_for_engines_that_refuse_it() -> None:
+    late = (
+        Message(Role.SYSTEM, (TextPart("Be brief."),)),
+        Message(Role.USER, (TextPart("hi"),)),
+        Message(Role.SYSTEM, (TextPart("Answer in French."),)),
+    )
+    fake = FakeTransport(Reply(lines=ANSWER), Reply(lines=ANSWER))
+    await events(backend(fake, dialect="vllm"), ask(messages=late))
+    assert fake.sent[0][1]["messages"] == [
+        {"role": "system", "content": "Be brief.\n\nAnswer in French."},
+        {"role": "user", "content": "hi"},
+    ]
+    await events(backend(fake, dialect="dashscope"), ask(messages=late))  # Model Studio takes it
+    assert [m["role"] for m in fake.sent[1][1]["messages"]] == ["system", "user", "system"]

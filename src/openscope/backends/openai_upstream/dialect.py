@@ -72,6 +72,9 @@ class Dialect:
     tokenize: Literal["messages", "template"] | None = None
     # Model Studio's own parameters pass through unchanged (enable_search, cache_control, ...).
     model_studio: bool = False
+    # It refuses a system message after the first turn ("System message must be at the
+    # beginning."): the system messages are merged into one, first.
+    system_first: bool = True
 
 
 DIALECTS: dict[DialectName, Dialect] = {
@@ -93,6 +96,6 @@ DIALECTS: dict[DialectName, Dialect] = {
         top_k=False,
         multiple_choices=False,
     ),
-    "dashscope": Dialect("dashscope", _dashscope, model_studio=True),
+    "dashscope": Dialect("dashscope", _dashscope, model_studio=True, system_first=False),
     "openai": Dialect("openai", _openai, top_k=False),
 }

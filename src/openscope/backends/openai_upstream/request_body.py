@@ -48,7 +48,23 @@ def _content(parts: tuple[Any, ...], dialect: Dialect) -> str | list[JSON]:
     return blocks
 
 
+def _system_first(messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    """All system text in one message at the start, in the order given; the rest as it was."""
+    systems = [m for m in messages if m.role is Role.SYSTEM]
+    if len(systems) <= 1 and (not systems or messages[0] is systems[0]):
+        return messages
+    parts: list[Any] = []
+    for index, system in enumerate(systems):
+        if index:
+            parts.append(TextPart("\n\n"))
+        parts.extend(system.parts)
+    rest = tuple(m for m in messages if m.role is not Role.SYSTEM)
+    return (Message(Role.SYSTEM, tuple(parts)), *rest)
+
+
 def wire_messages(messages: tuple[Message, ...], dialect: Dialect) -> list[JSON]:
+    if dialect.system_first:
+        messages = _system_first(messages)
     out: list[JSON] = []
     for message in messages:
         if message.role is Role.TOOL or any(isinstance(p, ToolResultPart) for p in message.parts):
