@@ -324,3 +324,33 @@ def test_state_survives_a_restart(tmp_path: Path, database: str) -> None:
         (kept,) = client.conversations.items.list(conversation.id).data
         assert kept.content[0].text == "hi"  # type: ignore[union-attr]
         client.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason="OPENSCOPE_TEST_DATABASE_URL not set")
+def test_two_replicas_share_one_postgresql(tmp_path: Path) -> None:
+    """Stateless replicas: a response or conversation made through one is read, chained and
+    listed through the other while both run, with no stickiness in front."""
+    env = {"OPENSCOPE_DATABASE_URL": PG_URL or ""}
+    api_key = f"sk-e2e-{secrets.token_hex(12)}"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        serving(tmp_path / "a", api_key=api_key, env=env) as a,
+        serving(tmp_path / "b", api_key=api_key, env=env) as b,
+    ):
+        on_a, on_b = sdk(a), sdk(b)
+        first = create(on_a, model=SCRIPTED, input="alpha beta")
+        assert on_b.responses.retrieve(first.id).output_text == first.output_text
+        chained = create(on_b, model=SCRIPTED, input="gamma", previous_response_id=first.id)
+        assert chained.usage.input_tokens == 3 + 3 + 2  # A's turn came back as context on B
+        conversation = on_b.conversations.create(
+            items=[{"type": "message", "role": "user", "content": "hi"}]
+        )
+        create(on_a, model=SCRIPTED, input="more", conversation=conversation.id)
+        listed = on_b.conversations.items.list(conversation.id, order="asc").data
+        assert [item.type for item in listed] == ["message", "message", "message"]
+        on_a.responses.delete(chained.id)
+        with pytest.raises(openai.NotFoundError):
+            on_b.responses.retrieve(chained.id)
+        on_a.close()
+        on_b.close()
