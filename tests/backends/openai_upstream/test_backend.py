@@ -212,3 +212,17 @@ async def test_a_late_system_message_is_hoisted_for_engines_that_refuse_it() -> 
     ]
     await events(backend(fake, dialect="dashscope"), ask(messages=late))  # Model Studio takes it
     assert [m["role"] for m in fake.sent[1][1]["messages"]] == ["system", "user", "system"]
+
+
+async def test_raw_tool_calls_are_parsed_when_the_route_says_so() -> None:
+    raw = '<tool_call>{"name": "f", "arguments": {"x": 1}}</tool_call>'
+    lines = sse(delta(content=raw), delta(finish="stop"))
+    tool = ToolSpec("f", parameters={"type": "object"})
+    parsed = fold(
+        await events(
+            backend(FakeTransport(Reply(lines=lines)), raw_tool_format="hermes"), ask(tools=(tool,))
+        )
+    )
+    assert [c.name for c in parsed.choices[0].message.tool_calls] == ["f"]
+    as_is = fold(await events(backend(FakeTransport(Reply(lines=lines))), ask(tools=(tool,))))
+    assert as_is.choices[0].message.text == raw  # without the option, the text is the answer

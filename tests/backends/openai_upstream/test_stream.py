@@ -76,3 +76,26 @@ def test_complete_only_once_every_choice_ended() -> None:
     assert not reader.complete
     reader, _ = read("vllm", delta(content="a", finish="length"))
     assert reader.complete
+
+
+def test_raw_text_from_an_engine_without_parsers_is_parsed() -> None:
+    """An engine run without a tool-call or reasoning parser returns the model's text as
+    is: openscope finds the think block and the Hermes tool call in it."""
+    from openscope.parsing.pipeline import OutputParser
+
+    reader = ChunkReader(
+        DIALECTS["vllm"], lambda: OutputParser(reasoning=True, tool_format="hermes")
+    )
+    chunks = [
+        delta(content="<think>Weather, so"),
+        delta(content=" a tool.</think>Checking. <tool_"),
+        delta(content='call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'),
+        delta(finish="stop"),
+    ]
+    events = [e for chunk in chunks for e in reader.feed(chunk)] + list(reader.finish())
+    (choice,) = fold(events).choices
+    assert choice.message.reasoning == "Weather, so a tool."
+    assert choice.message.text.strip() == "Checking."
+    (call,) = choice.message.tool_calls
+    assert call.name == "get_weather" and call.arguments == '{"city": "Paris"}'
+    assert choice.finish_reason is FinishReason.TOOL_CALLS

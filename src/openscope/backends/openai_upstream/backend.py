@@ -36,6 +36,7 @@ from openscope.backends.openai_upstream.transport import (
 from openscope.core.errors import InvalidParameter, OpenScopeError, Overloaded
 from openscope.core.events import Event
 from openscope.core.request import GenerateRequest
+from openscope.parsing.pipeline import OutputParser
 
 log = logging.getLogger("openscope.upstream")
 
@@ -76,6 +77,18 @@ class UpstreamBackend:
             clock=clock,
         )
         self._attempts = min(options.retries + 1, len(self._pool.replicas))
+
+    def _raw_text_parser(self, request: GenerateRequest) -> Callable[[], OutputParser] | None:
+        options = self._options
+        if options.raw_tool_format is None:
+            return None
+        tool_format = options.raw_tool_format if request.tools else None
+        thinks = bool(request.thinking.enabled) and options.thinking
+
+        def parser() -> OutputParser:
+            return OutputParser(reasoning=thinks, tool_format=tool_format, tools=request.tools)
+
+        return parser
 
     @property
     def replicas(self) -> list[Replica]:
@@ -144,7 +157,7 @@ class UpstreamBackend:
                         failure = error
                         await _pause(error)
                         continue
-                    reader = ChunkReader(self._dialect)
+                    reader = ChunkReader(self._dialect, self._raw_text_parser(request))
                     async for chunk in _chunks(response.lines, url):
                         for event in reader.feed(chunk):
                             sent = True

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from openscope.backends.openai_upstream.dialect import DialectName
+from openscope.parsing.pipeline import ToolFormat
 
 
 def _http_url(url: str) -> str:
@@ -46,6 +47,10 @@ class UpstreamOptions(BaseModel):
     json_schema: bool = True
     logprobs: bool = True
     context_length: int | None = Field(default=None, ge=1)
+    # For an engine run without a tool-call or reasoning parser of its own, whose content
+    # holds the model's raw text: openscope parses the tool calls (in this format) and,
+    # with `thinking`, the think blocks.
+    raw_tool_format: ToolFormat | None = None
     max_connections: int = Field(default=100, ge=1)
     connect_timeout: float = Field(default=10.0, gt=0)
     first_byte_timeout: float = Field(default=600.0, gt=0)

@@ -5,7 +5,7 @@ whole) and handed on whole, each once; usage is kept for the end."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,15 @@ from openscope.core.events import (
     TopLogprob,
     Usage,
     UsageReport,
+)
+from openscope.parsing.pipeline import OutputParser
+from openscope.parsing.segments import (
+    ReasoningChunk,
+    Segment,
+    TextChunk,
+    ToolCallArguments,
+    ToolCallBegin,
+    ToolCallEnd,
 )
 
 FINISH_REASONS = {
@@ -49,13 +58,20 @@ class _Choice:
     open_kind: PartKind | None = None  # the text or reasoning part being streamed
     calls: dict[int, _Call] = field(default_factory=dict)  # by the upstream's call index
     ended: bool = False
+    parser: OutputParser | None = None  # for an engine that returns its raw text
+    parsed_call: _Call | None = None  # the call the parser is in
 
 
 class ChunkReader:
     """Feed it each chunk's JSON; it yields the core events so far."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(
+        self, dialect: Dialect, raw_text: Callable[[], OutputParser] | None = None
+    ) -> None:
+        """`raw_text` builds a parser for an engine that returns think blocks and tool calls
+        as plain text in its content (no reasoning or tool parser of its own)."""
         self._dialect = dialect
+        self._raw_text = raw_text
         self._choices: dict[int, _Choice] = {}
         self.usage: Usage | None = None
 
@@ -70,7 +86,10 @@ class ChunkReader:
             self.usage = usage_of(usage)
         for raw in chunk.get("choices") or ():
             index = int(raw.get("index") or 0)
-            choice = self._choices.setdefault(index, _Choice(index))
+            choice = self._choices.get(index)
+            if choice is None:
+                parser = self._raw_text() if self._raw_text is not None else None
+                choice = self._choices[index] = _Choice(index, parser=parser)
             if choice.ended:
                 continue
             yield from self._delta(choice, raw.get("delta") or raw.get("message") or {}, raw)
@@ -93,7 +112,11 @@ class ChunkReader:
             yield from self._text(choice, PartKind.REASONING, reasoning, ())
         content = delta.get("content")
         if isinstance(content, str) and content:
-            yield from self._text(choice, PartKind.TEXT, content, _logprobs(raw.get("logprobs")))
+            logprobs = _logprobs(raw.get("logprobs"))
+            if choice.parser is None:
+                yield from self._text(choice, PartKind.TEXT, content, logprobs)
+            else:
+                yield from self._segments(choice, choice.parser.feed(content))
         for call in delta.get("tool_calls") or ():
             position = int(call.get("index", len(choice.calls)))
             pending = choice.calls.setdefault(position, _Call())
@@ -121,7 +144,27 @@ class ChunkReader:
             choice.parts += 1
             choice.open_kind = None
 
+    def _segments(self, choice: _Choice, segments: list[Segment]) -> Iterator[Event]:
+        for segment in segments:
+            match segment:
+                case TextChunk(text=text) if text:
+                    yield from self._text(choice, PartKind.TEXT, text, ())
+                case ReasoningChunk(text=text) if text:
+                    yield from self._text(choice, PartKind.REASONING, text, ())
+                case ToolCallBegin(name=name):
+                    choice.parsed_call = choice.calls.setdefault(
+                        len(choice.calls), _Call(name=name)
+                    )
+                case ToolCallArguments(text=text) if choice.parsed_call is not None:
+                    choice.parsed_call.arguments.append(text)
+                case ToolCallEnd():
+                    choice.parsed_call = None
+                case _:
+                    pass  # empty text
+
     def _end(self, choice: _Choice, reason: FinishReason) -> Iterator[Event]:
+        if choice.parser is not None:
+            yield from self._segments(choice, choice.parser.flush())
         yield from self._close(choice)
         for position in sorted(choice.calls):
             call = choice.calls[position]
