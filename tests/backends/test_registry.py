@@ -55,7 +55,8 @@ def test_option_errors_never_repeat_the_value() -> None:
 
 
 def test_an_unknown_type_lists_the_known_ones() -> None:
-    assert config_error("vllm", {}) == "unknown backend type 'vllm' (known: llamacpp, scripted)"
+    known = "llamacpp, openai_upstream, scripted"
+    assert config_error("vllm", {}) == f"unknown backend type 'vllm' (known: {known})"
 
 
 async def test_checked_options_reach_the_backend() -> None:
