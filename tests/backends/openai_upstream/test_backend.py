@@ -72,9 +72,16 @@ async def test_the_answer_and_what_was_sent() -> None:
 )
 async def test_thinking_off_in_each_dialect(dialect: str, expected: dict[str, Any]) -> None:
     fake = FakeTransport(Reply(lines=ANSWER))
-    await events(backend(fake, dialect=dialect), ask(thinking=ThinkingConfig(enabled=False)))
+    up = backend(fake, dialect=dialect, thinking=True)
+    await events(up, ask(thinking=ThinkingConfig(enabled=False)))
     body = fake.sent[0][1]
     assert {k: body[k] for k in expected} == expected
+
+
+async def test_a_model_that_cannot_think_gets_no_switch() -> None:
+    fake = FakeTransport(Reply(lines=ANSWER))
+    await events(backend(fake, dialect="openai"), ask(thinking=ThinkingConfig(enabled=False)))
+    assert "reasoning_effort" not in fake.sent[0][1]
 
 
 async def test_thinking_budget_in_each_dialect() -> None:
@@ -226,3 +233,57 @@ async def test_raw_tool_calls_are_parsed_when_the_route_says_so() -> None:
     assert [c.name for c in parsed.choices[0].message.tool_calls] == ["f"]
     as_is = fold(await events(backend(FakeTransport(Reply(lines=lines))), ask(tools=(tool,))))
     assert as_is.choices[0].message.text == raw  # without the option, the text is the answer
+
+
+async def test_what_a_route_cannot_forward_is_refused_not_dropped() -> None:
+    ids = SamplingParams(stop_token_ids=((7,),))
+    fake = FakeTransport(Reply(lines=ANSWER))
+    await events(backend(fake, dialect="vllm"), ask(sampling=ids))
+    assert fake.sent[0][1]["stop_token_ids"] == [7]
+    for dialect, request in [
+        ("llama-server", ask(sampling=ids)),
+        ("vllm", ask(sampling=SamplingParams(stop_token_ids=((7, 8),)))),
+        ("ollama", ask(thinking=ThinkingConfig(enabled=True, budget_tokens=64))),
+        ("dashscope", ask(session_cache=True)),
+    ]:
+        fake = FakeTransport()
+        with pytest.raises(InvalidParameter):
+            await events(backend(fake, dialect=dialect, thinking=True), request)
+        assert not fake.sent, dialect
+
+
+async def test_allowed_tools_are_the_only_tools_sent() -> None:
+    from openscope.core.request import ToolChoice, ToolChoiceMode
+
+    fake = FakeTransport(Reply(lines=ANSWER))
+    tools = (ToolSpec("a"), ToolSpec("b"))
+    choice = ToolChoice(ToolChoiceMode.AUTO, allowed=("b",))
+    await events(backend(fake), ask(tools=tools, tool_choice=choice))
+    assert [t["function"]["name"] for t in fake.sent[0][1]["tools"]] == ["b"]
+
+
+async def test_an_error_event_about_the_request_is_a_400_and_not_retried() -> None:
+    refusal = {"error": {"code": 400, "message": "the request exceeds the context size"}}
+    fake = FakeTransport(Reply(lines=sse(refusal)), Reply(lines=ANSWER))
+    settings = UpstreamOptions.model_validate(
+        {"deployments": [{"url": URL}, {"url": "http://other.test/v1"}]}
+    )
+    up = UpstreamBackend(settings, transport=fake)
+    with pytest.raises(InvalidParameter, match="context size"):
+        await events(up, ask())
+    assert len(fake.sent) == 1 and all(r.failures == 0 for r in up.replicas)
+
+
+async def test_an_aborted_choice_is_a_failure_not_an_answer() -> None:
+    fake = FakeTransport(Reply(lines=sse(delta(content="Hel"), delta(finish="abort"))))
+    with pytest.raises(Overloaded):
+        await events(backend(fake), ask())
+
+
+async def test_a_full_pool_is_overloaded_with_a_retry_after() -> None:
+    settings = UpstreamOptions.model_validate({"deployments": [{"url": URL, "max_concurrent": 1}]})
+    up = UpstreamBackend(settings, transport=FakeTransport())
+    up.replicas[0].outstanding = 1
+    with pytest.raises(Overloaded) as caught:
+        await events(up, ask())
+    assert caught.value.retry_after is not None

@@ -99,3 +99,29 @@ def test_raw_text_from_an_engine_without_parsers_is_parsed() -> None:
     (call,) = choice.message.tool_calls
     assert call.name == "get_weather" and call.arguments == '{"city": "Paris"}'
     assert choice.finish_reason is FinishReason.TOOL_CALLS
+
+
+def test_tool_calls_without_an_index_or_reusing_index_zero() -> None:
+    no_index = [
+        delta(tool_calls=[{"id": "a", "function": {"name": "f", "arguments": '{"x"'}}]),
+        delta(tool_calls=[{"function": {"arguments": ": 1}"}}]),
+        delta(tool_calls=[{"id": "b", "function": {"name": "g", "arguments": "{}"}}]),
+        delta(finish="tool_calls"),
+    ]
+    _, result = read("ollama", *no_index)
+    assert [(c.id, c.name, c.arguments) for c in result.choices[0].message.tool_calls] == [
+        ("a", "f", '{"x": 1}'),
+        ("b", "g", "{}"),
+    ]
+    reused = [
+        delta(tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}]),
+        delta(tool_calls=[{"index": 0, "id": "b", "function": {"name": "g", "arguments": "{}"}}]),
+        delta(finish="tool_calls"),
+    ]
+    _, result = read("vllm", *reused)
+    assert [c.name for c in result.choices[0].message.tool_calls] == ["f", "g"]
+
+
+def test_an_unknown_finish_word_does_not_end_the_choice() -> None:
+    reader, _ = read("dashscope", delta(content="a", finish="null"), delta(content="b"))
+    assert not reader.complete

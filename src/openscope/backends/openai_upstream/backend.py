@@ -26,7 +26,7 @@ from openscope.backends.openai_upstream.request_body import (
     chat_body,
     wire_messages,
 )
-from openscope.backends.openai_upstream.stream import ChunkReader
+from openscope.backends.openai_upstream.stream import ChunkReader, UpstreamAborted
 from openscope.backends.openai_upstream.transport import (
     AiohttpTransport,
     Timeouts,
@@ -77,6 +77,27 @@ class UpstreamBackend:
             clock=clock,
         )
         self._attempts = min(options.retries + 1, len(self._pool.replicas))
+
+    def _check(self, request: GenerateRequest) -> None:
+        """Refuse, by name, what this route cannot forward: nothing is dropped on the way."""
+        dialect = self._dialect
+
+        def refuse(parameter: str, param: str) -> InvalidParameter:
+            return InvalidParameter(
+                f"The parameter {parameter} is not supported yet by the {dialect.name} "
+                "upstream on this server.",
+                param=param,
+            )
+
+        if request.session_cache:
+            # Model Studio's session cache belongs to its Responses API; this is chat.
+            raise refuse("x-dashscope-session-cache", "x-dashscope-session-cache")
+        ids = request.sampling.stop_token_ids
+        if ids and (not dialect.stop_token_ids or any(len(seq) != 1 for seq in ids)):
+            raise refuse("stop (token ids)", "stop")
+        budget = request.thinking.budget_tokens
+        if budget is not None and request.thinking.enabled and not dialect.thinking_budget:
+            raise refuse("thinking_budget", "thinking_budget")
 
     def _raw_text_parser(self, request: GenerateRequest) -> Callable[[], OutputParser] | None:
         options = self._options
@@ -138,10 +159,12 @@ class UpstreamBackend:
                 "upstream on this server.",
                 param="messages",
             )
-        body = chat_body(request, model, self._dialect)
-        failure: OpenScopeError = Overloaded(UNAVAILABLE)
-        for attempt, replica in enumerate(self._pool.order(affinity_key(body))[: self._attempts]):
-            last = attempt + 1 == self._attempts
+        self._check(request)
+        body = chat_body(request, model, self._dialect, can_think=self._options.thinking)
+        failure: OpenScopeError = Overloaded(UNAVAILABLE, retry_after=1.0)
+        order = self._pool.order(affinity_key(body))[: self._attempts]
+        for attempt, replica in enumerate(order):
+            last = attempt + 1 == len(order)
             url = f"{replica.url}/chat/completions"
             sent = False  # whether an event reached the caller: past that, no second try
             replica.outstanding += 1
@@ -151,9 +174,11 @@ class UpstreamBackend:
                         error = upstream_error(
                             response.status, response.headers, await response.body(), url=url
                         )
-                        if response.status not in RETRYABLE or last:
-                            raise error
+                        if response.status not in RETRYABLE or _final(error):
+                            raise error  # the request's own fault: no other replica helps
                         self._pool.failed(replica)
+                        if last:
+                            raise error
                         failure = error
                         await _pause(error)
                         continue
@@ -170,7 +195,12 @@ class UpstreamBackend:
                 for event in reader.finish():
                     yield event
                 return
-            except TransportError as error:
+            except UpstreamRefused as refused:
+                # an error the upstream reported inside its 200 stream, about the request
+                if sent:
+                    raise Overloaded(UNAVAILABLE) from None
+                raise InvalidParameter(refused.message) from None
+            except (TransportError, UpstreamAborted) as error:
                 log.warning("upstream %s: %s", url, error)
                 self._pool.failed(replica)
                 if sent or last:
@@ -217,6 +247,19 @@ RETRYABLE = frozenset({429, 500, 502, 503, 504})
 MAX_PAUSE = 1.0  # the longest Retry-After honoured by waiting before the next replica
 
 
+class UpstreamRefused(Exception):
+    """The upstream refused the request inside its 200 stream (a 4xx error event)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _final(error: OpenScopeError) -> bool:
+    """A 429 that waiting will not cure (Model Studio's quota): no other replica is asked."""
+    return error.code == "insufficient_quota"
+
+
 def _auth(key: SecretStr | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
 
@@ -248,5 +291,10 @@ async def _chunks(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dict[s
         if not isinstance(chunk, dict):
             raise TransportError(f"a chunk that is not an object: {data[:200]!r}")
         if "error" in chunk and not chunk.get("choices"):
-            raise TransportError(f"failed mid-stream: {chunk['error']}")
+            error = chunk["error"]
+            code = error.get("code") if isinstance(error, dict) else None
+            if isinstance(code, int) and 400 <= code < 500 and code != 429:
+                message = error.get("message") if isinstance(error, dict) else None
+                raise UpstreamRefused(str(message or "The upstream refused the request."))
+            raise TransportError(f"failed mid-stream: {error}")
         yield chunk

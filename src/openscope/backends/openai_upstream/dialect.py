@@ -70,6 +70,10 @@ class Dialect:
     # How tokens are counted for count_tokens: "messages" (vLLM's /tokenize takes chat
     # messages), "template" (llama-server: /apply-template then /tokenize), or None.
     tokenize: Literal["messages", "template"] | None = None
+    # Stop sequences given as single token ids (`stop_token_ids`).
+    stop_token_ids: bool = False
+    # Whether a thinking budget can be passed at all.
+    thinking_budget: bool = True
     # Model Studio's own parameters pass through unchanged (enable_search, cache_control, ...).
     model_studio: bool = False
     # It refuses a system message after the first turn ("System message must be at the
@@ -79,9 +83,13 @@ class Dialect:
 
 DIALECTS: dict[DialectName, Dialect] = {
     "vllm": Dialect(
-        "vllm", _vllm, reasoning_fields=("reasoning", "reasoning_content"), tokenize="messages"
+        "vllm",
+        _vllm,
+        reasoning_fields=("reasoning", "reasoning_content"),
+        tokenize="messages",
+        stop_token_ids=True,
     ),
-    "sglang": Dialect("sglang", _sglang, accepts_reasoning_history=True),
+    "sglang": Dialect("sglang", _sglang, accepts_reasoning_history=True, stop_token_ids=True),
     "llama-server": Dialect(
         "llama-server",
         _llama_server,
@@ -95,7 +103,8 @@ DIALECTS: dict[DialectName, Dialect] = {
         reasoning_fields=("reasoning", "reasoning_content"),
         top_k=False,
         multiple_choices=False,
+        thinking_budget=False,
     ),
     "dashscope": Dialect("dashscope", _dashscope, model_studio=True, system_first=False),
-    "openai": Dialect("openai", _openai, top_k=False),
+    "openai": Dialect("openai", _openai, top_k=False, thinking_budget=False),
 }

@@ -20,7 +20,7 @@ IMBALANCE = 4
 @dataclass(slots=True)
 class Replica:
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # holds the key: never in a repr or a log
     weight: int = 1
     priority: int = 0  # lower is preferred; higher ones are fallbacks
     max_concurrent: int | None = None
@@ -58,10 +58,11 @@ class ReplicaPool:
         closed = [r for r in self.replicas if r.open_until <= now]
         # With every circuit open, try them all rather than fail without asking.
         pool = closed or list(self.replicas)
+        pool = [r for r in pool if not r.full()]
+        if not pool:
+            return []  # every replica at its max_concurrent: the caller answers overloaded
         best = min(r.priority for r in pool)
-        tier = [r for r in pool if r.priority == best and not r.full()] or [
-            r for r in pool if r.priority == best
-        ]
+        tier = [r for r in pool if r.priority == best]
         sticky = max(tier, key=lambda r: _score(key, r))
         least = min(tier, key=lambda r: r.outstanding)
         first = sticky if sticky.outstanding <= least.outstanding + IMBALANCE else least

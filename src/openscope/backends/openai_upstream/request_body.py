@@ -128,7 +128,11 @@ def _response_format(request: GenerateRequest) -> JSON | None:
             return {"type": "json_schema", "json_schema": schema}
 
 
-def chat_body(request: GenerateRequest, model: str, dialect: Dialect) -> JSON:
+def chat_body(
+    request: GenerateRequest, model: str, dialect: Dialect, *, can_think: bool = True
+) -> JSON:
+    """`can_think`: whether the model thinks at all; a model that cannot is sent no
+    thinking switch (an engine may refuse `reasoning_effort` from such a model)."""
     sampling = request.sampling
     body: JSON = {
         "model": model,
@@ -150,13 +154,18 @@ def chat_body(request: GenerateRequest, model: str, dialect: Dialect) -> JSON:
     stops = list(sampling.stop)
     if stops:
         body["stop"] = stops
+    if sampling.stop_token_ids:  # single ids only: the backend refuses sequences
+        body["stop_token_ids"] = [seq[0] for seq in sampling.stop_token_ids]
     if sampling.n > 1:
         body["n"] = sampling.n
     if sampling.logprobs:
         body["logprobs"] = True
         if sampling.top_logprobs:
             body["top_logprobs"] = sampling.top_logprobs
-    if request.tools:
+    # Responses' allowed_tools: the model sees only the tools it may call.
+    allowed = request.tool_choice.allowed
+    tools = [t for t in request.tools if allowed is None or t.name in allowed]
+    if tools:
         body["tools"] = [
             {
                 "type": "function",
@@ -167,7 +176,7 @@ def chat_body(request: GenerateRequest, model: str, dialect: Dialect) -> JSON:
                     **({"strict": True} if t.strict else {}),
                 },
             }
-            for t in request.tools
+            for t in tools
         ]
         body["tool_choice"] = _tool_choice(request)
         body["parallel_tool_calls"] = request.parallel_tool_calls
@@ -175,8 +184,10 @@ def chat_body(request: GenerateRequest, model: str, dialect: Dialect) -> JSON:
     if response_format is not None:
         body["response_format"] = response_format
     thinking = request.thinking
-    if thinking.enabled is not None:
+    if thinking.enabled is not None and can_think:
         body.update(dialect.thinking(thinking.enabled, thinking.budget_tokens))
+    if thinking.effort is not None:
+        body["reasoning_effort"] = thinking.effort
     if dialect.model_studio:
         body.update(_model_studio_tools(request))
     if request.partial:

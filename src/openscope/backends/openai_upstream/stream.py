@@ -35,6 +35,11 @@ from openscope.parsing.segments import (
     ToolCallEnd,
 )
 
+
+class UpstreamAborted(Exception):
+    """The upstream ended a choice with `abort` or `error`: a failure, not an answer."""
+
+
 FINISH_REASONS = {
     "stop": FinishReason.STOP,
     "length": FinishReason.LENGTH,
@@ -94,8 +99,11 @@ class ChunkReader:
                 continue
             yield from self._delta(choice, raw.get("delta") or raw.get("message") or {}, raw)
             reason = raw.get("finish_reason")
-            if reason:
-                yield from self._end(choice, FINISH_REASONS.get(reason, FinishReason.STOP))
+            if reason in FINISH_REASONS:
+                yield from self._end(choice, FINISH_REASONS[reason])
+            elif reason in ("abort", "error"):
+                raise UpstreamAborted(f"the upstream ended choice {index} with {reason!r}")
+            # anything else ("null", an engine's own word) does not end the choice
 
     def finish(self) -> Iterator[Event]:
         """After the last chunk: the final usage."""
@@ -118,8 +126,7 @@ class ChunkReader:
             else:
                 yield from self._segments(choice, choice.parser.feed(content))
         for call in delta.get("tool_calls") or ():
-            position = int(call.get("index", len(choice.calls)))
-            pending = choice.calls.setdefault(position, _Call())
+            pending = self._call_for(choice, call)
             pending.id = pending.id or str(call.get("id") or "")
             function = call.get("function") or {}
             pending.name = pending.name or str(function.get("name") or "")
@@ -128,6 +135,28 @@ class ChunkReader:
                 pending.arguments.append(piece)
             elif isinstance(piece, dict):  # some engines send the arguments as an object
                 pending.arguments.append(orjson.dumps(piece).decode())
+
+    @staticmethod
+    def _call_for(choice: _Choice, call: dict[str, Any]) -> _Call:
+        """The call a tool-call delta continues or starts. Engines differ: some give every
+        call its own `index`, some reuse index 0 with a new id for each call, some give no
+        index at all (then the id decides, and without one the last call goes on)."""
+        index, call_id = call.get("index"), call.get("id") or ""
+        if isinstance(index, int):
+            known = choice.calls.get(index)
+            if known is not None and (not call_id or not known.id or known.id == call_id):
+                return known
+            if known is None:
+                choice.calls[index] = _Call()
+                return choice.calls[index]
+        for known in choice.calls.values():
+            if call_id and known.id == call_id:
+                return known
+        if not call_id and choice.calls:
+            return choice.calls[max(choice.calls)]
+        position = max(choice.calls, default=-1) + 1
+        choice.calls[position] = _Call()
+        return choice.calls[position]
 
     def _text(
         self, choice: _Choice, kind: PartKind, text: str, logprobs: tuple[TokenLogprob, ...]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
+import aiohttp.http_exceptions
 import orjson
 
 
@@ -53,21 +54,14 @@ class AiohttpTransport:
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
-        # Built on first use, inside the event loop that serves requests.
+        # Built on first use, inside the event loop that serves requests. The cap is per
+        # replica (host), so one busy replica's streams never starve another's.
         if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_connections, limit_per_host=self._max_connections
-            )
-            timeout = aiohttp.ClientTimeout(
-                total=None,
-                sock_connect=self._timeouts.connect,
-                sock_read=self._timeouts.between_chunks,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=timeout,
-                json_serialize=lambda v: orjson.dumps(v).decode(),
-            )
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=self._max_connections)
+            # Reads are timed here, per line (the first within first_byte, the later ones
+            # within between_chunks): aiohttp's sock_read would time the wait for the head.
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._timeouts.connect)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
         return self._session
 
     @asynccontextmanager
@@ -82,23 +76,48 @@ class AiohttpTransport:
                     data=orjson.dumps(body),
                     headers={"Content-Type": "application/json", **headers},
                 )
-        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        except (
+            aiohttp.ClientError,
+            aiohttp.http_exceptions.HttpProcessingError,
+            TimeoutError,
+            OSError,
+        ) as error:
             raise TransportError(f"{type(error).__name__}: {error}") from None
-        # The connection goes back to the pool (or is dropped) on every way out.
+        # The connection goes back to the pool (or is dropped, mid-body) on every way out.
         try:
-            yield UpstreamResponse(response.status, response.headers, _lines(response))
+            yield UpstreamResponse(response.status, response.headers, self._lines(response))
         finally:
             response.release()
+
+    async def _lines(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        """The body split into lines by hand: aiohttp's own line reader refuses lines over
+        512 KiB, and an engine may send a whole tool call or a token list on one line."""
+        pending = b""
+        limit = self._timeouts.first_byte
+        reads = response.content.iter_any()
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(limit):
+                        data = await anext(reads)
+                except StopAsyncIteration:
+                    break
+                limit = self._timeouts.between_chunks
+                pending += data
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.rstrip(b"\r")
+            if pending:
+                yield pending.rstrip(b"\r")
+        except (
+            aiohttp.ClientError,
+            aiohttp.http_exceptions.HttpProcessingError,
+            TimeoutError,
+            OSError,
+        ) as error:
+            raise TransportError(f"{type(error).__name__}: {error}") from None
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    try:
-        async for raw in response.content:
-            yield raw.rstrip(b"\r\n")
-    except (aiohttp.ClientError, TimeoutError, OSError) as error:
-        raise TransportError(f"{type(error).__name__}: {error}") from None
