@@ -24,7 +24,6 @@ from openscope.backends.openai_upstream.request_body import (
     MODEL_STUDIO_TOOLS,
     PARTIAL_DIALECTS,
     chat_body,
-    wire_messages,
 )
 from openscope.backends.openai_upstream.stream import ChunkReader, UpstreamAborted
 from openscope.backends.openai_upstream.transport import (
@@ -210,28 +209,33 @@ class UpstreamBackend:
         raise failure
 
     async def count_tokens(self, request: GenerateRequest, model: str) -> int:
-        root = self._pool.order(b"")[0].url.removesuffix("/v1")
-        messages = wire_messages(request.messages, self._dialect)
-        match self._dialect.tokenize:
-            case "messages":
-                answer = await self._post_json(
-                    f"{root}/tokenize", {"model": model, "messages": messages}
-                )
-                return int(answer["count"])
-            case "template":
-                prompt = await self._post_json(f"{root}/apply-template", {"messages": messages})
-                tokens = await self._post_json(f"{root}/tokenize", {"content": prompt["prompt"]})
-                return len(tokens["tokens"])
-            case None:
-                raise InvalidParameter(
-                    f"Counting tokens is not supported yet by the {self._dialect.name} "
-                    "upstream on this server."
-                )
-
-    async def _post_json(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
-        headers = self._pool.order(b"")[0].headers
+        if self._dialect.tokenize is None:
+            raise InvalidParameter(
+                f"Counting tokens is not supported yet by the {self._dialect.name} "
+                "upstream on this server."
+            )
+        replica = self._pool.replicas[0]  # any replica counts the same
+        root = replica.url.removesuffix("/v1")
+        # What generate would send, less the sampling: the tools count too.
+        body = chat_body(request, model, self._dialect, can_think=self._options.thinking)
+        kept = ("messages", "tools", "chat_template_kwargs")
+        chat: dict[str, Any] = {k: body[k] for k in kept if k in body}
         try:
-            async with self._transport.post(url, body, headers) as response:
+            if self._dialect.tokenize == "messages":
+                answer = await self._post_json(replica, "/tokenize", {"model": model, **chat})
+                return int(answer["count"])
+            prompt = await self._post_json(replica, "/apply-template", chat)
+            tokens = await self._post_json(replica, "/tokenize", {"content": prompt["prompt"]})
+            return len(tokens["tokens"])
+        except (KeyError, TypeError, ValueError):
+            log.warning("upstream %s answered a token count in an unknown shape", root)
+            raise Overloaded(UNAVAILABLE) from None
+
+    async def _post_json(self, replica: Replica, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST to one of the engine's own endpoints (beside /v1) and read its JSON."""
+        url = replica.url.removesuffix("/v1") + path
+        try:
+            async with self._transport.post(url, body, replica.headers) as response:
                 raw = await response.body()
                 if response.status >= 400:
                     raise upstream_error(response.status, response.headers, raw, url=url)
