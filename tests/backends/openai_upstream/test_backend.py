@@ -287,3 +287,8 @@ async def test_a_full_pool_is_overloaded_with_a_retry_after() -> None:
     with pytest.raises(Overloaded) as caught:
         await events(up, ask())
     assert caught.value.retry_after is not None
+
+
+def test_logprobs_are_refused_where_raw_text_is_parsed() -> None:
+    assert backend(FakeTransport()).features("m").logprobs
+    assert not backend(FakeTransport(), raw_tool_format="hermes").features("m").logprobs

@@ -125,7 +125,8 @@ class UpstreamBackend:
             thinking=options.thinking,
             json_object=True,
             json_schema=options.json_schema,
-            logprobs=options.logprobs,
+            # Raw text parsed here has no token boundaries left to hang logprobs on.
+            logprobs=options.logprobs and options.raw_tool_format is None,
             multiple_choices=dialect.multiple_choices,
             vision=options.vision,
             builtin_tools=MODEL_STUDIO_TOOLS if dialect.model_studio else frozenset(),
