@@ -53,6 +53,8 @@ class FakeTransport:
         self.sent: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.released = 0
         self.closed = False
+        self.down: set[str] = set()  # health-check URLs that fail
+        self.checked: list[str] = []
 
     @asynccontextmanager
     async def post(
@@ -73,6 +75,10 @@ class FakeTransport:
             yield UpstreamResponse(reply.status, reply.headers, lines())
         finally:
             self.released += 1
+
+    async def healthy(self, url: str, headers: Mapping[str, str]) -> bool:
+        self.checked.append(url)
+        return url not in self.down
 
     async def close(self) -> None:
         self.closed = True

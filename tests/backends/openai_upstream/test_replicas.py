@@ -3,6 +3,7 @@ circuit breaker that rests a failing replica and lets it back in."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -146,3 +147,38 @@ def test_options_take_a_url_or_deployments() -> None:
         UpstreamOptions.model_validate({"dialect": "vllm"})
     with pytest.raises(ValueError):
         UpstreamOptions.model_validate({"url": A, "deployments": [{"url": B}]})
+
+
+async def test_health_checks_take_a_replica_out_and_back() -> None:
+    clock = Clock()
+    fake = FakeTransport()
+    up = two_replicas(fake, clock)
+    fake.down.add("http://a.test/health")
+    await up.check_health(until_next=10)
+    assert sorted(fake.checked) == ["http://a.test/health", "http://b.test/health"]
+    for n in range(20):  # whatever the prefix, a's requests go to b
+        assert up._pool.order(f"k{n}".encode())[0].url == B
+    fake.down.clear()
+    await up.check_health(until_next=10)
+    assert {up._pool.order(f"k{n}".encode())[0].url for n in range(20)} == {A, B}
+
+
+async def test_health_checks_run_from_start_to_close() -> None:
+    fake = FakeTransport()
+    up = two_replicas(fake, health_interval_seconds=0.01)
+    await up.start()
+    await asyncio.sleep(0.05)
+    await up.close()
+    assert len(fake.checked) >= 2 and fake.closed
+    seen = len(fake.checked)
+    await asyncio.sleep(0.03)
+    assert len(fake.checked) == seen  # stopped
+
+
+async def test_no_health_checks_where_the_engine_has_no_endpoint() -> None:
+    fake = FakeTransport()
+    settings = UpstreamOptions.model_validate({"url": A, "dialect": "dashscope"})
+    up = UpstreamBackend(settings, transport=fake)
+    await up.start()
+    await up.close()
+    assert fake.checked == []

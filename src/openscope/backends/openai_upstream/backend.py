@@ -7,6 +7,7 @@ once, which stops the upstream's generation."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -76,6 +77,7 @@ class UpstreamBackend:
             clock=clock,
         )
         self._attempts = min(options.retries + 1, len(self._pool.replicas))
+        self._health: asyncio.Task[None] | None = None
 
     def _check(self, request: GenerateRequest) -> None:
         """Refuse, by name, what this route cannot forward: nothing is dropped on the way."""
@@ -147,10 +149,39 @@ class UpstreamBackend:
         return None
 
     async def start(self) -> None:
-        return None
+        interval = self._options.health_interval_seconds
+        if interval and self._dialect.health_path is not None:
+            self._health = asyncio.create_task(self._watch(interval))
 
     async def close(self) -> None:
+        if self._health is not None:
+            self._health.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health
         await self._transport.close()
+
+    async def check_health(self, until_next: float) -> None:
+        """One round of health checks, every replica at once."""
+        path = self._dialect.health_path
+        if path is None:
+            return
+
+        async def check(replica: Replica) -> None:
+            url = replica.url.removesuffix("/v1") + path
+            healthy = await self._transport.healthy(url, replica.headers)
+            if not healthy:
+                log.warning("upstream %s failed its health check", url)
+            self._pool.checked(replica, healthy, until_next=until_next)
+
+        await asyncio.gather(*(check(r) for r in self._pool.replicas))
+
+    async def _watch(self, interval: float) -> None:
+        while True:
+            try:
+                await self.check_health(interval)
+            except Exception:
+                log.exception("upstream health checks failed")
+            await asyncio.sleep(interval)
 
     async def generate(self, request: GenerateRequest, model: str) -> AsyncGenerator[Event, None]:
         if request.partial and self._dialect.name not in PARTIAL_DIALECTS:

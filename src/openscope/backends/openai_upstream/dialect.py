@@ -74,6 +74,8 @@ class Dialect:
     stop_token_ids: bool = False
     # Whether a thinking budget can be passed at all.
     thinking_budget: bool = True
+    # Where the engine answers liveness (beside /v1); None: no such endpoint to poll.
+    health_path: str | None = "/health"
     # Model Studio's own parameters pass through unchanged (enable_search, cache_control, ...).
     model_studio: bool = False
     # It refuses a system message after the first turn ("System message must be at the
@@ -104,7 +106,10 @@ DIALECTS: dict[DialectName, Dialect] = {
         top_k=False,
         multiple_choices=False,
         thinking_budget=False,
+        health_path="/",  # "Ollama is running"
     ),
-    "dashscope": Dialect("dashscope", _dashscope, model_studio=True, system_first=False),
-    "openai": Dialect("openai", _openai, top_k=False, thinking_budget=False),
+    "dashscope": Dialect(
+        "dashscope", _dashscope, model_studio=True, system_first=False, health_path=None
+    ),
+    "openai": Dialect("openai", _openai, top_k=False, thinking_budget=False, health_path=None),
 }

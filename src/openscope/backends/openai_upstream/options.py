@@ -55,6 +55,8 @@ class UpstreamOptions(BaseModel):
     connect_timeout: float = Field(default=10.0, gt=0)
     first_byte_timeout: float = Field(default=600.0, gt=0)
     read_timeout: float = Field(default=300.0, gt=0)  # between two chunks of a stream
+    # Active health checks of every replica (the dialect's health endpoint); 0: none.
+    health_interval_seconds: float = Field(default=10.0, ge=0)
     # Failover: other replicas tried before the first byte reaches the client.
     retries: int = Field(default=2, ge=0)
     failures_to_open: int = Field(default=3, ge=1)  # consecutive failures that cool a replica

@@ -71,6 +71,15 @@ class ReplicaPool:
         )
         return [first, *rest]
 
+    def checked(self, replica: Replica, healthy: bool, *, until_next: float) -> None:
+        """An active health check's verdict: an unhealthy replica is skipped until the next
+        check; a healthy one is in, even if it was resting after failed requests."""
+        if healthy:  # also a half-open probe for a circuit opened by failed requests
+            replica.failures = 0
+            replica.open_until = 0.0
+        else:
+            replica.open_until = max(replica.open_until, self._clock() + until_next)
+
     def succeeded(self, replica: Replica) -> None:
         replica.failures = 0
         replica.open_until = 0.0

@@ -44,6 +44,10 @@ class Transport(Protocol):
         it cannot be reached or does not answer in time."""
         ...
 
+    async def healthy(self, url: str, headers: Mapping[str, str]) -> bool:
+        """Whether a GET of `url` answers 2xx within the connect timeout."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -116,6 +120,14 @@ class AiohttpTransport:
             OSError,
         ) as error:
             raise TransportError(f"{type(error).__name__}: {error}") from None
+
+    async def healthy(self, url: str, headers: Mapping[str, str]) -> bool:
+        try:
+            async with asyncio.timeout(self._timeouts.connect):
+                async with self._client().get(url, headers=dict(headers)) as response:
+                    return 200 <= response.status < 300
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return False
 
     async def close(self) -> None:
         if self._session is not None:
