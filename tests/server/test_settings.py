@@ -160,3 +160,17 @@ def test_a_bad_upstream_option_stops_startup() -> None:
     )
     with pytest.raises(SettingsError, match="url"):
         build_backends(settings, BackendRegistry.with_defaults())
+
+
+def test_the_readme_s_five_line_upstream_file_serves_that_model(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("in five lines:\n\n```toml\n") + len("in five lines:\n\n```toml\n")
+    snippet = readme[start : readme.index("```", start)]
+    assert len([line for line in snippet.splitlines() if line.strip()]) == 5
+    (tmp_path / "openscope.toml").write_text(snippet)
+    settings = load_settings(tmp_path / "openscope.toml")
+    built = build_backends(settings, BackendRegistry.with_defaults())
+    assert list(built) == ["vllm"]
+    assert settings.route_table()["qwen3-8b"] == RouteSettings(
+        backend="vllm", model="Qwen/Qwen3-8B"
+    )
