@@ -292,3 +292,14 @@ async def test_a_full_pool_is_overloaded_with_a_retry_after() -> None:
 def test_logprobs_are_refused_where_raw_text_is_parsed() -> None:
     assert backend(FakeTransport()).features("m").logprobs
     assert not backend(FakeTransport(), raw_tool_format="hermes").features("m").logprobs
+
+
+def test_a_url_with_credentials_is_refused_without_echoing_them() -> None:
+    from openscope.backends.registry import BackendConfigError, BackendRegistry
+
+    secret = "s3cret-token"
+    with pytest.raises(BackendConfigError) as caught:
+        BackendRegistry.with_defaults().create(
+            "openai_upstream", {"url": f"https://user:{secret}@engine.test/v1"}
+        )
+    assert "credentials" in str(caught.value) and secret not in str(caught.value)

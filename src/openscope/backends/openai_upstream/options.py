@@ -4,6 +4,8 @@ several), their dialect, what the model can do, and how to fail over."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from openscope.backends.openai_upstream.dialect import DialectName
@@ -13,6 +15,10 @@ from openscope.parsing.pipeline import ToolFormat
 def _http_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// URL")
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # URLs are logged; a key belongs in api_key, which never is.
+        raise ValueError("must not hold credentials: give the key as api_key")
     return url.rstrip("/")
 
 
