@@ -21,14 +21,13 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-from server import API_KEY, free_port
+from server import API_KEY, Server, free_port, serve_config
 
 DEFAULT_BINARY = Path.home() / ".cache/openscope-bench/llama-server-0.3.36/bin/llama-server"
 
@@ -74,13 +73,10 @@ def replicas(binary: Path, count: int) -> Iterator[list[str]]:
             process.wait(timeout=15)
 
 
-@contextlib.contextmanager
-def openscope(upstreams: list[str], workdir: Path) -> Iterator[str]:
-    port = free_port()
+def openscope(upstreams: list[str]) -> contextlib.AbstractContextManager[Server]:
+    """openscope with one upstream backend whose deployments are `upstreams`."""
     deployments = ", ".join(f'{{ url = "{u}" }}' for u in upstreams)
-    config = workdir / "openscope.toml"
-    config.write_text(
-        f"""
+    config = f"""
 routes = {{ "smol" = {{ backend = "up", model = "smollm2" }} }}
 
 [backends.up]
@@ -88,20 +84,7 @@ type = "openai_upstream"
 dialect = "llama-server"
 deployments = [{deployments}]
 """
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
-    command = [
-        sys.executable, "-m", "openscope", "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--api-key", API_KEY, "--config", str(config), "--data-dir", str(workdir / "data"),
-        "--log-level", "warning",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}/health", process, "openscope")
-        yield f"http://127.0.0.1:{port}/compatible-mode/v1"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    return serve_config(config)
 
 
 def system_prompt(n: int) -> str:
@@ -151,12 +134,9 @@ def main() -> int:
         f"affinity: {args.conversations} conversations x {args.turns} turns "
         "over 2 llama-server replicas"
     )
-    with (
-        replicas(args.binary, 2) as urls,
-        tempfile.TemporaryDirectory() as scratch,
-        openscope(urls, Path(scratch)) as gateway,
-    ):
-        ours = run(itertools.repeat(gateway), args.conversations, args.turns, "smol")
+    with replicas(args.binary, 2) as urls, openscope(urls) as gateway:
+        base = gateway.base + "/compatible-mode/v1"
+        ours = run(itertools.repeat(base), args.conversations, args.turns, "smol")
     with replicas(args.binary, 2) as urls:
         # A random spread, as a Service over all replicas does (a strict rotation would
         # send each conversation to one replica by accident when the count is even).

@@ -17,19 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-from server import API_KEY, free_port
+from server import API_KEY, Server, pinned_to_core_0, serve_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = "/compatible-mode/v1/chat/completions"
@@ -52,51 +49,9 @@ BODY = {
 }
 
 
-@contextlib.contextmanager
-def serving(src: Path, workdir: Path) -> Iterator[str]:
-    """A scripted-backend server running `src`'s openscope on core 0; yields its base URL."""
-    port = free_port()
-    config = workdir / "openscope.toml"
-    config.write_text(CONFIG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
-    env["PYTHONPATH"] = str(src)
-    command = [
-        *(["taskset", "-c", "0"] if shutil.which("taskset") else []),
-        sys.executable,
-        "-m",
-        "openscope",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--api-key",
-        API_KEY,
-        "--config",
-        str(config),
-        "--data-dir",
-        str(workdir / "data"),
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/health", timeout=2).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server from {src} did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def serving(src: Path) -> contextlib.AbstractContextManager[Server]:
+    """A scripted-backend server running `src`'s openscope on core 0."""
+    return serve_config(CONFIG, launcher=pinned_to_core_0(), env={"PYTHONPATH": str(src)})
 
 
 async def one(client: httpx.AsyncClient, stream: bool) -> None:
@@ -170,9 +125,7 @@ def main() -> int:
             sources = {f"baseline {args.baseline}": tree / "src", **sources}
         bases = {}
         for side, src in sources.items():
-            workdir = scratch / side.replace(" ", "-")
-            workdir.mkdir()
-            bases[side] = stack.enter_context(serving(src, workdir))
+            bases[side] = stack.enter_context(serving(src)).base
         print(
             f"request overhead, scripted backend, server on core 0: {args.requests} requests "
             f"x {args.rounds} rounds, {args.concurrency} in flight"

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,36 +89,49 @@ def serve(
 ) -> Iterator[Server]:
     """An openscope server on 127.0.0.1 whose embedded backend gets `options`, healthy on
     entry and terminated (killed if it will not stop) on exit, whatever happens."""
+    with serve_config(
+        embedded_config(options), startup_timeout=startup_timeout, log_level=log_level
+    ) as server:
+        yield server
+
+
+@contextmanager
+def serve_config(
+    config_text: str,
+    *,
+    startup_timeout: float = 90.0,
+    log_level: str = "warning",
+    launcher: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """An openscope server on 127.0.0.1 with the settings file `config_text`, started
+    through `launcher` (say `taskset -c 0`) with `env` added to a clean environment;
+    healthy on entry and stopped on exit, whatever happens."""
     port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
     with tempfile.TemporaryDirectory(prefix="openscope-bench-") as scratch:
         config = Path(scratch) / "openscope.toml"
-        config.write_text(embedded_config(options))
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "openscope",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--api-key",
-                API_KEY,
-                "--config",
-                str(config),
-                "--data-dir",
-                str(Path(scratch) / "data"),
-                "--log-level",
-                log_level,
-            ],
-        )
+        config.write_text(config_text)
+        command = [
+            *launcher,
+            sys.executable, "-m", "openscope", "serve",
+            "--host", "127.0.0.1", "--port", str(port), "--api-key", API_KEY,
+            "--config", str(config), "--data-dir", str(Path(scratch) / "data"),
+            "--log-level", log_level,
+        ]  # fmt: skip
+        process = subprocess.Popen(command, env={**clean, **(env or {})}, cwd=scratch)
         server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, API_KEY, process)
         try:
             wait_healthy(server, startup_timeout)
             yield server
         finally:
             stop(process)
+
+
+def pinned_to_core_0() -> list[str]:
+    """A launcher that keeps a server on core 0 (the clients get the other cores), where
+    `taskset` exists."""
+    return ["taskset", "-c", "0"] if shutil.which("taskset") else []
 
 
 def wait_healthy(server: Server, timeout: float) -> None:

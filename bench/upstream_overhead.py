@@ -18,22 +18,16 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import httpx
 from aiohttp import web
 
-from server import API_KEY, free_port
+from server import API_KEY, Server, free_port, pinned_to_core_0, serve_config
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = ["Hello", " there", ",", " how", " can", " I", " help", "?"]
@@ -105,45 +99,17 @@ def run_mock(port: int, ready: threading.Event) -> None:
     asyncio.run(main())
 
 
-@contextlib.contextmanager
-def openscope(upstream: str, workdir: Path) -> Iterator[str]:
-    port = free_port()
-    config = workdir / "openscope.toml"
-    config.write_text(
-        f"""
+def openscope(upstream: str) -> contextlib.AbstractContextManager[Server]:
+    """openscope on core 0 with one upstream backend: the mock at `upstream`."""
+    config = f"""
+routes = {{ "{MODEL}" = "up" }}
+
 [backends.up]
 type = "openai_upstream"
 url = "{upstream}"
 dialect = "openai"
-
-[routes]
-"{MODEL}" = "up"
 """
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSCOPE_")}
-    command = [
-        *(["taskset", "-c", "0"] if shutil.which("taskset") else []),
-        sys.executable, "-m", "openscope", "serve",
-        "--host", "127.0.0.1", "--port", str(port), "--api-key", API_KEY,
-        "--config", str(config), "--data-dir", str(workdir / "data"), "--log-level", "warning",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/compatible-mode/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("openscope did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    return serve_config(config, launcher=pinned_to_core_0())
 
 
 async def load(base: str, *, stream: bool, requests: int, concurrency: int) -> float:
@@ -190,11 +156,8 @@ def main() -> int:
     threading.Thread(target=run_mock, args=(mock_port, ready), daemon=True).start()
     ready.wait(10)
     direct = f"http://127.0.0.1:{mock_port}/v1"
-    with (
-        tempfile.TemporaryDirectory(prefix="upstream-overhead-") as scratch,
-        openscope(direct, Path(scratch)) as gateway,
-    ):
-        sides = {"mock directly": direct, "through openscope": gateway}
+    with openscope(direct) as gateway:
+        sides = {"mock directly": direct, "through openscope": gateway.base + "/compatible-mode/v1"}
         results: dict[str, dict[str, float]] = {}
         for base in sides.values():  # warm-up
             asyncio.run(load(base, stream=False, requests=100, concurrency=10))
