@@ -175,35 +175,43 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
 
 
-@pytest.fixture(scope="session")
-def client(server: Server) -> Iterator[openai.OpenAI]:
-    """The official OpenAI SDK on the Model Studio base URL."""
-    sdk = openai.OpenAI(
-        base_url=server.base_url, api_key=server.api_key, max_retries=0, timeout=60.0
+def openai_sdk(server: Server, base_url: str | None = None) -> openai.OpenAI:
+    """The official OpenAI SDK on `server` (Model Studio's base URL unless told), with its
+    key and no retries: a test sees every answer as it came."""
+    return openai.OpenAI(
+        base_url=base_url or server.base_url, api_key=server.api_key, max_retries=0, timeout=60.0
     )
-    yield sdk
-    sdk.close()
 
 
-@pytest.fixture(scope="session")
-def v1_client(server: Server) -> Iterator[openai.OpenAI]:
-    """The official OpenAI SDK on the generic `/v1` base URL."""
-    sdk = openai.OpenAI(base_url=server.v1_url, api_key=server.api_key, max_retries=0, timeout=60.0)
-    yield sdk
-    sdk.close()
-
-
-@pytest.fixture(scope="session")
-def claude(server: Server) -> Iterator[anthropic.Anthropic]:
-    """The official anthropic SDK on Model Studio's Anthropic base URL, `<host>/apps/anthropic`."""
-    sdk = anthropic.Anthropic(
+def anthropic_sdk(server: Server) -> anthropic.Anthropic:
+    """The official anthropic SDK on `server`'s Anthropic base URL, `<host>/apps/anthropic`."""
+    return anthropic.Anthropic(
         base_url=f"{server.root_url}/apps/anthropic",
         api_key=server.api_key,
         max_retries=0,
         timeout=60.0,
     )
-    yield sdk
-    sdk.close()
+
+
+@pytest.fixture(scope="session")
+def client(server: Server) -> Iterator[openai.OpenAI]:
+    """The official OpenAI SDK on the Model Studio base URL."""
+    with openai_sdk(server) as sdk:
+        yield sdk
+
+
+@pytest.fixture(scope="session")
+def v1_client(server: Server) -> Iterator[openai.OpenAI]:
+    """The official OpenAI SDK on the generic `/v1` base URL."""
+    with openai_sdk(server, server.v1_url) as sdk:
+        yield sdk
+
+
+@pytest.fixture(scope="session")
+def claude(server: Server) -> Iterator[anthropic.Anthropic]:
+    """The official anthropic SDK on Model Studio's Anthropic base URL."""
+    with anthropic_sdk(server) as sdk:
+        yield sdk
 
 
 def raw_client(server: Server) -> httpx.Client:

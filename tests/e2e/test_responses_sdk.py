@@ -16,7 +16,7 @@ import pytest
 from tests.e2e.conftest import (
     ALIAS,
     SCRIPTED,
-    Server,
+    openai_sdk,
     serving,
 )
 
@@ -35,6 +35,8 @@ WEATHER = {
     },
 }
 PG_URL = os.environ.get("OPENSCOPE_TEST_DATABASE_URL")
+# .ci/run starts a throwaway PostgreSQL and sets the URL; without one these run on SQLite only
+NEEDS_POSTGRESQL = "needs a PostgreSQL: set OPENSCOPE_TEST_DATABASE_URL (.ci/run starts one)"
 
 
 def create(client: openai.OpenAI, **fields: Any) -> Any:
@@ -276,19 +278,13 @@ def test_a_stream_hung_up_on_leaves_nothing_stored(client: openai.OpenAI) -> Non
 # -- state across a restart --------------------------------------------------------------
 
 
-def sdk(server: Server) -> openai.OpenAI:
-    return openai.OpenAI(
-        base_url=server.base_url, api_key=server.api_key, max_retries=0, timeout=60.0
-    )
-
-
 @pytest.mark.parametrize(
     "database",
     [
         "sqlite",
         pytest.param(
             "postgresql",
-            marks=pytest.mark.skipif(not PG_URL, reason="OPENSCOPE_TEST_DATABASE_URL not set"),
+            marks=pytest.mark.skipif(not PG_URL, reason=NEEDS_POSTGRESQL),
         ),
     ],
 )
@@ -296,7 +292,7 @@ def test_state_survives_a_restart(tmp_path: Path, database: str) -> None:
     env = {"OPENSCOPE_DATABASE_URL": PG_URL} if database == "postgresql" and PG_URL else {}
     api_key = f"sk-e2e-{secrets.token_hex(12)}"
     with serving(tmp_path, api_key=api_key, env=env, log_name="server-1.log") as server:
-        client = sdk(server)
+        client = openai_sdk(server)
         scripted = create(client, model=SCRIPTED, input="alpha beta gamma")
         real = create(client, input="My name is Ada.")
         conversation = client.conversations.create(
@@ -307,7 +303,7 @@ def test_state_survives_a_restart(tmp_path: Path, database: str) -> None:
     assert (tmp_path / "data" / "openscope.db").is_file() is (database == "sqlite")
 
     with serving(tmp_path, api_key=api_key, env=env, log_name="server-2.log") as server:
-        client = sdk(server)
+        client = openai_sdk(server)
         assert client.responses.retrieve(scripted.id).model_dump() == scripted.model_dump()
         assert client.responses.retrieve(real.id).model_dump() == real.model_dump()
         # chain on a response the previous process stored
@@ -326,7 +322,7 @@ def test_state_survives_a_restart(tmp_path: Path, database: str) -> None:
         client.close()
 
 
-@pytest.mark.skipif(not PG_URL, reason="OPENSCOPE_TEST_DATABASE_URL not set")
+@pytest.mark.skipif(not PG_URL, reason=NEEDS_POSTGRESQL)
 def test_two_replicas_share_one_postgresql(tmp_path: Path) -> None:
     """Stateless replicas: a response or conversation made through one is read, chained and
     listed through the other while both run, with no stickiness in front."""
@@ -338,7 +334,7 @@ def test_two_replicas_share_one_postgresql(tmp_path: Path) -> None:
         serving(tmp_path / "a", api_key=api_key, env=env) as a,
         serving(tmp_path / "b", api_key=api_key, env=env) as b,
     ):
-        on_a, on_b = sdk(a), sdk(b)
+        on_a, on_b = openai_sdk(a), openai_sdk(b)
         first = create(on_a, model=SCRIPTED, input="alpha beta")
         assert on_b.responses.retrieve(first.id).output_text == first.output_text
         chained = create(on_b, model=SCRIPTED, input="gamma", previous_response_id=first.id)

@@ -21,7 +21,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from tests.e2e.conftest import ALIAS, MODEL, SCRIPTED, Server, serving
+from tests.e2e.conftest import ALIAS, MODEL, SCRIPTED, Server, anthropic_sdk, openai_sdk, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -150,18 +150,14 @@ def thinker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def thinker_chat(thinker: Server) -> Iterator[openai.OpenAI]:
-    sdk = openai.OpenAI(base_url=thinker.base_url, api_key=thinker.api_key, max_retries=0)
-    yield sdk
-    sdk.close()
+    with openai_sdk(thinker) as sdk:
+        yield sdk
 
 
 @pytest.fixture(scope="module")
 def thinker_claude(thinker: Server) -> Iterator[anthropic.Anthropic]:
-    sdk = anthropic.Anthropic(
-        base_url=f"{thinker.root_url}/apps/anthropic", api_key=thinker.api_key, max_retries=0
-    )
-    yield sdk
-    sdk.close()
+    with anthropic_sdk(thinker) as sdk:
+        yield sdk
 
 
 # -- chat helpers -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import Server, _free_port, _stop, serving
+from tests.e2e.conftest import Server, _free_port, _stop, anthropic_sdk, openai_sdk, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -133,18 +133,14 @@ dialect = "llama-server"
 
 @pytest.fixture(scope="module")
 def chat(gateway: Server) -> Iterator[openai.OpenAI]:
-    sdk = openai.OpenAI(base_url=gateway.base_url, api_key=gateway.api_key, max_retries=0)
-    yield sdk
-    sdk.close()
+    with openai_sdk(gateway) as sdk:
+        yield sdk
 
 
 @pytest.fixture(scope="module")
 def claude(gateway: Server) -> Iterator[anthropic.Anthropic]:
-    sdk = anthropic.Anthropic(
-        base_url=f"{gateway.root_url}/apps/anthropic", api_key=gateway.api_key, max_retries=0
-    )
-    yield sdk
-    sdk.close()
+    with anthropic_sdk(gateway) as sdk:
+        yield sdk
 
 
 QUESTION = [{"role": "user", "content": "Name one colour."}]
@@ -276,10 +272,11 @@ failures_to_open = 1
 "{UPSTREAM_MODEL}" = {{ backend = "upstream", model = "smollm2" }}
 """
     workdir = tmp_path_factory.mktemp("openscope-replicas")
-    with serving(workdir, config=config, alias=f"qwen-plus={UPSTREAM_MODEL}") as running:
-        sdk = openai.OpenAI(base_url=running.base_url, api_key=running.api_key, max_retries=0)
+    with (
+        serving(workdir, config=config, alias=f"qwen-plus={UPSTREAM_MODEL}") as running,
+        openai_sdk(running) as sdk,
+    ):
         yield sdk
-        sdk.close()
 
 
 def conversation(n: int) -> list[dict[str, str]]:

@@ -41,6 +41,8 @@ W = DEFAULT_WORKSPACE
 NOW = 100  # before every record's default expiry
 
 PG_URL = os.environ.get("OPENSCOPE_TEST_DATABASE_URL")
+# .ci/run starts a throwaway PostgreSQL and sets the URL; without one these run on SQLite only
+NEEDS_POSTGRESQL = "needs a PostgreSQL: set OPENSCOPE_TEST_DATABASE_URL (.ci/run starts one)"
 TABLES = ("conversation_items", "conversations", "response_items", "responses")
 
 
@@ -61,7 +63,7 @@ async def _reset_postgres(url: str) -> None:
         "sqlite",
         pytest.param(
             "postgresql",
-            marks=pytest.mark.skipif(not PG_URL, reason="OPENSCOPE_TEST_DATABASE_URL not set"),
+            marks=pytest.mark.skipif(not PG_URL, reason=NEEDS_POSTGRESQL),
         ),
     ]
 )
