@@ -79,6 +79,8 @@ class InternalError(OpenScopeError):
 
 INTERNAL_ERROR_MESSAGE = "An internal error has occured, please try again later."
 TIMEOUT_MESSAGE = "Request timed out, please try again later."
+# Model Studio's words for a model that cannot take the request now (503 model_unavailable).
+UNAVAILABLE_MESSAGE = "Model is unavailable, please try again later."
 
 
 def request_timed_out() -> InternalError:

@@ -10,11 +10,10 @@ from openscope.backends.llamacpp import LlamaCppBackend
 from openscope.backends.llamacpp.prefix_cache import PrefixCache
 from openscope.backends.llamacpp.scheduler import (
     STOPPED_MESSAGE,
-    TIMEOUT_MESSAGE,
     Job,
     Scheduler,
 )
-from openscope.core.errors import InternalError
+from openscope.core.errors import TIMEOUT_MESSAGE, InternalError
 from openscope.core.messages import Message, Role, TextPart
 from openscope.core.request import GenerateRequest
 from tests.backends.llamacpp.fakes import FakeBatchContext

@@ -13,13 +13,12 @@ from openscope.backends.llamacpp.prefix_cache import PrefixCache
 from openscope.backends.llamacpp.scheduler import (
     SHUTDOWN_MESSAGE,
     STOPPED_MESSAGE,
-    TIMEOUT_MESSAGE,
     Choice,
     Job,
     JobState,
     Scheduler,
 )
-from openscope.core.errors import InternalError
+from openscope.core.errors import TIMEOUT_MESSAGE, InternalError
 from tests.backends.llamacpp.fakes import (
     FakeBatchContext,
     FakeChoice,

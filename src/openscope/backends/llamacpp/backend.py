@@ -51,7 +51,6 @@ from openscope.backends.llamacpp.sampling import ResolvedSampling, build_sampler
 from openscope.backends.llamacpp.scheduler import (
     END,
     STOPPED_MESSAGE,
-    TIMEOUT_MESSAGE,
     Choice,
     Deliver,
     Job,
@@ -62,7 +61,14 @@ from openscope.backends.llamacpp.tool_policy import offered_tools
 from openscope.backends.llamacpp.vocabulary import token_pieces
 from openscope.core import ids
 from openscope.core.cache import TOOLS, cache_markers, through_marker
-from openscope.core.errors import InternalError, InvalidParameter, OpenScopeError, Overloaded
+from openscope.core.errors import (
+    UNAVAILABLE_MESSAGE,
+    InternalError,
+    InvalidParameter,
+    OpenScopeError,
+    Overloaded,
+    request_timed_out,
+)
 from openscope.core.events import Event
 from openscope.core.messages import (
     CacheControl,
@@ -77,7 +83,7 @@ from openscope.parsing.pipeline import ToolFormat
 
 log = logging.getLogger("openscope.llamacpp")
 
-OVERLOADED_MESSAGE = "Model is unavailable, please try again later."
+
 RETRY_AFTER_SECONDS = 1.0
 # Threads that render and tokenize prompts for generation; counting tokens has its own.
 PREP_WORKERS = 2
@@ -443,7 +449,7 @@ class LlamaCppBackend:
         self._precheck(request)
         if self._in_flight >= self._parallel + self._max_waiting:
             self._rejected += 1
-            raise Overloaded(OVERLOADED_MESSAGE, retry_after=RETRY_AFTER_SECONDS)
+            raise Overloaded(UNAVAILABLE_MESSAGE, retry_after=RETRY_AFTER_SECONDS)
         self._in_flight += 1
         try:
             async for event in self._generate(request):
@@ -491,7 +497,7 @@ class LlamaCppBackend:
                     time.monotonic() > job.deadline + DEADLINE_GRACE_SECONDS
                 )
                 if late:
-                    raise InternalError(TIMEOUT_MESSAGE, code="RequestTimeOut") from None
+                    raise request_timed_out() from None
 
 
 def _marker_ttl(request: GenerateRequest) -> float | None:

@@ -37,12 +37,11 @@ from typing import Any, Protocol
 from openscope.backends.base import EngineMetrics
 from openscope.backends.llamacpp.context import DECODE_NO_KV_SLOT, DECODE_OK, BatchContext
 from openscope.backends.llamacpp.prefix_cache import PrefixCache
-from openscope.core.errors import InternalError, OpenScopeError
+from openscope.core.errors import InternalError, OpenScopeError, request_timed_out
 from openscope.core.events import Event, Usage, UsageReport
 
 log = logging.getLogger("openscope.llamacpp")
 
-TIMEOUT_MESSAGE = "Request timed out, please try again later."
 SHUTDOWN_MESSAGE = "The server is shutting down."
 STOPPED_MESSAGE = "The embedded model stopped unexpectedly."
 END = object()  # the last item a job delivers
@@ -261,7 +260,7 @@ class Scheduler:
             if job.cancelled:
                 self._end(job)
             elif job.deadline is not None and now > job.deadline:
-                self._end(job, InternalError(TIMEOUT_MESSAGE, code="RequestTimeOut"))
+                self._end(job, request_timed_out())
 
     # --- admission ----------------------------------------------------------------------
 

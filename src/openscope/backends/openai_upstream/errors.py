@@ -13,6 +13,7 @@ import orjson
 
 from openscope.core.errors import (
     INTERNAL_ERROR_MESSAGE,
+    UNAVAILABLE_MESSAGE,
     InternalError,
     InvalidParameter,
     OpenScopeError,
@@ -22,7 +23,7 @@ from openscope.core.errors import (
 
 log = logging.getLogger("openscope.upstream")
 
-UNAVAILABLE = "The model is unavailable at the moment, please try again later."
+UNAVAILABLE = UNAVAILABLE_MESSAGE
 
 
 def _message(body: bytes) -> str:
