@@ -303,3 +303,20 @@ def test_a_url_with_credentials_is_refused_without_echoing_them() -> None:
             "openai_upstream", {"url": f"https://user:{secret}@engine.test/v1"}
         )
     assert "credentials" in str(caught.value) and secret not in str(caught.value)
+
+
+async def test_model_studio_cache_markers_go_where_it_takes_them_or_are_refused() -> None:
+    from openscope.core.messages import ImagePart
+
+    image = (
+        Message(Role.USER, (ImagePart("https://x.test/a.png", cache_control=CacheControl()),)),
+    )
+    fake = FakeTransport(Reply(lines=ANSWER))
+    await events(backend(fake, dialect="dashscope", vision=True), ask(messages=image))
+    (block,) = fake.sent[0][1]["messages"][0]["content"]
+    assert block["cache_control"] == {"type": "ephemeral"}
+    marked_tool = ToolSpec("f", parameters={"type": "object"}, cache_control=CacheControl())
+    fake = FakeTransport()
+    with pytest.raises(InvalidParameter, match="cache_control"):
+        await events(backend(fake, dialect="dashscope"), ask(tools=(marked_tool,)))
+    assert not fake.sent

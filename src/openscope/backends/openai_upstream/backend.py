@@ -35,6 +35,7 @@ from openscope.backends.openai_upstream.transport import (
 )
 from openscope.core.errors import InvalidParameter, OpenScopeError, Overloaded
 from openscope.core.events import Event
+from openscope.core.messages import ToolCallPart, ToolResultPart
 from openscope.core.request import GenerateRequest
 from openscope.parsing.pipeline import OutputParser
 
@@ -96,6 +97,9 @@ class UpstreamBackend:
         ids = request.sampling.stop_token_ids
         if ids and (not dialect.stop_token_ids or any(len(seq) != 1 for seq in ids)):
             raise refuse("stop (token ids)", "stop")
+        if dialect.model_studio and _unforwardable_markers(request):
+            # Model Studio's chat takes markers on content blocks only.
+            raise refuse("cache_control (on a tool, tool call or tool result)", "cache_control")
         budget = request.thinking.budget_tokens
         if budget is not None and request.thinking.enabled and not dialect.thinking_budget:
             raise refuse("thinking_budget", "thinking_budget")
@@ -281,6 +285,16 @@ class UpstreamBackend:
 # Answers worth asking another replica for, when no byte has reached the client yet.
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 MAX_PAUSE = 1.0  # the longest Retry-After honoured by waiting before the next replica
+
+
+def _unforwardable_markers(request: GenerateRequest) -> bool:
+    if any(tool.cache_control is not None for tool in request.tools):
+        return True
+    return any(
+        isinstance(part, ToolCallPart | ToolResultPart) and part.cache_control is not None
+        for message in request.messages
+        for part in message.parts
+    )
 
 
 class UpstreamRefused(Exception):

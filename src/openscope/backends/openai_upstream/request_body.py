@@ -42,7 +42,8 @@ def _content(parts: tuple[Any, ...], dialect: Dialect) -> str | list[JSON]:
             image: JSON = {"url": part.url}
             if part.detail:
                 image["detail"] = part.detail
-            blocks.append({"type": "image_url", "image_url": image})
+            marker = _cache(part.cache_control, dialect)
+            blocks.append({"type": "image_url", "image_url": image, **marker})
     if all(b["type"] == "text" and "cache_control" not in b for b in blocks):
         return "".join(b["text"] for b in blocks)  # the plain form every engine takes
     return blocks
