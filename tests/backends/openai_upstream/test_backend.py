@@ -320,3 +320,14 @@ async def test_model_studio_cache_markers_go_where_it_takes_them_or_are_refused(
     with pytest.raises(InvalidParameter, match="cache_control"):
         await events(backend(fake, dialect="dashscope"), ask(tools=(marked_tool,)))
     assert not fake.sent
+
+
+async def test_a_route_s_refusal_is_worded_by_each_api() -> None:
+    from openscope.protocols.anthropic_messages.encode import error_body as anthropic_body
+    from openscope.protocols.openai_chat.encode import error_body as chat_body
+
+    request = ask(thinking=ThinkingConfig(enabled=True, budget_tokens=64))
+    with pytest.raises(InvalidParameter) as caught:
+        await events(backend(FakeTransport(), dialect="ollama", thinking=True), request)
+    assert "thinking_budget" in chat_body(caught.value, "r")["error"]["message"]
+    assert "thinking.budget_tokens" in anthropic_body(caught.value, "r")["error"]["message"]

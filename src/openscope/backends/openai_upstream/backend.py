@@ -37,6 +37,7 @@ from openscope.core.errors import InvalidParameter, OpenScopeError, Overloaded
 from openscope.core.events import Event
 from openscope.core.messages import ToolCallPart, ToolResultPart
 from openscope.core.request import GenerateRequest
+from openscope.core.rules import Field, Refusal, Wording
 from openscope.parsing.pipeline import OutputParser
 
 log = logging.getLogger("openscope.upstream")
@@ -81,28 +82,27 @@ class UpstreamBackend:
         self._health: asyncio.Task[None] | None = None
 
     def _check(self, request: GenerateRequest) -> None:
-        """Refuse, by name, what this route cannot forward: nothing is dropped on the way."""
+        """Refuse, naming the core field (each API words it), what this route cannot
+        forward: nothing is dropped on the way."""
         dialect = self._dialect
 
-        def refuse(parameter: str, param: str) -> InvalidParameter:
-            return InvalidParameter(
-                f"The parameter {parameter} is not supported yet by the {dialect.name} "
-                "upstream on this server.",
-                param=param,
-            )
+        def refuse(field: Field) -> Refusal:
+            return Refusal(Wording.UPSTREAM_LACKS, field, upstream=dialect.name)
 
+        if request.partial and dialect.name not in PARTIAL_DIALECTS:
+            raise refuse(Field.MESSAGES)  # chat's partial mode: a flag on the last message
         if request.session_cache:
             # Model Studio's session cache belongs to its Responses API; this is chat.
-            raise refuse("x-dashscope-session-cache", "x-dashscope-session-cache")
+            raise refuse(Field.SESSION_CACHE)
         ids = request.sampling.stop_token_ids
         if ids and (not dialect.stop_token_ids or any(len(seq) != 1 for seq in ids)):
-            raise refuse("stop (token ids)", "stop")
+            raise refuse(Field.STOP)
         if dialect.model_studio and _unforwardable_markers(request):
             # Model Studio's chat takes markers on content blocks only.
-            raise refuse("cache_control (on a tool, tool call or tool result)", "cache_control")
+            raise refuse(Field.CACHE_CONTROL)
         budget = request.thinking.budget_tokens
         if budget is not None and request.thinking.enabled and not dialect.thinking_budget:
-            raise refuse("thinking_budget", "thinking_budget")
+            raise refuse(Field.THINKING_BUDGET)
 
     def _raw_text_parser(self, request: GenerateRequest) -> Callable[[], OutputParser] | None:
         options = self._options
@@ -188,12 +188,6 @@ class UpstreamBackend:
             await asyncio.sleep(interval)
 
     async def generate(self, request: GenerateRequest, model: str) -> AsyncGenerator[Event, None]:
-        if request.partial and self._dialect.name not in PARTIAL_DIALECTS:
-            raise InvalidParameter(
-                f"The parameter partial is not supported yet by the {self._dialect.name} "
-                "upstream on this server.",
-                param="messages",
-            )
         self._check(request)
         body = chat_body(request, model, self._dialect, can_think=self._options.thinking)
         failure: OpenScopeError = Overloaded(UNAVAILABLE, retry_after=1.0)

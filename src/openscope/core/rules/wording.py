@@ -76,6 +76,9 @@ class Wording(StrEnum):
         "The parameter {param} is not supported yet by the backend serving model {model} on "
         "this server."
     )
+    UPSTREAM_LACKS = (
+        "The parameter {param} is not supported yet by the {upstream} upstream on this server."
+    )
     BACKEND_LACKS_TOOL = (
         "The built-in tool {tool} is not supported yet by the backend serving model {model} "
         "on this server."
