@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -33,6 +33,59 @@ class RouteSettings(BaseModel):
 
     backend: str
     model: str | None = None  # the name the backend knows the model by (default: the same)
+
+
+class LimitSettings(BaseModel):
+    """Rate limits on one model (or `*`, every model). Unset: no limit of this scope."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rpm: int | None = Field(default=None, gt=0)
+    tpm: int | None = Field(default=None, gt=0)
+    rps: float | None = Field(default=None, gt=0)
+    tps: float | None = Field(default=None, gt=0)
+    max_concurrent: int | None = Field(default=None, gt=0)
+
+
+class PriceSettings(BaseModel):
+    """A model's prices per million tokens, in whatever currency the operator bills in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class PlatformSettings(BaseModel):
+    """Keys, limits and the usage ledger (the `[platform]` table)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The secret API keys are digested under (HMAC-SHA256). Unset: generated into
+    # data_dir/key_pepper on first start. Replicas sharing a database must share it.
+    key_pepper: str | None = None
+    # Keys for /admin/v1 (or OPENSCOPE_ADMIN_KEY); keys created with the `admin` scope work too.
+    admin_keys: list[str] = Field(default_factory=list)
+    # How long a replica trusts what it read about a key: revocation reaches every replica
+    # within this.
+    auth_cache_seconds: float = Field(default=1.0, ge=0)
+    # redis://... to count limits across replicas; unset: in this process only.
+    redis_url: str | None = None
+    # Redis unreachable: "closed" refuses calls (503), "degraded" counts in this process
+    # with each limit divided by `replicas`.
+    redis_failure: Literal["closed", "degraded"] = "degraded"
+    replicas: int = Field(default=1, ge=1)
+    # Model Studio's implied RPS = RPM/60 and TPS = TPM/60 (false: per-minute limits only).
+    implied_per_second: bool = True
+    # Account-level limits per model (or "*"), over the catalogue's Model Studio defaults.
+    limits: dict[str, LimitSettings] = Field(default_factory=dict)
+    # Whether catalogue models get Model Studio's default limits (qwen-plus 600 RPM, ...).
+    catalogue_limits: bool = True
+    prices: dict[str, PriceSettings] = Field(default_factory=dict)
+    usage_retention_days: int = Field(default=90, ge=1)
+    rollup_interval_seconds: float = Field(default=60.0, gt=0)
+    # /metrics asks for a key with the `metrics` scope (or an admin key) unless false.
+    metrics_need_key: bool = True
 
 
 def _default_backends() -> dict[str, BackendSettings]:
@@ -64,6 +117,7 @@ class Settings(BaseModel):
     routes: dict[str, str | RouteSettings] = Field(default_factory=_default_routes)
     # catalogue name -> served model name, e.g. qwen-plus = "smollm2-135m-instruct"
     aliases: dict[str, str] = Field(default_factory=dict)
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)
 
     def route_table(self) -> dict[str, RouteSettings]:
         table = {}
@@ -100,6 +154,12 @@ ENV_VARS = {
     "OPENSCOPE_DATABASE_URL": "database_url",
     "OPENSCOPE_SERVING_NICE": "serving_nice",
 }
+# Environment variables of the [platform] table.
+PLATFORM_ENV_VARS = {
+    "OPENSCOPE_ADMIN_KEY": "admin_key",
+    "OPENSCOPE_KEY_PEPPER": "key_pepper",
+    "OPENSCOPE_REDIS_URL": "redis_url",
+}
 
 
 def load_settings(
@@ -128,6 +188,15 @@ def load_settings(
                 data[key] = {**data.get(key, {}), **value}
             else:
                 data[key] = value
+    if env is not None:
+        platform = data.setdefault("platform", {})
+        for var, key in PLATFORM_ENV_VARS.items():
+            if not env.get(var):
+                continue
+            if key == "admin_key":
+                platform["admin_keys"] = [*platform.get("admin_keys", []), env[var]]
+            else:
+                platform[key] = env[var]
     try:
         return Settings.model_validate(data)
     except ValidationError as error:

@@ -7,6 +7,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -92,3 +93,86 @@ conversation_items = Table(
 
 INPUT = "input"
 OUTPUT = "output"
+
+# The platform: workspaces own keys, limits and stored state; keys are kept as a digest.
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("models", JSON, nullable=True),  # the models its keys may call; null: every one
+    Column("limits", JSON, nullable=False),  # model or "*" -> RateLimits.as_dict()
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String, primary_key=True),  # public: logs, records and the admin API show it
+    Column("digest", String, nullable=False, unique=True),  # HMAC-SHA256(pepper, key), hex
+    Column("name", String, nullable=False),
+    Column("workspace", String, ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("redacted", String, nullable=False),  # "sk-abcd...wxyz"
+    Column("models", JSON, nullable=True),  # narrower than the workspace's; null: its own
+    Column("limits", JSON, nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger, nullable=True),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+# One row per finished request, never updated; `usage_hourly` rolls them up.
+usage_events = Table(
+    "usage_events",
+    metadata,
+    Column("seq", SEQ_TYPE, primary_key=True, autoincrement=True),
+    Column("request_id", String, nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False, index=True),  # ms since the epoch
+    Column("workspace", String, nullable=False),
+    Column("key_id", String, nullable=False),
+    Column("model", String, nullable=False),
+    Column("api", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("reasoning_tokens", BigInteger, nullable=False),
+    Column("cached_tokens", BigInteger, nullable=False),
+    Column("cache_creation_tokens", BigInteger, nullable=False),
+    Column("cache_type", String, nullable=True),
+    Column("builtin_tools", JSON, nullable=False),  # tool kind -> calls
+    Column("billed_input_tokens", Float, nullable=False),  # input at Model Studio's cache rates
+    Column("cost", Float, nullable=False),
+    Column("latency_ms", Integer, nullable=False),
+    Column("ttft_ms", Integer, nullable=True),
+    Index(None, "workspace", "created_at"),
+)
+
+usage_hourly = Table(
+    "usage_hourly",
+    metadata,
+    Column("hour", BigInteger, nullable=False),  # seconds since the epoch, on the hour
+    Column("workspace", String, nullable=False),
+    Column("key_id", String, nullable=False),
+    Column("model", String, nullable=False),
+    Column("api", String, nullable=False),
+    Column("requests", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("reasoning_tokens", BigInteger, nullable=False),
+    Column("cached_tokens", BigInteger, nullable=False),
+    Column("cache_creation_tokens", BigInteger, nullable=False),
+    Column("billed_input_tokens", Float, nullable=False),
+    Column("cost", Float, nullable=False),
+    PrimaryKeyConstraint("hour", "workspace", "key_id", "model", "api"),
+)
+
+# How far the hourly rollup has read `usage_events` (one row, name "usage_hourly").
+rollup_marks = Table(
+    "rollup_marks",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("seq", SEQ_TYPE, nullable=False),
+)

@@ -1,0 +1,141 @@
+"""Rate limits as the platform applies them: what a limit is, which scopes a call is counted
+in, what it asks for, and what a limiter answers. The limiters themselves (in-process and
+Redis) are in `openscope.ratelimit`; the admit stage asks them and the meter stage settles.
+
+Model Studio's rule: every model has a per-minute limit on requests (RPM) and on tokens
+(TPM), and an implied per-second limit, RPS = RPM/60 and TPS = TPM/60, so that a burst
+inside one second is throttled even while the minute's total is fine."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+from typing import Protocol
+
+
+class LimitKind(StrEnum):
+    """What ran out: each answers with its own 429 (see `core.errors.rate_limited`)."""
+
+    REQUESTS = "requests"  # RPM or RPS: Model Studio's `limit_requests`
+    TOKENS = "tokens"  # TPM or TPS: Model Studio's `insufficient_quota`
+    CONCURRENCY = "concurrency"  # requests in flight at once: `limit_burst_rate`
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """One scope's limits on one model; None is no limit. `rps`/`tps` unset are implied
+    from `rpm`/`tpm` (see `with_implied_per_second`)."""
+
+    rpm: int | None = None
+    tpm: int | None = None
+    rps: float | None = None
+    tps: float | None = None
+    max_concurrent: int | None = None
+
+    def over(self, base: RateLimits) -> RateLimits:
+        """These limits where set, `base`'s elsewhere."""
+        return RateLimits(
+            **{
+                f.name: getattr(self, f.name)
+                if getattr(self, f.name) is not None
+                else getattr(base, f.name)
+                for f in fields(RateLimits)
+            }
+        )
+
+    def with_implied_per_second(self) -> RateLimits:
+        """Model Studio's implied RPS = RPM/60 and TPS = TPM/60, where not set apart."""
+        return replace(
+            self,
+            rps=self.rps if self.rps is not None else (self.rpm / 60 if self.rpm else None),
+            tps=self.tps if self.tps is not None else (self.tpm / 60 if self.tpm else None),
+        )
+
+    @property
+    def empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in fields(RateLimits))
+
+    def as_dict(self) -> dict[str, int | float]:
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(RateLimits)
+            if getattr(self, f.name) is not None
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> RateLimits:
+        known = {f.name for f in fields(RateLimits)}
+        return cls(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]
+
+
+ANY_MODEL = "*"
+"""The model name under which a scope's limits for every model are kept."""
+
+
+def limits_for(table: Mapping[str, RateLimits], model: str) -> RateLimits:
+    """A limits table's entry for `model` over its `*` entry."""
+    own = table.get(model, RateLimits())
+    return own.over(table.get(ANY_MODEL, RateLimits()))
+
+
+@dataclass(frozen=True, slots=True)
+class LimitScope:
+    """One set of counters a call is counted in: `key` names it stably across replicas
+    (e.g. `ws:team-a|m:qwen-plus`), `limits` are its limits (per-second ones filled in)."""
+
+    key: str
+    limits: RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """What a call asks for at admission: one request, and the tokens reserved for it (its
+    prompt and the most it may generate), settled to what it used when it ends."""
+
+    tokens: int
+    requests: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """How much of one kind (requests or tokens per minute) the tightest scope has left,
+    for the `x-ratelimit-*` headers: `reset` is seconds until its bucket is full again."""
+
+    limit: int
+    remaining: int
+    reset: float
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A limiter's answer. Admitted: `ticket` is passed back to `settle` exactly once.
+    Refused: `refused` says which kind ran out and `retry_after` (seconds) when the call
+    would be admitted. `requests`/`tokens` feed the headers on either answer."""
+
+    admitted: bool
+    ticket: object | None = None
+    refused: LimitKind | None = None
+    retry_after: float = 0.0
+    requests: Allowance | None = None
+    tokens: Allowance | None = None
+
+
+class RateLimiter(Protocol):
+    async def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+        """Admit the call in every scope or in none (all-or-nothing): the requests and the
+        reserved tokens are counted, and a concurrency slot taken, in each scope."""
+        ...
+
+    async def settle(self, ticket: object, tokens_used: int) -> None:
+        """The call has ended having used `tokens_used` tokens: charge or refund the
+        difference from its reservation, and free its concurrency slots."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def retry_after_seconds(retry_after: float) -> int:
+    """`retry-after` in whole seconds, never 0 for a refusal."""
+    return max(1, math.ceil(retry_after))
