@@ -15,10 +15,14 @@ class Call:
     streamed, and by when it must have ended (`deadline`, on `time.monotonic()`'s clock;
     None: no deadline of the server's own). `turn` is set for a Responses turn: where its
     history comes from and how it is kept; its `request` is the same as `request` until a
-    stage rewrites the latter (the record stage puts the history in)."""
+    stage rewrites the latter (the record stage puts the history in). `request_id` is the
+    id the client is told (the ledger's key); `api` names the protocol it came in by
+    ("chat", "responses", "anthropic")."""
 
     principal: Principal
     request: GenerateRequest
     stream: bool
     deadline: float | None = None
     turn: Turn | None = None
+    request_id: str = ""
+    api: str = ""

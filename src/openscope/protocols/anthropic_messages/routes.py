@@ -36,7 +36,13 @@ def build_router(ctx: ProtocolContext, *, ping_interval: float = PING_INTERVAL) 
 
     async def create_message(request: Request) -> Response:
         core_request, wire = decode(await read_json(request, ctx.max_body_bytes))
-        call = Call(principal_of(request), core_request, stream=bool(wire.stream))
+        call = Call(
+            principal_of(request),
+            core_request,
+            stream=bool(wire.stream),
+            request_id=request_id_of(request),
+            api="anthropic",
+        )
         codec = MessagesCodec(model=wire.model, request_id=request_id_of(request))
         return await run_call(request, ctx.service, call, codec, keepalive=pings(ping_interval))
 

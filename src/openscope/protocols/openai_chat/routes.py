@@ -36,7 +36,13 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
 
     async def chat_completions(request: Request) -> Response:
         core_request, wire = decode(await read_json(request, ctx.max_body_bytes))
-        call = Call(principal_of(request), core_request, stream=bool(wire.stream))
+        call = Call(
+            principal_of(request),
+            core_request,
+            stream=bool(wire.stream),
+            request_id=request_id_of(request),
+            api="chat",
+        )
         codec = ChatCodec(
             model=wire.model,
             include_usage=bool(wire.stream_options and wire.stream_options.include_usage),

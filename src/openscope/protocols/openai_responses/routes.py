@@ -83,7 +83,14 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
         turn, wire = decode(await read_json(request, ctx.max_body_bytes))
         if session_cache_enabled(request.headers.get(SESSION_CACHE_HEADER)):
             turn = replace(turn, request=replace(turn.request, session_cache=True))
-        call = Call(principal_of(request), turn.request, stream=bool(wire.stream), turn=turn)
+        call = Call(
+            principal_of(request),
+            turn.request,
+            stream=bool(wire.stream),
+            turn=turn,
+            request_id=request_id_of(request),
+            api="responses",
+        )
         return await run_call(request, ctx.service, call, ResponsesCodec(turn))
 
     async def list_responses(request: Request) -> Response:
