@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from openscope.core.quota import Admission, Allowance, LimitKind
+
 
 class ErrorKind(StrEnum):
     INVALID_PARAMETER = "invalid_parameter"
@@ -58,11 +60,56 @@ class RequestTooLarge(OpenScopeError):
 
 
 class RateLimited(OpenScopeError):
+    """A limit refused the call. `requests`/`tokens` are what the tightest scope has left
+    (for the rate-limit headers); `should_retry` false says the SDKs should not retry at
+    all (a budget, not a rate, ran out)."""
+
     kind = ErrorKind.RATE_LIMITED
 
-    def __init__(self, message: str, *, retry_after: float | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        code: str | None = None,
+        requests: Allowance | None = None,
+        tokens: Allowance | None = None,
+        should_retry: bool = True,
+    ):
         super().__init__(message, code=code)
         self.retry_after = retry_after
+        self.requests = requests
+        self.tokens = tokens
+        self.should_retry = should_retry
+
+
+# Model Studio's 429s (compatible mode) by what ran out: RPM/RPS, TPM/TPS (a throttle that
+# clears within the minute, whatever its words say), and a sudden surge.
+RATE_LIMIT_ANSWERS: dict[LimitKind, tuple[str, str]] = {
+    LimitKind.REQUESTS: ("limit_requests", "Requests rate limit exceeded, please try again later."),
+    LimitKind.TOKENS: (
+        "insufficient_quota",
+        "You exceeded your current quota, please check your plan and billing details.",
+    ),
+    LimitKind.CONCURRENCY: (
+        "limit_burst_rate",
+        "Request rate increased too quickly. To ensure system stability, please adjust your "
+        "client logic to scale requests more smoothly over time.",
+    ),
+}
+
+
+def rate_limited(admission: Admission) -> RateLimited:
+    """The refusal `admission` stands for, in Model Studio's words."""
+    assert admission.refused is not None
+    code, message = RATE_LIMIT_ANSWERS[admission.refused]
+    return RateLimited(
+        message,
+        retry_after=admission.retry_after,
+        code=code,
+        requests=admission.requests,
+        tokens=admission.tokens,
+    )
 
 
 class Overloaded(OpenScopeError):
@@ -81,6 +128,9 @@ INTERNAL_ERROR_MESSAGE = "An internal error has occured, please try again later.
 TIMEOUT_MESSAGE = "Request timed out, please try again later."
 # Model Studio's words for a model that cannot take the request now (503 model_unavailable).
 UNAVAILABLE_MESSAGE = "Model is unavailable, please try again later."
+
+
+MODEL_ACCESS_DENIED = "Model access denied."
 
 
 def request_timed_out() -> InternalError:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from openscope.core.quota import Allowance
+
 if TYPE_CHECKING:  # state builds on these events; the record only names its type here
     from openscope.core.state import StoredResponse
 
@@ -113,4 +115,14 @@ class TurnRecorded:
     record: StoredResponse
 
 
-Event = PartStart | PartDelta | PartEnd | ChoiceEnd | UsageReport | TurnRecorded
+@dataclass(frozen=True, slots=True)
+class LimitsChecked:
+    """The rate limits admitted the call, and this is what the tightest of them has left:
+    the first event of a call any limit applies to. The route runner turns it into the
+    rate-limit headers; encoders and folders pass over it."""
+
+    requests: Allowance | None = None
+    tokens: Allowance | None = None
+
+
+Event = PartStart | PartDelta | PartEnd | ChoiceEnd | UsageReport | TurnRecorded | LimitsChecked

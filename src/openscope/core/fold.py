@@ -11,6 +11,7 @@ from openscope.core.events import (
     ChoiceEnd,
     Event,
     FinishReason,
+    LimitsChecked,
     PartDelta,
     PartEnd,
     PartKind,
@@ -113,6 +114,8 @@ class Folder:
                 self._choice(event.choice).finish = event
             case TurnRecorded():
                 self.recorded = event.record
+            case LimitsChecked():
+                pass
             case _:
                 assert_never(event)
 

@@ -5,18 +5,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from openscope.backends.base import Backend, EngineMetrics
 from openscope.core.call import Call
 from openscope.core.events import Event
+from openscope.core.quota import RateLimiter
 from openscope.core.request import GenerateRequest
 from openscope.core.service import ServedModel
-from openscope.engine.pipeline import Next, compose
+from openscope.engine.pipeline import Next, Stage, compose
 from openscope.engine.routing import Router
+from openscope.engine.stages.admit import AccountLimits, Admit
 from openscope.engine.stages.backend import RunOnBackend
 from openscope.engine.stages.record import DEFAULT_RETENTION, RecordTurn
 from openscope.engine.stages.resolve import Resolve
 from openscope.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How the admit stage limits calls: the limiter that counts, the account-level
+    limits per model, and whether Model Studio's implied per-second limits apply."""
+
+    limiter: RateLimiter
+    account: AccountLimits
+    implied_per_second: bool = True
 
 
 def build_pipeline(
@@ -26,13 +39,24 @@ def build_pipeline(
     *,
     retention_seconds: int,
     clock: Callable[[], float],
+    limits: Limits | None,
 ) -> Next:
     """The stages, in the one order they run. Each line is one concern; the comments mark
     where the stages still to come go."""
+    admit: list[Stage] = []
+    if limits is not None:
+        admit.append(
+            Admit(
+                router,
+                limits.limiter,
+                limits.account,
+                implied_per_second=limits.implied_per_second,
+            )  # the caller's models, and rate and concurrency limits
+        )
     return compose(
         [
             Resolve(router, backends),  # the model, its catalogue entry, the rules
-            # admit: rate and concurrency limits per key and workspace (platform)
+            *admit,
             RecordTurn(store, retention_seconds=retention_seconds, clock=clock),  # Responses
             # tool loop: built-in tools run between model turns (tools)
             # meter: the usage ledger (platform)
@@ -50,12 +74,19 @@ class Engine:
         *,
         retention_seconds: int = DEFAULT_RETENTION,
         clock: Callable[[], float] = time.time,
+        limits: Limits | None = None,
     ) -> None:
-        """`clock` (seconds since the epoch) dates and expires stored turns."""
+        """`clock` (seconds since the epoch) dates and expires stored turns; without
+        `limits`, calls are not limited (nor their models checked against the caller's)."""
         self._router = router
         self._backends = dict(backends)
         self._pipeline = build_pipeline(
-            router, self._backends, store, retention_seconds=retention_seconds, clock=clock
+            router,
+            self._backends,
+            store,
+            retention_seconds=retention_seconds,
+            clock=clock,
+            limits=limits,
         )
 
     def models(self) -> Sequence[ServedModel]:

@@ -27,6 +27,7 @@ from openscope.core.ids import request_id as new_request_id
 from openscope.core.limits import MAX_NESTING, nesting_exceeds
 from openscope.core.principal import Principal
 from openscope.core.service import GenerationService, ResponsesService
+from openscope.protocols.ratelimit_headers import LimitHeaders, error_headers, openai_limit_headers
 
 log = logging.getLogger("openscope.protocols")
 
@@ -55,13 +56,16 @@ def principal_of(request: Request) -> Principal:
 
 @dataclass(frozen=True, slots=True)
 class ProtocolErrors:
-    """A protocol's error table: the body and the status it answers an error with."""
+    """A protocol's error table: the body and the status it answers an error with, and
+    the rate-limit headers it sends (on 429s and on every generating answer)."""
 
     body: Callable[[OpenScopeError, str], dict[str, Any]]
     status: Callable[[OpenScopeError], int]
+    limit_headers: LimitHeaders = openai_limit_headers
 
     def response(self, error: OpenScopeError, request_id: str) -> Response:
-        return error_response(self.body(error, request_id), self.status(error), error)
+        headers = error_headers(error, self.limit_headers)
+        return json_response(self.body(error, request_id), self.status(error), headers)
 
 
 class ClientDisconnected(Exception):
@@ -184,15 +188,6 @@ def parse_wire(model: type[W], body: Any, describe: Callable[[list[Any], str], s
         ) from None
 
 
-def error_response(body: Any, status: int, error: OpenScopeError) -> Response:
-    """An error body, with `Retry-After` when the error says when to come back."""
-    headers = {}
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(retry_after)))
-    return json_response(body, status, headers)
-
-
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
@@ -205,11 +200,13 @@ def sse_frame(data: Any, event: str | None = None) -> bytes:
     return prefix + b"data: " + payload + b"\n\n"
 
 
-def sse_response(frames: AsyncIterator[bytes]) -> StreamingResponse:
+def sse_response(
+    frames: AsyncIterator[bytes], headers: dict[str, str] | None = None
+) -> StreamingResponse:
     return StreamingResponse(
         frames,
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
     )
 
 

@@ -19,10 +19,11 @@ from fastapi import Request, Response
 
 from openscope.core.call import Call
 from openscope.core.errors import INTERNAL_ERROR_MESSAGE, InternalError, OpenScopeError
-from openscope.core.events import Event
+from openscope.core.events import Event, LimitsChecked
 from openscope.core.fold import Folder, GenerateResult
 from openscope.core.service import GenerationService
 from openscope.protocols.http import json_response, sse_response, unless_disconnected
+from openscope.protocols.ratelimit_headers import LimitHeaders, openai_limit_headers
 
 log = logging.getLogger("openscope.protocols")
 
@@ -66,18 +67,26 @@ async def run_call(
     codec: Codec,
     *,
     keepalive: KeepAlive | None = None,
+    limit_headers: LimitHeaders = openai_limit_headers,
 ) -> Response:
     """The response to `call`. An error before the first event is raised (so the route
     answers it with a plain error body and status); a client that leaves while waiting
-    frees its place."""
+    frees its place. What the rate limits have left goes out as headers (`limit_headers`
+    words them in the protocol's style)."""
     events = service.generate(call)
+    headers: dict[str, str] = {}
     try:
         first = await unless_disconnected(request, _first(events))
+        # The limits are checked before anything is generated: the answer's status waits
+        # for the first real event, so a refusal after admission still gets its own.
+        while isinstance(first, LimitsChecked):
+            headers = limit_headers(first.requests, first.tokens)
+            first = await unless_disconnected(request, _first(events))
     except BaseException:
         await events.aclose()
         raise
     if call.stream:
-        return sse_response(_frames(first, events, codec, keepalive))
+        return sse_response(_frames(first, events, codec, keepalive), headers)
 
     async def collect() -> GenerateResult:
         folder = Folder(logprobs=call.request.sampling.logprobs)
@@ -90,7 +99,7 @@ async def run_call(
             await events.aclose()
         return folder.result()
 
-    return json_response(codec.body(await unless_disconnected(request, collect())))
+    return json_response(codec.body(await unless_disconnected(request, collect())), 200, headers)
 
 
 async def _first(events: AsyncIterator[Event]) -> Event | None:

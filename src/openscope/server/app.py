@@ -16,14 +16,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openscope.backends.base import Backend, BackendFeatures
 from openscope.backends.registry import BackendConfigError, BackendRegistry
+from openscope.core.accounts import Scope
 from openscope.core.catalog import Catalog, default_catalog
 from openscope.core.errors import NotFound, OpenScopeError
 from openscope.engine import Engine, Route, Router
 from openscope.engine.responses import Responses
 from openscope.protocols import anthropic_messages, openai_chat, openai_responses
 from openscope.protocols.http import ProtocolContext, ProtocolErrors, json_response, request_id_of
+from openscope.server.admin import ADMIN_PREFIX, AdminService, admin_router, admin_schema
 from openscope.server.auth import ApiKeyAuth
 from openscope.server.metrics import metrics_registry
+from openscope.server.platform import build_key_directory, build_limits
 from openscope.server.priority import lower_serving_priority
 from openscope.server.request_id import RequestIdMiddleware
 from openscope.settings import Settings, SettingsError
@@ -77,14 +80,18 @@ def create_app(
         if backends is not None
         else build_backends(settings, BackendRegistry.with_defaults())
     )
+    catalog = catalog or default_catalog()
     store = Store(create_engine(settings.database_url or sqlite_url(settings.data_dir)))
+    limits = build_limits(settings.platform, catalog)
     engine = Engine(
-        build_router(settings, catalog or default_catalog(), built),
+        build_router(settings, catalog, built),
         built,
         store,
         retention_seconds=settings.response_retention_seconds,
+        limits=limits,
     )
     responses = Responses(store)
+    directory = build_key_directory(settings, store)
     registry = metrics_registry(engine)
 
     @asynccontextmanager
@@ -93,16 +100,22 @@ def create_app(
         await migrate(store.engine)
         await engine.start()
         lower_serving_priority(settings.serving_nice)
-        purge = asyncio.create_task(responses.purge_forever(settings.purge_interval_seconds))
+        chores = [
+            asyncio.create_task(responses.purge_forever(settings.purge_interval_seconds)),
+            asyncio.create_task(directory.write_last_used_forever()),
+        ]
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
-            purge.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purge
+            for chore in chores:
+                chore.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chore
+            await directory.write_last_used()
             await engine.close()
+            await limits.limiter.close()
             await store.close()
 
     app = FastAPI(
@@ -121,12 +134,21 @@ def create_app(
     context = ProtocolContext(
         service=engine,
         responses=responses,
-        authenticate=ApiKeyAuth(settings.api_keys),
+        authenticate=ApiKeyAuth(directory, Scope.INFERENCE),
         max_body_bytes=settings.max_body_bytes,
     )
     app.include_router(openai_chat.build_router(context))
     app.include_router(anthropic_messages.build_router(context))
     app.include_router(openai_responses.build_router(context))
+    admin = admin_router(AdminService(store, directory), ApiKeyAuth(directory, Scope.ADMIN))
+    app.include_router(admin)
+    schema = admin_schema(admin)
+
+    @app.get(f"{ADMIN_PREFIX}/openapi.json", include_in_schema=False)
+    async def admin_openapi() -> Response:
+        return json_response(schema)
+
+    metrics_auth = ApiKeyAuth(directory, Scope.METRICS)
 
     @app.get("/health")
     async def health(request: Request) -> Response:
@@ -138,7 +160,12 @@ def create_app(
         return json_response({"status": "ok"})
 
     @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if settings.platform.metrics_need_key:
+            try:
+                await metrics_auth(request)
+            except OpenScopeError as error:
+                return openai_chat.ERRORS.response(error, request_id_of(request))
         # Async on purpose: the engine is read on the event loop that drives it.
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

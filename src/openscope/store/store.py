@@ -7,15 +7,18 @@ Deleting really deletes rows."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openscope.core.errors import NotFound
+from openscope.core.accounts import ApiKey, LimitTable, Workspace
+from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.state import Conversation, Item, Order, Page, StoredResponse
 from openscope.core.turns import continues_conversation
 from openscope.store import conversations as conv
+from openscope.store import keys
 from openscope.store import responses as resp
 
 WRITE_OPTION = "openscope_write"
@@ -111,6 +114,77 @@ class Store:
     async def purge_expired(self, now: int) -> int:
         async with self._write() as conn:
             return await resp.purge_expired(conn, now)
+
+    # Keys and workspaces
+
+    async def create_workspace(self, workspace: Workspace) -> None:
+        """Raises InvalidParameter if the id is taken."""
+        async with self._write() as conn:
+            if await keys.get_workspace(conn, workspace.id) is not None:
+                raise InvalidParameter(f"Workspace '{workspace.id}' already exists.", param="id")
+            await keys.insert_workspace(conn, workspace)
+
+    async def get_workspace(self, workspace_id: str) -> Workspace | None:
+        async with self._read() as conn:
+            return await keys.get_workspace(conn, workspace_id)
+
+    async def list_workspaces(self) -> list[Workspace]:
+        async with self._read() as conn:
+            return await keys.list_workspaces(conn)
+
+    async def change_workspace(
+        self, workspace_id: str, change: Callable[[Workspace], Workspace]
+    ) -> Workspace | None:
+        """Read the workspace, apply `change` and write the result back, in one transaction
+        holding its row; None if there is no such workspace."""
+        async with self._write() as conn:
+            workspace = await keys.get_workspace(conn, workspace_id, lock=True)
+            if workspace is None:
+                return None
+            changed = change(workspace)
+            await keys.update_workspace(conn, changed)
+            return changed
+
+    async def create_key(self, key: ApiKey, key_digest: str) -> None:
+        async with self._write() as conn:
+            if await keys.get_workspace(conn, key.workspace) is None:
+                raise NotFound(f"Workspace '{key.workspace}' not found.", param="workspace_id")
+            await keys.insert_key(conn, key, key_digest)
+
+    async def key_by_digest(self, key_digest: str) -> tuple[ApiKey, Workspace] | None:
+        async with self._read() as conn:
+            return await keys.key_by_digest(conn, key_digest)
+
+    async def get_key(self, key_id: str) -> ApiKey | None:
+        async with self._read() as conn:
+            return await keys.get_key(conn, key_id)
+
+    async def list_keys(
+        self, *, workspace: str | None = None, after: str | None = None, limit: int = 20
+    ) -> list[ApiKey]:
+        async with self._read() as conn:
+            return await keys.list_keys(conn, workspace=workspace, after=after, limit=limit)
+
+    async def revoke_key(self, key_id: str, *, now: int) -> bool:
+        async with self._write() as conn:
+            return await keys.revoke_key(conn, key_id, now)
+
+    async def change_key_limits(
+        self, key_id: str, change: Callable[[ApiKey], LimitTable]
+    ) -> ApiKey | None:
+        """Replace the key's limits with `change(key)`; None if there is no such key."""
+        async with self._write() as conn:
+            key = await keys.get_key(conn, key_id)
+            if key is None:
+                return None
+            limits = change(key)
+            await keys.set_key_limits(conn, key_id, limits)
+            return replace(key, limits=limits)
+
+    async def mark_keys_used(self, used: Mapping[str, int]) -> None:
+        if used:
+            async with self._write() as conn:
+                await keys.mark_used(conn, used)
 
     # Conversations
 

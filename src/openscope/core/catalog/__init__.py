@@ -2,6 +2,7 @@
 capabilities and per-model defaults, plus the embedded model."""
 
 from openscope.core.catalog.catalog import Catalog, default_catalog
+from openscope.core.catalog.limits import model_studio_limits
 from openscope.core.catalog.spec import Capabilities, ModelSpec, SamplingDefaults, ThinkingMode
 
 __all__ = [
@@ -11,4 +12,5 @@ __all__ = [
     "SamplingDefaults",
     "ThinkingMode",
     "default_catalog",
+    "model_studio_limits",
 ]

@@ -13,6 +13,7 @@ from openscope.core.events import (
     ChoiceEnd,
     Event,
     FinishReason,
+    LimitsChecked,
     PartDelta,
     PartEnd,
     PartKind,
@@ -172,6 +173,8 @@ class EventEncoder:
                 pass
             case TurnRecorded():
                 pass  # Messages keeps no turns
+            case LimitsChecked():
+                pass  # sent as headers
             case PartStart() | PartDelta() | PartEnd() | ChoiceEnd() if event.choice != 0:
                 pass  # this API has one choice
             case PartStart() if event.kind in HIDDEN_KINDS:

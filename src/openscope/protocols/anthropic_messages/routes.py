@@ -18,11 +18,13 @@ from openscope.protocols.http import (
     request_id_of,
     route_class,
 )
+from openscope.protocols.ratelimit_headers import anthropic_limit_headers
 from openscope.protocols.runner import run_call
 
 PREFIXES = ("/apps/anthropic/v1", "/v1")
 PATHS = ("/apps/anthropic", "/v1/messages")  # what this API answers, routes or not
-ERRORS = ProtocolErrors(body=error_body, status=error_status)  # also for unknown routes
+# also for unknown routes
+ERRORS = ProtocolErrors(body=error_body, status=error_status, limit_headers=anthropic_limit_headers)
 
 
 def claims(path: str) -> bool:
@@ -44,7 +46,14 @@ def build_router(ctx: ProtocolContext, *, ping_interval: float = PING_INTERVAL) 
             api="anthropic",
         )
         codec = MessagesCodec(model=wire.model, request_id=request_id_of(request))
-        return await run_call(request, ctx.service, call, codec, keepalive=pings(ping_interval))
+        return await run_call(
+            request,
+            ctx.service,
+            call,
+            codec,
+            keepalive=pings(ping_interval),
+            limit_headers=ERRORS.limit_headers,
+        )
 
     async def count_tokens(request: Request) -> Response:
         core_request = decode_count_tokens(await read_json(request, ctx.max_body_bytes))

@@ -10,6 +10,7 @@ from openscope.core.errors import ErrorKind, OpenScopeError, error_code
 from openscope.core.events import (
     ChoiceEnd,
     Event,
+    LimitsChecked,
     PartDelta,
     PartEnd,
     PartKind,
@@ -40,6 +41,8 @@ ERROR_TYPES: dict[ErrorKind, str] = {
     ErrorKind.OVERLOADED: "service_unavailable_error",
     ErrorKind.INTERNAL: "internal_error",
 }
+# Model Studio's 429s carry their code as their type too ("type": "limit_requests").
+TYPE_IS_CODE = frozenset({ErrorKind.RATE_LIMITED})
 
 
 def error_status(error: OpenScopeError) -> int:
@@ -50,7 +53,7 @@ def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
     return {
         "error": {
             "message": names.message(error),
-            "type": ERROR_TYPES[error.kind],
+            "type": error_code(error) if error.kind in TYPE_IS_CODE else ERROR_TYPES[error.kind],
             "param": names.param(error),
             "code": error_code(error),
         },
@@ -204,6 +207,8 @@ class ChunkEncoder:
                 return []
             case TurnRecorded():
                 return []  # chat keeps no turns
+            case LimitsChecked():
+                return []  # sent as headers
             case PartStart():
                 chunks = self._announce(event.choice)
                 state = self._choices[event.choice]

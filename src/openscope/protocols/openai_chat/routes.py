@@ -49,7 +49,7 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
             logprobs=core_request.sampling.logprobs,
             request_id=request_id_of(request),
         )
-        return await run_call(request, ctx.service, call, codec)
+        return await run_call(request, ctx.service, call, codec, limit_headers=ERRORS.limit_headers)
 
     async def list_models() -> Response:
         data = [_model_body(m) for m in ctx.service.models()]

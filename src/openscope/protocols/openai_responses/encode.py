@@ -10,6 +10,7 @@ from openscope.core.errors import OpenScopeError, error_code
 from openscope.core.events import (
     ChoiceEnd,
     Event,
+    LimitsChecked,
     PartDelta,
     PartEnd,
     PartKind,
@@ -291,7 +292,7 @@ class ResponseStreamEncoder:
 
     def encode(self, event: Event) -> list[StreamEvent]:
         match event:
-            case UsageReport() | ChoiceEnd() | TurnRecorded():
+            case UsageReport() | ChoiceEnd() | TurnRecorded() | LimitsChecked():
                 return []  # usage and the outcome arrive with the closing event
             case PartStart() | PartDelta() | PartEnd() if event.choice != 0:
                 return []  # this API has one choice

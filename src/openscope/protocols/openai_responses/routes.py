@@ -91,7 +91,9 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
             request_id=request_id_of(request),
             api="responses",
         )
-        return await run_call(request, ctx.service, call, ResponsesCodec(turn))
+        return await run_call(
+            request, ctx.service, call, ResponsesCodec(turn), limit_headers=ERRORS.limit_headers
+        )
 
     async def list_responses(request: Request) -> Response:
         # Model Studio keeps no listable collection of responses (BEHAVIOUR.md).

@@ -10,6 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from openscope import __version__
+from openscope.cli.admin import (
+    ADMIN_COMMANDS,
+    add_admin_commands,
+    common_admin_options,
+    run_admin,
+)
 from openscope.core.ids import api_key
 from openscope.settings import Settings, SettingsError, load_settings
 
@@ -66,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
         "model= is the engine's name for it (default NAME), other options as in the TOML",
     )
     serve.add_argument("--log-level", help="debug, info, warning or error (default info)")
+    common = common_admin_options()
+    common.add_argument("--config", type=Path, help="TOML settings file (openscope.toml)")
+    common.add_argument("--data-dir", type=Path, help="where state lives (or OPENSCOPE_DATA_DIR)")
+    add_admin_commands(commands, common)
     return parser
 
 
@@ -73,6 +83,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     config = args.config
     if config is None and Path("openscope.toml").is_file():
         config = Path("openscope.toml")
+    if args.command != "serve":
+        return load_settings(config, env=os.environ, overrides={"data_dir": args.data_dir})
     overrides = {
         "host": args.host,
         "port": args.port,
@@ -139,4 +151,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _settings_failed(error)
     if args.command == "serve":
         return serve(settings)
+    if args.command in ADMIN_COMMANDS:
+        return run_admin(args, settings)
     return 2

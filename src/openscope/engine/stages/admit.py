@@ -1,0 +1,142 @@
+"""Admit: the caller may call this model (its key's and workspace's allow-list), and the
+rate limits of every scope the call counts in have room for it: the account's (the
+catalogue's Model Studio defaults under the `[platform.limits]` settings), the
+workspace's and the key's, each per model. The call is counted in all or none of them;
+its tokens are reserved at admission (the prompt and the most it may generate) and settled
+to what it used when it ends, however it ends. A call no limit applies to passes through
+untouched: no limiter is asked and the events pay for no hop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+
+from openscope.core.call import Call
+from openscope.core.catalog import ModelSpec
+from openscope.core.errors import MODEL_ACCESS_DENIED, PermissionDenied, rate_limited
+from openscope.core.events import Event, LimitsChecked, PartDelta, UsageReport
+from openscope.core.messages import (
+    BuiltinCallPart,
+    BuiltinResultPart,
+    ImagePart,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.quota import Demand, LimitScope, RateLimiter, RateLimits, limits_for
+from openscope.core.request import GenerateRequest
+from openscope.engine.pipeline import Next
+from openscope.engine.routing import Router
+
+log = logging.getLogger("openscope.limits")
+
+CHARS_PER_TOKEN = 4  # the estimate of a prompt's tokens at admission; settled exactly
+IMAGE_TOKENS = 1_000  # what an image is taken to cost before the backend has read it
+# The output reserved for a call that sets no maximum: the model's own maximum would let
+# a handful of calls hold a minute's tokens until they settle.
+DEFAULT_OUTPUT_RESERVE = 4_096
+
+AccountLimits = Callable[[str, ModelSpec], RateLimits]
+
+
+def _part_chars(part: Part) -> int:
+    match part:
+        case TextPart() | ReasoningPart():
+            return len(part.text)
+        case ImagePart():
+            return IMAGE_TOKENS * CHARS_PER_TOKEN
+        case ToolCallPart():
+            return len(part.name) + len(part.arguments)
+        case ToolResultPart():
+            return sum(_part_chars(p) for p in part.content)
+        case BuiltinCallPart():
+            return len(part.arguments)
+        case BuiltinResultPart():
+            return len(part.output)
+    return 0
+
+
+def estimated_prompt_tokens(request: GenerateRequest) -> int:
+    chars = sum(_part_chars(p) for m in request.messages for p in m.parts)
+    chars += sum(len(t.name) + len(json.dumps(t.parameters)) for t in request.tools)
+    return math.ceil(chars / CHARS_PER_TOKEN) + 4 * len(request.messages)
+
+
+def reserved_tokens(request: GenerateRequest, spec: ModelSpec) -> int:
+    output = request.sampling.max_tokens or min(spec.max_output_tokens, DEFAULT_OUTPUT_RESERVE)
+    return estimated_prompt_tokens(request) + output * max(1, request.sampling.n or 1)
+
+
+class Admit:
+    def __init__(
+        self,
+        router: Router,
+        limiter: RateLimiter,
+        account_limits: AccountLimits,
+        *,
+        implied_per_second: bool = True,
+    ) -> None:
+        self._router = router
+        self._limiter = limiter
+        self._account = account_limits
+        self._implied = implied_per_second
+
+    def scopes(self, call: Call) -> tuple[LimitScope, ...]:
+        """The scopes with a limit on this call's model, widest first."""
+        model = call.request.model
+        spec = self._router.resolve(model).served.spec
+        principal = call.principal
+        candidates = (
+            (f"acct|m:{model}", self._account(model, spec)),
+            (f"ws:{principal.workspace}|m:{model}", limits_for(principal.workspace_limits, model)),
+            (f"key:{principal.key_id}|m:{model}", limits_for(principal.key_limits, model)),
+        )
+        scopes = []
+        for key, limits in candidates:
+            if limits.empty:
+                continue
+            if self._implied:
+                limits = limits.with_implied_per_second()
+            scopes.append(LimitScope(key, limits))
+        return tuple(scopes)
+
+    def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
+        if not call.principal.may_call(call.request.model):
+            raise PermissionDenied(MODEL_ACCESS_DENIED)
+        scopes = self.scopes(call)
+        if not scopes:
+            return next(call)
+        return self._admitted(call, scopes, next)
+
+    async def _admitted(
+        self, call: Call, scopes: tuple[LimitScope, ...], next: Next
+    ) -> AsyncGenerator[Event, None]:
+        spec = self._router.resolve(call.request.model).served.spec
+        admission = await self._limiter.admit(scopes, Demand(reserved_tokens(call.request, spec)))
+        if not admission.admitted:
+            raise rate_limited(admission)
+        reported = 0
+        reported_input = 0
+        pieces = 0
+        try:
+            yield LimitsChecked(admission.requests, admission.tokens)
+            async with aclosing(next(call)) as events:
+                async for event in events:
+                    if isinstance(event, UsageReport):
+                        reported = event.usage.total_tokens
+                        reported_input = event.usage.input_tokens
+                    elif isinstance(event, PartDelta):
+                        pieces += 1
+                    yield event
+        finally:
+            # A stream cut short has no final usage: what was read, and a token a piece.
+            used = max(reported, reported_input + pieces)
+            try:
+                await self._limiter.settle(admission.ticket, used)
+            except Exception:
+                log.exception("could not settle a call's tokens with the rate limiter")

@@ -1,0 +1,93 @@
+"""The admin API's routes, under `/admin/v1`, answering errors in the OpenAI-compatible
+shape. Bodies are pydantic models, so the OpenAPI schema (`/admin/v1/openapi.json`)
+documents every field."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.openapi.utils import get_openapi
+
+from openscope.core.principal import Principal
+from openscope.protocols import openai_chat
+from openscope.protocols.http import route_class
+from openscope.server.admin.service import (
+    AdminService,
+    KeyCreate,
+    ModelLimitsUpdate,
+    WorkspaceCreate,
+    WorkspaceUpdate,
+)
+
+ADMIN_PREFIX = "/admin/v1"
+
+
+def admin_router(
+    service: AdminService, authenticate: Callable[[Request], Awaitable[Principal]]
+) -> APIRouter:
+    router = APIRouter(
+        prefix=ADMIN_PREFIX,
+        route_class=route_class(openai_chat.ERRORS.response),
+        dependencies=[Depends(authenticate)],
+        tags=["admin"],
+    )
+
+    @router.post("/workspaces", summary="Create a workspace")
+    async def create_workspace(body: WorkspaceCreate) -> dict[str, Any]:
+        return await service.create_workspace(body)
+
+    @router.get("/workspaces", summary="List workspaces")
+    async def list_workspaces() -> dict[str, Any]:
+        return await service.list_workspaces()
+
+    @router.get("/workspaces/{workspace_id}", summary="Retrieve a workspace")
+    async def get_workspace(workspace_id: str) -> dict[str, Any]:
+        return await service.get_workspace(workspace_id)
+
+    @router.post("/workspaces/{workspace_id}", summary="Rename a workspace or set its models")
+    async def update_workspace(workspace_id: str, body: WorkspaceUpdate) -> dict[str, Any]:
+        return await service.update_workspace(workspace_id, body)
+
+    @router.post("/keys", summary="Create an API key (its value is shown only here)")
+    async def create_key(body: KeyCreate) -> dict[str, Any]:
+        return await service.create_key(body)
+
+    @router.get("/keys", summary="List API keys")
+    async def list_keys(
+        workspace_id: str | None = None,
+        after: str | None = None,
+        limit: int = Query(default=20, ge=1, le=100),
+    ) -> dict[str, Any]:
+        return await service.list_keys(workspace_id=workspace_id, after=after, limit=limit)
+
+    @router.get("/keys/{key_id}", summary="Retrieve an API key")
+    async def get_key(key_id: str) -> dict[str, Any]:
+        return await service.get_key(key_id)
+
+    @router.delete("/keys/{key_id}", summary="Revoke an API key")
+    async def revoke_key(key_id: str) -> dict[str, Any]:
+        return await service.revoke_key(key_id)
+
+    @router.get("/quotas", summary="Per-model limits of workspaces (Model Studio's shape)")
+    async def quotas(workspace_id: str | None = None, model: str | None = None) -> dict[str, Any]:
+        return await service.quotas(workspace_id=workspace_id, model=model)
+
+    @router.post("/models/limits", summary="Overlay or delete per-model limits")
+    async def set_limits(body: ModelLimitsUpdate) -> dict[str, Any]:
+        return await service.set_limits(body)
+
+    return router
+
+
+def admin_schema(router: APIRouter) -> dict[str, Any]:
+    """The OpenAPI document of the admin routes alone."""
+    app = FastAPI()
+    app.include_router(router)
+    return get_openapi(
+        title="openscope admin API",
+        version="1",
+        description="Workspaces, API keys, per-model limits and usage.",
+        routes=app.routes,
+    )

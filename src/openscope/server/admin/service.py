@@ -1,0 +1,304 @@
+"""What the admin API does, in its JSON shapes: keys and workspaces like OpenAI's admin
+API (objects with `id`, `redacted_value`, list pages with `has_more`), limits like Model
+Studio's quota API (`model_limit` with `request_limit` per 60 s and `usage_limit` of
+`total_tokens`), usage like OpenAI's usage API (time buckets of grouped results)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from openscope.core import accounts
+from openscope.core.accounts import ApiKey, LimitTable, Scope, Workspace
+from openscope.core.errors import InvalidParameter, NotFound
+from openscope.core.principal import DEFAULT_WORKSPACE
+from openscope.core.quota import RateLimits
+from openscope.server.keys import KeyDirectory
+from openscope.store import Store
+
+# -- request bodies -----------------------------------------------------------------------
+
+
+class LimitsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rpm: int | None = Field(default=None, gt=0)
+    tpm: int | None = Field(default=None, gt=0)
+    rps: float | None = Field(default=None, gt=0)
+    tps: float | None = Field(default=None, gt=0)
+    max_concurrent: int | None = Field(default=None, gt=0)
+
+    def limits(self) -> RateLimits:
+        return RateLimits(**self.model_dump())
+
+
+class WorkspaceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=accounts.WORKSPACE_ID.pattern)
+    name: str | None = Field(default=None, max_length=200)
+    models: list[str] | None = Field(default=None, max_length=1000)
+
+
+class WorkspaceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    # [] is "no model"; null is "every model"; absent leaves the list as it is
+    models: list[str] | None = Field(default=None, max_length=1000)
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    workspace_id: str = DEFAULT_WORKSPACE
+    models: list[str] | None = Field(default=None, max_length=1000)
+    limits: dict[str, LimitsBody] = Field(default_factory=dict, max_length=1000)
+    scopes: list[Scope] = Field(default_factory=lambda: sorted(accounts.DEFAULT_SCOPES))
+    expires_at: int | None = None
+
+
+class ModelLimit(BaseModel):
+    """One entry of Model Studio's `POST /api/v1/models/limits`: OVERLAY merges the fields
+    given into the model's limits, DELETE removes them (and takes no values)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1)
+    operation_type: Literal["OVERLAY", "DELETE"] = "OVERLAY"
+    request_limit: int | None = Field(default=None, gt=0)  # per minute
+    usage_limit: int | None = Field(default=None, gt=0)  # total tokens per minute
+    request_per_second_limit: float | None = Field(default=None, gt=0)
+    usage_per_second_limit: float | None = Field(default=None, gt=0)
+    concurrency_limit: int | None = Field(default=None, gt=0)
+
+    def limits(self) -> RateLimits:
+        return RateLimits(
+            rpm=self.request_limit,
+            tpm=self.usage_limit,
+            rps=self.request_per_second_limit,
+            tps=self.usage_per_second_limit,
+            max_concurrent=self.concurrency_limit,
+        )
+
+
+class ModelLimitsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    workspace_id: str | None = None
+    key_id: str | None = None  # the key's own limits instead of its workspace's
+    models: list[ModelLimit] = Field(min_length=1, max_length=200)
+
+
+# -- response shapes ----------------------------------------------------------------------
+
+
+def workspace_body(workspace: Workspace) -> dict[str, Any]:
+    return {
+        "object": "workspace",
+        "id": workspace.id,
+        "name": workspace.name,
+        "created_at": workspace.created_at,
+        "models": None if workspace.models is None else sorted(workspace.models),
+        "limits": {model: rates.as_dict() for model, rates in workspace.limits.items()},
+    }
+
+
+def key_body(key: ApiKey, value: str | None = None) -> dict[str, Any]:
+    body = {
+        "object": "api_key",
+        "id": key.id,
+        "name": key.name,
+        "workspace_id": key.workspace,
+        "redacted_value": key.redacted,
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "expires_at": key.expires_at,
+        "revoked_at": key.revoked_at,
+        "scopes": sorted(key.scopes),
+        "models": None if key.models is None else sorted(key.models),
+        "limits": {model: rates.as_dict() for model, rates in key.limits.items()},
+    }
+    if value is not None:
+        body["value"] = value  # shown once, at creation
+    return body
+
+
+def quota_body(model: str, limits: RateLimits, **owner: str) -> dict[str, Any]:
+    return {
+        "model": model,
+        **owner,
+        "model_limit": {
+            "request_limit": limits.rpm,
+            "request_limit_period": 60,
+            "usage_limit": limits.tpm,
+            "usage_limit_period": 60,
+            "usage_limit_field": "total_tokens",
+            "request_per_second_limit": limits.rps,
+            "usage_per_second_limit": limits.tps,
+            "concurrency_limit": limits.max_concurrent,
+        },
+    }
+
+
+def page(data: Sequence[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": list(data),
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": has_more,
+    }
+
+
+def overlay(table: LimitTable, changes: Sequence[ModelLimit]) -> LimitTable:
+    merged = dict(table)
+    for change in changes:
+        if change.operation_type == "DELETE":
+            if not change.limits().empty:
+                raise InvalidParameter(
+                    f"A DELETE of '{change.model}' takes no limit values.", param="models"
+                )
+            merged.pop(change.model, None)
+        else:
+            merged[change.model] = change.limits().over(merged.get(change.model, RateLimits()))
+    return merged
+
+
+class AdminService:
+    def __init__(
+        self, store: Store, directory: KeyDirectory, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._clock = clock
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    # workspaces
+
+    async def create_workspace(self, body: WorkspaceCreate) -> dict[str, Any]:
+        workspace = Workspace(
+            id=body.id,
+            name=body.name or body.id,
+            created_at=self._now(),
+            models=None if body.models is None else frozenset(body.models),
+        )
+        await self._store.create_workspace(workspace)
+        return workspace_body(workspace)
+
+    async def list_workspaces(self) -> dict[str, Any]:
+        return page([workspace_body(w) for w in await self._store.list_workspaces()], False)
+
+    async def get_workspace(self, workspace_id: str) -> dict[str, Any]:
+        workspace = await self._store.get_workspace(workspace_id)
+        if workspace is None:
+            raise workspace_missing(workspace_id)
+        return workspace_body(workspace)
+
+    async def update_workspace(self, workspace_id: str, body: WorkspaceUpdate) -> dict[str, Any]:
+        given = body.model_fields_set
+
+        def change(workspace: Workspace) -> Workspace:
+            return replace(
+                workspace,
+                name=body.name if "name" in given and body.name else workspace.name,
+                models=(
+                    (None if body.models is None else frozenset(body.models))
+                    if "models" in given
+                    else workspace.models
+                ),
+            )
+
+        changed = await self._store.change_workspace(workspace_id, change)
+        if changed is None:
+            raise workspace_missing(workspace_id)
+        self._directory.forget()
+        return workspace_body(changed)
+
+    # keys
+
+    async def create_key(self, body: KeyCreate) -> dict[str, Any]:
+        value = accounts.new_key()
+        key = ApiKey(
+            id=accounts.new_key_id(),
+            name=body.name,
+            workspace=body.workspace_id,
+            redacted=accounts.redact(value),
+            created_at=self._now(),
+            scopes=frozenset(body.scopes),
+            models=None if body.models is None else frozenset(body.models),
+            limits={model: rates.limits() for model, rates in body.limits.items()},
+            expires_at=body.expires_at,
+        )
+        await self._store.create_key(key, self._directory.digest(value))
+        return key_body(key, value)
+
+    async def list_keys(
+        self, *, workspace_id: str | None, after: str | None, limit: int
+    ) -> dict[str, Any]:
+        keys = await self._store.list_keys(workspace=workspace_id, after=after, limit=limit + 1)
+        return page([key_body(k) for k in keys[:limit]], len(keys) > limit)
+
+    async def get_key(self, key_id: str) -> dict[str, Any]:
+        key = await self._store.get_key(key_id)
+        if key is None:
+            raise key_missing(key_id)
+        return key_body(key)
+
+    async def revoke_key(self, key_id: str) -> dict[str, Any]:
+        if not await self._store.revoke_key(key_id, now=self._now()):
+            raise key_missing(key_id)
+        self._directory.forget()  # this replica at once; the others within their cache TTL
+        return {"object": "api_key.deleted", "id": key_id, "deleted": True}
+
+    # limits
+
+    async def quotas(self, *, workspace_id: str | None, model: str | None) -> dict[str, Any]:
+        quotas = []
+        for workspace in await self._store.list_workspaces():
+            if workspace_id is not None and workspace.id != workspace_id:
+                continue
+            for name, limits in sorted(workspace.limits.items()):
+                if model is None or name == model:
+                    quotas.append(quota_body(name, limits, workspace_id=workspace.id))
+        return {"output": {"total": len(quotas), "quotas": quotas}}
+
+    async def set_limits(self, body: ModelLimitsUpdate) -> dict[str, Any]:
+        if (body.workspace_id is None) == (body.key_id is None):
+            raise InvalidParameter(
+                "Give exactly one of workspace_id or key_id.", param="workspace_id"
+            )
+        if body.key_id is not None:
+            key = await self._store.change_key_limits(
+                body.key_id, lambda key: overlay(key.limits, body.models)
+            )
+            if key is None:
+                raise key_missing(body.key_id)
+            limits, owner = key.limits, {"key_id": key.id}
+        else:
+            assert body.workspace_id is not None
+            workspace = await self._store.change_workspace(
+                body.workspace_id,
+                lambda ws: replace(ws, limits=overlay(ws.limits, body.models)),
+            )
+            if workspace is None:
+                raise workspace_missing(body.workspace_id)
+            limits, owner = workspace.limits, {"workspace_id": workspace.id}
+        self._directory.forget()
+        quotas = [quota_body(m, r, **owner) for m, r in sorted(limits.items())]
+        return {"output": {"total": len(quotas), "quotas": quotas}}
+
+
+def workspace_missing(workspace_id: str) -> NotFound:
+    return NotFound(f"Workspace '{workspace_id}' not found.", param="workspace_id")
+
+
+def key_missing(key_id: str) -> NotFound:
+    return NotFound(f"API key '{key_id}' not found.", param="key_id")

@@ -1,0 +1,164 @@
+"""Which caller a presented API key is: the keys from settings (the `default` workspace),
+the admin keys, and the keys the platform created (stored as a digest). What a replica
+read about a stored key it trusts for `cache_seconds` at most, so a revocation reaches
+every replica within that; the cache is bounded, and unknown keys are remembered for as
+long, so a flood of made-up keys costs one lookup each per window, not one per request."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from openscope.core import accounts
+from openscope.core.accounts import ApiKey, Scope, Workspace
+from openscope.core.principal import DEFAULT_WORKSPACE, Principal
+from openscope.store import Store
+
+log = logging.getLogger("openscope.keys")
+
+PEPPER_FILE = "key_pepper"
+CACHE_ENTRIES = 10_000
+LAST_USED_GRANULARITY = 60  # seconds: a key's last-used time is written at most this often
+
+# The operator's own keys from the settings: call, keep state, read the metrics.
+CONFIGURED_KEY_SCOPES = frozenset({Scope.INFERENCE, Scope.STATE, Scope.METRICS})
+ADMIN_KEY_SCOPES = frozenset(Scope)
+
+
+def configured_key_id(key: str) -> str:
+    """A name for a configured key that logs and records may show: a digest prefix."""
+    return "key-" + accounts.digest(b"openscope-configured-key", key)[:12]
+
+
+def load_pepper(configured: str | None, data_dir: Path) -> bytes:
+    """The configured pepper, else the one in the data dir, made there on first start."""
+    if configured:
+        return configured.encode()
+    path = data_dir / PEPPER_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(32))
+        log.info("generated a key pepper in %s", path)
+    return path.read_text().strip().encode()
+
+
+def principal_of_key(key: ApiKey, workspace: Workspace) -> Principal:
+    models = workspace.models
+    if key.models is not None:
+        models = key.models if models is None else key.models & models
+    return Principal(
+        key_id=key.id,
+        workspace=workspace.id,
+        scopes=key.scopes,
+        models=models,
+        key_limits=key.limits,
+        workspace_limits=workspace.limits,
+    )
+
+
+class KeyDirectory:
+    def __init__(
+        self,
+        store: Store,
+        pepper: bytes,
+        *,
+        configured: Iterable[str] = (),
+        admin: Iterable[str] = (),
+        cache_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._pepper = pepper
+        self._static: list[tuple[bytes, Principal]] = [
+            (
+                key.encode(),
+                Principal(configured_key_id(key), DEFAULT_WORKSPACE, CONFIGURED_KEY_SCOPES),
+            )
+            for key in configured
+        ] + [
+            (key.encode(), Principal(configured_key_id(key), DEFAULT_WORKSPACE, ADMIN_KEY_SCOPES))
+            for key in admin
+        ]
+        self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._wall = wall_clock
+        self._used: dict[str, int] = {}  # key id -> last use not yet written
+        self._written: dict[str, int] = {}  # key id -> last use written
+
+    def digest(self, key: str) -> str:
+        return accounts.digest(self._pepper, key)
+
+    async def principal(self, key: str) -> Principal | None:
+        """The caller `key` is, or None for a key that is unknown, revoked or expired."""
+        static = self._static_principal(key.encode())
+        if static is not None:
+            return static
+        key_digest = self.digest(key)
+        now = self._clock()
+        cached = self._cache.get(key_digest)
+        if cached is not None and cached[0] > now:
+            self._cache.move_to_end(key_digest)
+            principal = cached[1]
+        else:
+            principal = await self._look_up(key_digest)
+            self._remember(key_digest, now + self._cache_seconds, principal)
+            if principal is not None:
+                self._note_use(principal.key_id)
+        return principal
+
+    def _static_principal(self, given: bytes) -> Principal | None:
+        # compare against every key so timing says nothing about which one came close
+        found = None
+        for key, principal in self._static:
+            if hmac.compare_digest(given, key):
+                found = principal
+        return found
+
+    async def _look_up(self, key_digest: str) -> Principal | None:
+        found = await self._store.key_by_digest(key_digest)
+        if found is None:
+            return None
+        key, workspace = found
+        if not key.usable(int(self._wall())):
+            return None
+        return principal_of_key(key, workspace)
+
+    def _remember(self, key_digest: str, until: float, principal: Principal | None) -> None:
+        self._cache[key_digest] = (until, principal)
+        self._cache.move_to_end(key_digest)
+        while len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
+
+    def forget(self) -> None:
+        """Drop everything cached (this replica's own revocations take effect at once)."""
+        self._cache.clear()
+
+    def _note_use(self, key_id: str) -> None:
+        now = int(self._wall())
+        if now - self._written.get(key_id, 0) >= LAST_USED_GRANULARITY:
+            self._used[key_id] = now
+
+    async def write_last_used(self) -> None:
+        """Write the last-used times gathered since the last call, in one transaction."""
+        used, self._used = self._used, {}
+        await self._store.mark_keys_used(used)
+        self._written.update(used)
+
+    async def write_last_used_forever(self, interval: float = LAST_USED_GRANULARITY) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.write_last_used()
+            except Exception:
+                log.exception("could not write the keys' last-used times")

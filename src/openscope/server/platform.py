@@ -1,0 +1,66 @@
+"""The platform's services as the settings describe them: the key directory, the rate
+limiter (in this process, or shared through Redis) and the account-level limits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from openscope.core.catalog import Catalog, ModelSpec, model_studio_limits
+from openscope.core.quota import RateLimiter, RateLimits, limits_for
+from openscope.engine import Limits
+from openscope.engine.stages.admit import AccountLimits
+from openscope.ratelimit import InProcessLimiter, RedisLimiter, ShareOf
+from openscope.server.keys import KeyDirectory, load_pepper
+from openscope.settings import PlatformSettings, Settings
+from openscope.store import Store
+
+log = logging.getLogger("openscope.platform")
+
+
+def account_limits(platform: PlatformSettings, catalog: Catalog) -> AccountLimits:
+    """Each model's account-level limits: the settings' over Model Studio's defaults for
+    the catalogue's models (the name a client calls, an alias included)."""
+    table: Mapping[str, RateLimits] = {
+        model: RateLimits(**limit.model_dump()) for model, limit in platform.limits.items()
+    }
+
+    def limits(model: str, spec: ModelSpec) -> RateLimits:
+        catalogued = catalog.get(spec.name) is spec
+        base = (
+            model_studio_limits(spec) if platform.catalogue_limits and catalogued else RateLimits()
+        )
+        return limits_for(table, model).over(base)
+
+    return limits
+
+
+def build_limiter(platform: PlatformSettings) -> RateLimiter:
+    if platform.redis_url is None:
+        return InProcessLimiter()
+    import redis.asyncio
+
+    client = redis.asyncio.from_url(platform.redis_url, socket_timeout=1.0)
+    fallback = None
+    if platform.redis_failure == "degraded":
+        fallback = ShareOf(InProcessLimiter(), platform.replicas)
+    return RedisLimiter(client, fallback=fallback, fail_closed=platform.redis_failure == "closed")
+
+
+def build_limits(platform: PlatformSettings, catalog: Catalog) -> Limits:
+    return Limits(
+        limiter=build_limiter(platform),
+        account=account_limits(platform, catalog),
+        implied_per_second=platform.implied_per_second,
+    )
+
+
+def build_key_directory(settings: Settings, store: Store) -> KeyDirectory:
+    platform = settings.platform
+    return KeyDirectory(
+        store,
+        load_pepper(platform.key_pepper, settings.data_dir),
+        configured=settings.api_keys,
+        admin=platform.admin_keys,
+        cache_seconds=platform.auth_cache_seconds,
+    )
