@@ -1,0 +1,89 @@
+"""GCRA over one bucket: pure arithmetic, no I/O, no clock of its own.
+
+A bucket refills at `rate` units per second up to `capacity` units. Its whole state is one
+number, the TAT (theoretical arrival time, seconds on the store's clock): the bucket is full
+whenever `TAT <= now`, and every unit taken pushes the TAT one emission interval `T = 1/rate`
+further. A unit is available iff `now >= TAT - tau` with the tolerance `tau = T*(capacity-1)`.
+
+The variant here admits while the bucket is not in debt: a call is conformant iff the bucket
+holds at least one unit, whatever it costs, so a single call costing more than the capacity
+(a long prompt against a small TPM) passes an idle bucket and the ones after it wait until
+the debt is paid. The Redis script (`openscope.ratelimit.redis`) does the same arithmetic."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from openscope.core.quota import Allowance
+
+EPSILON = 1e-9
+"""Seconds of slack in comparisons, so that float rounding (a clock advanced in steps of 0.1)
+does not refuse a call that is due exactly now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """`rate` units per second, at most `capacity` units banked."""
+
+    rate: float
+    capacity: float
+
+    def __post_init__(self) -> None:
+        if not self.rate > 0:
+            raise ValueError(f"a bucket's rate must be positive, not {self.rate!r}")
+        if not self.capacity >= 1:
+            raise ValueError(f"a bucket's capacity must be at least 1, not {self.capacity!r}")
+
+    @property
+    def interval(self) -> float:
+        """T: seconds one unit takes to come back."""
+        return 1.0 / self.rate
+
+    @property
+    def tolerance(self) -> float:
+        """tau: how far ahead of `now` the TAT may run while one unit is still available."""
+        return self.interval * (self.capacity - 1)
+
+
+def conforms(bucket: Bucket, tat: float, now: float) -> bool:
+    """Whether the bucket holds at least one unit now (the check is for cost 1)."""
+    return now + EPSILON >= tat - bucket.tolerance
+
+
+def retry_after(bucket: Bucket, tat: float, now: float) -> float:
+    """Seconds until the bucket conforms again (0 if it does now)."""
+    if conforms(bucket, tat, now):
+        return 0.0
+    return tat - bucket.tolerance - now
+
+
+def charge(bucket: Bucket, tat: float, now: float, cost: float) -> float:
+    """The TAT after taking `cost` units (the caller has checked `conforms`)."""
+    return max(tat, now) + bucket.interval * cost
+
+
+def settle(bucket: Bucket, tat: float, now: float, delta: float) -> float:
+    """The TAT after charging (`delta` > 0) or refunding (`delta` < 0) units once the actual
+    cost is known. A charge counts from now if the bucket has refilled meanwhile; a refund
+    never banks more than a full bucket."""
+    if delta >= 0:
+        return max(tat, now) + bucket.interval * delta
+    return max(now, tat + bucket.interval * delta)
+
+
+def remaining(bucket: Bucket, tat: float, now: float) -> int:
+    """Whole units the bucket could still take now, in [0, capacity]."""
+    debt = max(tat, now) - now
+    units = math.floor(bucket.capacity - debt / bucket.interval + EPSILON)
+    return max(0, min(int(bucket.capacity), units))
+
+
+def allowance(bucket: Bucket, tat: float, now: float, limit: int) -> Allowance:
+    """The headers' figures for a per-minute bucket: its limit (RPM or TPM), what it could
+    take now (clamped to [0, limit]) and seconds until it is full again."""
+    return Allowance(
+        limit=limit,
+        remaining=max(0, min(limit, remaining(bucket, tat, now))),
+        reset=max(0.0, tat - now),
+    )

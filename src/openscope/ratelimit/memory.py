@@ -1,0 +1,119 @@
+"""The in-process limiter: GCRA state in a dict, for one replica (or as the Redis limiter's
+fallback). Every decision runs without an await between check and charge, so it is atomic
+on its event loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from openscope.core.quota import Admission, Demand, LimitScope
+
+from . import gcra
+from .plan import Counter, Plan, allowances, plan, refusal
+
+
+@dataclass(eq=False, slots=True)
+class InProcessTicket:
+    """What `settle` needs: the token buckets charged, what was reserved in them, and the
+    in-flight counts that took this call."""
+
+    owner: InProcessLimiter
+    token_counters: tuple[Counter, ...]
+    reserved: int
+    slot_keys: tuple[str, ...]
+    settled: bool = False
+
+
+class InProcessLimiter:
+    """`clock` is seconds on any monotonic scale. Buckets that are full again are forgotten
+    lazily: when more than `sweep_above` are held, the full ones are dropped."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, *, sweep_above: int = 10_000
+    ) -> None:
+        self._clock = clock
+        self._tats: dict[str, float] = {}
+        self._in_flight: dict[str, int] = {}
+        self._sweep_above = sweep_above
+        self._next_sweep = sweep_above
+
+    async def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+        return self._admit(scopes, demand)
+
+    async def settle(self, ticket: object, tokens_used: int) -> None:
+        self._settle(ticket, tokens_used)
+
+    async def close(self) -> None:
+        self._tats.clear()
+        self._in_flight.clear()
+
+    # The same, synchronously (no await anywhere between check and charge).
+
+    def _admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+        now = self._clock()
+        decision = plan(scopes, demand)
+        tats = [self._tats.get(c.key, now) for c in decision.counters]
+        conforming = [
+            gcra.conforms(c.bucket, t, now) for c, t in zip(decision.counters, tats, strict=True)
+        ]
+        slots_free = [self._in_flight.get(s.key, 0) < s.limit for s in decision.slots]
+        refused = refusal(decision, tats, conforming, slots_free, now)
+        if refused is not None:
+            kind, wait = refused
+            requests, tokens = allowances(decision, tats, now)
+            return Admission(
+                admitted=False, refused=kind, retry_after=wait, requests=requests, tokens=tokens
+            )
+        charged = self._charge(decision, now)
+        for slot in decision.slots:
+            self._in_flight[slot.key] = self._in_flight.get(slot.key, 0) + 1
+        self._maybe_sweep(now)
+        requests, tokens = allowances(decision, charged, now)
+        ticket = InProcessTicket(
+            owner=self,
+            token_counters=decision.token_counters,
+            reserved=demand.tokens,
+            slot_keys=tuple(s.key for s in decision.slots),
+        )
+        return Admission(admitted=True, ticket=ticket, requests=requests, tokens=tokens)
+
+    def _settle(self, ticket: object, tokens_used: int) -> None:
+        if not isinstance(ticket, InProcessTicket) or ticket.owner is not self:
+            raise TypeError(f"not a ticket of this limiter: {ticket!r}")
+        if ticket.settled:
+            return
+        ticket.settled = True
+        now = self._clock()
+        delta = tokens_used - ticket.reserved
+        if delta:
+            for counter in ticket.token_counters:
+                tat = gcra.settle(counter.bucket, self._tats.get(counter.key, now), now, delta)
+                if tat > now:
+                    self._tats[counter.key] = tat
+                else:
+                    self._tats.pop(counter.key, None)
+        for key in ticket.slot_keys:
+            count = self._in_flight.get(key, 0) - 1
+            if count > 0:
+                self._in_flight[key] = count
+            else:
+                self._in_flight.pop(key, None)
+
+    def _charge(self, decision: Plan, now: float) -> list[float]:
+        charged: list[float] = []
+        for counter in decision.counters:
+            # Read again rather than reuse the checked value: a key named twice compounds.
+            tat = gcra.charge(counter.bucket, self._tats.get(counter.key, now), now, counter.cost)
+            self._tats[counter.key] = tat
+            charged.append(tat)
+        return charged
+
+    def _maybe_sweep(self, now: float) -> None:
+        if len(self._tats) <= self._next_sweep:
+            return
+        self._tats = {key: tat for key, tat in self._tats.items() if tat > now}
+        # Sweep again only once the dict has doubled, so a dict of busy buckets costs O(1)
+        # amortized per call rather than a full pass each time.
+        self._next_sweep = max(self._sweep_above, 2 * len(self._tats))

@@ -1,0 +1,137 @@
+"""From scopes and a demand to the counters a decision touches, and from the counters' state
+back to an answer: shared by the in-process and the Redis limiter, so that both count alike
+and only the storage differs.
+
+Per scope: requests per minute (`{key}:rpm`, rate rpm/60 per second, capacity rpm) and per
+second (`{key}:rps`, rate rps, capacity max(1, ceil(rps))), the same for tokens (`:tpm`,
+`:tps`), and the calls in flight (`{key}:inflight`). The requests buckets are charged
+`demand.requests`, the token buckets `demand.tokens`. A limit of 0 or less is refused
+loudly (ValueError) rather than read as "no limit"."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from openscope.core.quota import Allowance, Demand, LimitKind, LimitScope
+
+from . import gcra
+
+CONCURRENCY_RETRY_AFTER = 1.0
+"""The retry hint for a call refused for concurrency: when a slot frees is not known."""
+
+_PRECEDENCE = (LimitKind.REQUESTS, LimitKind.TOKENS, LimitKind.CONCURRENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """One GCRA bucket of one scope and what this call costs in it. `per_minute` is the
+    RPM/TPM figure of a minute bucket (the headers' limit), None on a per-second one."""
+
+    key: str
+    kind: LimitKind
+    bucket: gcra.Bucket
+    cost: int
+    per_minute: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One scope's count of calls in flight and its limit."""
+
+    key: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    counters: tuple[Counter, ...]
+    slots: tuple[Slot, ...]
+
+    @property
+    def token_counters(self) -> tuple[Counter, ...]:
+        """The buckets a settle adjusts."""
+        return tuple(c for c in self.counters if c.kind is LimitKind.TOKENS)
+
+
+def per_second_capacity(rate: float) -> float:
+    return max(1.0, math.ceil(rate))
+
+
+def plan(scopes: Sequence[LimitScope], demand: Demand) -> Plan:
+    counters: list[Counter] = []
+    slots: list[Slot] = []
+    for scope in scopes:
+        limits = scope.limits
+        for kind, per_minute, per_second, cost, minute_name, second_name in (
+            (LimitKind.REQUESTS, limits.rpm, limits.rps, demand.requests, "rpm", "rps"),
+            (LimitKind.TOKENS, limits.tpm, limits.tps, demand.tokens, "tpm", "tps"),
+        ):
+            if per_minute is not None:
+                counters.append(
+                    Counter(
+                        key=f"{scope.key}:{minute_name}",
+                        kind=kind,
+                        bucket=gcra.Bucket(rate=per_minute / 60, capacity=per_minute),
+                        cost=cost,
+                        per_minute=per_minute,
+                    )
+                )
+            if per_second is not None:
+                counters.append(
+                    Counter(
+                        key=f"{scope.key}:{second_name}",
+                        kind=kind,
+                        bucket=gcra.Bucket(
+                            rate=per_second, capacity=per_second_capacity(per_second)
+                        ),
+                        cost=cost,
+                    )
+                )
+        if limits.max_concurrent is not None:
+            slots.append(Slot(key=f"{scope.key}:inflight", limit=limits.max_concurrent))
+    return Plan(counters=tuple(counters), slots=tuple(slots))
+
+
+def refusal(
+    plan: Plan,
+    tats: Sequence[float],
+    conforming: Sequence[bool],
+    slots_free: Sequence[bool],
+    now: float,
+) -> tuple[LimitKind, float] | None:
+    """Which kind refused the call (requests before tokens before concurrency) and in how
+    many seconds it would pass: the longest wait of every refusing bucket (a call refused
+    for requests and for tokens passes only once both have room), at least the concurrency
+    hint when a slot is short too. None: the call conforms everywhere."""
+    refused: set[LimitKind] = set()
+    wait = 0.0
+    for counter, tat, ok in zip(plan.counters, tats, conforming, strict=True):
+        if not ok:
+            refused.add(counter.kind)
+            # The store judged it; a float round trip may put the recomputed wait at 0.
+            wait = max(wait, gcra.retry_after(counter.bucket, tat, now), 1e-3)
+    if not all(slots_free):
+        refused.add(LimitKind.CONCURRENCY)
+        wait = max(wait, CONCURRENCY_RETRY_AFTER)
+    for kind in _PRECEDENCE:
+        if kind in refused:
+            return kind, wait
+    return None
+
+
+def allowances(
+    plan: Plan, tats: Sequence[float], now: float
+) -> tuple[Allowance | None, Allowance | None]:
+    """The requests and the tokens allowance of the tightest scope (least remaining, then
+    the longest reset), from the per-minute buckets; None for a kind no scope limits."""
+    best: dict[LimitKind, Allowance] = {}
+    for counter, tat in zip(plan.counters, tats, strict=True):
+        if counter.per_minute is None:
+            continue
+        figure = gcra.allowance(counter.bucket, tat, now, counter.per_minute)
+        held = best.get(counter.kind)
+        if held is None or (figure.remaining, -figure.reset) < (held.remaining, -held.reset):
+            best[counter.kind] = figure
+    return best.get(LimitKind.REQUESTS), best.get(LimitKind.TOKENS)

@@ -1,0 +1,343 @@
+"""The Redis limiter: the same GCRA as `memory`, its state in Redis so that every replica
+counts in the same buckets. One Lua script per decision checks every bucket and every
+concurrency gauge of every scope and charges them all or none, on Redis's own clock (`TIME`),
+so replicas' clocks never matter. A second script settles.
+
+Keys (under `prefix`): `{scope}:rpm|rps|tpm|tps` hold a TAT (seconds, a decimal string) and
+expire when their bucket is full again, so idle scopes leave nothing behind;
+`{scope}:inflight` is a ZSET of the calls in flight, scored by Redis time when each was
+admitted; members older than `slot_ttl` are pruned before counting, so a replica that died
+mid-call frees its slots in the end.
+
+Redis unreachable: `fail_closed` refuses every call with `Overloaded`; otherwise the
+`fallback` limiter decides (or, without one, calls pass unlimited). One warning per outage.
+While Redis is down it is tried again at most every `recheck_after` seconds, so an outage does
+not cost every call a connection timeout. Settles that cannot reach Redis are kept (up to
+`MAX_PENDING_SETTLES`) and replayed once it is back, so its slots do not stay taken for an
+hour."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import redis.asyncio
+import redis.exceptions
+
+from openscope.core.errors import Overloaded
+from openscope.core.quota import Admission, Demand, LimitScope, RateLimiter
+
+from .plan import Plan, allowances, plan, refusal
+
+log = logging.getLogger("openscope.ratelimit")
+
+OVERLOADED_MESSAGE = "Rate limits cannot be checked now, please try again later."
+MAX_PENDING_SETTLES = 10_000
+
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,
+)
+"""What says Redis cannot be reached (rather than a bug or a refused command)."""
+
+# KEYS: the buckets, then the concurrency gauges.
+# ARGV: #buckets, #gauges, slot id, slot TTL (s); per bucket: interval T, tolerance tau, cost;
+# per gauge: its limit.
+# Reply: admitted 0|1, now, each bucket's TAT (after the charge if admitted), whether each
+# bucket conformed 0|1, each gauge's count before this call. Floats travel as strings (a Lua
+# number in a reply is truncated to an integer).
+ADMIT_SCRIPT = """
+local nc = tonumber(ARGV[1])
+local ns = tonumber(ARGV[2])
+local slot_id = ARGV[3]
+local slot_ttl = tonumber(ARGV[4])
+local eps = 1e-9
+local function fmt(x) return string.format('%.17g', x) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local function tat_of(key) return tonumber(redis.call('GET', key) or '') or now end
+
+local tats, ok, counts = {}, {}, {}
+local admitted = true
+for i = 1, nc do
+  local tolerance = tonumber(ARGV[4 + (i - 1) * 3 + 2])
+  local tat = tat_of(KEYS[i])
+  tats[i] = tat
+  if now + eps >= tat - tolerance then
+    ok[i] = 1
+  else
+    ok[i] = 0
+    admitted = false
+  end
+end
+for j = 1, ns do
+  local key = KEYS[nc + j]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(now - slot_ttl))
+  local n = redis.call('ZCARD', key)
+  counts[j] = n
+  if n >= tonumber(ARGV[4 + nc * 3 + j]) then admitted = false end
+end
+
+if admitted then
+  for i = 1, nc do
+    local interval = tonumber(ARGV[4 + (i - 1) * 3 + 1])
+    local cost = tonumber(ARGV[4 + (i - 1) * 3 + 3])
+    -- Read again: a key named twice compounds.
+    local tat = math.max(tat_of(KEYS[i]), now) + interval * cost
+    tats[i] = tat
+    local ms = math.ceil((tat - now) * 1000)
+    if ms > 0 then
+      redis.call('SET', KEYS[i], fmt(tat), 'PX', ms)
+    else
+      redis.call('DEL', KEYS[i])
+    end
+  end
+  for j = 1, ns do
+    local key = KEYS[nc + j]
+    redis.call('ZADD', key, fmt(now), slot_id)
+    redis.call('PEXPIRE', key, math.ceil(slot_ttl * 1000))
+  end
+end
+
+local reply = {admitted and 1 or 0, fmt(now)}
+for i = 1, nc do reply[#reply + 1] = fmt(tats[i]) end
+for i = 1, nc do reply[#reply + 1] = ok[i] end
+for j = 1, ns do reply[#reply + 1] = counts[j] end
+return reply
+"""
+
+# KEYS: the token buckets, then the concurrency gauges.
+# ARGV: #buckets, #gauges, slot id, delta (tokens used - reserved); per bucket: interval T.
+SETTLE_SCRIPT = """
+local nc = tonumber(ARGV[1])
+local ns = tonumber(ARGV[2])
+local slot_id = ARGV[3]
+local delta = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+if delta ~= 0 then
+  for i = 1, nc do
+    local interval = tonumber(ARGV[4 + i])
+    local tat = tonumber(redis.call('GET', KEYS[i]) or '') or now
+    if delta > 0 then
+      tat = math.max(tat, now) + interval * delta
+    else
+      tat = math.max(now, tat + interval * delta)
+    end
+    local ms = math.ceil((tat - now) * 1000)
+    if ms > 0 then
+      redis.call('SET', KEYS[i], string.format('%.17g', tat), 'PX', ms)
+    else
+      redis.call('DEL', KEYS[i])
+    end
+  end
+end
+for j = 1, ns do
+  redis.call('ZREM', KEYS[nc + j], slot_id)
+end
+return 1
+"""
+
+
+@dataclass(eq=False, slots=True)
+class RedisTicket:
+    """The token buckets (full key names and emission intervals) and gauges one admission
+    charged, and its slot id in the gauges."""
+
+    token_keys: tuple[str, ...]
+    token_intervals: tuple[float, ...]
+    reserved: int
+    slot_keys: tuple[str, ...]
+    slot_id: str
+    settled: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class FallbackTicket:
+    """An admission decided without Redis: by the fallback (`inner` is its ticket), or by
+    nobody (`inner` None: Redis was down, no fallback, fail open)."""
+
+    inner: object | None
+
+
+class RedisLimiter:
+    """Rate limits in Redis, shared by every replica using the same `prefix`. The limiter
+    owns `client` (and `fallback`): `close` closes them."""
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        prefix: str = "openscope:rl:",
+        fallback: RateLimiter | None,
+        fail_closed: bool,
+        slot_ttl: float = 3600.0,
+        recheck_after: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._fallback = fallback
+        self._fail_closed = fail_closed
+        self._slot_ttl = slot_ttl
+        self._recheck_after = recheck_after
+        self._clock = clock
+        self._admit_script = client.register_script(ADMIT_SCRIPT)
+        self._settle_script = client.register_script(SETTLE_SCRIPT)
+        self._down = False  # an outage has been logged and not yet seen to end
+        self._retry_at = 0.0  # while down, Redis is not tried before this (on `clock`)
+        self._pending: deque[tuple[RedisTicket, int]] = deque(maxlen=MAX_PENDING_SETTLES)
+
+    async def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+        decision = plan(scopes, demand)
+        if not decision.counters and not decision.slots:
+            return Admission(admitted=True, ticket=self._ticket(decision, demand, ""))
+        if not self._skipping():
+            try:
+                await self._replay_pending()
+                answer = await self._decide(decision, demand)
+            except UNREACHABLE as exc:
+                self._went_down(exc)
+            else:
+                self._came_back()
+                return answer
+        if self._fail_closed:
+            raise Overloaded(OVERLOADED_MESSAGE, retry_after=1.0)
+        if self._fallback is None:
+            return Admission(admitted=True, ticket=FallbackTicket(None))
+        answer = await self._fallback.admit(scopes, demand)
+        if answer.admitted:
+            answer = replace(answer, ticket=FallbackTicket(answer.ticket))
+        return answer
+
+    async def settle(self, ticket: object, tokens_used: int) -> None:
+        if isinstance(ticket, FallbackTicket):
+            if ticket.inner is not None and self._fallback is not None:
+                await self._fallback.settle(ticket.inner, tokens_used)
+            return
+        if not isinstance(ticket, RedisTicket):
+            raise TypeError(f"not a ticket of this limiter: {ticket!r}")
+        if ticket.settled:
+            return
+        ticket.settled = True
+        delta = tokens_used - ticket.reserved
+        if not ticket.slot_keys and not (delta and ticket.token_keys):
+            return
+        if self._skipping():
+            self._pending.append((ticket, delta))
+            return
+        try:
+            await self._replay_pending()
+            await self._run_settle(ticket, delta)
+        except UNREACHABLE as exc:
+            self._went_down(exc)
+            self._pending.append((ticket, delta))
+        else:
+            self._came_back()
+
+    async def close(self) -> None:
+        try:
+            await self._client.aclose()
+        finally:
+            if self._fallback is not None:
+                await self._fallback.close()
+
+    async def _decide(self, decision: Plan, demand: Demand) -> Admission:
+        slot_id = uuid.uuid4().hex
+        keys = [self._prefix + c.key for c in decision.counters]
+        keys += [self._prefix + s.key for s in decision.slots]
+        args: list[str | int] = [
+            len(decision.counters),
+            len(decision.slots),
+            slot_id,
+            repr(float(self._slot_ttl)),
+        ]
+        for counter in decision.counters:
+            args += [
+                repr(counter.bucket.interval),
+                repr(counter.bucket.tolerance),
+                str(counter.cost),
+            ]
+        args += [slot.limit for slot in decision.slots]
+        reply: Sequence[bytes | str | int] = await self._admit_script(keys=keys, args=args)
+
+        nc = len(decision.counters)
+        now = float(reply[1])
+        tats = [float(x) for x in reply[2 : 2 + nc]]
+        conforming = [int(x) == 1 for x in reply[2 + nc : 2 + 2 * nc]]
+        counts = [int(x) for x in reply[2 + 2 * nc :]]
+        requests, tokens = allowances(decision, tats, now)
+        if int(reply[0]) == 1:
+            return Admission(
+                admitted=True,
+                ticket=self._ticket(decision, demand, slot_id),
+                requests=requests,
+                tokens=tokens,
+            )
+        slots_free = [n < s.limit for n, s in zip(counts, decision.slots, strict=True)]
+        refused = refusal(decision, tats, conforming, slots_free, now)
+        if refused is None:  # the script refuses only what the reply shows refusing
+            raise RuntimeError(f"the rate limit script refused without a reason: {reply!r}")
+        kind, wait = refused
+        return Admission(
+            admitted=False, refused=kind, retry_after=wait, requests=requests, tokens=tokens
+        )
+
+    def _ticket(self, decision: Plan, demand: Demand, slot_id: str) -> RedisTicket:
+        token_counters = decision.token_counters
+        return RedisTicket(
+            token_keys=tuple(self._prefix + c.key for c in token_counters),
+            token_intervals=tuple(c.bucket.interval for c in token_counters),
+            reserved=demand.tokens,
+            slot_keys=tuple(self._prefix + s.key for s in decision.slots),
+            slot_id=slot_id,
+        )
+
+    async def _run_settle(self, ticket: RedisTicket, delta: int) -> None:
+        args: list[str | int] = [len(ticket.token_keys), len(ticket.slot_keys), ticket.slot_id]
+        args.append(str(delta))
+        args += [repr(interval) for interval in ticket.token_intervals]
+        await self._settle_script(keys=[*ticket.token_keys, *ticket.slot_keys], args=args)
+
+    async def _replay_pending(self) -> None:
+        """Settles that could not reach Redis, now that it may be back. One that cannot reach
+        it again goes back to the front and the error on to the caller; one that Redis refuses
+        is dropped, so that it cannot stop every call after it."""
+        while self._pending:
+            ticket, delta = self._pending.popleft()
+            try:
+                await self._run_settle(ticket, delta)
+            except Exception as exc:
+                if isinstance(exc, UNREACHABLE):
+                    self._pending.appendleft((ticket, delta))
+                    raise
+                log.warning("Rate limits: a settle replayed to Redis failed, dropped: %r", exc)
+            except BaseException:  # cancelled: not done, keep it
+                self._pending.appendleft((ticket, delta))
+                raise
+
+    def _skipping(self) -> bool:
+        return self._down and self._clock() < self._retry_at
+
+    def _went_down(self, exc: BaseException) -> None:
+        self._retry_at = self._clock() + self._recheck_after
+        if self._down:
+            return
+        self._down = True
+        if self._fail_closed:
+            then = "refusing calls until it is back"
+        elif self._fallback is not None:
+            then = "limiting in-process until it is back"
+        else:
+            then = "not limiting calls until it is back"
+        log.warning("Rate limits: Redis is unreachable (%r); %s", exc, then)
+
+    def _came_back(self) -> None:
+        if self._down:
+            self._down = False
+            log.warning("Rate limits: Redis is reachable again")
