@@ -13,8 +13,8 @@ import pytest
 
 from openscope.core.quota import Admission, Demand, LimitKind, LimitScope, RateLimiter
 from openscope.ratelimit import InProcessLimiter, RedisLimiter
-from tests.ratelimit.conftest import RedisServer
 from tests.ratelimit.helpers import FakeClock, demand, scope
+from tests.redis_server import RedisServer
 
 
 @dataclass

@@ -13,8 +13,8 @@ from openscope.core.errors import Overloaded
 from openscope.core.quota import Admission, Demand, LimitKind, LimitScope, RateLimits
 from openscope.ratelimit import InProcessLimiter, RedisLimiter
 from openscope.ratelimit.redis import OVERLOADED_MESSAGE, FallbackTicket, RedisTicket
-from tests.ratelimit.conftest import RedisServer
 from tests.ratelimit.helpers import FakeClock, demand, scope
+from tests.redis_server import RedisServer
 
 
 def unique_prefix() -> str:

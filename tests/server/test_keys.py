@@ -31,9 +31,7 @@ def client(scripted_client: AppFactory) -> TestClient:
 
 
 def create_key(client: TestClient, **body: object) -> dict[str, object]:
-    response = client.post(
-        "/admin/v1/keys", json={"name": "team", **body}, headers=admin(client)
-    )
+    response = client.post("/admin/v1/keys", json={"name": "team", **body}, headers=admin(client))
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -129,7 +127,7 @@ def test_a_workspace_key_calls_only_its_models(client: TestClient) -> None:
     anthropic = client.post(
         "/apps/anthropic/v1/messages",
         json={**chat_body("qwen-plus"), "max_tokens": 5},
-        headers={"x-api-key": str(value)},
+        headers=as_key(value),
     )
     assert anthropic.status_code == 403
     assert anthropic.json()["error"]["type"] == "permission_error"
@@ -184,7 +182,10 @@ def test_limits_overlay_and_delete_in_model_studios_shape(client: TestClient) ->
     listed = client.get("/admin/v1/quotas?workspace_id=team-c", headers=admin(client)).json()
     limit = listed["output"]["quotas"][0]["model_limit"]
     assert (limit["request_limit"], limit["usage_limit"]) == (30, 100000)
-    delete = {"workspace_id": "team-c", "models": [{"model": "qwen-plus", "operation_type": "DELETE"}]}
+    delete = {
+        "workspace_id": "team-c",
+        "models": [{"model": "qwen-plus", "operation_type": "DELETE"}],
+    }
     client.post("/admin/v1/models/limits", json=delete, headers=admin(client))
     listed = client.get("/admin/v1/quotas?workspace_id=team-c", headers=admin(client)).json()
     assert listed["output"]["quotas"] == []

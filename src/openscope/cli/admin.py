@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from fastapi import Request
 
 from openscope.core.principal import Principal
 from openscope.settings import Settings
@@ -192,10 +193,17 @@ async def admin_client(
         yield client
 
 
+async def local_operator(request: Request) -> Principal:
+    """The caller of a local command: whoever can open the database."""
+    principal = Principal("local-operator")
+    request.state.principal = principal
+    return principal
+
+
 @asynccontextmanager
 async def local_admin(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The admin routes in this process, over the settings' database."""
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
 
     from openscope.server.admin import AdminService, admin_router
     from openscope.server.platform import build_key_directory
@@ -203,11 +211,6 @@ async def local_admin(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
     store = await open_store(settings.database_url or sqlite_url(settings.data_dir))
     directory = build_key_directory(settings, store)
-
-    async def local_operator(request: Request) -> Principal:
-        principal = Principal("local-operator")
-        request.state.principal = principal
-        return principal
 
     app = FastAPI()
     app.include_router(admin_router(AdminService(store, directory), local_operator))

@@ -25,7 +25,8 @@ class LimitKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RateLimits:
-    """One scope's limits on one model; None is no limit. `rps`/`tps` unset are implied
+    """One scope's limits on one model; None is no limit (a limit, when set, is above 0).
+    `rps`/`tps` unset are implied
     from `rpm`/`tpm` (see `with_implied_per_second`)."""
 
     rpm: int | None = None
@@ -51,6 +52,22 @@ class RateLimits:
             self,
             rps=self.rps if self.rps is not None else (self.rpm / 60 if self.rpm else None),
             tps=self.tps if self.tps is not None else (self.tpm / 60 if self.tpm else None),
+        )
+
+    def divided(self, parts: int) -> RateLimits:
+        """Each limit split `parts` ways (never below 1): one replica's share."""
+
+        def share(value: float | None) -> float | None:
+            return None if value is None else max(1, value / parts)
+
+        return RateLimits(
+            rpm=None if self.rpm is None else max(1, self.rpm // parts),
+            tpm=None if self.tpm is None else max(1, self.tpm // parts),
+            rps=share(self.rps),
+            tps=share(self.tps),
+            max_concurrent=(
+                None if self.max_concurrent is None else max(1, self.max_concurrent // parts)
+            ),
         )
 
     @property
@@ -130,7 +147,8 @@ class RateLimiter(Protocol):
 
     async def settle(self, ticket: object, tokens_used: int) -> None:
         """The call has ended having used `tokens_used` tokens: charge or refund the
-        difference from its reservation, and free its concurrency slots."""
+        difference from its reservation, and free its concurrency slots. Callers shield it
+        from cancellation: a settle cut short would keep the slots taken."""
         ...
 
     async def close(self) -> None: ...

@@ -5,5 +5,6 @@ the tokens a call used. `InProcessLimiter` keeps its state in memory (one replic
 
 from .memory import InProcessLimiter
 from .redis import RedisLimiter
+from .shared import ShareOf
 
-__all__ = ["InProcessLimiter", "RedisLimiter"]
+__all__ = ["InProcessLimiter", "RedisLimiter", "ShareOf"]

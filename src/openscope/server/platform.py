@@ -39,8 +39,17 @@ def build_limiter(platform: PlatformSettings) -> RateLimiter:
     if platform.redis_url is None:
         return InProcessLimiter()
     import redis.asyncio
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
 
-    client = redis.asyncio.from_url(platform.redis_url, socket_timeout=1.0)
+    # Fail fast when Redis is gone: the limiter's fallback (or its refusal) answers then,
+    # instead of every call waiting out redis-py's retries.
+    client = redis.asyncio.from_url(
+        platform.redis_url,
+        socket_connect_timeout=0.5,
+        socket_timeout=1.0,
+        retry=Retry(NoBackoff(), 1),
+    )
     fallback = None
     if platform.redis_failure == "degraded":
         fallback = ShareOf(InProcessLimiter(), platform.replicas)

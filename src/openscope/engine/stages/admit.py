@@ -8,6 +8,7 @@ untouched: no limiter is asked and the events pay for no hop."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -137,6 +138,6 @@ class Admit:
             # A stream cut short has no final usage: what was read, and a token a piece.
             used = max(reported, reported_input + pieces)
             try:
-                await self._limiter.settle(admission.ticket, used)
+                await asyncio.shield(self._limiter.settle(admission.ticket, used))
             except Exception:
                 log.exception("could not settle a call's tokens with the rate limiter")
