@@ -7,19 +7,21 @@ Deleting really deletes rows."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openscope.core.accounts import ApiKey, LimitTable, Workspace
+from openscope.core.billing import BucketWidth, GroupField, UsagePage, UsageRecord
 from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.state import Conversation, Item, Order, Page, StoredResponse
 from openscope.core.turns import continues_conversation
 from openscope.store import conversations as conv
 from openscope.store import keys
 from openscope.store import responses as resp
+from openscope.store import usage
 
 WRITE_OPTION = "openscope_write"
 """Execution option marking a connection whose transaction will write (see database.py)."""
@@ -260,3 +262,68 @@ class Store:
             if not await conv.lock_conversation(conn, conversation_id, workspace):
                 return False
             return await conv.delete_item(conn, conversation_id, item_id)
+
+    # Usage: the ledger of finished requests, its hourly rollup and its retention (the
+    # rules that keep the rollup exact are in usage.py).
+
+    async def record_usage(self, record: UsageRecord) -> bool:
+        """Add the request's record; False (and nothing changes) if its request id is in
+        the ledger already."""
+        return await self.record_usage_batch((record,)) == 1
+
+    async def record_usage_batch(self, records: Sequence[UsageRecord]) -> int:
+        """Add the records in one transaction, skipping request ids already in the ledger;
+        how many were added."""
+        if not records:
+            return 0
+        async with self._write() as conn:
+            await usage.hold_rollup_off(conn)
+            return await usage.insert_events(conn, records)
+
+    async def usage_records(self, request_ids: Sequence[str]) -> list[UsageRecord]:
+        """The ledger's records of these requests, in the order they were added."""
+        async with self._read() as conn:
+            return await usage.get_events(conn, request_ids)
+
+    async def roll_up(self, *, max_events: int = 50_000) -> int:
+        """Add the events not rolled up yet (at most `max_events`, the oldest first) into
+        the hourly rows, in one transaction; how many were rolled up. Safe to run on
+        several replicas at once."""
+        async with self._write() as conn:
+            return await usage.roll_up(conn, max_events=max_events)
+
+    async def purge_usage(self, before_ms: int) -> int:
+        """Delete rolled-up events created before `before_ms` (ms since the epoch) and the
+        hourly rows of hours that ended by then; how many rows were deleted."""
+        async with self._write() as conn:
+            return await usage.purge(conn, before_ms)
+
+    async def usage_buckets(
+        self,
+        *,
+        start: int,
+        end: int | None = None,
+        width: BucketWidth = "1d",
+        group_by: Sequence[GroupField] = (),
+        workspaces: Sequence[str] | None = None,
+        key_ids: Sequence[str] | None = None,
+        models: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> UsagePage:
+        """Usage in buckets of `width` ("1h" or "1d", on UTC boundaries) from `start`
+        (seconds, inclusive, rounded down to a bucket) to `end` (exclusive; None: no end),
+        at most `limit` buckets (default 24 hours or 7 days), each summed per group of
+        `group_by` and narrowed to the given workspaces, keys and models. Exact up to the
+        last recorded request: what is not rolled up yet is read from the events."""
+        query = usage.UsageQuery(
+            start=start,
+            end=end,
+            width=width,
+            group_by=tuple(group_by),
+            workspaces=None if workspaces is None else tuple(workspaces),
+            key_ids=None if key_ids is None else tuple(key_ids),
+            models=None if models is None else tuple(models),
+            limit=limit,
+        )
+        async with self._read() as conn:
+            return await usage.buckets(conn, query)
