@@ -57,7 +57,7 @@ def client(tmp_path: Path, metered: MeteredBackend) -> Iterator[TestClient]:
         }
     )
     app = create_app(settings, backends={"embedded": metered, "plain": ScriptedBackend()})
-    with TestClient(app) as client:  # no Authorization header: /metrics needs no key
+    with TestClient(app, headers={"Authorization": "Bearer sk-test"}) as client:
         yield client
 
 
@@ -67,10 +67,43 @@ def samples(body: str) -> dict[tuple[str, str], float]:
         (sample.name, sample.labels["backend"]): sample.value
         for family in text_string_to_metric_families(body)
         for sample in family.samples
+        if "backend" in sample.labels
     }
 
 
-def test_metrics_are_prometheus_text_without_a_key(client: TestClient) -> None:
+def test_metrics_need_a_key_with_the_metrics_scope(client: TestClient) -> None:
+    assert client.get("/metrics", headers={"Authorization": ""}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer sk-nope"}).status_code == 401
+
+
+def test_metrics_can_be_open(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {"data_dir": str(tmp_path / "data"), "platform": {"metrics_need_key": False}}
+    )
+    app = create_app(settings, backends={"embedded": ScriptedBackend()})
+    with TestClient(app) as open_client:
+        assert open_client.get("/metrics").status_code == 200
+
+
+def test_requests_are_counted_per_model_and_api(client: TestClient) -> None:
+    body = {"model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": "a b"}]}
+    assert client.post("/v1/chat/completions", json=body).status_code == 200
+    families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+    (done,) = [s for s in families["openscope_requests"].samples if s.name.endswith("_total")]
+    assert done.labels == {"model": "smollm2-135m-instruct", "api": "chat", "status": "ok"}
+    assert done.value == 1
+    kinds = {
+        s.labels["kind"]: s.value
+        for s in families["openscope_tokens"].samples
+        if s.name.endswith("_total")
+    }
+    assert kinds["output"] == 2
+    latency = families["openscope_request_duration_seconds"]
+    assert any(s.name.endswith("_count") and s.value == 1 for s in latency.samples)
+    assert "sk-test" not in client.get("/metrics").text
+
+
+def test_metrics_are_prometheus_text(client: TestClient) -> None:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=")
@@ -120,12 +153,13 @@ def test_no_engine_no_metrics(tmp_path: Path) -> None:
             "data_dir": str(tmp_path / "data"),
             "backends": {"scripted": {"type": "scripted"}},
             "routes": {"smollm2-135m-instruct": "scripted"},
+            "platform": {"metrics_need_key": False},
         }
     )
     with TestClient(create_app(settings, backends={"scripted": ScriptedBackend()})) as client:
         response = client.get("/metrics")
     assert response.status_code == 200
-    assert response.text == ""
+    assert "openscope_engine_" not in response.text
 
 
 def test_every_engine_field_has_a_metric() -> None:

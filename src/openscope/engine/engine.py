@@ -8,15 +8,17 @@ from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from openscope.backends.base import Backend, EngineMetrics
+from openscope.core.billing import Price
 from openscope.core.call import Call
 from openscope.core.events import Event
-from openscope.core.quota import RateLimiter
+from openscope.core.quota import LimitKind, RateLimiter
 from openscope.core.request import GenerateRequest
 from openscope.core.service import ServedModel
 from openscope.engine.pipeline import Next, Stage, compose
 from openscope.engine.routing import Router
 from openscope.engine.stages.admit import AccountLimits, Admit
 from openscope.engine.stages.backend import RunOnBackend
+from openscope.engine.stages.meter import Meter, UsageSink
 from openscope.engine.stages.record import DEFAULT_RETENTION, RecordTurn
 from openscope.engine.stages.resolve import Resolve
 from openscope.store import Store
@@ -30,6 +32,7 @@ class Limits:
     limiter: RateLimiter
     account: AccountLimits
     implied_per_second: bool = True
+    on_refusal: Callable[[Call, LimitKind], None] | None = None
 
 
 def build_pipeline(
@@ -40,6 +43,8 @@ def build_pipeline(
     retention_seconds: int,
     clock: Callable[[], float],
     limits: Limits | None,
+    usage: UsageSink | None = None,
+    prices: Mapping[str, Price] | None = None,
 ) -> Next:
     """The stages, in the one order they run. Each line is one concern; the comments mark
     where the stages still to come go."""
@@ -51,15 +56,17 @@ def build_pipeline(
                 limits.limiter,
                 limits.account,
                 implied_per_second=limits.implied_per_second,
+                on_refusal=limits.on_refusal,
             )  # the caller's models, and rate and concurrency limits
         )
+    meter: list[Stage] = [] if usage is None else [Meter(usage, prices=prices or {}, clock=clock)]
     return compose(
         [
             Resolve(router, backends),  # the model, its catalogue entry, the rules
             *admit,
             RecordTurn(store, retention_seconds=retention_seconds, clock=clock),  # Responses
+            *meter,  # the usage ledger: one record per request, so outside the tool loop
             # tool loop: built-in tools run between model turns (tools)
-            # meter: the usage ledger (platform)
         ],
         terminal=RunOnBackend(router, backends),
     )
@@ -75,9 +82,12 @@ class Engine:
         retention_seconds: int = DEFAULT_RETENTION,
         clock: Callable[[], float] = time.time,
         limits: Limits | None = None,
+        usage: UsageSink | None = None,
+        prices: Mapping[str, Price] | None = None,
     ) -> None:
         """`clock` (seconds since the epoch) dates and expires stored turns; without
-        `limits`, calls are not limited (nor their models checked against the caller's)."""
+        `limits`, calls are not limited (nor their models checked against the caller's);
+        without `usage`, nothing is metered."""
         self._router = router
         self._backends = dict(backends)
         self._pipeline = build_pipeline(
@@ -87,6 +97,8 @@ class Engine:
             retention_seconds=retention_seconds,
             clock=clock,
             limits=limits,
+            usage=usage,
+            prices=prices,
         )
 
     def models(self) -> Sequence[ServedModel]:

@@ -11,21 +11,24 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openscope.backends.base import Backend, BackendFeatures
 from openscope.backends.registry import BackendConfigError, BackendRegistry
 from openscope.core.accounts import Scope
+from openscope.core.billing import Price
 from openscope.core.catalog import Catalog, default_catalog
 from openscope.core.errors import NotFound, OpenScopeError
 from openscope.engine import Engine, Route, Router
 from openscope.engine.responses import Responses
+from openscope.engine.usage_writer import UsageWriter, ledger_forever
 from openscope.protocols import anthropic_messages, openai_chat, openai_responses
 from openscope.protocols.http import ProtocolContext, ProtocolErrors, json_response, request_id_of
 from openscope.server.admin import ADMIN_PREFIX, AdminService, admin_router, admin_schema
 from openscope.server.auth import ApiKeyAuth
 from openscope.server.metrics import metrics_registry
+from openscope.server.observability import AccessLog, FanOut, RequestMetrics
 from openscope.server.platform import build_key_directory, build_limits
 from openscope.server.priority import lower_serving_priority
 from openscope.server.request_id import RequestIdMiddleware
@@ -81,18 +84,24 @@ def create_app(
         else build_backends(settings, BackendRegistry.with_defaults())
     )
     catalog = catalog or default_catalog()
+    platform = settings.platform
     store = Store(create_engine(settings.database_url or sqlite_url(settings.data_dir)))
-    limits = build_limits(settings.platform, catalog)
+    registry = CollectorRegistry()
+    request_metrics = RequestMetrics(registry)
+    limits = build_limits(platform, catalog, on_refusal=request_metrics.refused)
+    usage_writer = UsageWriter(store)
     engine = Engine(
         build_router(settings, catalog, built),
         built,
         store,
         retention_seconds=settings.response_retention_seconds,
         limits=limits,
+        usage=FanOut([usage_writer, request_metrics, AccessLog()]),
+        prices={model: Price(p.input, p.output) for model, p in platform.prices.items()},
     )
     responses = Responses(store)
     directory = build_key_directory(settings, store)
-    registry = metrics_registry(engine)
+    metrics_registry(engine, registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -103,6 +112,13 @@ def create_app(
         chores = [
             asyncio.create_task(responses.purge_forever(settings.purge_interval_seconds)),
             asyncio.create_task(directory.write_last_used_forever()),
+            asyncio.create_task(
+                ledger_forever(
+                    store,
+                    interval=platform.rollup_interval_seconds,
+                    retention_days=platform.usage_retention_days,
+                )
+            ),
         ]
         app.state.ready = True
         try:
@@ -115,6 +131,7 @@ def create_app(
                     await chore
             await directory.write_last_used()
             await engine.close()
+            await usage_writer.close()  # after the engine: the last calls' records are queued
             await limits.limiter.close()
             await store.close()
 
@@ -128,6 +145,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.store = store
+    app.state.usage_writer = usage_writer
     app.state.ready = False
     app.add_middleware(RequestIdMiddleware)
 

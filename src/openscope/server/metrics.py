@@ -56,8 +56,11 @@ class EngineCollector(Collector):
             yield counter
 
 
-def metrics_registry(engine: Engine) -> CollectorRegistry:
-    """A registry of its own per app, holding only the engine collector."""
-    registry = CollectorRegistry()
+def metrics_registry(
+    engine: Engine, registry: CollectorRegistry | None = None
+) -> CollectorRegistry:
+    """The app's own registry (a new one unless given), with the engine collector in it."""
+    if registry is None:
+        registry = CollectorRegistry()
     registry.register(EngineCollector(engine))
     return registry

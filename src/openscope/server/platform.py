@@ -4,10 +4,11 @@ limiter (in this process, or shared through Redis) and the account-level limits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from openscope.core.call import Call
 from openscope.core.catalog import Catalog, ModelSpec, model_studio_limits
-from openscope.core.quota import RateLimiter, RateLimits, limits_for
+from openscope.core.quota import LimitKind, RateLimiter, RateLimits, limits_for
 from openscope.engine import Limits
 from openscope.engine.stages.admit import AccountLimits
 from openscope.ratelimit import InProcessLimiter, RedisLimiter, ShareOf
@@ -56,11 +57,16 @@ def build_limiter(platform: PlatformSettings) -> RateLimiter:
     return RedisLimiter(client, fallback=fallback, fail_closed=platform.redis_failure == "closed")
 
 
-def build_limits(platform: PlatformSettings, catalog: Catalog) -> Limits:
+def build_limits(
+    platform: PlatformSettings,
+    catalog: Catalog,
+    on_refusal: Callable[[Call, LimitKind], None] | None = None,
+) -> Limits:
     return Limits(
         limiter=build_limiter(platform),
         account=account_limits(platform, catalog),
         implied_per_second=platform.implied_per_second,
+        on_refusal=on_refusal,
     )
 
 

@@ -19,9 +19,8 @@ from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.state import Conversation, Item, Order, Page, StoredResponse
 from openscope.core.turns import continues_conversation
 from openscope.store import conversations as conv
-from openscope.store import keys
+from openscope.store import keys, usage
 from openscope.store import responses as resp
-from openscope.store import usage
 
 WRITE_OPTION = "openscope_write"
 """Execution option marking a connection whose transaction will write (see database.py)."""

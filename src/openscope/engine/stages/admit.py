@@ -29,7 +29,7 @@ from openscope.core.messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from openscope.core.quota import Demand, LimitScope, RateLimiter, RateLimits, limits_for
+from openscope.core.quota import Demand, LimitKind, LimitScope, RateLimiter, RateLimits, limits_for
 from openscope.core.request import GenerateRequest
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router
@@ -81,8 +81,11 @@ class Admit:
         account_limits: AccountLimits,
         *,
         implied_per_second: bool = True,
+        on_refusal: Callable[[Call, LimitKind], None] | None = None,
     ) -> None:
+        """`on_refusal` hears of every call a limit refused, and why (for the metrics)."""
         self._router = router
+        self._on_refusal = on_refusal
         self._limiter = limiter
         self._account = account_limits
         self._implied = implied_per_second
@@ -120,6 +123,8 @@ class Admit:
         spec = self._router.resolve(call.request.model).served.spec
         admission = await self._limiter.admit(scopes, Demand(reserved_tokens(call.request, spec)))
         if not admission.admitted:
+            if self._on_refusal is not None and admission.refused is not None:
+                self._on_refusal(call, admission.refused)
             raise rate_limited(admission)
         reported = 0
         reported_input = 0

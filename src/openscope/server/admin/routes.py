@@ -5,7 +5,7 @@ documents every field."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.openapi.utils import get_openapi
@@ -22,6 +22,7 @@ from openscope.server.admin.service import (
 )
 
 ADMIN_PREFIX = "/admin/v1"
+Many = Annotated[list[str] | None, Query()]  # a query parameter that may repeat
 
 
 def admin_router(
@@ -77,6 +78,32 @@ def admin_router(
     @router.post("/models/limits", summary="Overlay or delete per-model limits")
     async def set_limits(body: ModelLimitsUpdate) -> dict[str, Any]:
         return await service.set_limits(body)
+
+    @router.get("/usage", summary="Usage in time buckets (OpenAI's usage API shape)")
+    @router.get("/usage/completions", include_in_schema=False)
+    async def usage(
+        start_time: int = Query(ge=0, description="seconds since the epoch, inclusive"),
+        end_time: int | None = Query(default=None, ge=0, description="exclusive"),
+        bucket_width: Literal["1h", "1d"] = "1d",
+        group_by: Many = None,
+        workspace_ids: Many = None,
+        project_ids: Many = None,
+        api_key_ids: Many = None,
+        models: Many = None,
+        limit: int | None = None,
+        page: str | None = None,
+    ) -> dict[str, Any]:
+        return await service.usage(
+            start=start_time,
+            end=end_time,
+            width=bucket_width,
+            group_by=group_by or [],
+            workspaces=[*(workspace_ids or []), *(project_ids or [])],
+            key_ids=api_key_ids,
+            models=models,
+            limit=limit,
+            page=page,
+        )
 
     return router
 

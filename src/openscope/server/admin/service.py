@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openscope.core import accounts
 from openscope.core.accounts import ApiKey, LimitTable, Scope, Workspace
+from openscope.core.billing import BucketWidth, GroupField, UsagePage, UsageTotals
 from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.principal import DEFAULT_WORKSPACE
 from openscope.core.quota import RateLimits
@@ -258,6 +259,42 @@ class AdminService:
         self._directory.forget()  # this replica at once; the others within their cache TTL
         return {"object": "api_key.deleted", "id": key_id, "deleted": True}
 
+    # usage
+
+    async def usage(
+        self,
+        *,
+        start: int,
+        end: int | None,
+        width: BucketWidth,
+        group_by: Sequence[str],
+        workspaces: Sequence[str] | None,
+        key_ids: Sequence[str] | None,
+        models: Sequence[str] | None,
+        limit: int | None,
+        page: str | None,
+    ) -> dict[str, Any]:
+        if limit is not None and not 1 <= limit <= MAX_BUCKETS[width]:
+            raise InvalidParameter(
+                f"Invalid 'limit': at most {MAX_BUCKETS[width]} buckets of {width}.",
+                param="limit",
+            )
+        if page is not None:
+            if not page.isdigit():
+                raise InvalidParameter("Invalid 'page'.", param="page")
+            start = int(page)
+        found = await self._store.usage_buckets(
+            start=start,
+            end=end,
+            width=width,
+            group_by=group_fields(group_by),
+            workspaces=workspaces or None,
+            key_ids=key_ids or None,
+            models=models or None,
+            limit=limit,
+        )
+        return usage_body(found)
+
     # limits
 
     async def quotas(self, *, workspace_id: str | None, model: str | None) -> dict[str, Any]:
@@ -294,6 +331,71 @@ class AdminService:
         self._directory.forget()
         quotas = [quota_body(m, r, **owner) for m, r in sorted(limits.items())]
         return {"output": {"total": len(quotas), "quotas": quotas}}
+
+
+# OpenAI's usage API's names for the fields a query groups by, and ours.
+GROUP_NAMES: dict[str, GroupField] = {
+    "project_id": "workspace",
+    "workspace_id": "workspace",
+    "workspace": "workspace",
+    "api_key_id": "key_id",
+    "key_id": "key_id",
+    "model": "model",
+    "api": "api",
+}
+MAX_BUCKETS = {"1h": 168, "1d": 31}
+
+
+def usage_result(totals: UsageTotals) -> dict[str, Any]:
+    return {
+        "object": "organization.usage.completions.result",
+        "input_tokens": totals.input_tokens,
+        "output_tokens": totals.output_tokens,
+        "input_cached_tokens": totals.cached_tokens,
+        "input_cache_creation_tokens": totals.cache_creation_tokens,
+        "output_reasoning_tokens": totals.reasoning_tokens,
+        "num_model_requests": totals.requests,
+        "num_failed_requests": totals.errors,
+        "billed_input_tokens": totals.billed_input_tokens,
+        "cost": totals.cost,
+        "project_id": totals.workspace,
+        "workspace_id": totals.workspace,
+        "api_key_id": totals.key_id,
+        "model": totals.model,
+        "api": totals.api,
+    }
+
+
+def usage_body(usage_page: UsagePage) -> dict[str, Any]:
+    return {
+        "object": "page",
+        "data": [
+            {
+                "object": "bucket",
+                "start_time": bucket.start,
+                "end_time": bucket.end,
+                "results": [usage_result(r) for r in bucket.results],
+            }
+            for bucket in usage_page.buckets
+        ],
+        "has_more": usage_page.has_more,
+        "next_page": None if usage_page.next_start is None else str(usage_page.next_start),
+    }
+
+
+def group_fields(names: Sequence[str]) -> list[GroupField]:
+    fields: list[GroupField] = []
+    for name in (part.strip() for joined in names for part in joined.split(",")):
+        if not name:
+            continue
+        if name not in GROUP_NAMES:
+            choices = ", ".join(sorted(GROUP_NAMES))
+            raise InvalidParameter(
+                f"Invalid 'group_by': {name!r} is not one of {choices}.", param="group_by"
+            )
+        if GROUP_NAMES[name] not in fields:
+            fields.append(GROUP_NAMES[name])
+    return fields
 
 
 def workspace_missing(workspace_id: str) -> NotFound:
