@@ -45,6 +45,7 @@ class LimitSettings(BaseModel):
     rps: float | None = Field(default=None, gt=0)
     tps: float | None = Field(default=None, gt=0)
     max_concurrent: int | None = Field(default=None, gt=0)
+    tpd: int | None = Field(default=None, gt=0)  # tokens per day: a budget
 
 
 class PriceSettings(BaseModel):

@@ -81,6 +81,10 @@ def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> str:
     return done.stdout
 
 
+def remote_of(servers: list[Server], env: dict[str, str]) -> list[str]:
+    return ["--admin-url", servers[0].root_url, "--admin-key", env["OPENSCOPE_ADMIN_KEY"]]
+
+
 def chat(server: Server, key: str) -> httpx.Response:
     return httpx.post(
         f"{server.base_url}/chat/completions",
@@ -143,10 +147,23 @@ def test_one_key_one_limit_across_replicas(
     )
     assert denied.status_code == 403
 
+    # The ledger, read through the CLI, counts every call that reached the model, on
+    # whichever replica it landed (refusals are counted in the metrics, not billed).
+    usage = json.loads(cli(env, "usage", "--by", "key", *remote_of(servers, env), "--json"))
+    by_key = {r["api_key_id"]: r for b in usage["data"] for r in b["results"]}
+    deadline = time.monotonic() + 10
+    while by_key.get(created["id"], {}).get("num_model_requests") != passed:
+        assert time.monotonic() < deadline, by_key
+        time.sleep(0.2)
+        usage = json.loads(cli(env, "usage", "--by", "key", *remote_of(servers, env), "--json"))
+        by_key = {r["api_key_id"]: r for b in usage["data"] for r in b["results"]}
+    assert by_key[created["id"]]["num_failed_requests"] == 0
+    table = cli(env, "usage", "--by", "key", *remote_of(servers, env))
+    assert created["id"] in table and "REQUESTS" in table
+
     # Remote mode: revoke through replica 0's admin API; every replica refuses within the
     # auth cache's TTL (1 s) and a little.
-    remote = ["--admin-url", servers[0].root_url, "--admin-key", env["OPENSCOPE_ADMIN_KEY"]]
-    cli(env, "keys", "revoke", created["id"], *remote, cwd=tmp_path)
+    cli(env, "keys", "revoke", created["id"], *remote_of(servers, env), cwd=tmp_path)
     time.sleep(1.5)
     for server in servers:
         assert chat(server, key).status_code == 401

@@ -221,3 +221,54 @@ def test_the_anthropic_sdk_raises_rate_limit_error(client: TestClient) -> None:
     with pytest.raises(anthropic.RateLimitError) as raised:
         sdk.messages.create(**body)  # type: ignore[arg-type]
     assert raised.value.status_code == 429
+
+
+def test_a_spent_daily_budget_says_do_not_retry(client: TestClient) -> None:
+    key = key_with(client, tpd=2)  # the first call uses 3
+    assert client.post(CHAT, json=CHAT_BODY, headers=bearer(key)).status_code == 200
+    refused = client.post(CHAT, json=CHAT_BODY, headers=bearer(key))
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "insufficient_quota"
+    assert refused.headers["x-should-retry"] == "false"
+    assert int(refused.headers["retry-after"]) > 120
+
+
+def test_the_sdks_do_not_retry_a_spent_budget(client: TestClient) -> None:
+    key = key_with(client, tpd=2)  # the first call uses 3
+    sent: list[str] = []
+    client.event_hooks["request"].append(lambda request: sent.append(request.url.path))
+    sdk = openai_client(client, key, 2)
+    sdk.chat.completions.create(**CHAT_BODY)  # type: ignore[call-overload]
+    with pytest.raises(openai.RateLimitError):
+        sdk.chat.completions.create(**CHAT_BODY)  # type: ignore[call-overload]
+    assert sent.count("/compatible-mode/v1/chat/completions") == 2  # no retry of the second
+    claude = anthropic.Anthropic(
+        base_url="http://testserver/apps/anthropic",
+        api_key=key,
+        http_client=client,
+        max_retries=2,
+        default_headers={"Authorization": f"Bearer {key}"},
+    )
+    body = {"model": "qwen-plus", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(anthropic.RateLimitError):
+        claude.messages.create(**body)  # type: ignore[arg-type]
+    assert sent.count("/apps/anthropic/v1/messages") == 1
+
+
+def test_a_rate_limit_is_retried_by_the_anthropic_sdk(client: TestClient) -> None:
+    key = key_with(client, rpm=60)
+    sent: list[str] = []
+    client.event_hooks["request"].append(lambda request: sent.append(request.url.path))
+    claude = anthropic.Anthropic(
+        base_url="http://testserver/apps/anthropic",
+        api_key=key,
+        http_client=client,
+        max_retries=2,
+        default_headers={"Authorization": f"Bearer {key}"},
+    )
+    body = {"model": "qwen-plus", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    claude.messages.create(**body)  # type: ignore[arg-type]
+    started = time.monotonic()
+    claude.messages.create(**body)  # type: ignore[arg-type]
+    assert 0.5 < time.monotonic() - started < 3.0
+    assert sent.count("/apps/anthropic/v1/messages") == 3  # one refused, then retried

@@ -26,7 +26,7 @@ from openscope.core.principal import Principal
 from openscope.settings import Settings
 
 ADMIN_COMMANDS = ("keys", "workspaces", "limits", "usage")
-LIMIT_FLAGS = ("rpm", "tpm", "rps", "tps", "max_concurrent")
+LIMIT_FLAGS = ("rpm", "tpm", "rps", "tps", "max_concurrent", "tpd")
 
 
 class AdminError(Exception):
@@ -42,6 +42,7 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         parser.add_argument("--rps", type=float, help="requests per second (default RPM/60)")
         parser.add_argument("--tps", type=float, help="tokens per second (default TPM/60)")
         parser.add_argument("--max-concurrent", type=int, help="requests in flight at once")
+        parser.add_argument("--tpd", type=int, help="a budget of tokens per (rolling) day")
 
     keys = commands.add_parser("keys", help="create, list and revoke API keys")
     key_commands = keys.add_subparsers(dest="action", required=True)
@@ -157,6 +158,7 @@ def admin_request(args: argparse.Namespace, now: float) -> tuple[str, str, Any]:
                         "request_per_second_limit": limits.get("rps"),
                         "usage_per_second_limit": limits.get("tps"),
                         "concurrency_limit": limits.get("max_concurrent"),
+                        "daily_usage_limit": limits.get("tpd"),
                     }
                 )
                 entry = {k: v for k, v in entry.items() if v is not None}

@@ -84,10 +84,15 @@ class RateLimited(OpenScopeError):
 
 
 # Model Studio's 429s (compatible mode) by what ran out: RPM/RPS, TPM/TPS (a throttle that
-# clears within the minute, whatever its words say), and a sudden surge.
+# clears within the minute, whatever its words say), a day's token budget (said the same
+# way; only `x-should-retry: false` tells it apart), and a sudden surge.
 RATE_LIMIT_ANSWERS: dict[LimitKind, tuple[str, str]] = {
     LimitKind.REQUESTS: ("limit_requests", "Requests rate limit exceeded, please try again later."),
     LimitKind.TOKENS: (
+        "insufficient_quota",
+        "You exceeded your current quota, please check your plan and billing details.",
+    ),
+    LimitKind.BUDGET: (
         "insufficient_quota",
         "You exceeded your current quota, please check your plan and billing details.",
     ),
@@ -109,6 +114,7 @@ def rate_limited(admission: Admission) -> RateLimited:
         code=code,
         requests=admission.requests,
         tokens=admission.tokens,
+        should_retry=admission.refused is not LimitKind.BUDGET,
     )
 
 

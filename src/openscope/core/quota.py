@@ -21,6 +21,7 @@ class LimitKind(StrEnum):
     REQUESTS = "requests"  # RPM or RPS: Model Studio's `limit_requests`
     TOKENS = "tokens"  # TPM or TPS: Model Studio's `insufficient_quota`
     CONCURRENCY = "concurrency"  # requests in flight at once: `limit_burst_rate`
+    BUDGET = "budget"  # tokens per day: `insufficient_quota`, and the SDKs should not retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class RateLimits:
     rps: float | None = None
     tps: float | None = None
     max_concurrent: int | None = None
+    tpd: int | None = None  # tokens per day: a budget, not a rate
 
     def over(self, base: RateLimits) -> RateLimits:
         """These limits where set, `base`'s elsewhere."""
@@ -68,6 +70,7 @@ class RateLimits:
             max_concurrent=(
                 None if self.max_concurrent is None else max(1, self.max_concurrent // parts)
             ),
+            tpd=None if self.tpd is None else max(1, self.tpd // parts),
         )
 
     @property

@@ -4,7 +4,8 @@ and only the storage differs.
 
 Per scope: requests per minute (`{key}:rpm`, rate rpm/60 per second, capacity rpm) and per
 second (`{key}:rps`, rate rps, capacity max(1, ceil(rps))), the same for tokens (`:tpm`,
-`:tps`), and the calls in flight (`{key}:inflight`). The requests buckets are charged
+`:tps`), a day's token budget (`:tpd`, rate tpd/86400, capacity tpd), and the calls in
+flight (`{key}:inflight`). The requests buckets are charged
 `demand.requests`, the token buckets `demand.tokens`. A limit of 0 or less is refused
 loudly (ValueError) rather than read as "no limit"."""
 
@@ -21,7 +22,10 @@ from . import gcra
 CONCURRENCY_RETRY_AFTER = 1.0
 """The retry hint for a call refused for concurrency: when a slot frees is not known."""
 
-_PRECEDENCE = (LimitKind.REQUESTS, LimitKind.TOKENS, LimitKind.CONCURRENCY)
+# A spent budget first: it is the refusal a client should not simply retry.
+_PRECEDENCE = (LimitKind.BUDGET, LimitKind.REQUESTS, LimitKind.TOKENS, LimitKind.CONCURRENCY)
+DAY = 86_400.0
+TOKEN_KINDS = frozenset({LimitKind.TOKENS, LimitKind.BUDGET})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,7 @@ class Plan:
     @property
     def token_counters(self) -> tuple[Counter, ...]:
         """The buckets a settle adjusts."""
-        return tuple(c for c in self.counters if c.kind is LimitKind.TOKENS)
+        return tuple(c for c in self.counters if c.kind in TOKEN_KINDS)
 
 
 def per_second_capacity(rate: float) -> float:
@@ -89,6 +93,15 @@ def plan(scopes: Sequence[LimitScope], demand: Demand) -> Plan:
                         cost=cost,
                     )
                 )
+        if limits.tpd is not None:
+            counters.append(
+                Counter(
+                    key=f"{scope.key}:tpd",
+                    kind=LimitKind.BUDGET,
+                    bucket=gcra.Bucket(rate=limits.tpd / DAY, capacity=limits.tpd),
+                    cost=demand.tokens,
+                )
+            )
         if limits.max_concurrent is not None:
             slots.append(Slot(key=f"{scope.key}:inflight", limit=limits.max_concurrent))
     return Plan(counters=tuple(counters), slots=tuple(slots))

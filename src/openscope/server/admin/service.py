@@ -32,6 +32,7 @@ class LimitsBody(BaseModel):
     rps: float | None = Field(default=None, gt=0)
     tps: float | None = Field(default=None, gt=0)
     max_concurrent: int | None = Field(default=None, gt=0)
+    tpd: int | None = Field(default=None, gt=0)
 
     def limits(self) -> RateLimits:
         return RateLimits(**self.model_dump())
@@ -77,6 +78,7 @@ class ModelLimit(BaseModel):
     request_per_second_limit: float | None = Field(default=None, gt=0)
     usage_per_second_limit: float | None = Field(default=None, gt=0)
     concurrency_limit: int | None = Field(default=None, gt=0)
+    daily_usage_limit: int | None = Field(default=None, gt=0)  # total tokens per day
 
     def limits(self) -> RateLimits:
         return RateLimits(
@@ -85,6 +87,7 @@ class ModelLimit(BaseModel):
             rps=self.request_per_second_limit,
             tps=self.usage_per_second_limit,
             max_concurrent=self.concurrency_limit,
+            tpd=self.daily_usage_limit,
         )
 
 
@@ -143,6 +146,7 @@ def quota_body(model: str, limits: RateLimits, **owner: str) -> dict[str, Any]:
             "request_per_second_limit": limits.rps,
             "usage_per_second_limit": limits.tps,
             "concurrency_limit": limits.max_concurrent,
+            "daily_usage_limit": limits.tpd,
         },
     }
 
