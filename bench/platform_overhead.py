@@ -1,0 +1,181 @@
+"""What the platform costs a request: auth by a stored key, the admit stage's limits and
+the meter's ledger row, against the scripted backend (no model), as requests per second and
+as the latency each request adds, with the limits counted in this process and in Redis.
+
+    .venv/bin/python bench/platform_overhead.py                  # against 420222b
+    .venv/bin/python bench/platform_overhead.py --baseline REV
+
+Three servers, each pinned to core 0 (the clients get the other core): the baseline
+revision (before the platform: configured keys only, no limits, no ledger); this tree with
+a stored key that has RPM/TPM limits far above what the run sends, metered into the ledger,
+counted in process; and the same counted in a real redis-server (`redis-server` on PATH).
+Rounds alternate the sides so all see the same machine. Printed: median requests/s of each
+side (`--concurrency` in flight), its ratio to the baseline (targets: >= 0.9 in process,
+>= 0.7 with Redis), and the p50/p99 latency one request at a time adds over the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from server import API_KEY, pinned_to_core_0, serve_config
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.redis_server import RedisServer  # noqa: E402
+
+CHAT = "/compatible-mode/v1/chat/completions"
+MODEL = "scripted-echo"
+CONFIG = f"""
+[backends.scripted]
+type = "scripted"
+
+[routes]
+"{MODEL}" = "scripted"
+"""
+BODY = {
+    "model": MODEL,
+    "messages": [{"role": "user", "content": "Say something short about the sea, please."}],
+    "max_tokens": 64,
+}
+ADMIN_KEY = "sk-bench-admin-" + secrets.token_hex(8)
+# Far above anything the run sends: every request is counted, none refused.
+LIMITS = {MODEL: {"rpm": 100_000_000, "tpm": 10_000_000_000}}
+
+
+def stored_key(base: str) -> str:
+    response = httpx.post(
+        f"{base}/admin/v1/keys",
+        json={"name": "bench", "limits": LIMITS},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    response.raise_for_status()
+    return str(response.json()["value"])
+
+
+async def rate(base: str, key: str, *, requests: int, concurrency: int) -> float:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=60
+    ) as client:
+        queue = iter(range(requests))
+
+        async def worker() -> None:
+            for _ in queue:
+                (await client.post(CHAT, json=BODY)).raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return requests / (time.perf_counter() - started)
+
+
+def latencies(base: str, key: str, requests: int) -> list[float]:
+    """Milliseconds per request, one at a time."""
+    out = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
+        for _ in range(requests):
+            started = time.perf_counter()
+            client.post(CHAT, json=BODY).raise_for_status()
+            out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default="420222b", help="a revision before the platform")
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--latency-requests", type=int, default=300)
+    args = parser.parse_args()
+    if shutil.which("redis-server") is None:
+        print("redis-server is not installed (apt-get install redis-server)")
+        return 2
+
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="platform-")))
+        tree = scratch / "baseline"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
+            check=True,
+            capture_output=True,
+        )
+        stack.callback(
+            subprocess.run,
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+            check=False,
+            capture_output=True,
+        )
+        redis_server = RedisServer(scratch)
+        redis_server.start()
+        stack.callback(redis_server.stop)
+        pinned = pinned_to_core_0()
+        platform_env = {"PYTHONPATH": str(ROOT / "src"), "OPENSCOPE_ADMIN_KEY": ADMIN_KEY}
+        redis_env = {
+            **platform_env,
+            "OPENSCOPE_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0",
+        }
+        baseline = stack.enter_context(
+            serve_config(CONFIG, launcher=pinned, env={"PYTHONPATH": str(tree / "src")})
+        )
+        local = stack.enter_context(serve_config(CONFIG, launcher=pinned, env=platform_env))
+        shared = stack.enter_context(serve_config(CONFIG, launcher=pinned, env=redis_env))
+        sides = {
+            f"without ({args.baseline})": (baseline.base, API_KEY),
+            "platform, in process": (local.base, stored_key(local.base)),
+            "platform, Redis": (shared.base, stored_key(shared.base)),
+        }
+        print(
+            f"platform overhead, scripted backend, servers on core 0: {args.requests} "
+            f"requests x {args.rounds} rounds, {args.concurrency} in flight"
+        )
+        for base, key in sides.values():  # warm-up
+            asyncio.run(rate(base, key, requests=50, concurrency=args.concurrency))
+        rates: dict[str, list[float]] = {side: [] for side in sides}
+        waits: dict[str, list[float]] = {side: [] for side in sides}
+        for _ in range(args.rounds):
+            for side, (base, key) in sides.items():
+                rates[side].append(
+                    asyncio.run(
+                        rate(base, key, requests=args.requests, concurrency=args.concurrency)
+                    )
+                )
+                waits[side] += latencies(base, key, args.latency_requests // args.rounds)
+    (without, *_) = sides
+    base_rate = statistics.median(rates[without])
+    base_p50, base_p99 = percentile(waits[without], 0.5), percentile(waits[without], 0.99)
+    targets = {"platform, in process": 0.9, "platform, Redis": 0.7}
+    for side in sides:
+        median = statistics.median(rates[side])
+        p50, p99 = percentile(waits[side], 0.5), percentile(waits[side], 0.99)
+        line = f"{side:>22}: {median:7.1f} req/s  p50 {p50:5.2f} ms  p99 {p99:5.2f} ms"
+        if side in targets:
+            ratio = median / base_rate
+            verdict = "met" if ratio >= targets[side] else "MISSED"
+            line += (
+                f"  ratio {ratio:.2f} (target >= {targets[side]}: {verdict})"
+                f"  added p50 {p50 - base_p50:+.2f} ms, p99 {p99 - base_p99:+.2f} ms"
+            )
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
