@@ -165,7 +165,8 @@ def main() -> int:
     for side in sides:
         median = statistics.median(rates[side])
         p50, p99 = percentile(waits[side], 0.5), percentile(waits[side], 0.99)
-        line = f"{side:>22}: {median:7.1f} req/s  p50 {p50:5.2f} ms  p99 {p99:5.2f} ms"
+        rounds = " ".join(f"{value:.0f}" for value in rates[side])
+        line = f"{side:>22}: {median:7.1f} req/s ({rounds})  p50 {p50:5.2f} ms  p99 {p99:5.2f} ms"
         if side in targets:
             ratio = median / base_rate
             verdict = "met" if ratio >= targets[side] else "MISSED"

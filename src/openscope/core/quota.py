@@ -39,13 +39,17 @@ class RateLimits:
 
     def over(self, base: RateLimits) -> RateLimits:
         """These limits where set, `base`'s elsewhere."""
+        if base.empty:
+            return self
         return RateLimits(
-            **{
-                f.name: getattr(self, f.name)
-                if getattr(self, f.name) is not None
-                else getattr(base, f.name)
-                for f in fields(RateLimits)
-            }
+            rpm=base.rpm if self.rpm is None else self.rpm,
+            tpm=base.tpm if self.tpm is None else self.tpm,
+            rps=base.rps if self.rps is None else self.rps,
+            tps=base.tps if self.tps is None else self.tps,
+            max_concurrent=base.max_concurrent
+            if self.max_concurrent is None
+            else self.max_concurrent,
+            tpd=base.tpd if self.tpd is None else self.tpd,
         )
 
     def with_implied_per_second(self) -> RateLimits:
@@ -75,7 +79,14 @@ class RateLimits:
 
     @property
     def empty(self) -> bool:
-        return all(getattr(self, f.name) is None for f in fields(RateLimits))
+        return (
+            self.rpm is None
+            and self.tpm is None
+            and self.rps is None
+            and self.tps is None
+            and self.max_concurrent is None
+            and self.tpd is None
+        )
 
     def as_dict(self) -> dict[str, int | float]:
         return {
@@ -143,6 +154,10 @@ class Admission:
 
 
 class RateLimiter(Protocol):
+    # Whether its answers cross the network (Redis): then a call's settle is sent beside its
+    # answer rather than before its end; an in-process settle is as cheap done at once.
+    remote: bool
+
     async def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
         """Admit the call in every scope or in none (all-or-nothing): the requests and the
         reserved tokens are counted, and a concurrency slot taken, in each scope."""

@@ -42,28 +42,18 @@ def build_pipeline(
     *,
     retention_seconds: int,
     clock: Callable[[], float],
-    limits: Limits | None,
+    admit: Admit | None,
     usage: UsageSink | None = None,
     prices: Mapping[str, Price] | None = None,
 ) -> Next:
     """The stages, in the one order they run. Each line is one concern; the comments mark
     where the stages still to come go."""
-    admit: list[Stage] = []
-    if limits is not None:
-        admit.append(
-            Admit(
-                router,
-                limits.limiter,
-                limits.account,
-                implied_per_second=limits.implied_per_second,
-                on_refusal=limits.on_refusal,
-            )  # the caller's models, and rate and concurrency limits
-        )
+    admitting: list[Stage] = [] if admit is None else [admit]
     meter: list[Stage] = [] if usage is None else [Meter(usage, prices=prices or {}, clock=clock)]
     return compose(
         [
             Resolve(router, backends),  # the model, its catalogue entry, the rules
-            *admit,
+            *admitting,  # the caller's models, and rate and concurrency limits
             RecordTurn(store, retention_seconds=retention_seconds, clock=clock),  # Responses
             *meter,  # the usage ledger: one record per request, so outside the tool loop
             # tool loop: built-in tools run between model turns (tools)
@@ -90,13 +80,24 @@ class Engine:
         without `usage`, nothing is metered."""
         self._router = router
         self._backends = dict(backends)
+        self._admit = (
+            None
+            if limits is None
+            else Admit(
+                router,
+                limits.limiter,
+                limits.account,
+                implied_per_second=limits.implied_per_second,
+                on_refusal=limits.on_refusal,
+            )
+        )
         self._pipeline = build_pipeline(
             router,
             self._backends,
             store,
             retention_seconds=retention_seconds,
             clock=clock,
-            limits=limits,
+            admit=self._admit,
             usage=usage,
             prices=prices,
         )
@@ -128,5 +129,7 @@ class Engine:
             await backend.start()
 
     async def close(self) -> None:
+        if self._admit is not None:
+            await self._admit.drain()
         for backend in self._backends.values():
             await backend.close()

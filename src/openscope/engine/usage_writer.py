@@ -17,6 +17,7 @@ log = logging.getLogger("openscope.usage")
 
 DEFAULT_MAX_PENDING = 10_000
 DEFAULT_BATCH_SIZE = 500
+DEFAULT_LINGER = 0.1  # seconds a batch may wait for more records before it is written
 ROLLUP_BATCH = 50_000  # events per rollup transaction, so none holds its lock for long
 DAY_MS = 86_400_000
 
@@ -48,6 +49,7 @@ class UsageWriter:
         retry_delay: float = 0.5,
         max_retry_delay: float = 30.0,
         close_timeout: float | None = 10.0,
+        linger: float = DEFAULT_LINGER,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
@@ -57,6 +59,7 @@ class UsageWriter:
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
         self._close_timeout = close_timeout
+        self._linger = linger
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.written = 0  # records inserted (duplicates of a request id not counted)
@@ -95,6 +98,10 @@ class UsageWriter:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            if self._linger and not self._closed and self._queue.qsize() < self._batch_size:
+                # Let a batch gather: one transaction (one commit, one fsync) for the
+                # records of `linger` seconds, not one per request.
+                await asyncio.sleep(self._linger)
             while len(batch) < self._batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:

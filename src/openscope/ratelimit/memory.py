@@ -30,6 +30,8 @@ class InProcessLimiter:
     """`clock` is seconds on any monotonic scale. Buckets that are full again are forgotten
     lazily: when more than `sweep_above` are held, the full ones are dropped."""
 
+    remote = False
+
     def __init__(
         self, clock: Callable[[], float] = time.monotonic, *, sweep_above: int = 10_000
     ) -> None:

@@ -11,6 +11,7 @@ loudly (ValueError) rather than read as "no limit"."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,47 +64,44 @@ def per_second_capacity(rate: float) -> float:
     return max(1.0, math.ceil(rate))
 
 
+# One counter of a scope, before a demand gives it its cost: key, kind, bucket, per minute.
+_Shape = tuple[str, LimitKind, gcra.Bucket, int | None]
+
+
+@functools.lru_cache(maxsize=4096)
+def _shapes(scope: LimitScope) -> tuple[tuple[_Shape, ...], Slot | None]:
+    """A scope's counters and slot: the same for every call of a scope, so made once."""
+    limits = scope.limits
+    shapes: list[_Shape] = []
+    for kind, per_minute, per_second, minute_name, second_name in (
+        (LimitKind.REQUESTS, limits.rpm, limits.rps, "rpm", "rps"),
+        (LimitKind.TOKENS, limits.tpm, limits.tps, "tpm", "tps"),
+    ):
+        if per_minute is not None:
+            bucket = gcra.Bucket(rate=per_minute / 60, capacity=per_minute)
+            shapes.append((f"{scope.key}:{minute_name}", kind, bucket, per_minute))
+        if per_second is not None:
+            bucket = gcra.Bucket(rate=per_second, capacity=per_second_capacity(per_second))
+            shapes.append((f"{scope.key}:{second_name}", kind, bucket, None))
+    if limits.tpd is not None:
+        bucket = gcra.Bucket(rate=limits.tpd / DAY, capacity=limits.tpd)
+        shapes.append((f"{scope.key}:tpd", LimitKind.BUDGET, bucket, None))
+    slot = None
+    if limits.max_concurrent is not None:
+        slot = Slot(key=f"{scope.key}:inflight", limit=limits.max_concurrent)
+    return tuple(shapes), slot
+
+
 def plan(scopes: Sequence[LimitScope], demand: Demand) -> Plan:
     counters: list[Counter] = []
     slots: list[Slot] = []
     for scope in scopes:
-        limits = scope.limits
-        for kind, per_minute, per_second, cost, minute_name, second_name in (
-            (LimitKind.REQUESTS, limits.rpm, limits.rps, demand.requests, "rpm", "rps"),
-            (LimitKind.TOKENS, limits.tpm, limits.tps, demand.tokens, "tpm", "tps"),
-        ):
-            if per_minute is not None:
-                counters.append(
-                    Counter(
-                        key=f"{scope.key}:{minute_name}",
-                        kind=kind,
-                        bucket=gcra.Bucket(rate=per_minute / 60, capacity=per_minute),
-                        cost=cost,
-                        per_minute=per_minute,
-                    )
-                )
-            if per_second is not None:
-                counters.append(
-                    Counter(
-                        key=f"{scope.key}:{second_name}",
-                        kind=kind,
-                        bucket=gcra.Bucket(
-                            rate=per_second, capacity=per_second_capacity(per_second)
-                        ),
-                        cost=cost,
-                    )
-                )
-        if limits.tpd is not None:
-            counters.append(
-                Counter(
-                    key=f"{scope.key}:tpd",
-                    kind=LimitKind.BUDGET,
-                    bucket=gcra.Bucket(rate=limits.tpd / DAY, capacity=limits.tpd),
-                    cost=demand.tokens,
-                )
-            )
-        if limits.max_concurrent is not None:
-            slots.append(Slot(key=f"{scope.key}:inflight", limit=limits.max_concurrent))
+        shapes, slot = _shapes(scope)
+        for key, kind, bucket, per_minute in shapes:
+            cost = demand.requests if kind is LimitKind.REQUESTS else demand.tokens
+            counters.append(Counter(key, kind, bucket, cost, per_minute))
+        if slot is not None:
+            slots.append(slot)
     return Plan(counters=tuple(counters), slots=tuple(slots))
 
 

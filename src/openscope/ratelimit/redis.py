@@ -31,6 +31,7 @@ import redis.exceptions
 from openscope.core.errors import Overloaded
 from openscope.core.quota import Admission, Demand, LimitScope, RateLimiter
 
+from .pipelining import Coalescer
 from .plan import Plan, allowances, plan, refusal
 
 log = logging.getLogger("openscope.ratelimit")
@@ -169,6 +170,8 @@ class RedisLimiter:
     """Rate limits in Redis, shared by every replica using the same `prefix`. The limiter
     owns `client` (and `fallback`): `close` closes them."""
 
+    remote = True
+
     def __init__(
         self,
         client: redis.asyncio.Redis,
@@ -189,6 +192,7 @@ class RedisLimiter:
         self._clock = clock
         self._admit_script = client.register_script(ADMIT_SCRIPT)
         self._settle_script = client.register_script(SETTLE_SCRIPT)
+        self._calls = Coalescer(client)
         self._down = False  # an outage has been logged and not yet seen to end
         self._retry_at = 0.0  # while down, Redis is not tried before this (on `clock`)
         self._pending: deque[tuple[RedisTicket, int]] = deque(maxlen=MAX_PENDING_SETTLES)
@@ -264,7 +268,7 @@ class RedisLimiter:
                 str(counter.cost),
             ]
         args += [slot.limit for slot in decision.slots]
-        reply: Sequence[bytes | str | int] = await self._admit_script(keys=keys, args=args)
+        reply: Sequence[bytes | str | int] = await self._calls.call(self._admit_script, keys, args)
 
         nc = len(decision.counters)
         now = float(reply[1])
@@ -302,7 +306,7 @@ class RedisLimiter:
         args: list[str | int] = [len(ticket.token_keys), len(ticket.slot_keys), ticket.slot_id]
         args.append(str(delta))
         args += [repr(interval) for interval in ticket.token_intervals]
-        await self._settle_script(keys=[*ticket.token_keys, *ticket.slot_keys], args=args)
+        await self._calls.call(self._settle_script, [*ticket.token_keys, *ticket.slot_keys], args)
 
     async def _replay_pending(self) -> None:
         """Settles that could not reach Redis, now that it may be back. One that cannot reach

@@ -12,6 +12,7 @@ from openscope.core.quota import Admission, Demand, LimitScope, RateLimiter
 
 class ShareOf:
     def __init__(self, limiter: RateLimiter, replicas: int) -> None:
+        self.remote = limiter.remote
         self._limiter = limiter
         self._replicas = replicas
 

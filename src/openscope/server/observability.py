@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -23,6 +24,14 @@ PREFIX = "openscope_"
 # Seconds: the embedded model's first token lands in tens of ms, long answers run minutes.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 TOKEN_KINDS = ("input", "output", "reasoning", "cached", "cache_creation")
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    requests: Counter
+    tokens: tuple[Counter, ...]
+    ttft: Histogram
+    latency: Histogram
 
 
 class RequestMetrics:
@@ -63,9 +72,27 @@ class RequestMetrics:
             registry=registry,
         )
 
+        # The series of one (model, api, status), looked up once: `labels()` takes a lock
+        # and builds a key on every call.
+        self._series: dict[tuple[str, str, str], _Series] = {}
+
+    def _of(self, record: UsageRecord) -> _Series:
+        key = (record.model, record.api, record.status)
+        series = self._series.get(key)
+        if series is None:
+            labels = key[:2]
+            series = _Series(
+                requests=self.requests.labels(*key),
+                tokens=tuple(self.tokens.labels(*labels, kind) for kind in TOKEN_KINDS),
+                ttft=self.ttft.labels(*labels),
+                latency=self.latency.labels(*labels),
+            )
+            self._series[key] = series
+        return series
+
     def record_nowait(self, record: UsageRecord) -> None:
-        labels = (record.model, record.api)
-        self.requests.labels(*labels, record.status).inc()
+        series = self._of(record)
+        series.requests.inc()
         counts = (
             record.input_tokens,
             record.output_tokens,
@@ -73,12 +100,12 @@ class RequestMetrics:
             record.cached_tokens,
             record.cache_creation_tokens,
         )
-        for kind, count in zip(TOKEN_KINDS, counts, strict=True):
+        for counter, count in zip(series.tokens, counts, strict=True):
             if count:
-                self.tokens.labels(*labels, kind).inc(count)
+                counter.inc(count)
         if record.ttft_ms is not None:
-            self.ttft.labels(*labels).observe(record.ttft_ms / 1000)
-        self.latency.labels(*labels).observe(record.latency_ms / 1000)
+            series.ttft.observe(record.ttft_ms / 1000)
+        series.latency.observe(record.latency_ms / 1000)
 
     def refused(self, call: Call, reason: LimitKind) -> None:
         self.refusals.labels(call.request.model, call.api, str(reason)).inc()
@@ -89,6 +116,8 @@ class AccessLog:
     attributes (a JSON formatter writes them as fields)."""
 
     def record_nowait(self, record: UsageRecord) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
         fields = {
             "request_id": record.request_id,
             "workspace": record.workspace,

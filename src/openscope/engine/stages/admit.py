@@ -29,6 +29,7 @@ from openscope.core.messages import (
     ToolCallPart,
     ToolResultPart,
 )
+from openscope.core.principal import Principal
 from openscope.core.quota import Demand, LimitKind, LimitScope, RateLimiter, RateLimits, limits_for
 from openscope.core.request import GenerateRequest
 from openscope.engine.pipeline import Next
@@ -41,6 +42,8 @@ IMAGE_TOKENS = 1_000  # what an image is taken to cost before the backend has re
 # The output reserved for a call that sets no maximum: the model's own maximum would let
 # a handful of calls hold a minute's tokens until they settle.
 DEFAULT_OUTPUT_RESERVE = 4_096
+
+CALLERS_KEPT = 10_000  # (model, key) pairs whose scopes are kept; all dropped past that
 
 AccountLimits = Callable[[str, ModelSpec], RateLimits]
 
@@ -86,41 +89,65 @@ class Admit:
         """`on_refusal` hears of every call a limit refused, and why (for the metrics)."""
         self._router = router
         self._on_refusal = on_refusal
+        self._accounts: dict[str, tuple[LimitScope | None]] = {}
+        self._settling: set[asyncio.Task[None]] = set()
+        self._callers: dict[tuple[str, str], tuple[Principal, tuple[LimitScope, ...]]] = {}
         self._limiter = limiter
         self._account = account_limits
         self._implied = implied_per_second
 
-    def scopes(self, call: Call) -> tuple[LimitScope, ...]:
+    def _scope(self, key: str, limits: RateLimits) -> LimitScope | None:
+        if limits.empty:
+            return None
+        return LimitScope(key, limits.with_implied_per_second() if self._implied else limits)
+
+    def scopes(self, call: Call, spec: ModelSpec) -> tuple[LimitScope, ...]:
         """The scopes with a limit on this call's model, widest first."""
         model = call.request.model
-        spec = self._router.resolve(model).served.spec
+        account = self._accounts.get(model)
+        if account is None:  # the settings and the catalogue do not change while serving
+            account = self._accounts[model] = (
+                self._scope(f"acct|m:{model}", self._account(model, spec)),
+            )
         principal = call.principal
-        candidates = (
-            (f"acct|m:{model}", self._account(model, spec)),
-            (f"ws:{principal.workspace}|m:{model}", limits_for(principal.workspace_limits, model)),
-            (f"key:{principal.key_id}|m:{model}", limits_for(principal.key_limits, model)),
+        if not principal.workspace_limits and not principal.key_limits:
+            return tuple(scope for scope in account if scope is not None)
+        # A caller's scopes are the same on every call while its principal is the same
+        # object (the key directory keeps one per key for its cache's life).
+        mine = self._callers.get((model, principal.key_id))
+        if mine is not None and mine[0] is principal:
+            return mine[1]
+        found = (
+            *account,
+            self._scope(
+                f"ws:{principal.workspace}|m:{model}", limits_for(principal.workspace_limits, model)
+            )
+            if principal.workspace_limits
+            else None,
+            self._scope(
+                f"key:{principal.key_id}|m:{model}", limits_for(principal.key_limits, model)
+            )
+            if principal.key_limits
+            else None,
         )
-        scopes = []
-        for key, limits in candidates:
-            if limits.empty:
-                continue
-            if self._implied:
-                limits = limits.with_implied_per_second()
-            scopes.append(LimitScope(key, limits))
-        return tuple(scopes)
+        scopes = tuple(scope for scope in found if scope is not None)
+        if len(self._callers) >= CALLERS_KEPT:
+            self._callers.clear()
+        self._callers[(model, principal.key_id)] = (principal, scopes)
+        return scopes
 
     def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
         if not call.principal.may_call(call.request.model):
             raise PermissionDenied(MODEL_ACCESS_DENIED)
-        scopes = self.scopes(call)
+        spec = self._router.resolve(call.request.model).served.spec
+        scopes = self.scopes(call, spec)
         if not scopes:
             return next(call)
-        return self._admitted(call, scopes, next)
+        return self._admitted(call, spec, scopes, next)
 
     async def _admitted(
-        self, call: Call, scopes: tuple[LimitScope, ...], next: Next
+        self, call: Call, spec: ModelSpec, scopes: tuple[LimitScope, ...], next: Next
     ) -> AsyncGenerator[Event, None]:
-        spec = self._router.resolve(call.request.model).served.spec
         admission = await self._limiter.admit(scopes, Demand(reserved_tokens(call.request, spec)))
         if not admission.admitted:
             if self._on_refusal is not None and admission.refused is not None:
@@ -142,7 +169,22 @@ class Admit:
         finally:
             # A stream cut short has no final usage: what was read, and a token a piece.
             used = max(reported, reported_input + pieces)
-            try:
-                await asyncio.shield(self._limiter.settle(admission.ticket, used))
-            except Exception:
-                log.exception("could not settle a call's tokens with the rate limiter")
+            if not self._limiter.remote:
+                await self._settle(admission.ticket, used)  # no await inside: not cut short
+            else:
+                # Beside the answer, not before its end: the client does not wait on the
+                # limiter's round trip, and a cancelled call cannot cut the settle short.
+                task = asyncio.get_running_loop().create_task(self._settle(admission.ticket, used))
+                self._settling.add(task)
+                task.add_done_callback(self._settling.discard)
+
+    async def _settle(self, ticket: object, used: int) -> None:
+        try:
+            await self._limiter.settle(ticket, used)
+        except Exception:
+            log.exception("could not settle a call's tokens with the rate limiter")
+
+    async def drain(self) -> None:
+        """Wait for the settles still on their way (before the limiter closes)."""
+        while self._settling:
+            await asyncio.gather(*self._settling)
