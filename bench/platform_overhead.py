@@ -136,7 +136,8 @@ def main() -> int:
             serve_config(CONFIG, launcher=pinned, env={"PYTHONPATH": str(tree / "src")})
         )
         local = stack.enter_context(serve_config(CONFIG, launcher=pinned, env=platform_env))
-        shared = stack.enter_context(serve_config(CONFIG, launcher=pinned, env=redis_env))
+        redis_config = CONFIG + "\n[platform]\nreplicas = 1\n"
+        shared = stack.enter_context(serve_config(redis_config, launcher=pinned, env=redis_env))
         sides = {
             f"without ({args.baseline})": (baseline.base, API_KEY),
             "platform, in process": (local.base, stored_key(local.base)),

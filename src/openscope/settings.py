@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 EMBEDDED_BACKEND = "embedded"
 EMBEDDED_MODEL = "smollm2-135m-instruct"
@@ -73,9 +73,10 @@ class PlatformSettings(BaseModel):
     # redis://... to count limits across replicas; unset: in this process only.
     redis_url: str | None = None
     # Redis unreachable: "closed" refuses calls (503), "degraded" counts in this process
-    # with each limit divided by `replicas`.
+    # with each limit divided by `replicas` (which it then needs: a replica counting
+    # against the whole limit on its own would multiply it).
     redis_failure: Literal["closed", "degraded"] = "degraded"
-    replicas: int = Field(default=1, ge=1)
+    replicas: int | None = Field(default=None, ge=1)
     # Model Studio's implied RPS = RPM/60 and TPS = TPM/60 (false: per-minute limits only).
     implied_per_second: bool = True
     # Account-level limits per model (or "*"), over the catalogue's Model Studio defaults.
@@ -120,6 +121,22 @@ class Settings(BaseModel):
     aliases: dict[str, str] = Field(default_factory=dict)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
 
+    @model_validator(mode="after")
+    def _shared_state_is_whole(self) -> Settings:
+        platform = self.platform
+        if platform.redis_url and platform.redis_failure == "degraded" and not platform.replicas:
+            raise ValueError(
+                "platform.redis_failure = 'degraded' needs platform.replicas (how many "
+                "servers share the limits), or set platform.redis_failure = 'closed'"
+            )
+        shared = self.database_url is not None and not self.database_url.startswith("sqlite")
+        if shared and not platform.key_pepper:
+            raise ValueError(
+                "a shared database_url needs platform.key_pepper (or OPENSCOPE_KEY_PEPPER), "
+                "the same on every server: keys are looked up by their digest under it"
+            )
+        return self
+
     def route_table(self) -> dict[str, RouteSettings]:
         table = {}
         for name, route in self.routes.items():
@@ -140,7 +157,9 @@ def _describe(error: ValidationError) -> str:
     problems = []
     for problem in error.errors(include_url=False, include_input=False, include_context=False):
         setting = ".".join(str(part) for part in problem["loc"])
-        if problem["type"] == "extra_forbidden":
+        if not setting:  # a rule over several settings: its message names them
+            problems.append(problem["msg"].removeprefix("Value error, "))
+        elif problem["type"] == "extra_forbidden":
             problems.append(f"unknown setting {setting!r}")
         else:
             problems.append(f"{setting}: {problem['msg']}")

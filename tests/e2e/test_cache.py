@@ -123,6 +123,10 @@ def test_bad_session_cache_header(http: httpx.Client) -> None:
 
 
 def test_metrics_endpoint_shows_the_embedded_engine(server: Server) -> None:
-    text = httpx.get(f"{server.root_url}/metrics", timeout=10).text
+    text = httpx.get(
+        f"{server.root_url}/metrics",
+        headers={"Authorization": f"Bearer {server.api_key}"},
+        timeout=10,
+    ).text
     assert 'openscope_engine_parallel_sequences{backend="embedded"} 8.0' in text
     assert "openscope_engine_cache_hit_tokens_total" in text

@@ -74,7 +74,11 @@ def http(idle_server: Server) -> Iterator[httpx.Client]:
 
 def engine_metrics(server: Server) -> Metrics:
     """The embedded engine's samples, by name."""
-    text = httpx.get(f"{server.root_url}/metrics", timeout=10.0).text
+    text = httpx.get(
+        f"{server.root_url}/metrics",
+        headers={"Authorization": f"Bearer {server.api_key}"},
+        timeout=10.0,
+    ).text
     return {
         sample.name: sample.value
         for family in text_string_to_metric_families(text)

@@ -32,6 +32,7 @@ type = "scripted"
 
 [platform]
 implied_per_second = false
+replicas = 3
 """
 REPLICAS = 3
 

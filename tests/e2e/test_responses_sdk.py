@@ -289,7 +289,11 @@ def test_a_stream_hung_up_on_leaves_nothing_stored(client: openai.OpenAI) -> Non
     ],
 )
 def test_state_survives_a_restart(tmp_path: Path, database: str) -> None:
-    env = {"OPENSCOPE_DATABASE_URL": PG_URL} if database == "postgresql" and PG_URL else {}
+    env = (
+        {"OPENSCOPE_DATABASE_URL": PG_URL, "OPENSCOPE_KEY_PEPPER": "e2e-pepper"}
+        if database == "postgresql" and PG_URL
+        else {}
+    )
     api_key = f"sk-e2e-{secrets.token_hex(12)}"
     with serving(tmp_path, api_key=api_key, env=env, log_name="server-1.log") as server:
         client = openai_sdk(server)
@@ -326,7 +330,7 @@ def test_state_survives_a_restart(tmp_path: Path, database: str) -> None:
 def test_two_replicas_share_one_postgresql(tmp_path: Path) -> None:
     """Stateless replicas: a response or conversation made through one is read, chained and
     listed through the other while both run, with no stickiness in front."""
-    env = {"OPENSCOPE_DATABASE_URL": PG_URL or ""}
+    env = {"OPENSCOPE_DATABASE_URL": PG_URL or "", "OPENSCOPE_KEY_PEPPER": "e2e-pepper"}
     api_key = f"sk-e2e-{secrets.token_hex(12)}"
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

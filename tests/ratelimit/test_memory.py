@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from openscope.core.quota import LimitKind, RateLimits
+from openscope.core.quota import Demand, LimitKind, LimitScope, RateLimits
 from openscope.ratelimit import InProcessLimiter
 from tests.ratelimit.helpers import FakeClock, demand, scope
 
@@ -63,3 +63,18 @@ async def test_a_ticket_from_another_in_process_limiter_is_refused() -> None:
     answer = await theirs.admit((scope("a", rpm=1),), demand())
     with pytest.raises(TypeError):
         await ours.settle(answer.ticket, 1)
+
+
+async def test_per_second_token_buckets_are_charged_the_prompt_then_the_rest() -> None:
+    clock = FakeClock()
+    limiter = InProcessLimiter(clock)
+    scopes = (LimitScope("key:k|m:q", RateLimits(tpm=60_000).with_implied_per_second()),)
+    held = [
+        await limiter.admit(scopes, Demand(tokens=4_100, per_second_tokens=100)) for _ in range(5)
+    ]
+    assert all(answer.admitted for answer in held)
+    for answer in held:
+        await limiter.settle(answer.ticket, 400)  # 300 more each on the second's bucket
+    # 5 x 400 = 2,000 on a 1,000-a-second bucket: in debt for about a second
+    refused = await limiter.admit(scopes, Demand(tokens=4_100, per_second_tokens=100))
+    assert not refused.admitted and 0.9 < refused.retry_after < 1.01

@@ -214,3 +214,46 @@ async def test_settles_that_missed_redis_are_replayed_once_it_is_back(
         assert (await limiter.admit(a, demand())).admitted
     finally:
         await limiter.close()
+
+
+async def test_a_script_reload_runs_only_the_calls_redis_did_not(redis_server: RedisServer) -> None:
+    """An admission whose script Redis has, batched with a settle whose script it lacks:
+    the settle is sent again once its script is loaded, the admission is not (it would be
+    counted twice)."""
+    client = redis_server.client()
+    limiter = RedisLimiter(client, prefix=unique_prefix(), fallback=None, fail_closed=True)
+    scopes = (LimitScope("key:k|m:q", RateLimits(rpm=10, tpm=1_000)),)
+    try:
+        await client.script_flush()
+        first = await limiter.admit(scopes, Demand(tokens=100))  # loads the admit script only
+        second, _ = await asyncio.gather(
+            limiter.admit(scopes, Demand(tokens=100)), limiter.settle(first.ticket, 100)
+        )
+        assert second.admitted
+        assert second.requests is not None and second.requests.remaining == 8  # 2 of 10, not 3
+        third = await limiter.admit(scopes, Demand(tokens=100))
+        assert third.requests is not None and third.requests.remaining == 7
+    finally:
+        await limiter.close()
+
+
+async def test_per_second_token_buckets_are_charged_the_prompt_only(
+    redis_server: RedisServer,
+) -> None:
+    limiter = RedisLimiter(
+        redis_server.client(), prefix=unique_prefix(), fallback=None, fail_closed=True
+    )
+    limits = RateLimits(tpm=60_000).with_implied_per_second()  # TPS 1,000
+    scopes = (LimitScope("key:k|m:q", limits),)
+    try:
+        # Each reserves 4,100 tokens of the minute's 60,000 but only its 100-token prompt of
+        # the second's 1,000: several run at once.
+        answers = [
+            await limiter.admit(scopes, Demand(tokens=4_100, per_second_tokens=100))
+            for _ in range(5)
+        ]
+        assert all(answer.admitted for answer in answers)
+        for answer in answers:
+            await limiter.settle(answer.ticket, 120)
+    finally:
+        await limiter.close()

@@ -203,3 +203,22 @@ def test_the_admin_api_is_documented() -> None:
     for path in ("/admin/v1/keys", "/admin/v1/workspaces", "/admin/v1/models/limits"):
         assert path in paths
     assert "KeyCreate" in schema["components"]["schemas"]
+
+
+def test_the_default_workspace_cannot_be_narrowed(client: TestClient) -> None:
+    limits = {"workspace_id": "default", "models": [{"model": "qwen-plus", "request_limit": 1}]}
+    refused = client.post("/admin/v1/models/limits", json=limits, headers=admin(client))
+    assert refused.status_code == 400
+    assert "default workspace" in refused.json()["error"]["message"]
+    models = client.post("/admin/v1/workspaces/default", json={"models": []}, headers=admin(client))
+    assert models.status_code == 400
+    renamed = client.post(
+        "/admin/v1/workspaces/default", json={"name": "Main"}, headers=admin(client)
+    )
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Main"
+
+
+def test_configured_key_ids_depend_on_the_pepper(scripted_client: AppFactory) -> None:
+    from openscope.server.keys import configured_key_id
+
+    assert configured_key_id(b"one", "sk-test") != configured_key_id(b"two", "sk-test")

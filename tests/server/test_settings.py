@@ -174,3 +174,22 @@ def test_the_readme_s_five_line_upstream_file_serves_that_model(tmp_path: Path) 
     assert settings.route_table()["qwen3-8b"] == RouteSettings(
         backend="vllm", model="Qwen/Qwen3-8B"
     )
+
+
+def test_a_shared_database_needs_a_pepper() -> None:
+    with pytest.raises(SettingsError, match="key_pepper"):
+        load_settings(env={"OPENSCOPE_DATABASE_URL": "postgresql+asyncpg://u:p@h/db"})
+    shared = load_settings(
+        env={"OPENSCOPE_DATABASE_URL": "postgresql+asyncpg://u:p@h/db", "OPENSCOPE_KEY_PEPPER": "x"}
+    )
+    assert shared.platform.key_pepper == "x"
+
+
+def test_degraded_limits_need_the_replica_count() -> None:
+    with pytest.raises(SettingsError, match="replicas"):
+        load_settings(env={"OPENSCOPE_REDIS_URL": "redis://127.0.0.1:6379/0"})
+    closed = load_settings(
+        env={"OPENSCOPE_REDIS_URL": "redis://127.0.0.1:6379/0"},
+        overrides={"platform": {"redis_failure": "closed"}},
+    )
+    assert closed.platform.redis_failure == "closed"

@@ -24,13 +24,12 @@ WORKSPACE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 class Scope(StrEnum):
     """What a key may do."""
 
-    INFERENCE = "inference"  # call the models
-    STATE = "state"  # keep and read stored responses and conversations
+    INFERENCE = "inference"  # call the models, keep and read stored responses and conversations
     ADMIN = "admin"  # the admin API: keys, workspaces, limits, usage
     METRICS = "metrics"  # read /metrics
 
 
-DEFAULT_SCOPES = frozenset({Scope.INFERENCE, Scope.STATE})
+DEFAULT_SCOPES = frozenset({Scope.INFERENCE})
 
 
 def new_key() -> str:

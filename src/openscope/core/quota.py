@@ -127,6 +127,10 @@ class Demand:
 
     tokens: int
     requests: int = 1
+    # What the per-second token buckets (TPS) are charged at admission: the prompt alone
+    # (a second's bucket cannot hold a whole reservation: a call reserving more than a
+    # second's tokens would hold the bucket until it settles). None: `tokens`.
+    per_second_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

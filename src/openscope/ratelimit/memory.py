@@ -21,7 +21,6 @@ class InProcessTicket:
 
     owner: InProcessLimiter
     token_counters: tuple[Counter, ...]
-    reserved: int
     slot_keys: tuple[str, ...]
     settled: bool = False
 
@@ -76,7 +75,6 @@ class InProcessLimiter:
         ticket = InProcessTicket(
             owner=self,
             token_counters=decision.token_counters,
-            reserved=demand.tokens,
             slot_keys=tuple(s.key for s in decision.slots),
         )
         return Admission(admitted=True, ticket=ticket, requests=requests, tokens=tokens)
@@ -88,9 +86,9 @@ class InProcessLimiter:
             return
         ticket.settled = True
         now = self._clock()
-        delta = tokens_used - ticket.reserved
-        if delta:
-            for counter in ticket.token_counters:
+        for counter in ticket.token_counters:
+            delta = tokens_used - counter.cost
+            if delta:
                 tat = gcra.settle(counter.bucket, self._tats.get(counter.key, now), now, delta)
                 if tat > now:
                     self._tats[counter.key] = tat

@@ -48,15 +48,16 @@ class Coalescer:
     async def _send(self, batch: list[Queued]) -> None:
         try:
             replies = await self._execute(batch)
-            missing = {
-                call[0]
-                for call, answer in zip(batch, replies, strict=True)
-                if isinstance(answer, NoScriptError)
-            }
-            if missing:  # a new (or flushed) Redis: load the scripts, then send it all again
-                for script in missing:
+            again = [i for i, answer in enumerate(replies) if isinstance(answer, NoScriptError)]
+            if again:
+                # A new (or flushed) Redis: load the scripts it lacks, then send again only
+                # the calls it did not run (the others must not run twice).
+                for script in {batch[i][0] for i in again}:
                     script.sha = await self._client.script_load(script.script)
-                replies = await self._execute(batch)
+                for i, answer in zip(
+                    again, await self._execute([batch[i] for i in again]), strict=True
+                ):
+                    replies[i] = answer
         except BaseException as error:
             for *_, reply in batch:
                 if not reply.done():

@@ -64,8 +64,9 @@ def per_second_capacity(rate: float) -> float:
     return max(1.0, math.ceil(rate))
 
 
-# One counter of a scope, before a demand gives it its cost: key, kind, bucket, per minute.
-_Shape = tuple[str, LimitKind, gcra.Bucket, int | None]
+# One counter of a scope, before a demand gives it its cost: key, kind, bucket, per minute,
+# and whether it is a per-second token bucket (charged only the prompt at admission).
+_Shape = tuple[str, LimitKind, gcra.Bucket, int | None, bool]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -79,13 +80,14 @@ def _shapes(scope: LimitScope) -> tuple[tuple[_Shape, ...], Slot | None]:
     ):
         if per_minute is not None:
             bucket = gcra.Bucket(rate=per_minute / 60, capacity=per_minute)
-            shapes.append((f"{scope.key}:{minute_name}", kind, bucket, per_minute))
+            shapes.append((f"{scope.key}:{minute_name}", kind, bucket, per_minute, False))
         if per_second is not None:
             bucket = gcra.Bucket(rate=per_second, capacity=per_second_capacity(per_second))
-            shapes.append((f"{scope.key}:{second_name}", kind, bucket, None))
+            per_second_tokens = kind is LimitKind.TOKENS
+            shapes.append((f"{scope.key}:{second_name}", kind, bucket, None, per_second_tokens))
     if limits.tpd is not None:
         bucket = gcra.Bucket(rate=limits.tpd / DAY, capacity=limits.tpd)
-        shapes.append((f"{scope.key}:tpd", LimitKind.BUDGET, bucket, None))
+        shapes.append((f"{scope.key}:tpd", LimitKind.BUDGET, bucket, None, False))
     slot = None
     if limits.max_concurrent is not None:
         slot = Slot(key=f"{scope.key}:inflight", limit=limits.max_concurrent)
@@ -97,8 +99,13 @@ def plan(scopes: Sequence[LimitScope], demand: Demand) -> Plan:
     slots: list[Slot] = []
     for scope in scopes:
         shapes, slot = _shapes(scope)
-        for key, kind, bucket, per_minute in shapes:
-            cost = demand.requests if kind is LimitKind.REQUESTS else demand.tokens
+        for key, kind, bucket, per_minute, per_second_tokens in shapes:
+            if kind is LimitKind.REQUESTS:
+                cost = demand.requests
+            elif per_second_tokens and demand.per_second_tokens is not None:
+                cost = demand.per_second_tokens
+            else:
+                cost = demand.tokens
             counters.append(Counter(key, kind, bucket, cost, per_minute))
         if slot is not None:
             slots.append(slot)

@@ -113,17 +113,18 @@ return reply
 """
 
 # KEYS: the token buckets, then the concurrency gauges.
-# ARGV: #buckets, #gauges, slot id, delta (tokens used - reserved); per bucket: interval T.
+# ARGV: #buckets, #gauges, slot id; per bucket: its interval T and its delta (the tokens used
+# less what it was charged at admission).
 SETTLE_SCRIPT = """
 local nc = tonumber(ARGV[1])
 local ns = tonumber(ARGV[2])
 local slot_id = ARGV[3]
-local delta = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-if delta ~= 0 then
-  for i = 1, nc do
-    local interval = tonumber(ARGV[4 + i])
+for i = 1, nc do
+  local interval = tonumber(ARGV[2 + 2 * i])
+  local delta = tonumber(ARGV[3 + 2 * i])
+  if delta ~= 0 then
     local tat = tonumber(redis.call('GET', KEYS[i]) or '') or now
     if delta > 0 then
       tat = math.max(tat, now) + interval * delta
@@ -152,7 +153,7 @@ class RedisTicket:
 
     token_keys: tuple[str, ...]
     token_intervals: tuple[float, ...]
-    reserved: int
+    token_costs: tuple[int, ...]  # what each was charged at admission
     slot_keys: tuple[str, ...]
     slot_id: str
     settled: bool = False
@@ -229,18 +230,17 @@ class RedisLimiter:
         if ticket.settled:
             return
         ticket.settled = True
-        delta = tokens_used - ticket.reserved
-        if not ticket.slot_keys and not (delta and ticket.token_keys):
+        if not ticket.slot_keys and all(cost == tokens_used for cost in ticket.token_costs):
             return
         if self._skipping():
-            self._pending.append((ticket, delta))
+            self._pending.append((ticket, tokens_used))
             return
         try:
             await self._replay_pending()
-            await self._run_settle(ticket, delta)
+            await self._run_settle(ticket, tokens_used)
         except UNREACHABLE as exc:
             self._went_down(exc)
-            self._pending.append((ticket, delta))
+            self._pending.append((ticket, tokens_used))
         else:
             self._came_back()
 
@@ -297,15 +297,15 @@ class RedisLimiter:
         return RedisTicket(
             token_keys=tuple(self._prefix + c.key for c in token_counters),
             token_intervals=tuple(c.bucket.interval for c in token_counters),
-            reserved=demand.tokens,
+            token_costs=tuple(c.cost for c in token_counters),
             slot_keys=tuple(self._prefix + s.key for s in decision.slots),
             slot_id=slot_id,
         )
 
-    async def _run_settle(self, ticket: RedisTicket, delta: int) -> None:
+    async def _run_settle(self, ticket: RedisTicket, tokens_used: int) -> None:
         args: list[str | int] = [len(ticket.token_keys), len(ticket.slot_keys), ticket.slot_id]
-        args.append(str(delta))
-        args += [repr(interval) for interval in ticket.token_intervals]
+        for interval, cost in zip(ticket.token_intervals, ticket.token_costs, strict=True):
+            args += [repr(interval), str(tokens_used - cost)]
         await self._calls.call(self._settle_script, [*ticket.token_keys, *ticket.slot_keys], args)
 
     async def _replay_pending(self) -> None:
@@ -313,16 +313,16 @@ class RedisLimiter:
         it again goes back to the front and the error on to the caller; one that Redis refuses
         is dropped, so that it cannot stop every call after it."""
         while self._pending:
-            ticket, delta = self._pending.popleft()
+            ticket, tokens_used = self._pending.popleft()
             try:
-                await self._run_settle(ticket, delta)
+                await self._run_settle(ticket, tokens_used)
             except Exception as exc:
                 if isinstance(exc, UNREACHABLE):
-                    self._pending.appendleft((ticket, delta))
+                    self._pending.appendleft((ticket, tokens_used))
                     raise
                 log.warning("Rate limits: a settle replayed to Redis failed, dropped: %r", exc)
             except BaseException:  # cancelled: not done, keep it
-                self._pending.appendleft((ticket, delta))
+                self._pending.appendleft((ticket, tokens_used))
                 raise
 
     def _skipping(self) -> bool:

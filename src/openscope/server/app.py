@@ -160,11 +160,13 @@ def create_app(
     app.include_router(openai_responses.build_router(context))
     admin = admin_router(AdminService(store, directory), ApiKeyAuth(directory, Scope.ADMIN))
     app.include_router(admin)
-    schema = admin_schema(admin)
+    schemas: list[dict[str, object]] = []  # built on first ask: it takes a while
 
     @app.get(f"{ADMIN_PREFIX}/openapi.json", include_in_schema=False)
     async def admin_openapi() -> Response:
-        return json_response(schema)
+        if not schemas:
+            schemas.append(admin_schema(admin))
+        return json_response(schemas[0])
 
     metrics_auth = ApiKeyAuth(directory, Scope.METRICS)
 

@@ -28,27 +28,41 @@ CACHE_ENTRIES = 10_000
 LAST_USED_GRANULARITY = 60  # seconds: a key's last-used time is written at most this often
 
 # The operator's own keys from the settings: call, keep state, read the metrics.
-CONFIGURED_KEY_SCOPES = frozenset({Scope.INFERENCE, Scope.STATE, Scope.METRICS})
+CONFIGURED_KEY_SCOPES = frozenset({Scope.INFERENCE, Scope.METRICS})
 ADMIN_KEY_SCOPES = frozenset(Scope)
 
 
-def configured_key_id(key: str) -> str:
-    """A name for a configured key that logs and records may show: a digest prefix."""
-    return "key-" + accounts.digest(b"openscope-configured-key", key)[:12]
+def configured_key_id(pepper: bytes, key: str) -> str:
+    """A name for a configured key that logs and records may show: a prefix of its digest
+    under the pepper (under a public constant, a weak key could be guessed offline)."""
+    return "key-" + accounts.digest(pepper, key)[:12]
 
 
 def load_pepper(configured: str | None, data_dir: Path) -> bytes:
-    """The configured pepper, else the one in the data dir, made there on first start."""
+    """The configured pepper, else the one in the data dir, made there on first start
+    (by whichever process gets there first: the others read the one it wrote)."""
     if configured:
         return configured.encode()
     path = data_dir / PEPPER_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_urlsafe(32))
+    except FileExistsError:
+        pass
+    else:
+        # Written under a temporary name and moved: a reader never sees half of it.
+        staged = path.with_suffix(".new")
+        staged.write_text(secrets.token_urlsafe(32))
+        staged.chmod(0o600)
+        os.close(fd)
+        staged.replace(path)
         log.info("generated a key pepper in %s", path)
-    return path.read_text().strip().encode()
+    for _ in range(100):
+        pepper = path.read_text().strip()
+        if pepper:
+            return pepper.encode()
+        time.sleep(0.01)  # another process is writing it
+    raise RuntimeError(f"{path} is empty")
 
 
 def principal_of_key(key: ApiKey, workspace: Workspace) -> Principal:
@@ -79,15 +93,14 @@ class KeyDirectory:
     ) -> None:
         self._store = store
         self._pepper = pepper
-        self._static: list[tuple[bytes, Principal]] = [
-            (
-                key.encode(),
-                Principal(configured_key_id(key), DEFAULT_WORKSPACE, CONFIGURED_KEY_SCOPES),
+
+        def static(key: str, scopes: frozenset[Scope]) -> tuple[bytes, Principal]:
+            return key.encode(), Principal(
+                configured_key_id(pepper, key), DEFAULT_WORKSPACE, scopes
             )
-            for key in configured
-        ] + [
-            (key.encode(), Principal(configured_key_id(key), DEFAULT_WORKSPACE, ADMIN_KEY_SCOPES))
-            for key in admin
+
+        self._static = [static(key, CONFIGURED_KEY_SCOPES) for key in configured] + [
+            static(key, ADMIN_KEY_SCOPES) for key in admin
         ]
         self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
         self._cache_seconds = cache_seconds

@@ -44,15 +44,17 @@ def build_limiter(platform: PlatformSettings) -> RateLimiter:
     from redis.backoff import NoBackoff
 
     # Fail fast when Redis is gone: the limiter's fallback (or its refusal) answers then,
-    # instead of every call waiting out redis-py's retries.
+    # instead of every call waiting out redis-py's retries. And never retry: a script that
+    # ran but whose answer was lost would count its call twice.
     client = redis.asyncio.from_url(
         platform.redis_url,
         socket_connect_timeout=0.5,
         socket_timeout=1.0,
-        retry=Retry(NoBackoff(), 1),
+        retry=Retry(NoBackoff(), 0),
     )
     fallback = None
     if platform.redis_failure == "degraded":
+        assert platform.replicas is not None  # the settings require it
         fallback = ShareOf(InProcessLimiter(), platform.replicas)
     return RedisLimiter(client, fallback=fallback, fail_closed=platform.redis_failure == "closed")
 

@@ -9,36 +9,31 @@ untouched: no limiter is asked and the events pay for no hop."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import math
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 
 from openscope.core.call import Call
 from openscope.core.catalog import ModelSpec
 from openscope.core.errors import MODEL_ACCESS_DENIED, PermissionDenied, rate_limited
+from openscope.core.estimate import estimated_prompt_tokens
 from openscope.core.events import Event, LimitsChecked, PartDelta, UsageReport
-from openscope.core.messages import (
-    BuiltinCallPart,
-    BuiltinResultPart,
-    ImagePart,
-    Part,
-    ReasoningPart,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
-)
 from openscope.core.principal import Principal
-from openscope.core.quota import Demand, LimitKind, LimitScope, RateLimiter, RateLimits, limits_for
+from openscope.core.quota import (
+    Admission,
+    Demand,
+    LimitKind,
+    LimitScope,
+    RateLimiter,
+    RateLimits,
+    limits_for,
+)
 from openscope.core.request import GenerateRequest
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router
 
 log = logging.getLogger("openscope.limits")
 
-CHARS_PER_TOKEN = 4  # the estimate of a prompt's tokens at admission; settled exactly
-IMAGE_TOKENS = 1_000  # what an image is taken to cost before the backend has read it
 # The output reserved for a call that sets no maximum: the model's own maximum would let
 # a handful of calls hold a minute's tokens until they settle.
 DEFAULT_OUTPUT_RESERVE = 4_096
@@ -48,32 +43,14 @@ CALLERS_KEPT = 10_000  # (model, key) pairs whose scopes are kept; all dropped p
 AccountLimits = Callable[[str, ModelSpec], RateLimits]
 
 
-def _part_chars(part: Part) -> int:
-    match part:
-        case TextPart() | ReasoningPart():
-            return len(part.text)
-        case ImagePart():
-            return IMAGE_TOKENS * CHARS_PER_TOKEN
-        case ToolCallPart():
-            return len(part.name) + len(part.arguments)
-        case ToolResultPart():
-            return sum(_part_chars(p) for p in part.content)
-        case BuiltinCallPart():
-            return len(part.arguments)
-        case BuiltinResultPart():
-            return len(part.output)
-    return 0
-
-
-def estimated_prompt_tokens(request: GenerateRequest) -> int:
-    chars = sum(_part_chars(p) for m in request.messages for p in m.parts)
-    chars += sum(len(t.name) + len(json.dumps(t.parameters)) for t in request.tools)
-    return math.ceil(chars / CHARS_PER_TOKEN) + 4 * len(request.messages)
-
-
-def reserved_tokens(request: GenerateRequest, spec: ModelSpec) -> int:
+def demand_of(request: GenerateRequest, spec: ModelSpec) -> Demand:
+    """One request, reserving its prompt and the most it may generate (the per-second
+    buckets: its prompt alone)."""
+    prompt = estimated_prompt_tokens(request)
     output = request.sampling.max_tokens or min(spec.max_output_tokens, DEFAULT_OUTPUT_RESERVE)
-    return estimated_prompt_tokens(request) + output * max(1, request.sampling.n or 1)
+    return Demand(
+        tokens=prompt + output * max(1, request.sampling.n or 1), per_second_tokens=prompt
+    )
 
 
 class Admit:
@@ -148,7 +125,8 @@ class Admit:
     async def _admitted(
         self, call: Call, spec: ModelSpec, scopes: tuple[LimitScope, ...], next: Next
     ) -> AsyncGenerator[Event, None]:
-        admission = await self._limiter.admit(scopes, Demand(reserved_tokens(call.request, spec)))
+        demand = demand_of(call.request, spec)
+        admission = await self._admission(scopes, demand)
         if not admission.admitted:
             if self._on_refusal is not None and admission.refused is not None:
                 self._on_refusal(call, admission.refused)
@@ -167,16 +145,41 @@ class Admit:
                         pieces += 1
                     yield event
         finally:
-            # A stream cut short has no final usage: what was read, and a token a piece.
-            used = max(reported, reported_input + pieces)
+            # A stream cut short has no final usage: what was read (or, with nothing read,
+            # the prompt's estimate), and a token a piece.
+            read = reported_input or (demand.per_second_tokens or 0)
+            used = max(reported, read + pieces)
             if not self._limiter.remote:
                 await self._settle(admission.ticket, used)  # no await inside: not cut short
             else:
                 # Beside the answer, not before its end: the client does not wait on the
                 # limiter's round trip, and a cancelled call cannot cut the settle short.
-                task = asyncio.get_running_loop().create_task(self._settle(admission.ticket, used))
-                self._settling.add(task)
-                task.add_done_callback(self._settling.discard)
+                self._settle_later(admission.ticket, used)
+
+    async def _admission(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+        if not self._limiter.remote:
+            return await self._limiter.admit(scopes, demand)  # no await inside
+        # A client that hangs up while the limiter is asked must not leave its call counted
+        # with no one to settle it: the question runs on, and an admission that comes back
+        # for nobody is settled at once, as having used nothing.
+        asking = asyncio.ensure_future(self._limiter.admit(scopes, demand))
+        try:
+            return await asyncio.shield(asking)
+        except asyncio.CancelledError:
+            asking.add_done_callback(self._release_abandoned)
+            raise
+
+    def _release_abandoned(self, asking: asyncio.Future[Admission]) -> None:
+        if asking.cancelled() or asking.exception() is not None:
+            return
+        admission = asking.result()
+        if admission.admitted:
+            self._settle_later(admission.ticket, 0)
+
+    def _settle_later(self, ticket: object, used: int) -> None:
+        task = asyncio.get_running_loop().create_task(self._settle(ticket, used))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
 
     async def _settle(self, ticket: object, used: int) -> None:
         try:

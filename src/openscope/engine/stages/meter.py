@@ -26,7 +26,9 @@ from openscope.core import ids
 from openscope.core.billing import CANCELLED, OK, Price, UsageRecord, usage_record
 from openscope.core.call import Call
 from openscope.core.errors import MODEL_STUDIO_CODES, ErrorKind, OpenScopeError, error_code
+from openscope.core.estimate import estimated_prompt_tokens
 from openscope.core.events import Event, PartDelta, PartKind, PartStart, Usage, UsageReport
+from openscope.core.request import GenerateRequest
 from openscope.engine.pipeline import Next
 
 log = logging.getLogger("openscope.usage")
@@ -67,16 +69,18 @@ class _Tally:
         elif isinstance(event, UsageReport):
             self.usage = event.usage
 
-    def settled(self, status: str) -> Usage:
+    def settled(self, status: str, request: GenerateRequest) -> Usage:
         """The usage to bill: the last report, and on a stream that did not end well at
-        least the deltas seen."""
+        least the deltas seen, and the prompt's estimate if no report came at all (an
+        upstream reports its usage only at the end)."""
         usage = self.usage
         if status == OK:
             return usage
         output = max(usage.output_tokens, self.deltas)
         reasoning = min(output, max(usage.reasoning_tokens, self.reasoning_deltas))
+        read = usage.input_tokens or (estimated_prompt_tokens(request) if self.deltas else 0)
         return Usage(
-            input_tokens=usage.input_tokens,
+            input_tokens=read,
             output_tokens=output,
             cached_tokens=usage.cached_tokens,
             cache_creation_tokens=usage.cache_creation_tokens,
@@ -150,7 +154,7 @@ class Meter:
             model=model,
             api=call.api,
             status=status,
-            usage=tally.settled(status),
+            usage=tally.settled(status, call.request),
             price=self._prices.get(model),
             builtin_tools=dict(tally.builtin_tools),
             latency_ms=_ms(self._monotonic() - started),

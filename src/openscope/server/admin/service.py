@@ -209,6 +209,8 @@ class AdminService:
 
     async def update_workspace(self, workspace_id: str, body: WorkspaceUpdate) -> dict[str, Any]:
         given = body.model_fields_set
+        if "models" in given:
+            refuse_default(workspace_id)
 
         def change(workspace: Workspace) -> Workspace:
             return replace(
@@ -325,6 +327,7 @@ class AdminService:
             limits, owner = key.limits, {"key_id": key.id}
         else:
             assert body.workspace_id is not None
+            refuse_default(body.workspace_id)
             workspace = await self._store.change_workspace(
                 body.workspace_id,
                 lambda ws: replace(ws, limits=overlay(ws.limits, body.models)),
@@ -400,6 +403,17 @@ def group_fields(names: Sequence[str]) -> list[GroupField]:
         if GROUP_NAMES[name] not in fields:
             fields.append(GROUP_NAMES[name])
     return fields
+
+
+def refuse_default(workspace_id: str) -> None:
+    """Model Studio's rule: the default workspace (the configured keys' too) has the
+    account-level limits, `[platform.limits]`, and every model."""
+    if workspace_id == DEFAULT_WORKSPACE:
+        raise InvalidParameter(
+            "The default workspace uses the account-level limits and models and cannot be "
+            "modified; set [platform.limits], or create a workspace.",
+            param="workspace_id",
+        )
 
 
 def workspace_missing(workspace_id: str) -> NotFound:
