@@ -88,6 +88,9 @@ class PlatformSettings(BaseModel):
     rollup_interval_seconds: float = Field(default=60.0, gt=0)
     # /metrics asks for a key with the `metrics` scope (or an admin key) unless false.
     metrics_need_key: bool = True
+    # OpenTelemetry traces (auth, admit, backend) to this OTLP/HTTP traces URL, e.g.
+    # http://collector:4318/v1/traces; unset: no traces. Needs `pip install openscope[otel]`.
+    otlp_endpoint: str | None = None
 
 
 def _default_backends() -> dict[str, BackendSettings]:
@@ -111,6 +114,9 @@ class Settings(BaseModel):
     response_retention_seconds: int = 7 * 24 * 3600
     purge_interval_seconds: float = 3600.0
     log_level: str = "info"
+    # "json": one JSON object a line (a request's line with its request id, workspace, key
+    # id, model, status, tokens and latency as fields), for log pipelines.
+    log_format: Literal["text", "json"] = "text"
     # The nice value the serving thread (the event loop) runs at once the engines have
     # started, so parsing and refusing requests cannot take cores from decode (Linux).
     serving_nice: int = Field(default=5, ge=0, le=19)
@@ -173,6 +179,7 @@ ENV_VARS = {
     "OPENSCOPE_PORT": "port",
     "OPENSCOPE_DATABASE_URL": "database_url",
     "OPENSCOPE_SERVING_NICE": "serving_nice",
+    "OPENSCOPE_LOG_FORMAT": "log_format",
 }
 # Environment variables of the [platform] table.
 PLATFORM_ENV_VARS = {

@@ -99,7 +99,8 @@ def test_one_key_one_limit_across_replicas(
     platform: tuple[list[Server], dict[str, str]], tmp_path: Path
 ) -> None:
     servers, env = platform
-    # Local mode: the CLI opens the database the replicas share.
+    # Local mode: the CLI, with the replicas' settings file, opens the database they share.
+    (tmp_path / "openscope.toml").write_text(CONFIG)
     cli(env, "workspaces", "create", "team-a", "--model", MODEL, cwd=tmp_path)
     created = json.loads(
         cli(
@@ -148,17 +149,18 @@ def test_one_key_one_limit_across_replicas(
     )
     assert denied.status_code == 403
 
-    # The ledger, read through the CLI, counts every call that reached the model, on
-    # whichever replica it landed (refusals are counted in the metrics, not billed).
+    # The ledger, read through the CLI, counts every call the limits answered, on whichever
+    # replica it landed: the refused ones as failed, with no tokens.
+    refusals = statuses.count(429) + 1
     usage = json.loads(cli(env, "usage", "--by", "key", *remote_of(servers, env), "--json"))
     by_key = {r["api_key_id"]: r for b in usage["data"] for r in b["results"]}
     deadline = time.monotonic() + 10
-    while by_key.get(created["id"], {}).get("num_model_requests") != passed:
+    while by_key.get(created["id"], {}).get("num_model_requests") != passed + refusals:
         assert time.monotonic() < deadline, by_key
         time.sleep(0.2)
         usage = json.loads(cli(env, "usage", "--by", "key", *remote_of(servers, env), "--json"))
         by_key = {r["api_key_id"]: r for b in usage["data"] for r in b["results"]}
-    assert by_key[created["id"]]["num_failed_requests"] == 0
+    assert by_key[created["id"]]["num_failed_requests"] == refusals
     table = cli(env, "usage", "--by", "key", *remote_of(servers, env))
     assert created["id"] in table and "REQUESTS" in table
 

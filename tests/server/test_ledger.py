@@ -138,3 +138,21 @@ def test_usage_groups_by_key_and_model(client: TestClient) -> None:
     assert [r["num_model_requests"] for r in only] == [1]
     bad = client.get("/admin/v1/usage", params={"start_time": 0, "group_by": "x"}, headers=ADMIN)
     assert bad.status_code == 400
+
+
+def test_a_refused_call_is_a_ledger_row_without_tokens(client: TestClient) -> None:
+    made = client.post(
+        "/admin/v1/keys", json={"name": "k", "limits": {"qwen-plus": {"rpm": 1}}}, headers=ADMIN
+    ).json()
+    body = {"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}
+    key = {"Authorization": f"Bearer {made['value']}"}
+    assert client.post(CHAT, json=body, headers=key).status_code == 200
+    assert client.post(CHAT, json=body, headers=key).status_code == 429
+    ledger = wait_for_requests(client, 2)
+    assert ledger["num_failed_requests"] == 1
+    metrics = client.get("/metrics").text
+    assert (
+        'openscope_rate_limited_total{api="chat",model="qwen-plus",reason="requests"} 1.0'
+        in metrics
+    )
+    assert 'status="limit_requests"' in metrics

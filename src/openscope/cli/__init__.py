@@ -13,6 +13,7 @@ from openscope import __version__
 from openscope.cli.admin import (
     ADMIN_COMMANDS,
     add_admin_commands,
+    admin_url,
     common_admin_options,
     run_admin,
 )
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         "model= is the engine's name for it (default NAME), other options as in the TOML",
     )
     serve.add_argument("--log-level", help="debug, info, warning or error (default info)")
+    serve.add_argument("--log-format", choices=("text", "json"), help="text (default) or json")
     common = common_admin_options()
     common.add_argument("--config", type=Path, help="TOML settings file (openscope.toml)")
     common.add_argument("--data-dir", type=Path, help="where state lives (or OPENSCOPE_DATA_DIR)")
@@ -91,6 +93,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "api_key": args.api_key,
         "data_dir": args.data_dir,
         "log_level": args.log_level,
+        "log_format": args.log_format,
         "aliases": dict(args.alias) or None,
         **_upstream_settings(args.upstream),
     }
@@ -115,14 +118,27 @@ def _settings_failed(error: SettingsError) -> int:
     return 2
 
 
+def configure_logging(settings: Settings) -> None:
+    if settings.log_format == "json":
+        from openscope.server.observability import JsonFormatter
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    else:
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            force=True,
+        )
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
 
     from openscope.server import create_app
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     if not settings.api_keys:
         key = api_key()
         settings = settings.model_copy(update={"api_keys": [key]})
@@ -145,6 +161,8 @@ def serve(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ADMIN_COMMANDS and admin_url(args):
+        return run_admin(args, None)  # a running server's admin API: no settings of ours
     try:
         settings = settings_from_args(args)
     except SettingsError as error:

@@ -177,11 +177,17 @@ def admin_request(args: argparse.Namespace, now: float) -> tuple[str, str, Any]:
     raise AdminError(f"unknown command {args.command}")
 
 
+def admin_url(args: argparse.Namespace) -> str | None:
+    """The running server the command is for, if any."""
+    url: str | None = args.admin_url or os.environ.get("OPENSCOPE_ADMIN_URL")
+    return url
+
+
 @asynccontextmanager
 async def admin_client(
-    args: argparse.Namespace, settings: Settings
+    args: argparse.Namespace, settings: Settings | None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    url = args.admin_url or os.environ.get("OPENSCOPE_ADMIN_URL")
+    url = admin_url(args)
     if url:
         key = args.admin_key or os.environ.get("OPENSCOPE_ADMIN_KEY")
         if not key:
@@ -191,6 +197,7 @@ async def admin_client(
         ) as client:
             yield client
         return
+    assert settings is not None  # a local command: main() loaded them
     async with local_admin(settings) as client:
         yield client
 
@@ -224,7 +231,7 @@ async def local_admin(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         await store.close()
 
 
-async def _run(args: argparse.Namespace, settings: Settings) -> Any:
+async def _run(args: argparse.Namespace, settings: Settings | None) -> Any:
     method, path, payload = admin_request(args, time.time())
     async with admin_client(args, settings) as client:
         if method == "GET":
@@ -328,7 +335,7 @@ def render(args: argparse.Namespace, body: Any) -> str:
     return json.dumps(body, indent=2)
 
 
-def run_admin(args: argparse.Namespace, settings: Settings) -> int:
+def run_admin(args: argparse.Namespace, settings: Settings | None) -> int:
     try:
         body = asyncio.run(_run(args, settings))
     except (AdminError, httpx.HTTPError) as error:

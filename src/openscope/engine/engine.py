@@ -7,6 +7,8 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from opentelemetry.trace import Tracer
+
 from openscope.backends.base import Backend, EngineMetrics
 from openscope.core.billing import Price
 from openscope.core.call import Call
@@ -45,6 +47,7 @@ def build_pipeline(
     admit: Admit | None,
     usage: UsageSink | None = None,
     prices: Mapping[str, Price] | None = None,
+    tracer: Tracer | None = None,
 ) -> Next:
     """The stages, in the one order they run. Each line is one concern; the comments mark
     where the stages still to come go."""
@@ -58,7 +61,7 @@ def build_pipeline(
             *meter,  # the usage ledger: one record per request, so outside the tool loop
             # tool loop: built-in tools run between model turns (tools)
         ],
-        terminal=RunOnBackend(router, backends),
+        terminal=RunOnBackend(router, backends, tracer),
     )
 
 
@@ -74,6 +77,7 @@ class Engine:
         limits: Limits | None = None,
         usage: UsageSink | None = None,
         prices: Mapping[str, Price] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         """`clock` (seconds since the epoch) dates and expires stored turns; without
         `limits`, calls are not limited (nor their models checked against the caller's);
@@ -89,6 +93,7 @@ class Engine:
                 limits.account,
                 implied_per_second=limits.implied_per_second,
                 on_refusal=limits.on_refusal,
+                tracer=tracer,
             )
         )
         self._pipeline = build_pipeline(
@@ -100,6 +105,7 @@ class Engine:
             admit=self._admit,
             usage=usage,
             prices=prices,
+            tracer=tracer,
         )
 
     def models(self) -> Sequence[ServedModel]:

@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from opentelemetry.trace import Tracer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,10 +29,11 @@ from openscope.protocols.http import ProtocolContext, ProtocolErrors, json_respo
 from openscope.server.admin import ADMIN_PREFIX, AdminService, admin_router, admin_schema
 from openscope.server.auth import ApiKeyAuth
 from openscope.server.metrics import metrics_registry
-from openscope.server.observability import AccessLog, FanOut, RequestMetrics
+from openscope.server.observability import AccessLog, FanOut, Refusals, RequestMetrics
 from openscope.server.platform import build_key_directory, build_limits
 from openscope.server.priority import lower_serving_priority
 from openscope.server.request_id import RequestIdMiddleware
+from openscope.server.tracing import TracingMiddleware, otlp_tracer
 from openscope.settings import Settings, SettingsError
 from openscope.store import Store, create_engine, migrate, sqlite_url
 
@@ -76,8 +78,11 @@ def create_app(
     *,
     backends: Mapping[str, Backend] | None = None,
     catalog: Catalog | None = None,
+    tracer: Tracer | None = None,
 ) -> FastAPI:
-    """`backends` replaces the ones settings describe (tests pass a scripted backend)."""
+    """`backends` replaces the ones settings describe (tests pass a scripted backend);
+    `tracer` the OTLP one `[platform] otlp_endpoint` would make (tests pass one that keeps
+    its spans)."""
     built = (
         dict(backends)
         if backends is not None
@@ -85,19 +90,25 @@ def create_app(
     )
     catalog = catalog or default_catalog()
     platform = settings.platform
+    flush_traces: Callable[[], None] | None = None
+    if tracer is None and platform.otlp_endpoint:
+        tracer, flush_traces = otlp_tracer(platform.otlp_endpoint)
     store = Store(create_engine(settings.database_url or sqlite_url(settings.data_dir)))
     registry = CollectorRegistry()
     request_metrics = RequestMetrics(registry)
-    limits = build_limits(platform, catalog, on_refusal=request_metrics.refused)
     usage_writer = UsageWriter(store)
+    # Every finished call, and every refused one: the ledger, the metrics, the log.
+    usage = FanOut([usage_writer, request_metrics, AccessLog()])
+    limits = build_limits(platform, catalog, on_refusal=Refusals(request_metrics, usage, time.time))
     engine = Engine(
         build_router(settings, catalog, built),
         built,
         store,
         retention_seconds=settings.response_retention_seconds,
         limits=limits,
-        usage=FanOut([usage_writer, request_metrics, AccessLog()]),
+        usage=usage,
         prices={model: Price(p.input, p.output) for model, p in platform.prices.items()},
+        tracer=tracer,
     )
     responses = Responses(store)
     directory = build_key_directory(settings, store)
@@ -134,6 +145,8 @@ def create_app(
             await usage_writer.close()  # after the engine: the last calls' records are queued
             await limits.limiter.close()
             await store.close()
+            if flush_traces is not None:
+                flush_traces()
 
     app = FastAPI(
         title="openscope",
@@ -147,12 +160,14 @@ def create_app(
     app.state.store = store
     app.state.usage_writer = usage_writer
     app.state.ready = False
+    if tracer is not None:
+        app.add_middleware(TracingMiddleware, tracer=tracer)  # inside: the id is set first
     app.add_middleware(RequestIdMiddleware)
 
     context = ProtocolContext(
         service=engine,
         responses=responses,
-        authenticate=ApiKeyAuth(directory, Scope.INFERENCE),
+        authenticate=ApiKeyAuth(directory, Scope.INFERENCE, tracer),
         max_body_bytes=settings.max_body_bytes,
     )
     app.include_router(openai_chat.build_router(context))

@@ -6,6 +6,7 @@ needs is refused with 403."""
 from __future__ import annotations
 
 from fastapi import Request
+from opentelemetry.trace import Tracer
 
 from openscope.core.errors import AuthenticationFailed, PermissionDenied
 from openscope.core.principal import Principal
@@ -27,13 +28,25 @@ def presented_key(request: Request) -> str | None:
 
 
 class ApiKeyAuth:
-    """A route dependency: the caller, who must hold `scope`."""
+    """A route dependency: the caller, who must hold `scope`. With a `tracer`, the lookup
+    is the request's `auth` span."""
 
-    def __init__(self, directory: KeyDirectory, scope: str) -> None:
+    def __init__(self, directory: KeyDirectory, scope: str, tracer: Tracer | None = None) -> None:
         self._directory = directory
         self._scope = scope
+        self._tracer = tracer
 
     async def __call__(self, request: Request) -> Principal:
+        if self._tracer is None:
+            return await self._authenticate(request)
+        with self._tracer.start_as_current_span("auth") as span:
+            principal = await self._authenticate(request)
+            span.set_attributes(
+                {"openscope.key_id": principal.key_id, "openscope.workspace": principal.workspace}
+            )
+            return principal
+
+    async def _authenticate(self, request: Request) -> Principal:
         key = presented_key(request)
         if key is None:
             raise AuthenticationFailed(NO_KEY)

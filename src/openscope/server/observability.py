@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from openscope.core.billing import UsageRecord
+from openscope.core.billing import UsageRecord, usage_record
 from openscope.core.call import Call
+from openscope.core.errors import RATE_LIMIT_ANSWERS
+from openscope.core.events import Usage
+from openscope.core.ids import request_id
 from openscope.core.quota import LimitKind
 from openscope.engine.stages.meter import UsageSink
 
@@ -141,6 +144,35 @@ class AccessLog:
             record.output_tokens,
             record.latency_ms,
             extra={"fields": fields},
+        )
+
+
+class Refusals:
+    """A call a rate limit refused: counted in the metrics, and one ledger row of its own
+    (no tokens, the 429's code as its status), so usage per key shows what was refused."""
+
+    def __init__(
+        self, metrics: RequestMetrics, sink: UsageSink, clock: Callable[[], float]
+    ) -> None:
+        self._metrics = metrics
+        self._sink = sink
+        self._clock = clock
+
+    def __call__(self, call: Call, reason: LimitKind) -> None:
+        self._metrics.refused(call, reason)
+        code, _ = RATE_LIMIT_ANSWERS[reason]
+        self._sink.record_nowait(
+            usage_record(
+                request_id=call.request_id or request_id(),
+                created_at_ms=round(self._clock() * 1000),
+                workspace=call.principal.workspace,
+                key_id=call.principal.key_id,
+                model=call.request.model,
+                api=call.api,
+                status=code,
+                usage=Usage(),
+                price=None,
+            )
         )
 
 

@@ -13,6 +13,8 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 
+from opentelemetry.trace import Tracer
+
 from openscope.core.call import Call
 from openscope.core.catalog import ModelSpec
 from openscope.core.errors import MODEL_ACCESS_DENIED, PermissionDenied, rate_limited
@@ -62,8 +64,11 @@ class Admit:
         *,
         implied_per_second: bool = True,
         on_refusal: Callable[[Call, LimitKind], None] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
-        """`on_refusal` hears of every call a limit refused, and why (for the metrics)."""
+        """`on_refusal` hears of every call a limit refused, and why (for the metrics and
+        the ledger); with a `tracer`, asking the limiter is an `admit` span."""
+        self._tracer = tracer
         self._router = router
         self._on_refusal = on_refusal
         self._accounts: dict[str, tuple[LimitScope | None]] = {}
@@ -126,7 +131,19 @@ class Admit:
         self, call: Call, spec: ModelSpec, scopes: tuple[LimitScope, ...], next: Next
     ) -> AsyncGenerator[Event, None]:
         demand = demand_of(call.request, spec)
-        admission = await self._admission(scopes, demand)
+        if self._tracer is None:
+            admission = await self._admission(scopes, demand)
+        else:
+            span = self._tracer.start_span(
+                "admit", attributes={"openscope.scopes": len(scopes), "openscope.model": spec.name}
+            )
+            try:
+                admission = await self._admission(scopes, demand)
+                span.set_attribute("openscope.admitted", admission.admitted)
+                if admission.refused is not None:
+                    span.set_attribute("openscope.refused", str(admission.refused))
+            finally:
+                span.end()
         if not admission.admitted:
             if self._on_refusal is not None and admission.refused is not None:
                 self._on_refusal(call, admission.refused)

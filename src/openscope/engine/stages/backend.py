@@ -8,6 +8,8 @@ import time
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 
+from opentelemetry.trace import Status, StatusCode, Tracer
+
 from openscope.backends.base import Backend
 from openscope.core.call import Call
 from openscope.core.errors import request_timed_out
@@ -16,17 +18,42 @@ from openscope.engine.routing import Router
 
 
 class RunOnBackend:
-    def __init__(self, router: Router, backends: Mapping[str, Backend]) -> None:
+    def __init__(
+        self, router: Router, backends: Mapping[str, Backend], tracer: Tracer | None = None
+    ) -> None:
+        """With a `tracer`, each call's time on its backend is a `backend` span."""
         self._router = router
         self._backends = backends
+        self._tracer = tracer
 
     def __call__(self, call: Call) -> AsyncGenerator[Event, None]:
         target = self._router.resolve(call.request.model)
         backend = self._backends[target.route.backend]
         events = backend.generate(call.request, target.route.model)
-        if call.deadline is None:
-            return events  # nothing to watch: the backend's own iterator
-        return _within(call.deadline, events)
+        if call.deadline is not None:
+            events = _within(call.deadline, events)
+        if self._tracer is not None:
+            events = _traced(self._tracer, target.route.backend, target.route.model, events)
+        return events  # with nothing to watch, the backend's own iterator
+
+
+async def _traced(
+    tracer: Tracer, backend: str, model: str, source: AsyncGenerator[Event, None]
+) -> AsyncGenerator[Event, None]:
+    # Started, not made current: a current span cannot cross this generator's yields.
+    span = tracer.start_span(
+        "backend", attributes={"openscope.backend": backend, "openscope.model": model}
+    )
+    try:
+        async with aclosing(source) as events:
+            async for event in events:
+                yield event
+    except Exception as error:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR))
+        raise
+    finally:
+        span.end()
 
 
 async def _within(
