@@ -17,7 +17,7 @@ log = logging.getLogger("openscope.usage")
 
 DEFAULT_MAX_PENDING = 10_000
 DEFAULT_BATCH_SIZE = 500
-DEFAULT_LINGER = 0.1  # seconds a batch may wait for more records before it is written
+DEFAULT_LINGER = 0.25  # seconds a batch may wait for more records before it is written
 ROLLUP_BATCH = 50_000  # events per rollup transaction, so none holds its lock for long
 DAY_MS = 86_400_000
 

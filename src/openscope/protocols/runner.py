@@ -74,17 +74,12 @@ async def run_call(
     frees its place. What the rate limits have left goes out as headers (`limit_headers`
     words them in the protocol's style)."""
     events = service.generate(call)
-    headers: dict[str, str] = {}
     try:
-        first = await unless_disconnected(request, _first(events))
-        # The limits are checked before anything is generated: the answer's status waits
-        # for the first real event, so a refusal after admission still gets its own.
-        while isinstance(first, LimitsChecked):
-            headers = limit_headers(first.requests, first.tokens)
-            first = await unless_disconnected(request, _first(events))
+        checked, first = await unless_disconnected(request, _first_generated(events))
     except BaseException:
         await events.aclose()
         raise
+    headers = limit_headers(checked.requests, checked.tokens) if checked is not None else {}
     if call.stream:
         return sse_response(_frames(first, events, codec, keepalive), headers)
 
@@ -102,11 +97,21 @@ async def run_call(
     return json_response(codec.body(await unless_disconnected(request, collect())), 200, headers)
 
 
-async def _first(events: AsyncIterator[Event]) -> Event | None:
+async def _first_generated(
+    events: AsyncIterator[Event],
+) -> tuple[LimitsChecked | None, Event | None]:
+    """What the limits said, if they were asked, and the first event after that. The
+    limits are checked before anything is generated: the answer's status waits for the
+    first real event, so a refusal after admission still gets its own."""
+    checked = None
     try:
-        return await anext(events)
+        first = await anext(events)
+        while isinstance(first, LimitsChecked):
+            checked = first
+            first = await anext(events)
     except StopAsyncIteration:
-        return None
+        return checked, None
+    return checked, first
 
 
 async def _after(first: Event | None, events: AsyncIterator[Event]) -> AsyncGenerator[Event, None]:

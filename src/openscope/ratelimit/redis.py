@@ -18,11 +18,12 @@ hour."""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import redis.asyncio
@@ -47,16 +48,20 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 """What says Redis cannot be reached (rather than a bug or a refused command)."""
 
 # KEYS: the buckets, then the concurrency gauges.
-# ARGV: #buckets, #gauges, slot id, slot TTL (s); per bucket: interval T, tolerance tau, cost;
-# per gauge: its limit.
-# Reply: admitted 0|1, now, each bucket's TAT (after the charge if admitted), whether each
-# bucket conformed 0|1, each gauge's count before this call. Floats travel as strings (a Lua
-# number in a reply is truncated to an integer).
+# ARGV[1], words apart: #buckets, #gauges, slot id, slot TTL (s); per bucket: interval T,
+# tolerance tau, cost; per gauge: its limit.
+# Reply, words apart: admitted 0|1, now, each bucket's TAT (after the charge if admitted),
+# whether each bucket conformed 0|1, each gauge's count before this call.
+# One string each way, not an argument or a reply item per number: the client's encoding
+# and parsing of a dozen items was most of a decision's cost. (Floats travel as text: a Lua
+# number in a reply would be truncated to an integer.)
 ADMIT_SCRIPT = """
-local nc = tonumber(ARGV[1])
-local ns = tonumber(ARGV[2])
-local slot_id = ARGV[3]
-local slot_ttl = tonumber(ARGV[4])
+local A = {}
+for word in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = word end
+local nc = tonumber(A[1])
+local ns = tonumber(A[2])
+local slot_id = A[3]
+local slot_ttl = tonumber(A[4])
 local eps = 1e-9
 local function fmt(x) return string.format('%.17g', x) end
 local t = redis.call('TIME')
@@ -66,7 +71,7 @@ local function tat_of(key) return tonumber(redis.call('GET', key) or '') or now 
 local tats, ok, counts = {}, {}, {}
 local admitted = true
 for i = 1, nc do
-  local tolerance = tonumber(ARGV[4 + (i - 1) * 3 + 2])
+  local tolerance = tonumber(A[4 + (i - 1) * 3 + 2])
   local tat = tat_of(KEYS[i])
   tats[i] = tat
   if now + eps >= tat - tolerance then
@@ -81,13 +86,13 @@ for j = 1, ns do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(now - slot_ttl))
   local n = redis.call('ZCARD', key)
   counts[j] = n
-  if n >= tonumber(ARGV[4 + nc * 3 + j]) then admitted = false end
+  if n >= tonumber(A[4 + nc * 3 + j]) then admitted = false end
 end
 
 if admitted then
   for i = 1, nc do
-    local interval = tonumber(ARGV[4 + (i - 1) * 3 + 1])
-    local cost = tonumber(ARGV[4 + (i - 1) * 3 + 3])
+    local interval = tonumber(A[4 + (i - 1) * 3 + 1])
+    local cost = tonumber(A[4 + (i - 1) * 3 + 3])
     -- Read again: a key named twice compounds.
     local tat = math.max(tat_of(KEYS[i]), now) + interval * cost
     tats[i] = tat
@@ -105,25 +110,27 @@ if admitted then
   end
 end
 
-local reply = {admitted and 1 or 0, fmt(now)}
+local reply = {admitted and '1' or '0', fmt(now)}
 for i = 1, nc do reply[#reply + 1] = fmt(tats[i]) end
-for i = 1, nc do reply[#reply + 1] = ok[i] end
-for j = 1, ns do reply[#reply + 1] = counts[j] end
-return reply
+for i = 1, nc do reply[#reply + 1] = tostring(ok[i]) end
+for j = 1, ns do reply[#reply + 1] = tostring(counts[j]) end
+return table.concat(reply, ' ')
 """
 
 # KEYS: the token buckets, then the concurrency gauges.
-# ARGV: #buckets, #gauges, slot id; per bucket: its interval T and its delta (the tokens used
-# less what it was charged at admission).
+# ARGV[1], words apart: #buckets, #gauges, slot id; per bucket: its interval T and its
+# delta (the tokens used less what it was charged at admission).
 SETTLE_SCRIPT = """
-local nc = tonumber(ARGV[1])
-local ns = tonumber(ARGV[2])
-local slot_id = ARGV[3]
+local A = {}
+for word in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = word end
+local nc = tonumber(A[1])
+local ns = tonumber(A[2])
+local slot_id = A[3]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 for i = 1, nc do
-  local interval = tonumber(ARGV[2 + 2 * i])
-  local delta = tonumber(ARGV[3 + 2 * i])
+  local interval = tonumber(A[2 + 2 * i])
+  local delta = tonumber(A[3 + 2 * i])
   if delta ~= 0 then
     local tat = tonumber(redis.call('GET', KEYS[i]) or '') or now
     if delta > 0 then
@@ -194,6 +201,10 @@ class RedisLimiter:
         self._admit_script = client.register_script(ADMIT_SCRIPT)
         self._settle_script = client.register_script(SETTLE_SCRIPT)
         self._calls = Coalescer(client)
+        # Slot ids: unique across replicas by a random prefix, then counted (a uuid4 per
+        # call cost a sixth of a decision).
+        self._slot_prefix = secrets.token_hex(6) + "-"
+        self._slot_numbers = itertools.count()
         self._down = False  # an outage has been logged and not yet seen to end
         self._retry_at = 0.0  # while down, Redis is not tried before this (on `clock`)
         self._pending: deque[tuple[RedisTicket, int]] = deque(maxlen=MAX_PENDING_SETTLES)
@@ -252,7 +263,7 @@ class RedisLimiter:
                 await self._fallback.close()
 
     async def _decide(self, decision: Plan, demand: Demand) -> Admission:
-        slot_id = uuid.uuid4().hex
+        slot_id = f"{self._slot_prefix}{next(self._slot_numbers)}"
         keys = [self._prefix + c.key for c in decision.counters]
         keys += [self._prefix + s.key for s in decision.slots]
         args: list[str | int] = [
@@ -268,7 +279,8 @@ class RedisLimiter:
                 str(counter.cost),
             ]
         args += [slot.limit for slot in decision.slots]
-        reply: Sequence[bytes | str | int] = await self._calls.call(self._admit_script, keys, args)
+        packed = " ".join(map(str, args))
+        reply: list[bytes] = (await self._calls.call(self._admit_script, keys, [packed])).split()
 
         nc = len(decision.counters)
         now = float(reply[1])
@@ -306,7 +318,8 @@ class RedisLimiter:
         args: list[str | int] = [len(ticket.token_keys), len(ticket.slot_keys), ticket.slot_id]
         for interval, cost in zip(ticket.token_intervals, ticket.token_costs, strict=True):
             args += [repr(interval), str(tokens_used - cost)]
-        await self._calls.call(self._settle_script, [*ticket.token_keys, *ticket.slot_keys], args)
+        keys = [*ticket.token_keys, *ticket.slot_keys]
+        await self._calls.call(self._settle_script, keys, [" ".join(map(str, args))])
 
     async def _replay_pending(self) -> None:
         """Settles that could not reach Redis, now that it may be back. One that cannot reach

@@ -6,12 +6,16 @@ key: records name the key by its id."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from openscope.core.billing import UsageRecord, usage_record
 from openscope.core.call import Call
@@ -29,73 +33,43 @@ LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120
 TOKEN_KINDS = ("input", "output", "reasoning", "cached", "cache_creation")
 
 
-@dataclass(frozen=True, slots=True)
-class _Series:
-    requests: Counter
-    tokens: tuple[Counter, ...]
-    ttft: Histogram
-    latency: Histogram
+class _Histogram:
+    """Bucket counts and a sum, as Prometheus histograms keep them."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BUCKETS) + 1)  # the last: above every bound
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(LATENCY_BUCKETS, value)] += 1
+        self.total += value
+
+    def buckets(self) -> list[tuple[str, float]]:
+        cumulative = 0
+        out: list[tuple[str, float]] = []
+        for bound, count in zip((*LATENCY_BUCKETS, math.inf), self.counts, strict=True):
+            cumulative += count
+            out.append(("+Inf" if bound == math.inf else repr(float(bound)), cumulative))
+        return out
 
 
-class RequestMetrics:
-    """The request series, registered in the app's own registry."""
+class RequestMetrics(Collector):
+    """The request series. Counted in plain numbers on the event loop (no lock, no label
+    lookup per request) and read into Prometheus families at scrape time."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        labels = ["model", "api"]
-        self.requests = Counter(
-            PREFIX + "requests",
-            "Requests that reached a model, by how they ended.",
-            [*labels, "status"],
-            registry=registry,
-        )
-        self.tokens = Counter(
-            PREFIX + "tokens",
-            "Tokens of finished requests, by kind.",
-            [*labels, "kind"],
-            registry=registry,
-        )
-        self.ttft = Histogram(
-            PREFIX + "time_to_first_token_seconds",
-            "Time from the request to its first generated content.",
-            labels,
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self.latency = Histogram(
-            PREFIX + "request_duration_seconds",
-            "Time from the request to its last event.",
-            labels,
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self.refusals = Counter(
-            PREFIX + "rate_limited",
-            "Requests refused by a rate limit, by what ran out.",
-            [*labels, "reason"],
-            registry=registry,
-        )
-
-        # The series of one (model, api, status), looked up once: `labels()` takes a lock
-        # and builds a key on every call.
-        self._series: dict[tuple[str, str, str], _Series] = {}
-
-    def _of(self, record: UsageRecord) -> _Series:
-        key = (record.model, record.api, record.status)
-        series = self._series.get(key)
-        if series is None:
-            labels = key[:2]
-            series = _Series(
-                requests=self.requests.labels(*key),
-                tokens=tuple(self.tokens.labels(*labels, kind) for kind in TOKEN_KINDS),
-                ttft=self.ttft.labels(*labels),
-                latency=self.latency.labels(*labels),
-            )
-            self._series[key] = series
-        return series
+        self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
+        self._tokens: dict[tuple[str, str, str], int] = defaultdict(int)
+        self._ttft: dict[tuple[str, str], _Histogram] = defaultdict(_Histogram)
+        self._latency: dict[tuple[str, str], _Histogram] = defaultdict(_Histogram)
+        self._refusals: dict[tuple[str, str, str], int] = defaultdict(int)
+        registry.register(self)
 
     def record_nowait(self, record: UsageRecord) -> None:
-        series = self._of(record)
-        series.requests.inc()
+        labels = (record.model, record.api)
+        self._requests[(*labels, record.status)] += 1
         counts = (
             record.input_tokens,
             record.output_tokens,
@@ -103,15 +77,52 @@ class RequestMetrics:
             record.cached_tokens,
             record.cache_creation_tokens,
         )
-        for counter, count in zip(series.tokens, counts, strict=True):
+        for kind, count in zip(TOKEN_KINDS, counts, strict=True):
             if count:
-                counter.inc(count)
+                self._tokens[(*labels, kind)] += count
         if record.ttft_ms is not None:
-            series.ttft.observe(record.ttft_ms / 1000)
-        series.latency.observe(record.latency_ms / 1000)
+            self._ttft[labels].observe(record.ttft_ms / 1000)
+        self._latency[labels].observe(record.latency_ms / 1000)
 
     def refused(self, call: Call, reason: LimitKind) -> None:
-        self.refusals.labels(call.request.model, call.api, str(reason)).inc()
+        self._refusals[(call.request.model, call.api, str(reason))] += 1
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["model", "api"]
+        requests = CounterMetricFamily(
+            PREFIX + "requests",
+            "Requests the limits answered, by how they ended.",
+            labels=[*labels, "status"],
+        )
+        for key, count in list(self._requests.items()):
+            requests.add_metric(list(key), count)
+        yield requests
+        tokens = CounterMetricFamily(
+            PREFIX + "tokens", "Tokens of finished requests, by kind.", labels=[*labels, "kind"]
+        )
+        for key, count in list(self._tokens.items()):
+            tokens.add_metric(list(key), count)
+        yield tokens
+        for name, help_text, table in (
+            (
+                "time_to_first_token_seconds",
+                "Time from the request to its first generated content.",
+                self._ttft,
+            ),
+            ("request_duration_seconds", "Time from the request to its last event.", self._latency),
+        ):
+            family = HistogramMetricFamily(PREFIX + name, help_text, labels=labels)
+            for pair, histogram in list(table.items()):
+                family.add_metric(list(pair), histogram.buckets(), histogram.total)
+            yield family
+        refusals = CounterMetricFamily(
+            PREFIX + "rate_limited",
+            "Requests refused by a rate limit, by what ran out.",
+            labels=[*labels, "reason"],
+        )
+        for key, count in list(self._refusals.items()):
+            refusals.add_metric(list(key), count)
+        yield refusals
 
 
 class AccessLog:
