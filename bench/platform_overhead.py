@@ -2,13 +2,14 @@
 the meter's ledger row, against the scripted backend (no model), as requests per second and
 as the latency each request adds, with the limits counted in this process and in Redis.
 
-    .venv/bin/python bench/platform_overhead.py                  # against 420222b
-    .venv/bin/python bench/platform_overhead.py --baseline REV
+    .venv/bin/python bench/platform_overhead.py
+    .venv/bin/python bench/platform_overhead.py --baseline 420222b   # and a revision
 
-Three servers, each pinned to core 0 (the clients get the other core): the baseline
-revision (before the platform: configured keys only, no limits, no ledger); this tree with
-a stored key that has RPM/TPM limits far above what the run sends, metered into the ledger,
-counted in process; and the same counted in a real redis-server (`redis-server` on PATH).
+Servers of this tree, each pinned to core 0 (the clients get the other core): one with the
+platform off (`[platform] enabled = false`: the configured key only, no limits, no ledger);
+one on, called with a stored key that has RPM/TPM limits far above what the run sends,
+metered into the ledger, counted in process; and the same counted in a real redis-server
+(`redis-server` on PATH). With `--baseline REV`, that revision as well, for reference.
 Rounds alternate the sides so all see the same machine. The load comes from raw keep-alive
 sockets replaying one prepared request (httpx on the one other core saturated before the
 server did, which hid most of the server's cost). Printed: median requests/s of each side
@@ -123,7 +124,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default="420222b", help="a revision before the platform")
+    parser.add_argument("--baseline", help="a git revision to show beside (for reference)")
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
@@ -136,17 +137,18 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="platform-")))
         tree = scratch / "baseline"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
-            check=True,
-            capture_output=True,
-        )
-        stack.callback(
-            subprocess.run,
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-            check=False,
-            capture_output=True,
-        )
+        if args.baseline:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
+                check=True,
+                capture_output=True,
+            )
+            stack.callback(
+                subprocess.run,
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                check=False,
+                capture_output=True,
+            )
         redis_server = RedisServer(scratch)
         redis_server.start()
         stack.callback(redis_server.stop)
@@ -156,17 +158,21 @@ def main() -> int:
             **platform_env,
             "OPENSCOPE_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0",
         }
-        baseline = stack.enter_context(
-            serve_config(CONFIG, launcher=pinned, env={"PYTHONPATH": str(tree / "src")})
-        )
+        off_config = CONFIG + "\n[platform]\nenabled = false\n"
+        off = stack.enter_context(serve_config(off_config, launcher=pinned, env=platform_env))
         local = stack.enter_context(serve_config(CONFIG, launcher=pinned, env=platform_env))
         redis_config = CONFIG + "\n[platform]\nreplicas = 1\n"
         shared = stack.enter_context(serve_config(redis_config, launcher=pinned, env=redis_env))
         sides = {
-            f"without ({args.baseline})": (baseline.base, API_KEY),
+            "platform off": (off.base, API_KEY),
             "platform, in process": (local.base, stored_key(local.base)),
             "platform, Redis": (shared.base, stored_key(shared.base)),
         }
+        if args.baseline:
+            baseline = stack.enter_context(
+                serve_config(CONFIG, launcher=pinned, env={"PYTHONPATH": str(tree / "src")})
+            )
+            sides[f"revision {args.baseline}"] = (baseline.base, API_KEY)
         print(
             f"platform overhead, scripted backend, servers on core 0: {args.requests} "
             f"requests x {args.rounds} rounds, {args.concurrency} in flight"

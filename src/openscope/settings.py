@@ -62,6 +62,10 @@ class PlatformSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # false: one person's server. The configured keys only, no stored keys and no admin
+    # API, no limits, no usage ledger, no per-request metrics or log line.
+    enabled: bool = True
+
     # The secret API keys are digested under (HMAC-SHA256). Unset: generated into
     # data_dir/key_pepper on first start. Replicas sharing a database must share it.
     key_pepper: str | None = None

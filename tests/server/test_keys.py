@@ -222,3 +222,14 @@ def test_configured_key_ids_depend_on_the_pepper(scripted_client: AppFactory) ->
     from openscope.server.keys import configured_key_id
 
     assert configured_key_id(b"one", "sk-test") != configured_key_id(b"two", "sk-test")
+
+
+def test_with_the_platform_off_only_the_configured_keys_exist(
+    scripted_client: AppFactory,
+) -> None:
+    off = scripted_client(platform={"enabled": False})
+    assert off.post(CHAT, json=chat_body()).status_code == 200
+    answer = off.post(CHAT, json=chat_body())
+    assert "x-ratelimit-limit-requests" not in answer.headers  # no limits, not even Model Studio's
+    assert off.get("/admin/v1/keys").status_code == 404
+    assert off.post(CHAT, json=chat_body(), headers=as_key("sk-other")).status_code == 401

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -99,14 +100,18 @@ def create_app(
     usage_writer = UsageWriter(store)
     # Every finished call, and every refused one: the ledger, the metrics, the log.
     usage = FanOut([usage_writer, request_metrics, AccessLog()])
-    limits = build_limits(platform, catalog, on_refusal=Refusals(request_metrics, usage, time.time))
+    limits = (
+        build_limits(platform, catalog, on_refusal=Refusals(request_metrics, usage, time.time))
+        if platform.enabled
+        else None
+    )
     engine = Engine(
         build_router(settings, catalog, built),
         built,
         store,
         retention_seconds=settings.response_retention_seconds,
         limits=limits,
-        usage=usage,
+        usage=usage if platform.enabled else None,
         prices={model: Price(p.input, p.output) for model, p in platform.prices.items()},
         tracer=tracer,
     )
@@ -131,10 +136,15 @@ def create_app(
                 )
             ),
         ]
+        # What startup built (modules, the catalogue, the migrations' machinery, the app)
+        # lives as long as the server: left out of the cyclic collector, a full collection
+        # no longer walks it every time (given back when the server stops).
+        gc.freeze()
         app.state.ready = True
         try:
             yield
         finally:
+            gc.unfreeze()
             app.state.ready = False
             for chore in chores:
                 chore.cancel()
@@ -143,7 +153,8 @@ def create_app(
             await directory.write_last_used()
             await engine.close()
             await usage_writer.close()  # after the engine: the last calls' records are queued
-            await limits.limiter.close()
+            if limits is not None:
+                await limits.limiter.close()
             await store.close()
             if flush_traces is not None:
                 flush_traces()
@@ -173,15 +184,16 @@ def create_app(
     app.include_router(openai_chat.build_router(context))
     app.include_router(anthropic_messages.build_router(context))
     app.include_router(openai_responses.build_router(context))
-    admin = admin_router(AdminService(store, directory), ApiKeyAuth(directory, Scope.ADMIN))
-    app.include_router(admin)
-    schemas: list[dict[str, object]] = []  # built on first ask: it takes a while
+    if platform.enabled:
+        admin = admin_router(AdminService(store, directory), ApiKeyAuth(directory, Scope.ADMIN))
+        app.include_router(admin)
+        schemas: list[dict[str, object]] = []  # built on first ask: it takes a while
 
-    @app.get(f"{ADMIN_PREFIX}/openapi.json", include_in_schema=False)
-    async def admin_openapi() -> Response:
-        if not schemas:
-            schemas.append(admin_schema(admin))
-        return json_response(schemas[0])
+        @app.get(f"{ADMIN_PREFIX}/openapi.json", include_in_schema=False)
+        async def admin_openapi() -> Response:
+            if not schemas:
+                schemas.append(admin_schema(admin))
+            return json_response(schemas[0])
 
     metrics_auth = ApiKeyAuth(directory, Scope.METRICS)
 

@@ -80,4 +80,5 @@ def build_key_directory(settings: Settings, store: Store) -> KeyDirectory:
         configured=settings.api_keys,
         admin=platform.admin_keys,
         cache_seconds=platform.auth_cache_seconds,
+        stored=platform.enabled,
     )
