@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -36,26 +35,12 @@ from openscope.core.state import (
     TurnSettings,
 )
 from openscope.store import Store, open_store, sqlite_url
+from tests.store.postgres import NEEDS_POSTGRESQL, PG_URL, reset_postgres
 
 W = DEFAULT_WORKSPACE
 NOW = 100  # before every record's default expiry
 
-PG_URL = os.environ.get("OPENSCOPE_TEST_DATABASE_URL")
-# .ci/run starts a throwaway PostgreSQL and sets the URL; without one these run on SQLite only
-NEEDS_POSTGRESQL = "needs a PostgreSQL: set OPENSCOPE_TEST_DATABASE_URL (.ci/run starts one)"
 TABLES = ("conversation_items", "conversations", "response_items", "responses")
-
-
-async def _reset_postgres(url: str) -> None:
-    """Drop every table (and Alembic's version table) so the test's open_store migrates a
-    blank database through Alembic."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for table in (*TABLES, "alembic_version"):
-                await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(
@@ -71,7 +56,7 @@ async def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return sqlite_url(tmp_path / "data")
     assert PG_URL
-    await _reset_postgres(PG_URL)
+    await reset_postgres(PG_URL)
     return PG_URL
 
 

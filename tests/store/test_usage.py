@@ -4,39 +4,22 @@ set): append-only events, their hourly rollup, retention and the bucketed querie
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from openscope.core.billing import Price, UsageRecord, UsageTotals, usage_record
 from openscope.core.events import Usage
 from openscope.store import Store, open_store, sqlite_url, usage
-from openscope.store.tables import metadata
-
-PG_URL = os.environ.get("OPENSCOPE_TEST_DATABASE_URL")
-NEEDS_POSTGRESQL = "needs a PostgreSQL: set OPENSCOPE_TEST_DATABASE_URL (.ci/run starts one)"
+from tests.store.postgres import NEEDS_POSTGRESQL, PG_URL, reset_postgres
 
 HOUR = 3600
 DAY = 86400
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z, on a day boundary
 PRICE = Price(input=2.0, output=6.0)
-
-
-async def _reset_postgres(url: str) -> None:
-    """Drop every table of the schema (and Alembic's version table), so open_store
-    migrates a blank database."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for table in (*(t.name for t in reversed(metadata.sorted_tables)), "alembic_version"):
-                await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(
@@ -49,7 +32,7 @@ async def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return sqlite_url(tmp_path / "data")
     assert PG_URL
-    await _reset_postgres(PG_URL)
+    await reset_postgres(PG_URL)
     return PG_URL
 
 
@@ -396,7 +379,7 @@ async def test_an_insert_that_commits_late_with_a_lower_seq_is_not_skipped() -> 
     """PostgreSQL takes seqs at INSERT and commits in any order: the rollup waits for the
     inserts in flight, so seq N committing after N+1 still gets rolled up."""
     assert PG_URL
-    await _reset_postgres(PG_URL)
+    await reset_postgres(PG_URL)
     store = await open_store(PG_URL)
     try:
         async with store.engine.connect() as slow:
