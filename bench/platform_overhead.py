@@ -34,21 +34,13 @@ from pathlib import Path
 
 import httpx
 
+from overhead import CHAT, CONFIG, MODEL
 from server import API_KEY, pinned_to_core_0, serve_config
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.redis_server import RedisServer  # noqa: E402
 
-CHAT = "/compatible-mode/v1/chat/completions"
-MODEL = "scripted-echo"
-CONFIG = f"""
-[backends.scripted]
-type = "scripted"
-
-[routes]
-"{MODEL}" = "scripted"
-"""
 BODY = {
     "model": MODEL,
     "messages": [{"role": "user", "content": "Say something short about the sea, please."}],

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from openscope.core.quota import RateLimits
+
 EMBEDDED_BACKEND = "embedded"
 EMBEDDED_MODEL = "smollm2-135m-instruct"
 
@@ -46,6 +48,9 @@ class LimitSettings(BaseModel):
     tps: float | None = Field(default=None, gt=0)
     max_concurrent: int | None = Field(default=None, gt=0)
     tpd: int | None = Field(default=None, gt=0)  # tokens per day: a budget
+
+    def limits(self) -> RateLimits:
+        return RateLimits(**self.model_dump())
 
 
 class PriceSettings(BaseModel):

@@ -186,6 +186,17 @@ def openai_client(client: TestClient, key: str, retries: int) -> openai.OpenAI:
     )
 
 
+def anthropic_client(client: TestClient, key: str, retries: int) -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        base_url="http://testserver/apps/anthropic",
+        api_key=key,
+        http_client=client,
+        max_retries=retries,
+        # over the TestClient's own Authorization header, which the key would lose to
+        default_headers={"Authorization": f"Bearer {key}"},
+    )
+
+
 def test_the_openai_sdk_raises_rate_limit_error(client: TestClient) -> None:
     key = key_with(client, rpm=1)
     sdk = openai_client(client, key, 0)
@@ -209,13 +220,7 @@ def test_the_openai_sdk_retries_after_retry_after_ms(client: TestClient) -> None
 
 def test_the_anthropic_sdk_raises_rate_limit_error(client: TestClient) -> None:
     key = key_with(client, rpm=1)
-    sdk = anthropic.Anthropic(
-        base_url="http://testserver/apps/anthropic",
-        api_key=key,
-        http_client=client,
-        max_retries=0,
-        default_headers={"Authorization": f"Bearer {key}"},
-    )
+    sdk = anthropic_client(client, key, 0)
     body = {"model": "qwen-plus", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
     sdk.messages.create(**body)  # type: ignore[arg-type]
     with pytest.raises(anthropic.RateLimitError) as raised:
@@ -242,13 +247,7 @@ def test_the_sdks_do_not_retry_a_spent_budget(client: TestClient) -> None:
     with pytest.raises(openai.RateLimitError):
         sdk.chat.completions.create(**CHAT_BODY)  # type: ignore[call-overload]
     assert sent.count("/compatible-mode/v1/chat/completions") == 2  # no retry of the second
-    claude = anthropic.Anthropic(
-        base_url="http://testserver/apps/anthropic",
-        api_key=key,
-        http_client=client,
-        max_retries=2,
-        default_headers={"Authorization": f"Bearer {key}"},
-    )
+    claude = anthropic_client(client, key, 2)
     body = {"model": "qwen-plus", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
     with pytest.raises(anthropic.RateLimitError):
         claude.messages.create(**body)  # type: ignore[arg-type]
@@ -259,13 +258,7 @@ def test_a_rate_limit_is_retried_by_the_anthropic_sdk(client: TestClient) -> Non
     key = key_with(client, rpm=60)
     sent: list[str] = []
     client.event_hooks["request"].append(lambda request: sent.append(request.url.path))
-    claude = anthropic.Anthropic(
-        base_url="http://testserver/apps/anthropic",
-        api_key=key,
-        http_client=client,
-        max_retries=2,
-        default_headers={"Authorization": f"Bearer {key}"},
-    )
+    claude = anthropic_client(client, key, 2)
     body = {"model": "qwen-plus", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
     claude.messages.create(**body)  # type: ignore[arg-type]
     started = time.monotonic()

@@ -23,7 +23,7 @@ def account_limits(platform: PlatformSettings, catalog: Catalog) -> AccountLimit
     """Each model's account-level limits: the settings' over Model Studio's defaults for
     the catalogue's models (the name a client calls, an alias included)."""
     table: Mapping[str, RateLimits] = {
-        model: RateLimits(**limit.model_dump()) for model, limit in platform.limits.items()
+        model: limit.limits() for model, limit in platform.limits.items()
     }
 
     def limits(model: str, spec: ModelSpec) -> RateLimits:

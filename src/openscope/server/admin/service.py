@@ -19,23 +19,10 @@ from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.principal import DEFAULT_WORKSPACE
 from openscope.core.quota import RateLimits
 from openscope.server.keys import KeyDirectory
+from openscope.settings import LimitSettings
 from openscope.store import Store
 
 # -- request bodies -----------------------------------------------------------------------
-
-
-class LimitsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rpm: int | None = Field(default=None, gt=0)
-    tpm: int | None = Field(default=None, gt=0)
-    rps: float | None = Field(default=None, gt=0)
-    tps: float | None = Field(default=None, gt=0)
-    max_concurrent: int | None = Field(default=None, gt=0)
-    tpd: int | None = Field(default=None, gt=0)
-
-    def limits(self) -> RateLimits:
-        return RateLimits(**self.model_dump())
 
 
 class WorkspaceCreate(BaseModel):
@@ -60,7 +47,8 @@ class KeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     workspace_id: str = DEFAULT_WORKSPACE
     models: list[str] | None = Field(default=None, max_length=1000)
-    limits: dict[str, LimitsBody] = Field(default_factory=dict, max_length=1000)
+    # the same fields as the settings' [platform.limits] tables
+    limits: dict[str, LimitSettings] = Field(default_factory=dict, max_length=1000)
     scopes: list[Scope] = Field(default_factory=lambda: sorted(accounts.DEFAULT_SCOPES))
     expires_at: int | None = None
 
