@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,36 +34,11 @@ from openscope.core.state import (
     TurnSettings,
 )
 from openscope.store import Store, open_store, sqlite_url
-from tests.store.postgres import NEEDS_POSTGRESQL, PG_URL, reset_postgres
 
 W = DEFAULT_WORKSPACE
 NOW = 100  # before every record's default expiry
 
 TABLES = ("conversation_items", "conversations", "response_items", "responses")
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(not PG_URL, reason=NEEDS_POSTGRESQL),
-        ),
-    ]
-)
-async def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "data")
-    assert PG_URL
-    await reset_postgres(PG_URL)
-    return PG_URL
-
-
-@pytest.fixture
-async def store(url: str) -> AsyncIterator[Store]:
-    opened = await open_store(url)
-    yield opened
-    await opened.close()
 
 
 async def count(url: str, table: str) -> int:

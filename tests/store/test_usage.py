@@ -5,42 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Iterable
-from pathlib import Path
+from collections.abc import Iterable
 
 import pytest
 from sqlalchemy import text
 
 from openscope.core.billing import Price, UsageRecord, UsageTotals, usage_record
 from openscope.core.events import Usage
-from openscope.store import Store, open_store, sqlite_url, usage
+from openscope.store import Store, open_store, usage
 from tests.store.postgres import NEEDS_POSTGRESQL, PG_URL, reset_postgres
 
 HOUR = 3600
 DAY = 86400
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z, on a day boundary
 PRICE = Price(input=2.0, output=6.0)
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason=NEEDS_POSTGRESQL)),
-    ]
-)
-async def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "data")
-    assert PG_URL
-    await reset_postgres(PG_URL)
-    return PG_URL
-
-
-@pytest.fixture
-async def store(url: str) -> AsyncIterator[Store]:
-    opened = await open_store(url)
-    yield opened
-    await opened.close()
 
 
 async def count(store: Store, table: str) -> int:
