@@ -18,15 +18,13 @@ import argparse
 import asyncio
 import contextlib
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from server import API_KEY, Server, pinned_to_core_0, serve_config
+from server import API_KEY, Server, checked_out, pinned_to_core_0, serve_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = "/compatible-mode/v1/chat/completions"
@@ -107,22 +105,10 @@ def main() -> int:
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="overhead-")))
         sources = {"this tree": ROOT / "src"}
         if args.baseline:
-            tree = scratch / "baseline"
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
-                check=True,
-                capture_output=True,
-            )
-            stack.callback(
-                subprocess.run,
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                check=False,
-                capture_output=True,
-            )
-            sources = {f"baseline {args.baseline}": tree / "src", **sources}
+            baseline = stack.enter_context(checked_out(args.baseline))
+            sources = {f"baseline {args.baseline}": baseline, **sources}
         bases = {}
         for side, src in sources.items():
             bases[side] = stack.enter_context(serving(src)).base

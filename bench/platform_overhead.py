@@ -26,7 +26,6 @@ import json
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 import httpx
 
 from overhead import CHAT, CONFIG, MODEL
-from server import API_KEY, pinned_to_core_0, serve_config
+from server import API_KEY, checked_out, pinned_to_core_0, serve_config
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -128,19 +127,6 @@ def main() -> int:
 
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="platform-")))
-        tree = scratch / "baseline"
-        if args.baseline:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
-                check=True,
-                capture_output=True,
-            )
-            stack.callback(
-                subprocess.run,
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                check=False,
-                capture_output=True,
-            )
         redis_server = RedisServer(scratch)
         redis_server.start()
         stack.callback(redis_server.stop)
@@ -161,8 +147,9 @@ def main() -> int:
             "platform, Redis": (shared.base, stored_key(shared.base)),
         }
         if args.baseline:
+            tree = stack.enter_context(checked_out(args.baseline))
             baseline = stack.enter_context(
-                serve_config(CONFIG, launcher=pinned, env={"PYTHONPATH": str(tree / "src")})
+                serve_config(CONFIG, launcher=pinned, env={"PYTHONPATH": str(tree)})
             )
             sides[f"revision {args.baseline}"] = (baseline.base, API_KEY)
         print(

@@ -128,6 +128,23 @@ def serve_config(
             stop(process)
 
 
+@contextmanager
+def checked_out(revision: str) -> Iterator[Path]:
+    """`revision`'s `src/`, in a temporary git worktree removed on exit (served with this
+    tree's virtual environment, to compare against it)."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="openscope-rev-") as scratch:
+        tree = Path(scratch) / "tree"
+        git = ["git", "-C", str(root), "worktree"]
+        subprocess.run(
+            [*git, "add", "--detach", str(tree), revision], check=True, capture_output=True
+        )
+        try:
+            yield tree / "src"
+        finally:
+            subprocess.run([*git, "remove", "--force", str(tree)], check=False, capture_output=True)
+
+
 def pinned_to_core_0() -> list[str]:
     """A launcher that keeps a server on core 0 (the clients get the other cores), where
     `taskset` exists."""
