@@ -14,7 +14,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 REDIS_SERVER = shutil.which("redis-server")
-NEEDS_REDIS = "redis-server is not installed (apt-get install redis-server) to test RedisLimiter"
+NEEDS_REDIS = "needs redis-server: apt-get install redis-server (.ci/run installs it)"
 
 
 def free_port() -> int:
