@@ -40,10 +40,8 @@ class WebExtractor:
 
 @dataclass(frozen=True, slots=True)
 class CodeInterpreter:
-    """Run code the model writes in a sandbox. `container` is OpenAI's optional container
-    (an id, or `{"type": "auto", ...}`), kept as sent."""
+    """Run code the model writes in a sandbox (the server's own: no client container)."""
 
-    container: str | dict[str, Any] | None = None
     kind: BuiltinToolKind = field(default=BuiltinToolKind.CODE_INTERPRETER, init=False)
 
 

@@ -86,16 +86,11 @@ class RateLimited(OpenScopeError):
 # Model Studio's 429s (compatible mode) by what ran out: RPM/RPS, TPM/TPS (a throttle that
 # clears within the minute, whatever its words say), a day's token budget (said the same
 # way; only `x-should-retry: false` tells it apart), and a sudden surge.
+QUOTA_MESSAGE = "You exceeded your current quota, please check your plan and billing details."
 RATE_LIMIT_ANSWERS: dict[LimitKind, tuple[str, str]] = {
     LimitKind.REQUESTS: ("limit_requests", "Requests rate limit exceeded, please try again later."),
-    LimitKind.TOKENS: (
-        "insufficient_quota",
-        "You exceeded your current quota, please check your plan and billing details.",
-    ),
-    LimitKind.BUDGET: (
-        "insufficient_quota",
-        "You exceeded your current quota, please check your plan and billing details.",
-    ),
+    LimitKind.TOKENS: ("insufficient_quota", QUOTA_MESSAGE),
+    LimitKind.BUDGET: ("insufficient_quota", QUOTA_MESSAGE),
     LimitKind.CONCURRENCY: (
         "limit_burst_rate",
         "Request rate increased too quickly. To ensure system stability, please adjust your "
@@ -134,8 +129,7 @@ INTERNAL_ERROR_MESSAGE = "An internal error has occured, please try again later.
 TIMEOUT_MESSAGE = "Request timed out, please try again later."
 # Model Studio's words for a model that cannot take the request now (503 model_unavailable).
 UNAVAILABLE_MESSAGE = "Model is unavailable, please try again later."
-
-
+# Model Studio's words for a key whose workspace may not call the model (403 access_denied).
 MODEL_ACCESS_DENIED = "Model access denied."
 
 

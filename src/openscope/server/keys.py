@@ -51,10 +51,11 @@ def load_pepper(configured: str | None, data_dir: Path) -> bytes:
         pass
     else:
         # Written under a temporary name and moved: a reader never sees half of it.
-        staged = path.with_suffix(".new")
-        staged.write_text(secrets.token_urlsafe(32))
-        staged.chmod(0o600)
         os.close(fd)
+        staged = path.with_suffix(".new")
+        # made readable by its owner alone before the secret is in it
+        with os.fdopen(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(secrets.token_urlsafe(32))
         staged.replace(path)
         log.info("generated a key pepper in %s", path)
     for _ in range(100):

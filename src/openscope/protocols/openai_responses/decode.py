@@ -308,11 +308,26 @@ def _builtin_tool(kind: BuiltinToolKind, wire: ToolWire) -> BuiltinTool:
     extra = dict(wire.model_extra or {})
     match kind:
         case BuiltinToolKind.WEB_SEARCH:
-            return WebSearch(options=extra)
+            # Model Studio's Responses web_search takes no options (chat's search_options
+            # are not these); one sent would otherwise be passed on or lost.
+            if extra:
+                raise InvalidParameter(
+                    f"Invalid 'tools': web_search takes no options; '{sorted(extra)[0]}' is "
+                    "not supported.",
+                    param="tools",
+                )
+            return WebSearch()
         case BuiltinToolKind.WEB_EXTRACTOR:
             return WebExtractor()
         case BuiltinToolKind.CODE_INTERPRETER:
-            return CodeInterpreter(container=extra.get("container"))
+            # The sandbox is the server's own: a container of the client's cannot be used.
+            container = extra.pop("container", None)
+            if extra or container not in (None, {"type": "auto"}):
+                raise InvalidParameter(
+                    'Invalid \'tools\': code_interpreter takes only container {"type": "auto"}.',
+                    param="tools",
+                )
+            return CodeInterpreter()
         case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
             return ImageSearch(kind)
         case BuiltinToolKind.FILE_SEARCH:
