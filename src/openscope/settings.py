@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from openscope.core.quota import RateLimits
+from openscope.core.validation import describe_errors
 
 EMBEDDED_BACKEND = "embedded"
 EMBEDDED_MODEL = "smollm2-135m-instruct"
@@ -166,21 +167,6 @@ class SettingsError(ValueError):
     be a secret (an API key)."""
 
 
-def _describe(error: ValidationError) -> str:
-    """Each problem by setting and pydantic's message, without the input value (which
-    the ValidationError's own text shows)."""
-    problems = []
-    for problem in error.errors(include_url=False, include_input=False, include_context=False):
-        setting = ".".join(str(part) for part in problem["loc"])
-        if not setting:  # a rule over several settings: its message names them
-            problems.append(problem["msg"].removeprefix("Value error, "))
-        elif problem["type"] == "extra_forbidden":
-            problems.append(f"unknown setting {setting!r}")
-        else:
-            problems.append(f"{setting}: {problem['msg']}")
-    return "; ".join(problems)
-
-
 ENV_VARS = {
     "OPENSCOPE_API_KEY": "api_key",
     "OPENSCOPE_DATA_DIR": "data_dir",
@@ -236,4 +222,4 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as error:
-        raise SettingsError(f"invalid settings: {_describe(error)}") from None
+        raise SettingsError(f"invalid settings: {describe_errors(error, 'setting')}") from None

@@ -18,6 +18,7 @@ from openscope.backends.base import Backend, BackendType
 from openscope.backends.llamacpp.options import LlamaCppOptions
 from openscope.backends.openai_upstream.options import UpstreamOptions
 from openscope.backends.scripted.options import ScriptedOptions
+from openscope.core.validation import describe_errors
 
 ENTRY_POINT_GROUP = "openscope.backends"
 
@@ -50,20 +51,6 @@ UPSTREAM = BackendType(options=UpstreamOptions, create=_upstream)
 SCRIPTED = BackendType(options=ScriptedOptions, create=_scripted)
 
 
-def describe_option_errors(error: ValidationError) -> str:
-    """Each problem by option name and pydantic's message, without the input value."""
-    problems = []
-    for problem in error.errors(include_url=False, include_input=False, include_context=False):
-        option = ".".join(str(part) for part in problem["loc"])
-        if problem["type"] == "extra_forbidden":
-            problems.append(f"unknown option {option!r}")
-        elif option:
-            problems.append(f"option {option!r}: {problem['msg']}")
-        else:  # a rule across options
-            problems.append(problem["msg"])
-    return "; ".join(problems)
-
-
 class BackendRegistry:
     def __init__(self) -> None:
         self._types: dict[str, BackendType[Any]] = {}
@@ -87,7 +74,7 @@ class BackendRegistry:
             checked = backend_type.options.model_validate(options)
         except ValidationError as error:
             # from None: the ValidationError's own text shows the values
-            raise BackendConfigError(describe_option_errors(error)) from None
+            raise BackendConfigError(describe_errors(error, "option")) from None
         return backend_type.create(checked)
 
     @classmethod

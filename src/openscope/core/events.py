@@ -31,6 +31,11 @@ class PartKind(StrEnum):
     BUILTIN_RESULT = "builtin_result"
 
 
+# The parts of a built-in tool's run, which only some APIs show (Responses' `<tool>_call`
+# items); the others show only what the model says around them.
+BUILTIN_KINDS = frozenset({PartKind.BUILTIN_CALL, PartKind.BUILTIN_RESULT})
+
+
 class FinishReason(StrEnum):
     STOP = "stop"  # natural end or a stop sequence
     LENGTH = "length"  # max_tokens or the context window ran out

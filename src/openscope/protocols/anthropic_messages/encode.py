@@ -10,6 +10,7 @@ from typing import Any, assert_never
 from openscope.core.arguments import arguments_object
 from openscope.core.errors import ErrorKind, OpenScopeError
 from openscope.core.events import (
+    BUILTIN_KINDS,
     ChoiceEnd,
     Event,
     FinishReason,
@@ -35,9 +36,6 @@ STOP_REASONS = {
     FinishReason.TOOL_CALLS: "tool_use",
     FinishReason.CONTENT_FILTER: "refusal",
 }
-
-# Model Studio's Messages API documents no server tools: built-in tool traffic is not shown.
-HIDDEN_KINDS = (PartKind.BUILTIN_CALL, PartKind.BUILTIN_RESULT)
 
 # kind -> Anthropic error type; the SDK picks its exception by status, and Anthropic says
 # "overloaded" with 529 where Model Studio's compatible mode says 503.
@@ -177,7 +175,8 @@ class EventEncoder:
                 pass  # sent as headers
             case PartStart() | PartDelta() | PartEnd() | ChoiceEnd() if event.choice != 0:
                 pass  # this API has one choice
-            case PartStart() if event.kind in HIDDEN_KINDS:
+            # Model Studio's Messages API documents no server tools: their runs are not shown.
+            case PartStart() if event.kind in BUILTIN_KINDS:
                 pass
             case PartStart():
                 out.append(self._open(event))

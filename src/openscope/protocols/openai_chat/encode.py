@@ -8,6 +8,7 @@ from typing import Any, assert_never
 
 from openscope.core.errors import ErrorKind, OpenScopeError, error_code
 from openscope.core.events import (
+    BUILTIN_KINDS,
     ChoiceEnd,
     Event,
     LimitsChecked,
@@ -25,10 +26,6 @@ from openscope.core.messages import ToolCallPart
 from openscope.protocols.openai_chat import names
 from openscope.protocols.statuses import HTTP_STATUS
 
-# Compatible-mode chat shows nothing of the built-in tools it ran (no code, no sources):
-# only what the model says before and after them.
-BUILTIN_KINDS = (PartKind.BUILTIN_CALL, PartKind.BUILTIN_RESULT)
-
 # kind -> error type, as Model Studio's compatible mode answers.
 ERROR_TYPES: dict[ErrorKind, str] = {
     ErrorKind.INVALID_PARAMETER: "invalid_request_error",
@@ -37,12 +34,9 @@ ERROR_TYPES: dict[ErrorKind, str] = {
     ErrorKind.NOT_FOUND: "invalid_request_error",
     ErrorKind.MODEL_NOT_FOUND: "invalid_request_error",
     ErrorKind.REQUEST_TOO_LARGE: "invalid_request_error",
-    ErrorKind.RATE_LIMITED: "rate_limit_error",
     ErrorKind.OVERLOADED: "service_unavailable_error",
     ErrorKind.INTERNAL: "internal_error",
-}
-# Model Studio's 429s carry their code as their type too ("type": "limit_requests").
-TYPE_IS_CODE = frozenset({ErrorKind.RATE_LIMITED})
+}  # and a 429's type is its code ("type": "limit_requests"), as Model Studio answers
 
 
 def error_status(error: OpenScopeError) -> int:
@@ -53,7 +47,9 @@ def error_body(error: OpenScopeError, request_id: str) -> dict[str, Any]:
     return {
         "error": {
             "message": names.message(error),
-            "type": error_code(error) if error.kind in TYPE_IS_CODE else ERROR_TYPES[error.kind],
+            "type": error_code(error)
+            if error.kind is ErrorKind.RATE_LIMITED
+            else ERROR_TYPES[error.kind],
             "param": names.param(error),
             "code": error_code(error),
         },
@@ -213,7 +209,7 @@ class ChunkEncoder:
                 chunks = self._announce(event.choice)
                 state = self._choices[event.choice]
                 state.kinds[event.part] = event.kind
-                if event.kind in BUILTIN_KINDS:
+                if event.kind in BUILTIN_KINDS:  # chat shows no code and no sources
                     return chunks
                 if event.kind is PartKind.TOOL_CALL:
                     index = len(state.tool_calls)

@@ -8,6 +8,7 @@ from typing import Any, assert_never
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.errors import OpenScopeError, error_code
 from openscope.core.events import (
+    BUILTIN_KINDS,
     ChoiceEnd,
     Event,
     LimitsChecked,
@@ -301,7 +302,7 @@ class ResponseStreamEncoder:
             case PartDelta():
                 item = self._items[event.part]
                 item.chunks.append(event.text)
-                if item.kind in (PartKind.BUILTIN_CALL, PartKind.BUILTIN_RESULT):
+                if item.kind in BUILTIN_KINDS:
                     return []  # the item is whole when its result is in
                 return [self._delta(item, event.text)]
             case PartEnd():
