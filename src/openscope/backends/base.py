@@ -28,8 +28,6 @@ class BackendFeatures:
     audio_output: bool = False
     # The built-in tools this backend's models can use (the tool loop runs them).
     builtin_tools: frozenset[BuiltinToolKind] = frozenset()
-    # Repeated prompt prefixes are read from a cache (and reported as cached tokens).
-    prefix_cache: bool = False
     # `cache_control` markers and the Responses session cache are honoured: the marked
     # prefix is kept for its time to live and reported as cache creation and hits.
     explicit_cache: bool = False

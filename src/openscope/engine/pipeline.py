@@ -7,8 +7,8 @@ the call returns `next`'s iterator itself, so the events pay for no extra hop; o
 reads the events reads them inside `aclosing`, so a client that hangs up stops the backend
 through every stage.
 
-Adding a cross-cutting concern is one stage module and one line in `ORDER`'s place below
-(`build_pipeline`); no protocol and no backend changes."""
+Adding a cross-cutting concern is one stage module and one line in the order
+`engine/engine.py`'s `build_pipeline` states; no protocol and no backend changes."""
 
 from __future__ import annotations
 

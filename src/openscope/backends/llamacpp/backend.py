@@ -183,7 +183,6 @@ class LlamaCppBackend:
             json_schema=True,
             logprobs=True,
             multiple_choices=True,
-            prefix_cache=True,
             explicit_cache=True,
         )
 

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from openscope.backends.base import BackendFeatures, EngineMetrics
 from openscope.backends.openai_upstream.dialect import DIALECTS, Dialect
-from openscope.backends.openai_upstream.errors import UNAVAILABLE, upstream_error
+from openscope.backends.openai_upstream.errors import upstream_error
 from openscope.backends.openai_upstream.options import UpstreamOptions
 from openscope.backends.openai_upstream.replicas import Replica, ReplicaPool
 from openscope.backends.openai_upstream.request_body import (
@@ -33,7 +33,12 @@ from openscope.backends.openai_upstream.transport import (
     Transport,
     TransportError,
 )
-from openscope.core.errors import InvalidParameter, OpenScopeError, Overloaded
+from openscope.core.errors import (
+    UNAVAILABLE_MESSAGE,
+    InvalidParameter,
+    OpenScopeError,
+    Overloaded,
+)
 from openscope.core.events import Event
 from openscope.core.messages import ToolCallPart, ToolResultPart
 from openscope.core.request import GenerateRequest
@@ -136,7 +141,6 @@ class UpstreamBackend:
             multiple_choices=dialect.multiple_choices,
             vision=options.vision,
             builtin_tools=MODEL_STUDIO_TOOLS if dialect.model_studio else frozenset(),
-            prefix_cache=True,
             # Only Model Studio honours cache_control markers and the session cache; the
             # engines cache prefixes on their own, with no marker or time to live.
             explicit_cache=dialect.model_studio,
@@ -171,7 +175,7 @@ class UpstreamBackend:
             return
 
         async def check(replica: Replica) -> None:
-            url = replica.url.removesuffix("/v1") + path
+            url = replica.root + path
             healthy = await self._transport.healthy(url, replica.headers)
             if not healthy:
                 log.warning("upstream %s failed its health check", url)
@@ -190,7 +194,7 @@ class UpstreamBackend:
     async def generate(self, request: GenerateRequest, model: str) -> AsyncGenerator[Event, None]:
         self._check(request)
         body = chat_body(request, model, self._dialect, can_think=self._options.thinking)
-        failure: OpenScopeError = Overloaded(UNAVAILABLE, retry_after=1.0)
+        failure: OpenScopeError = Overloaded(UNAVAILABLE_MESSAGE, retry_after=1.0)
         order = self._pool.order(affinity_key(body))[: self._attempts]
         for attempt, replica in enumerate(order):
             last = attempt + 1 == len(order)
@@ -227,13 +231,13 @@ class UpstreamBackend:
             except UpstreamRefused as refused:
                 # an error the upstream reported inside its 200 stream, about the request
                 if sent:
-                    raise Overloaded(UNAVAILABLE) from None
+                    raise Overloaded(UNAVAILABLE_MESSAGE) from None
                 raise InvalidParameter(refused.message) from None
             except (TransportError, UpstreamAborted) as error:
                 log.warning("upstream %s: %s", url, error)
                 self._pool.failed(replica)
                 if sent or last:
-                    raise Overloaded(UNAVAILABLE) from None
+                    raise Overloaded(UNAVAILABLE_MESSAGE) from None
             finally:
                 replica.outstanding -= 1
         raise failure
@@ -245,7 +249,7 @@ class UpstreamBackend:
                 "upstream on this server."
             )
         replica = self._pool.replicas[0]  # any replica counts the same
-        root = replica.url.removesuffix("/v1")
+        root = replica.root
         # What generate would send, less the sampling: the tools count too.
         body = chat_body(request, model, self._dialect, can_think=self._options.thinking)
         kept = ("messages", "tools", "chat_template_kwargs")
@@ -259,11 +263,11 @@ class UpstreamBackend:
             return len(tokens["tokens"])
         except (KeyError, TypeError, ValueError):
             log.warning("upstream %s answered a token count in an unknown shape", root)
-            raise Overloaded(UNAVAILABLE) from None
+            raise Overloaded(UNAVAILABLE_MESSAGE) from None
 
     async def _post_json(self, replica: Replica, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST to one of the engine's own endpoints (beside /v1) and read its JSON."""
-        url = replica.url.removesuffix("/v1") + path
+        url = replica.root + path
         try:
             async with self._transport.post(url, body, replica.headers) as response:
                 raw = await response.body()
@@ -271,7 +275,7 @@ class UpstreamBackend:
                     raise upstream_error(response.status, response.headers, raw, url=url)
         except TransportError as error:
             log.warning("upstream %s: %s", url, error)
-            raise Overloaded(UNAVAILABLE) from None
+            raise Overloaded(UNAVAILABLE_MESSAGE) from None
         answer: dict[str, Any] = orjson.loads(raw)
         return answer
 

@@ -13,6 +13,7 @@ import orjson
 
 from openscope.core.errors import (
     INTERNAL_ERROR_MESSAGE,
+    RATE_LIMIT_ANSWERS,
     UNAVAILABLE_MESSAGE,
     InternalError,
     InvalidParameter,
@@ -20,10 +21,9 @@ from openscope.core.errors import (
     Overloaded,
     RateLimited,
 )
+from openscope.core.quota import LimitKind
 
 log = logging.getLogger("openscope.upstream")
-
-UNAVAILABLE = UNAVAILABLE_MESSAGE
 
 
 def _message(body: bytes) -> str:
@@ -59,13 +59,13 @@ def upstream_error(
     message = _message(body)
     if status == 429:
         return RateLimited(
-            "Requests rate limit exceeded, please try again later.",
+            RATE_LIMIT_ANSWERS[LimitKind.REQUESTS][1],
             retry_after=_retry_after(headers),
         )
     if status in (400, 413, 422):
         return InvalidParameter(message or "The upstream refused the request.")
-    if status in (502, 503, 504) or status >= 500:
+    if status >= 500:
         log.warning("upstream %s answered %d: %s", url, status, message)
-        return Overloaded(UNAVAILABLE, retry_after=_retry_after(headers))
+        return Overloaded(UNAVAILABLE_MESSAGE, retry_after=_retry_after(headers))
     log.error("upstream %s answered %d: %s", url, status, message)
     return InternalError(INTERNAL_ERROR_MESSAGE)

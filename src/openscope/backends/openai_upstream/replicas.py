@@ -27,7 +27,11 @@ class Replica:
     outstanding: int = 0
     failures: int = 0  # consecutive
     open_until: float = 0.0  # the circuit is open (the replica skipped) until then
-    served: int = field(default=0)
+
+    @property
+    def root(self) -> str:
+        """The server's root (the engine's own endpoints: /health, /tokenize, ...)."""
+        return self.url.removesuffix("/v1")
 
     def full(self) -> bool:
         return self.max_concurrent is not None and self.outstanding >= self.max_concurrent
@@ -83,7 +87,6 @@ class ReplicaPool:
     def succeeded(self, replica: Replica) -> None:
         replica.failures = 0
         replica.open_until = 0.0
-        replica.served += 1
 
     def failed(self, replica: Replica) -> None:
         replica.failures += 1
