@@ -1,5 +1,5 @@
 from openscope.core.cache import TOOLS, cache_markers, through_marker
-from openscope.core.messages import CacheControl, Message, Role, TextPart
+from openscope.core.messages import CacheControl, Message, Role, TextPart, ToolResultPart
 from openscope.core.request import ToolSpec
 
 MARK = CacheControl()
@@ -28,3 +28,10 @@ def test_through_a_marker_keeps_the_parts_up_to_it() -> None:
     assert through_marker(messages, (1, 0)) == (messages[0], Message(Role.USER, (text("a", True),)))
     assert through_marker(messages, (TOOLS, 0)) == messages[:1]
     assert through_marker(messages[1:], (TOOLS, 0)) == ()
+
+
+def test_a_marked_block_inside_a_tool_result_is_a_marker() -> None:
+    # chat marks a tool message's content blocks; the result part carries no marker itself
+    result = ToolResultPart("call_1", (TextPart("20 C", cache_control=CacheControl()),))
+    messages = (Message(Role.USER, (TextPart("hi"),)), Message(Role.TOOL, (result,)))
+    assert cache_markers(messages) == ((1, 0),)

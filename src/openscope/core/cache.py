@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from openscope.core.messages import Message, Role
+from openscope.core.messages import CacheControl, Message, Part, Role, ToolResultPart
 from openscope.core.request import ToolSpec
 
 MAX_MARKERS = 4
 TOOLS = -1  # the message index of a marker on a tool definition
 
 Marker = tuple[int, int]  # (message index or TOOLS, part or tool index)
+
+
+def part_marker(part: Part) -> CacheControl | None:
+    """A content part's cache marker. A tool result's is its own, or the one on a block of
+    its content (chat marks a tool message's content blocks, Anthropic the result)."""
+    own: CacheControl | None = getattr(part, "cache_control", None)
+    if own is not None or not isinstance(part, ToolResultPart):
+        return own
+    return next((p.cache_control for p in reversed(part.content) if p.cache_control), None)
 
 
 def cache_markers(
@@ -28,7 +37,7 @@ def cache_markers(
         (m, p)
         for m, message in enumerate(messages)
         for p, part in enumerate(message.parts)
-        if getattr(part, "cache_control", None) is not None
+        if part_marker(part) is not None
     ]
     return tuple(found[-MAX_MARKERS:])
 

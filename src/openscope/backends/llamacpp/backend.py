@@ -60,7 +60,7 @@ from openscope.backends.llamacpp.template import CHATML, ChatTemplate
 from openscope.backends.llamacpp.tool_policy import offered_tools
 from openscope.backends.llamacpp.vocabulary import token_pieces
 from openscope.core import ids
-from openscope.core.cache import TOOLS, cache_markers, through_marker
+from openscope.core.cache import TOOLS, cache_markers, part_marker, through_marker
 from openscope.core.errors import (
     UNAVAILABLE_MESSAGE,
     InternalError,
@@ -72,11 +72,7 @@ from openscope.core.errors import (
 from openscope.core.events import Event
 from openscope.core.messages import (
     CacheControl,
-    ImagePart,
     Message,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
 )
 from openscope.core.request import GenerateRequest
 from openscope.parsing.pipeline import ToolFormat
@@ -513,7 +509,4 @@ def _marker_ttl(request: GenerateRequest) -> float | None:
 
 
 def _control(message: Message, index: int) -> CacheControl | None:
-    part = message.parts[index]
-    if isinstance(part, TextPart | ImagePart | ToolCallPart | ToolResultPart):
-        return part.cache_control
-    return None  # reasoning and built-in tool parts carry no marker
+    return part_marker(message.parts[index])

@@ -33,6 +33,7 @@ from openscope.backends.openai_upstream.transport import (
     Transport,
     TransportError,
 )
+from openscope.core.cache import part_marker
 from openscope.core.errors import (
     UNAVAILABLE_MESSAGE,
     InvalidParameter,
@@ -289,7 +290,7 @@ def _unforwardable_markers(request: GenerateRequest) -> bool:
     if any(tool.cache_control is not None for tool in request.tools):
         return True
     return any(
-        isinstance(part, ToolCallPart | ToolResultPart) and part.cache_control is not None
+        isinstance(part, ToolCallPart | ToolResultPart) and part_marker(part) is not None
         for message in request.messages
         for part in message.parts
     )

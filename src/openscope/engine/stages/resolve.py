@@ -10,11 +10,11 @@ from dataclasses import replace
 from openscope.backends.base import Backend, BackendFeatures
 from openscope.core import rules
 from openscope.core.builtin_tools import BuiltinToolKind
+from openscope.core.cache import cache_markers
 from openscope.core.call import Call
 from openscope.core.catalog import ThinkingMode
 from openscope.core.errors import InvalidParameter
 from openscope.core.events import Event
-from openscope.core.messages import ImagePart, TextPart, ToolCallPart, ToolResultPart
 from openscope.core.request import GenerateRequest, ResponseFormatType
 from openscope.core.rules import Field, Refusal, Wording
 from openscope.core.rules.capabilities import has_images, has_tool_traffic
@@ -39,24 +39,6 @@ def _builtin_unsupported(kind: BuiltinToolKind, model: str) -> InvalidParameter:
     if field is not None:
         return Refusal(Wording.BACKEND_LACKS, field, model=model)
     return Refusal(Wording.BACKEND_LACKS_TOOL, Field.TOOLS, model=model, tool=str(kind))
-
-
-def _has_cache_markers(request: GenerateRequest) -> bool:
-    """Whether the request marks anything for the explicit cache."""
-    if any(tool.cache_control is not None for tool in request.tools):
-        return True
-    for message in request.messages:
-        for part in message.parts:
-            if (
-                isinstance(part, TextPart | ImagePart | ToolCallPart | ToolResultPart)
-                and part.cache_control is not None
-            ):
-                return True
-            if isinstance(part, ToolResultPart) and any(
-                p.cache_control is not None for p in part.content
-            ):
-                return True
-    return False
 
 
 def check_features(request: GenerateRequest, target: Target, features: BackendFeatures) -> None:
@@ -87,7 +69,7 @@ def check_features(request: GenerateRequest, target: Target, features: BackendFe
             raise _unsupported(parameter, model)
     if request.session_cache and not features.explicit_cache:
         raise _unsupported(Field.SESSION_CACHE, model)
-    if _has_cache_markers(request) and not features.explicit_cache:
+    if cache_markers(request.messages, request.tools) and not features.explicit_cache:
         raise _unsupported(Field.CACHE_CONTROL, model)
     for tool in request.builtin_tools:
         if tool.kind not in features.builtin_tools:
