@@ -77,7 +77,10 @@ def test_cli_rejects_a_malformed_alias() -> None:
     ("toml", "named"),
     [
         (f'api_keys = "{SECRET}"', "setting 'api_keys': Input should be a valid list"),
-        (f'api_keys = ["sk-ok", ["{SECRET}"]]', "setting 'api_keys.1': Input should be a valid string"),
+        (
+            f'api_keys = ["sk-ok", ["{SECRET}"]]',
+            "setting 'api_keys.1': Input should be a valid string",
+        ),
         (f'port = "{SECRET}"', "setting 'port': Input should be a valid integer"),
         (f'[routes.m]\nbackend = "embedded"\ntoken = "{SECRET}"', "unknown setting"),
     ],

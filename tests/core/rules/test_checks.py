@@ -132,3 +132,25 @@ def test_size_bounds_come_before_the_other_rules() -> None:
     # 129 tools with one name: the count is refused before the names are compared
     req = request("qwen-plus", tools=(ToolSpec("f"),) * 129)
     assert check(req) == "The number of tools must not exceed 128."
+
+
+def partial(model: str, enabled: bool | None) -> GenerateRequest:
+    prefix = Message(Role.ASSISTANT, (TextPart("def fib(n):"),))
+    return GenerateRequest(
+        model=model,
+        messages=(*HELLO, prefix),
+        partial=True,
+        thinking=ThinkingConfig(enabled=enabled),
+    )
+
+
+def test_partial_mode_is_refused_whenever_the_model_thinks() -> None:
+    # asked for, or a model that always thinks (the chat decoder only saw the former)
+    for req in (partial("qwen-plus", True), partial("qwq-plus", None)):
+        error = refusal(req, stream=True)
+        assert (
+            error.message
+            == "Partial mode is not supported in thinking mode: set thinking to false."
+        )
+        assert error.param == "thinking"
+    rules.check_request(partial("qwen-plus", False), CATALOG["qwen-plus"], stream=True)

@@ -230,7 +230,7 @@ def test_partial_is_refused_where_nothing_can_continue(messages: list[Any], posi
     assert error.param == "messages"
 
 
-def test_partial_is_refused_in_thinking_mode() -> None:
-    error = error_of(body(messages=[USER, PREFIX], enable_thinking=True))
-    assert "not supported in thinking mode" in error.message
-    assert error.param == "enable_thinking"
+def test_partial_decodes_whatever_the_thinking_switch_says() -> None:
+    # whether thinking allows partial mode is the core rules' to say (tests/core/rules)
+    request, _ = decode(body(messages=[USER, PREFIX], enable_thinking=True))
+    assert request.partial and request.thinking.enabled

@@ -241,3 +241,15 @@ def test_cache_markers_a_backend_cannot_honour_are_refused(scripted_client: AppF
     assert body["param"] == "cache_control"
     assert "cache_control" in body["message"]
     assert not backend.requests
+
+
+def test_partial_in_thinking_mode_is_refused_in_chats_words(scripted_client: AppFactory) -> None:
+    prefix = {"role": "assistant", "content": "def fib(n):", "partial": True}
+    messages = [{"role": "user", "content": "hi"}, prefix]
+    response = scripted_client().post(URL, json=chat(messages=messages, enable_thinking=True))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["message"] == (
+        "Partial mode is not supported in thinking mode: set enable_thinking to false."
+    )
+    assert error["param"] == "enable_thinking"

@@ -49,6 +49,10 @@ def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) ->
         raise Refusal(Wording.FORCED_TOOL_WHILE_THINKING, Field.TOOL_CHOICE)
     if thinking and request.response_format.type is not ResponseFormatType.TEXT:
         raise Refusal(Wording.JSON_WHILE_THINKING, Field.RESPONSE_FORMAT)
+    if thinking and request.partial:
+        # Model Studio's thinking models cannot continue a partial answer, whether the
+        # client asked for thinking or the model thinks of its own accord.
+        raise Refusal(Wording.PARTIAL_WHILE_THINKING, Field.THINKING)
     max_tokens = request.sampling.max_tokens
     if max_tokens is not None and not 1 <= max_tokens <= spec.max_output_tokens:
         raise Refusal(

@@ -69,6 +69,7 @@ class Wording(StrEnum):
         "mode"
     )
     JSON_WHILE_THINKING = "Json mode response is not supported when enable_thinking is true"
+    PARTIAL_WHILE_THINKING = "Partial mode is not supported in thinking mode: set {param} to false."
     # combinations
     N_WITH_TOOLS = "{param} must be 1 when the {tools} parameter is set."
     # what this server's backend can do (engine), not the model

@@ -177,7 +177,7 @@ def _messages(wire_messages: list[MessageWire]) -> tuple[Message, ...]:
 
 def _partial(wire: ChatCompletionRequest) -> bool:
     """Partial mode: the last message, an assistant one holding only text, is a prefix the
-    answer continues. Model Studio's thinking models do not support it."""
+    answer continues (refused in thinking mode by the core rules, which know the model)."""
     last = len(wire.messages) - 1
     for position, message in enumerate(wire.messages):
         if not message.partial:
@@ -187,11 +187,6 @@ def _partial(wire: ChatCompletionRequest) -> bool:
                 f"Invalid 'messages[{position}].partial': only the last message can be "
                 "partial, and it must be an assistant message with content and no tool_calls.",
                 param="messages",
-            )
-        if wire.enable_thinking:
-            raise InvalidParameter(
-                "Partial mode is not supported in thinking mode: set enable_thinking to false.",
-                param="enable_thinking",
             )
     return bool(wire.messages and wire.messages[-1].partial)
 
