@@ -15,7 +15,14 @@ from openscope.core.builtin_tools import WebSearch
 from openscope.core.errors import InvalidParameter, Overloaded, RateLimited
 from openscope.core.events import Event
 from openscope.core.fold import fold
-from openscope.core.messages import CacheControl, Message, Role, TextPart
+from openscope.core.messages import (
+    CacheControl,
+    Message,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig, ToolSpec
 from tests.backends.openai_upstream.fakes import FakeTransport, Reply, delta, sse, usage_chunk
 
@@ -319,6 +326,21 @@ async def test_model_studio_cache_markers_go_where_it_takes_them_or_are_refused(
     fake = FakeTransport()
     with pytest.raises(InvalidParameter, match="cache_control"):
         await events(backend(fake, dialect="dashscope"), ask(tools=(marked_tool,)))
+    # a marker asking for a life of its own (Anthropic's ttl) cannot be passed on
+    long_lived = (
+        Message(Role.USER, (TextPart("long", cache_control=CacheControl(ttl_seconds=3600)),)),
+    )
+    with pytest.raises(InvalidParameter, match="cache_control"):
+        await events(backend(fake, dialect="dashscope"), ask(messages=long_lived))
+    # nor one inside a tool result, which chat's tool message cannot carry
+    result = ToolResultPart("c1", (TextPart("20 C", cache_control=CacheControl()),))
+    in_result = (
+        Message(Role.USER, (TextPart("hi"),)),
+        Message(Role.ASSISTANT, (ToolCallPart("c1", "f", "{}"),)),
+        Message(Role.TOOL, (result,)),
+    )
+    with pytest.raises(InvalidParameter, match="cache_control"):
+        await events(backend(fake, dialect="dashscope"), ask(messages=in_result))
     assert not fake.sent
 
 

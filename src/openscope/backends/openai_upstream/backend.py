@@ -104,7 +104,8 @@ class UpstreamBackend:
         if ids and (not dialect.stop_token_ids or any(len(seq) != 1 for seq in ids)):
             raise refuse(Field.STOP)
         if dialect.model_studio and _unforwardable_markers(request):
-            # Model Studio's chat takes markers on content blocks only.
+            # Model Studio's chat takes markers on content blocks only, with its own life
+            # (5 minutes): a marker asking for another could not be passed on.
             raise refuse(Field.CACHE_CONTROL)
         budget = request.thinking.budget_tokens
         if budget is not None and request.thinking.enabled and not dialect.thinking_budget:
@@ -289,11 +290,14 @@ MAX_PAUSE = 1.0  # the longest Retry-After honoured by waiting before the next r
 def _unforwardable_markers(request: GenerateRequest) -> bool:
     if any(tool.cache_control is not None for tool in request.tools):
         return True
-    return any(
-        isinstance(part, ToolCallPart | ToolResultPart) and part_marker(part) is not None
-        for message in request.messages
-        for part in message.parts
-    )
+    for message in request.messages:
+        for part in message.parts:
+            marker = part_marker(part)
+            if marker is None:
+                continue
+            if isinstance(part, ToolCallPart | ToolResultPart) or marker.ttl_seconds is not None:
+                return True
+    return False
 
 
 class UpstreamRefused(Exception):
