@@ -105,3 +105,12 @@ class GenerateRequest:
     # continues (the answer holds only the continuation). Decoders set it only when the
     # last message is an assistant one.
     partial: bool = False
+
+    @property
+    def callable_tools(self) -> tuple[ToolSpec, ...]:
+        """The function tools the model may call: all of them, or those Responses'
+        `allowed_tools` names (the model is shown no others)."""
+        allowed = self.tool_choice.allowed
+        if allowed is None:
+            return self.tools
+        return tuple(t for t in self.tools if t.name in allowed)

@@ -15,12 +15,9 @@ from openscope.core.request import GenerateRequest, ToolChoiceMode, ToolSpec
 
 def offered_tools(request: GenerateRequest) -> tuple[ToolSpec, ...]:
     """The tools written into the prompt, in request order."""
-    choice = request.tool_choice
-    if choice.mode is ToolChoiceMode.NONE:
+    if request.tool_choice.mode is ToolChoiceMode.NONE:
         return ()
-    if choice.allowed is None:
-        return request.tools
-    return tuple(t for t in request.tools if t.name in choice.allowed)
+    return request.callable_tools
 
 
 def forced_tools(request: GenerateRequest) -> tuple[ToolSpec, ...]:

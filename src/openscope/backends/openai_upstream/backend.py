@@ -119,7 +119,9 @@ class UpstreamBackend:
         thinks = bool(request.thinking.enabled) and options.thinking
 
         def parser() -> OutputParser:
-            return OutputParser(reasoning=thinks, tool_format=tool_format, tools=request.tools)
+            # only the tools it was sent: a call to another is the model's text, not a call
+            tools = request.callable_tools
+            return OutputParser(reasoning=thinks, tool_format=tool_format, tools=tools)
 
         return parser
 

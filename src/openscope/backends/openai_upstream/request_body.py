@@ -164,8 +164,7 @@ def chat_body(
         if sampling.top_logprobs:
             body["top_logprobs"] = sampling.top_logprobs
     # Responses' allowed_tools: the model sees only the tools it may call.
-    allowed = request.tool_choice.allowed
-    tools = [t for t in request.tools if allowed is None or t.name in allowed]
+    tools = request.callable_tools
     if tools:
         body["tools"] = [
             {

@@ -59,7 +59,7 @@ def _tool_call_events(request: GenerateRequest, choice: int, part: int, text: st
     """Call the named tool (or the first one it may call) with arguments shaped by its
     schema."""
     choice_ = request.tool_choice
-    callable_ = [t for t in request.tools if choice_.allowed is None or t.name in choice_.allowed]
+    callable_ = request.callable_tools
     tool = next((t for t in callable_ if t.name == choice_.name), (callable_ or request.tools)[0])
     properties = tool.parameters.get("properties", {})
     arguments = {name: _placeholder(schema, text) for name, schema in properties.items()}
