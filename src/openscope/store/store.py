@@ -7,9 +7,13 @@ Deleting really deletes rows."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import asyncio
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -22,20 +26,61 @@ from openscope.store import conversations as conv
 from openscope.store import keys, usage
 from openscope.store import responses as resp
 
+log = logging.getLogger("openscope.store")
+
 WRITE_OPTION = "openscope_write"
 """Execution option marking a connection whose transaction will write (see database.py)."""
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def finishes_even_if_cancelled(
+    method: Callable[Concatenate[Store, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Store, P], Coroutine[Any, Any, T]]:
+    """Run the method's transaction in a task of its own that a cancelled caller does not
+    cancel: the caller's CancelledError is raised at once, and the transaction still
+    commits or rolls back. Cancelled inside a statement, SQLAlchemy invalidates the
+    connection with its transaction still open; on SQLite that connection kept the write
+    lock, and every later writer in every process failed with "database is locked"."""
+
+    async def run(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._to_the_end(method(self, *args, **kwargs))
+
+    return functools.update_wrapper(run, method)
 
 
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # Transactions whose callers were cancelled, still finishing; close() waits for them.
+        self._finishing: set[asyncio.Task[Any]] = set()
 
     @property
     def engine(self) -> AsyncEngine:
         return self._engine
 
     async def close(self) -> None:
+        if self._finishing:
+            await asyncio.wait(self._finishing)
         await self._engine.dispose()
+
+    async def _to_the_end(self, work: Coroutine[Any, Any, T]) -> T:
+        task = asyncio.ensure_future(work)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():
+                self._finishing.add(task)
+                task.add_done_callback(self._finished_after_cancel)
+            raise
+
+    def _finished_after_cancel(self, task: asyncio.Task[Any]) -> None:
+        self._finishing.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # nobody awaits it any more: said here, or asyncio would complain at exit
+            log.warning("a store transaction whose caller left failed: %r", error)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -55,6 +100,7 @@ class Store:
     # Responses. Every read, list, chain and delete is scoped by the owner's workspace: one
     # workspace's ids are unknown to another.
 
+    @finishes_even_if_cancelled
     async def save_response(self, record: StoredResponse) -> None:
         """Store a finished response and its items in its workspace. With a conversation,
         append the turn's input then output items to it, unless the turn failed; with a
@@ -74,16 +120,19 @@ class Store:
                     conn, record.previous_response_id, record.workspace, record.expires_at
                 )
 
+    @finishes_even_if_cancelled
     async def get_response(
         self, workspace: str, response_id: str, *, now: int
     ) -> StoredResponse | None:
         async with self._read() as conn:
             return await resp.get_response(conn, response_id, workspace, now)
 
+    @finishes_even_if_cancelled
     async def delete_response(self, workspace: str, response_id: str) -> bool:
         async with self._write() as conn:
             return await resp.delete_response(conn, response_id, workspace)
 
+    @finishes_even_if_cancelled
     async def response_chain(
         self, workspace: str, response_id: str, *, now: int
     ) -> list[StoredResponse] | None:
@@ -92,6 +141,7 @@ class Store:
         async with self._read() as conn:
             return await resp.response_chain(conn, response_id, workspace, now)
 
+    @finishes_even_if_cancelled
     async def list_input_items(
         self,
         workspace: str,
@@ -112,12 +162,14 @@ class Store:
                 conn, response_id, limit=limit, order=order, after=after
             )
 
+    @finishes_even_if_cancelled
     async def purge_expired(self, now: int) -> int:
         async with self._write() as conn:
             return await resp.purge_expired(conn, now)
 
     # Keys and workspaces
 
+    @finishes_even_if_cancelled
     async def create_workspace(self, workspace: Workspace) -> None:
         """Raises InvalidParameter if the id is taken."""
         async with self._write() as conn:
@@ -125,14 +177,17 @@ class Store:
                 raise InvalidParameter(f"Workspace '{workspace.id}' already exists.", param="id")
             await keys.insert_workspace(conn, workspace)
 
+    @finishes_even_if_cancelled
     async def get_workspace(self, workspace_id: str) -> Workspace | None:
         async with self._read() as conn:
             return await keys.get_workspace(conn, workspace_id)
 
+    @finishes_even_if_cancelled
     async def list_workspaces(self) -> list[Workspace]:
         async with self._read() as conn:
             return await keys.list_workspaces(conn)
 
+    @finishes_even_if_cancelled
     async def change_workspace(
         self, workspace_id: str, change: Callable[[Workspace], Workspace]
     ) -> Workspace | None:
@@ -146,30 +201,36 @@ class Store:
             await keys.update_workspace(conn, changed)
             return changed
 
+    @finishes_even_if_cancelled
     async def create_key(self, key: ApiKey, key_digest: str) -> None:
         async with self._write() as conn:
             if await keys.get_workspace(conn, key.workspace) is None:
                 raise NotFound(f"Workspace '{key.workspace}' not found.", param="workspace_id")
             await keys.insert_key(conn, key, key_digest)
 
+    @finishes_even_if_cancelled
     async def key_by_digest(self, key_digest: str) -> tuple[ApiKey, Workspace] | None:
         async with self._read() as conn:
             return await keys.key_by_digest(conn, key_digest)
 
+    @finishes_even_if_cancelled
     async def get_key(self, key_id: str) -> ApiKey | None:
         async with self._read() as conn:
             return await keys.get_key(conn, key_id)
 
+    @finishes_even_if_cancelled
     async def list_keys(
         self, *, workspace: str | None = None, after: str | None = None, limit: int = 20
     ) -> list[ApiKey]:
         async with self._read() as conn:
             return await keys.list_keys(conn, workspace=workspace, after=after, limit=limit)
 
+    @finishes_even_if_cancelled
     async def revoke_key(self, key_id: str, *, now: int) -> bool:
         async with self._write() as conn:
             return await keys.revoke_key(conn, key_id, now)
 
+    @finishes_even_if_cancelled
     async def change_key_limits(
         self, key_id: str, change: Callable[[ApiKey], LimitTable]
     ) -> ApiKey | None:
@@ -182,6 +243,7 @@ class Store:
             await keys.set_key_limits(conn, key_id, limits)
             return replace(key, limits=limits)
 
+    @finishes_even_if_cancelled
     async def mark_keys_used(self, used: Mapping[str, int]) -> None:
         if used:
             async with self._write() as conn:
@@ -189,16 +251,19 @@ class Store:
 
     # Conversations
 
+    @finishes_even_if_cancelled
     async def create_conversation(
         self, conversation: Conversation, items: tuple[Item, ...] = ()
     ) -> None:
         async with self._write() as conn:
             await conv.insert_conversation(conn, conversation, items)
 
+    @finishes_even_if_cancelled
     async def get_conversation(self, workspace: str, conversation_id: str) -> Conversation | None:
         async with self._read() as conn:
             return await conv.get_conversation(conn, conversation_id, workspace)
 
+    @finishes_even_if_cancelled
     async def update_conversation(
         self, workspace: str, conversation_id: str, metadata: dict[str, str]
     ) -> Conversation | None:
@@ -206,10 +271,12 @@ class Store:
         async with self._write() as conn:
             return await conv.update_metadata(conn, conversation_id, workspace, metadata)
 
+    @finishes_even_if_cancelled
     async def delete_conversation(self, workspace: str, conversation_id: str) -> bool:
         async with self._write() as conn:
             return await conv.delete_conversation(conn, conversation_id, workspace)
 
+    @finishes_even_if_cancelled
     async def add_conversation_items(
         self, workspace: str, conversation_id: str, items: tuple[Item, ...]
     ) -> bool:
@@ -221,6 +288,7 @@ class Store:
             await conv.append_items(conn, conversation_id, items)
             return True
 
+    @finishes_even_if_cancelled
     async def conversation_items(
         self, workspace: str, conversation_id: str
     ) -> tuple[Item, ...] | None:
@@ -229,6 +297,7 @@ class Store:
                 return None
             return await conv.all_items(conn, conversation_id)
 
+    @finishes_even_if_cancelled
     async def list_conversation_items(
         self,
         workspace: str,
@@ -245,6 +314,7 @@ class Store:
                 conn, conversation_id, limit=limit, order=order, after=after
             )
 
+    @finishes_even_if_cancelled
     async def get_conversation_item(
         self, workspace: str, conversation_id: str, item_id: str
     ) -> Item | None:
@@ -254,6 +324,7 @@ class Store:
                 return None
             return await conv.get_item(conn, conversation_id, item_id)
 
+    @finishes_even_if_cancelled
     async def delete_conversation_item(
         self, workspace: str, conversation_id: str, item_id: str
     ) -> bool:
@@ -265,11 +336,13 @@ class Store:
     # Usage: the ledger of finished requests, its hourly rollup and its retention (the
     # rules that keep the rollup exact are in usage.py).
 
+    @finishes_even_if_cancelled
     async def record_usage(self, record: UsageRecord) -> bool:
         """Add the request's record; False (and nothing changes) if its request id is in
         the ledger already."""
         return await self.record_usage_batch((record,)) == 1
 
+    @finishes_even_if_cancelled
     async def record_usage_batch(self, records: Sequence[UsageRecord]) -> int:
         """Add the records in one transaction, skipping request ids already in the ledger;
         how many were added."""
@@ -279,11 +352,13 @@ class Store:
             await usage.hold_rollup_off(conn)
             return await usage.insert_events(conn, records)
 
+    @finishes_even_if_cancelled
     async def usage_records(self, request_ids: Sequence[str]) -> list[UsageRecord]:
         """The ledger's records of these requests, in the order they were added."""
         async with self._read() as conn:
             return await usage.get_events(conn, request_ids)
 
+    @finishes_even_if_cancelled
     async def roll_up(self, *, max_events: int = 50_000) -> int:
         """Add the events not rolled up yet (at most `max_events`, the oldest first) into
         the hourly rows, in one transaction; how many were rolled up. Safe to run on
@@ -291,12 +366,14 @@ class Store:
         async with self._write() as conn:
             return await usage.roll_up(conn, max_events=max_events)
 
+    @finishes_even_if_cancelled
     async def purge_usage(self, before_ms: int) -> int:
         """Delete rolled-up events created before `before_ms` (ms since the epoch) and the
         hourly rows of hours that ended by then; how many rows were deleted."""
         async with self._write() as conn:
             return await usage.purge(conn, before_ms)
 
+    @finishes_even_if_cancelled
     async def usage_buckets(
         self,
         *,
