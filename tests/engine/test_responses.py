@@ -1,7 +1,6 @@
 """Responses turns through the engine's pipeline (the record stage) and the stored state
 they leave, over the scripted backend and a SQLite store."""
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
@@ -51,8 +50,8 @@ class Service:
     async def get_response(self, response_id: str) -> StoredResponse:
         return await self.state.get_response(CALLER, response_id)
 
-    async def purge_forever(self, interval: float) -> None:
-        await self.state.purge_forever(interval)
+    async def purge_expired(self) -> int:
+        return await self.state.purge_expired()
 
 
 def responses(store: Store, clock: Clock, backend: ScriptedBackend) -> Service:
@@ -105,14 +104,13 @@ async def test_a_client_that_leaves_mid_stream_leaves_nothing(store: Store) -> N
         await service.get_response("resp_1")
 
 
-async def test_purge_runs_periodically(store: Store) -> None:
+async def test_purge_deletes_expired_responses(store: Store) -> None:
     clock = Clock()
     service = responses(store, clock, ScriptedBackend())
     await run(service, turn("one", "resp_1"))
+    assert await service.purge_expired() == 0
     clock.now += 101
-    task = asyncio.create_task(service.purge_forever(0.01))
-    await asyncio.sleep(0.05)
-    task.cancel()
+    assert await service.purge_expired() == 1
     clock.now -= 101  # even at the old time the row is gone: deleted, not hidden
     with pytest.raises(NotFound):
         await service.get_response("resp_1")

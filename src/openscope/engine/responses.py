@@ -4,7 +4,6 @@ responses and conversations, always in the caller's workspace. Implements the co
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -59,16 +58,12 @@ class Responses:
             raise _response_missing(response_id)
         return page
 
-    async def purge_forever(self, interval: float) -> None:
-        """Delete expired responses every `interval` seconds, until cancelled."""
-        while True:
-            try:
-                purged = await self._store.purge_expired(self._now())
-                if purged:
-                    log.info("purged %d expired responses", purged)
-            except Exception:
-                log.exception("purging expired responses failed")
-            await asyncio.sleep(interval)
+    async def purge_expired(self) -> int:
+        """Delete the responses whose retention has run out; how many were deleted."""
+        purged = await self._store.purge_expired(self._now())
+        if purged:
+            log.info("purged %d expired responses", purged)
+        return purged
 
     # -- conversations --------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Writing the usage ledger off the request path, and keeping it: `UsageWriter` takes the
-meter stage's records without blocking and inserts them in batches; `ledger_forever` rolls
+meter stage's records without blocking and inserts them in batches; `keep_ledger` rolls
 the events up into hourly rows and applies the retention."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from openscope.core.billing import UsageRecord
@@ -173,24 +172,7 @@ async def keep_ledger(
         if taken < max_events:
             break
     purged = await store.purge_usage(int(now * 1000) - retention_days * DAY_MS)
+    log.debug("usage ledger: rolled up %d events", rolled)
+    if purged:
+        log.info("usage ledger: purged %d rows past the retention", purged)
     return rolled, purged
-
-
-async def ledger_forever(
-    store: LedgerKeeper,
-    *,
-    interval: float,
-    retention_days: int,
-    clock: Callable[[], float] = time.time,
-) -> None:
-    """`keep_ledger` every `interval` seconds, until cancelled; failures are logged and
-    the next round tries again."""
-    while True:
-        try:
-            rolled, purged = await keep_ledger(store, retention_days=retention_days, now=clock())
-            if purged:
-                log.info("usage ledger: purged %d rows past the retention", purged)
-            log.debug("usage ledger: rolled up %d events", rolled)
-        except Exception:
-            log.exception("usage ledger: rollup or purge failed")
-        await asyncio.sleep(interval)

@@ -3,8 +3,6 @@ module-level state."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
 import logging
 import time
@@ -24,11 +22,13 @@ from openscope.core.catalog import Catalog, default_catalog
 from openscope.core.errors import NotFound, OpenScopeError
 from openscope.engine import Engine, Route, Router
 from openscope.engine.responses import Responses
-from openscope.engine.usage_writer import UsageWriter, ledger_forever
+from openscope.engine.usage_writer import UsageWriter, keep_ledger
 from openscope.protocols import anthropic_messages, openai_chat, openai_responses
 from openscope.protocols.http import ProtocolContext, ProtocolErrors, json_response, request_id_of
 from openscope.server.admin import ADMIN_PREFIX, AdminService, admin_router, admin_schema
 from openscope.server.auth import ApiKeyAuth
+from openscope.server.chores import Chores, shutdown_step
+from openscope.server.keys import LAST_USED_GRANULARITY
 from openscope.server.metrics import metrics_registry
 from openscope.server.observability import AccessLog, FanOut, Refusals, RequestMetrics
 from openscope.server.platform import build_key_directory, build_limits
@@ -125,17 +125,20 @@ def create_app(
         await migrate(store.engine)
         await engine.start()
         lower_serving_priority(settings.serving_nice)
-        chores = [
-            asyncio.create_task(responses.purge_forever(settings.purge_interval_seconds)),
-            asyncio.create_task(directory.write_last_used_forever()),
-            asyncio.create_task(
-                ledger_forever(
-                    store,
-                    interval=platform.rollup_interval_seconds,
-                    retention_days=platform.usage_retention_days,
-                )
+        chores = Chores()
+        chores.every(
+            settings.purge_interval_seconds, "purging expired responses", responses.purge_expired
+        )
+        chores.every(
+            LAST_USED_GRANULARITY, "writing the keys' last-used times", directory.write_last_used
+        )
+        chores.every(
+            platform.rollup_interval_seconds,
+            "usage ledger: rollup or purge",
+            lambda: keep_ledger(
+                store, retention_days=platform.usage_retention_days, now=time.time()
             ),
-        ]
+        )
         # What startup built (modules, the catalogue, the migrations' machinery, the app)
         # lives as long as the server: left out of the cyclic collector, a full collection
         # no longer walks it every time (given back when the server stops).
@@ -146,16 +149,16 @@ def create_app(
         finally:
             gc.unfreeze()
             app.state.ready = False
-            for chore in chores:
-                chore.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await chore
-            await directory.write_last_used()
-            await engine.close()
-            await usage_writer.close()  # after the engine: the last calls' records are queued
+            await chores.stop()
+            # Every step runs even if one before it failed: the engine must stop and the
+            # queued usage be written whatever became of the keys' last-used times.
+            await shutdown_step("writing the keys' last-used times", directory.write_last_used())
+            await shutdown_step("stopping the engine", engine.close())
+            # after the engine: the last calls' records are queued by then
+            await shutdown_step("writing the queued usage", usage_writer.close())
             if limits is not None:
-                await limits.limiter.close()
-            await store.close()
+                await shutdown_step("closing the rate limiter", limits.limiter.close())
+            await shutdown_step("closing the store", store.close())
             if flush_traces is not None:
                 flush_traces()
 

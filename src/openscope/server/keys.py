@@ -6,7 +6,6 @@ long, so a flood of made-up keys costs one lookup each per window, not one per r
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import os
@@ -168,13 +167,9 @@ class KeyDirectory:
     async def write_last_used(self) -> None:
         """Write the last-used times gathered since the last call, in one transaction."""
         used, self._used = self._used, {}
-        await self._store.mark_keys_used(used)
+        try:
+            await self._store.mark_keys_used(used)
+        except BaseException:
+            self._used = used | self._used  # kept for the next round (newer times win)
+            raise
         self._written.update(used)
-
-    async def write_last_used_forever(self, interval: float = LAST_USED_GRANULARITY) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.write_last_used()
-            except Exception:
-                log.exception("could not write the keys' last-used times")
