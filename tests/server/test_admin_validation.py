@@ -1,7 +1,7 @@
 """The admin API answers client input it cannot take with a 400 in its error shape, never
 a 500: numbers that are not finite or too large for the database (or for the limiters'
-arithmetic), query integers in anything but ASCII digits, and NUL characters (which
-PostgreSQL cannot store) anywhere."""
+arithmetic), query integers in anything but ASCII digits, NUL characters (which
+PostgreSQL cannot store) anywhere, and an admin key outside the default workspace."""
 
 from __future__ import annotations
 
@@ -195,3 +195,23 @@ def test_nul_characters_in_a_path_or_query_are_refused(
 
 def test_nul_checks_come_after_authentication(client: TestClient) -> None:
     assert client.get("/admin/v1/keys/key-%00").status_code in (401, 403)
+
+
+def test_an_admin_key_belongs_to_the_default_workspace(client: TestClient) -> None:
+    body = {"name": "x", "workspace_id": "team", "scopes": ["inference", "admin"]}
+    refused = client.post("/admin/v1/keys", json=body, headers=ADMIN)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["param"] == "scopes"
+    assert "default workspace" in refused.json()["error"]["message"]
+    assert client.get("/admin/v1/keys", headers=ADMIN).json()["data"] == []
+    made = client.post(
+        "/admin/v1/keys", json={"name": "x", "scopes": ["admin"]}, headers=ADMIN
+    ).json()
+    assert made["workspace_id"] == "default" and made["scopes"] == ["admin"]
+    as_admin = {"Authorization": f"Bearer {made['value']}"}
+    assert client.get("/admin/v1/workspaces", headers=as_admin).status_code == 200
+
+
+def test_a_metrics_key_may_live_in_a_workspace(client: TestClient) -> None:
+    body = {"name": "x", "workspace_id": "team", "scopes": ["inference", "metrics"]}
+    assert client.post("/admin/v1/keys", json=body, headers=ADMIN).status_code == 200

@@ -65,6 +65,7 @@ class KeyCreate(BaseModel):
     models: list[Text] | None = Field(default=None, max_length=1000)
     # the same fields as the settings' [platform.limits] tables
     limits: dict[Text, KeyLimits] = Field(default_factory=dict, max_length=1000)
+    # `admin` only in the default workspace: an admin key manages every workspace
     scopes: list[Scope] = Field(default_factory=lambda: sorted(accounts.DEFAULT_SCOPES))
     expires_at: EpochSeconds | None = None
 
@@ -236,6 +237,12 @@ class AdminService:
     # keys
 
     async def create_key(self, body: KeyCreate) -> dict[str, Any]:
+        if Scope.ADMIN in body.scopes and body.workspace_id != DEFAULT_WORKSPACE:
+            raise InvalidParameter(
+                "Invalid 'scopes': the admin scope manages every workspace, so only a key of "
+                "the default workspace may have it.",
+                param="scopes",
+            )
         value = accounts.new_key()
         key = ApiKey(
             id=accounts.new_key_id(),
