@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from openscope.backends.scripted import ScriptedBackend
 from openscope.cli import main
-from openscope.core.accounts import ApiKey
+from openscope.core.accounts import ApiKey, Scope
 from openscope.core.billing import UsageRecord
 from openscope.server import create_app
 from openscope.settings import Settings
@@ -224,3 +224,38 @@ def test_keys_list_pages_through_every_key(
     assert (listed["first_id"], listed["last_id"]) == ("key-0000", "key-0229")
     table = run(capsys, data, "keys", "list", *mode)
     assert len(table.splitlines()) == 1 + 230
+
+
+def test_the_scope_help_names_the_scopes_there_are(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["keys", "create", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    options = help_text[help_text.index("options:") :]
+    scope_help = options[options.index("--scope") : options.index("--expires-in-days")]
+    assert "state" not in scope_help
+    for scope in Scope:
+        assert scope.value in scope_help
+    with pytest.raises(SystemExit):
+        main(["keys", "create", "--name", "x", "--scope", "state"])
+    assert "invalid choice: 'state'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("days", ["inf", "nan", "1e300", "-1"])
+def test_an_expiry_past_any_date_is_refused_by_the_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, days: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(
+            [
+                "keys",
+                "create",
+                "--name",
+                "x",
+                "--expires-in-days",
+                days,
+                "--data-dir",
+                str(tmp_path),
+            ]
+        )
+    assert exited.value.code == 2
+    assert "--expires-in-days" in capsys.readouterr().err

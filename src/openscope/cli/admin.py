@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import sys
@@ -23,11 +24,18 @@ from typing import Any
 import httpx
 from fastapi import Request
 
+from openscope.core.accounts import DEFAULT_SCOPES, Scope
 from openscope.core.principal import Principal
 from openscope.settings import Settings
 
 ADMIN_COMMANDS = ("keys", "workspaces", "limits", "usage")
 LIMIT_FLAGS = ("rpm", "tpm", "rps", "tps", "max_concurrent", "tpd")
+MAX_EXPIRY_DAYS = 100 * 366  # a key for longer is a key that never expires: leave it unset
+SCOPES = sorted(scope.value for scope in Scope)
+SCOPE_HELP = (
+    f"what the key may do (repeat): {', '.join(SCOPES)} (default: "
+    f"{', '.join(sorted(DEFAULT_SCOPES))}; admin only in the default workspace)"
+)
 
 
 class AdminError(Exception):
@@ -53,8 +61,15 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     create.add_argument(
         "--model", action="append", dest="models", help="a model the key may call (repeat)"
     )
-    create.add_argument("--scope", action="append", dest="scopes", help="inference, state, ...")
-    create.add_argument("--expires-in-days", type=float)
+    create.add_argument(
+        "--scope",
+        action="append",
+        dest="scopes",
+        choices=SCOPES,
+        metavar="SCOPE",
+        help=SCOPE_HELP,
+    )
+    create.add_argument("--expires-in-days", type=expiry_days, help="days until the key expires")
     create.add_argument(
         "--limit-model", default="*", help="the model the limit flags apply to (default: each)"
     )
@@ -98,6 +113,17 @@ def common_admin_options() -> argparse.ArgumentParser:
     common.add_argument("--admin-key", help="its admin key (or OPENSCOPE_ADMIN_KEY)")
     common.add_argument("--json", action="store_true", help="print the API's JSON")
     return common
+
+
+def expiry_days(value: str) -> float:
+    """`--expires-in-days`: a finite number of days from now, within a century."""
+    try:
+        days = float(value)
+    except ValueError:
+        days = math.nan
+    if not 0 < days <= MAX_EXPIRY_DAYS:  # NaN fails it too
+        raise argparse.ArgumentTypeError(f"expected days between 0 and {MAX_EXPIRY_DAYS}")
+    return days
 
 
 def since_seconds(value: str, now: float) -> int:
