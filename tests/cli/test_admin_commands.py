@@ -3,17 +3,26 @@ what they print, and that what they make works on a server over the same data di
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from openscope.backends.scripted import ScriptedBackend
 from openscope.cli import main
+from openscope.core.accounts import ApiKey, Scope
+from openscope.core.billing import UsageRecord
 from openscope.server import create_app
 from openscope.settings import Settings
+from openscope.store import open_store, sqlite_url
 
 
 def run(capsys: pytest.CaptureFixture[str], data: Path, *args: str) -> str:
@@ -79,3 +88,174 @@ def test_a_refusal_is_printed_and_fails(
     )
     assert code == 1
     assert "404" in capsys.readouterr().err
+
+
+# -- whole results: usage over a long window, and every key, page after page ---------------
+
+DAY = 86_400
+ADMIN_KEY = "sk-admin-cli"
+
+
+def seed(data: Path, now: float, *, keys: int = 0) -> None:
+    """Usage 80 days ago, 40 days ago and an hour ago, and `keys` keys, in the data dir."""
+
+    async def write() -> None:
+        store = await open_store(sqlite_url(data))
+        try:
+            for name, ago in (("old", 80 * DAY), ("middle", 40 * DAY), ("recent", 3600)):
+                record = UsageRecord(
+                    request_id=f"req-{name}",
+                    created_at_ms=int((now - ago) * 1000),
+                    workspace="default",
+                    key_id="key-cli",
+                    model=f"model-{name}",
+                    api="chat",
+                    status="ok",
+                    input_tokens=7,
+                )
+                assert await store.record_usage(record)
+            for i in range(keys):
+                key = ApiKey(
+                    id=f"key-{i:04d}",
+                    name=f"k{i}",
+                    workspace="default",
+                    redacted="sk-...",
+                    created_at=1,
+                )
+                await store.create_key(key, f"digest-{i}")
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+
+
+def day_of(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d")
+
+
+class ThroughTestClient(httpx.AsyncBaseTransport):
+    """`--admin-url` requests, answered by a server app in this process."""
+
+    def __init__(self, client: TestClient) -> None:
+        self._client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = self._client.request(
+            request.method, str(request.url), headers=dict(request.headers), content=request.content
+        )
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+
+@pytest.fixture(params=["local", "remote"])
+def mode(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[str]]:
+    """The extra arguments of a command run on the data dir itself, or through a server."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("OPENSCOPE_ADMIN_URL", "OPENSCOPE_ADMIN_KEY", "OPENSCOPE_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    if request.param == "local":
+        yield []
+        return
+    settings = Settings.model_validate(
+        {
+            "data_dir": str(tmp_path / "data"),
+            "platform": {"admin_keys": [ADMIN_KEY]},
+            "backends": {"scripted": {"type": "scripted"}},
+            "routes": {"smollm2-135m-instruct": "scripted"},
+        }
+    )
+    app = create_app(settings, backends={"scripted": ScriptedBackend()})
+    with TestClient(app) as server:
+        transport = ThroughTestClient(server)
+        monkeypatch.setattr(
+            httpx, "AsyncClient", functools.partial(httpx.AsyncClient, transport=transport)
+        )
+        yield ["--admin-url", "http://testserver", "--admin-key", ADMIN_KEY]
+
+
+def test_usage_since_90_days_by_day_shows_every_day(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, mode: list[str]
+) -> None:
+    data = tmp_path / "data"
+    now = time.time()
+    seed(data, now)
+    usage = json.loads(run(capsys, data, "usage", "--since", "90d", "--by", "day", "--json", *mode))
+    starts = [bucket["start_time"] for bucket in usage["data"]]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    assert day_of(starts[0]) == day_of(now - 90 * DAY)
+    assert day_of(starts[-1]) == day_of(now)  # the window reaches today: every page was read
+    assert len(starts) in (91, 92)
+    assert usage["has_more"] is False
+    requests = {
+        day_of(b["start_time"]): b["results"][0]["num_model_requests"]
+        for b in usage["data"]
+        if b["results"]
+    }
+    assert requests == {day_of(now - ago): 1 for ago in (80 * DAY, 40 * DAY, 3600)}
+
+    table = run(capsys, data, "usage", "--since", "90d", "--by", "day", *mode)
+    lines = table.splitlines()
+    assert lines[0].split()[:2] == ["DAY", "REQUESTS"]  # no empty group column
+    assert [line.split()[0] for line in lines[1:]] == sorted(requests)
+
+
+def test_usage_since_a_date_by_model_reaches_today(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, mode: list[str]
+) -> None:
+    data = tmp_path / "data"
+    now = time.time()
+    seed(data, now)
+    since = day_of(now - 85 * DAY)
+    table = run(capsys, data, "usage", "--since", since, "--by", "model", *mode)
+    for name in ("old", "middle", "recent"):
+        assert f"model-{name}" in table
+
+
+def test_keys_list_pages_through_every_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, mode: list[str]
+) -> None:
+    data = tmp_path / "data"
+    seed(data, time.time(), keys=230)
+    listed = json.loads(run(capsys, data, "keys", "list", "--json", *mode))
+    ids = [key["id"] for key in listed["data"]]
+    assert ids == [f"key-{i:04d}" for i in range(230)]
+    assert listed["has_more"] is False
+    assert (listed["first_id"], listed["last_id"]) == ("key-0000", "key-0229")
+    table = run(capsys, data, "keys", "list", *mode)
+    assert len(table.splitlines()) == 1 + 230
+
+
+def test_the_scope_help_names_the_scopes_there_are(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["keys", "create", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    options = help_text[help_text.index("options:") :]
+    scope_help = options[options.index("--scope") : options.index("--expires-in-days")]
+    assert "state" not in scope_help
+    for scope in Scope:
+        assert scope.value in scope_help
+    with pytest.raises(SystemExit):
+        main(["keys", "create", "--name", "x", "--scope", "state"])
+    assert "invalid choice: 'state'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("days", ["inf", "nan", "1e300", "-1"])
+def test_an_expiry_past_any_date_is_refused_by_the_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, days: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(
+            [
+                "keys",
+                "create",
+                "--name",
+                "x",
+                "--expires-in-days",
+                days,
+                "--data-dir",
+                str(tmp_path),
+            ]
+        )
+    assert exited.value.code == 2
+    assert "--expires-in-days" in capsys.readouterr().err

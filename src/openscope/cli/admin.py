@@ -3,13 +3,15 @@
 Every command is a request to the admin API (`/admin/v1`): against a running server with
 `--admin-url` (and `--admin-key`, or OPENSCOPE_ADMIN_URL / OPENSCOPE_ADMIN_KEY), or, without
 one, against the database the settings name, through the same routes run in this process
-(whoever can open the database is its admin already)."""
+(whoever can open the database is its admin already). A listing is shown whole: its pages
+are read to the end (every key; usage up to now)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import sys
@@ -22,11 +24,18 @@ from typing import Any
 import httpx
 from fastapi import Request
 
+from openscope.core.accounts import DEFAULT_SCOPES, Scope
 from openscope.core.principal import Principal
 from openscope.settings import Settings
 
 ADMIN_COMMANDS = ("keys", "workspaces", "limits", "usage")
 LIMIT_FLAGS = ("rpm", "tpm", "rps", "tps", "max_concurrent", "tpd")
+MAX_EXPIRY_DAYS = 100 * 366  # a key for longer is a key that never expires: leave it unset
+SCOPES = sorted(scope.value for scope in Scope)
+SCOPE_HELP = (
+    f"what the key may do (repeat): {', '.join(SCOPES)} (default: "
+    f"{', '.join(sorted(DEFAULT_SCOPES))}; admin only in the default workspace)"
+)
 
 
 class AdminError(Exception):
@@ -52,8 +61,15 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     create.add_argument(
         "--model", action="append", dest="models", help="a model the key may call (repeat)"
     )
-    create.add_argument("--scope", action="append", dest="scopes", help="inference, state, ...")
-    create.add_argument("--expires-in-days", type=float)
+    create.add_argument(
+        "--scope",
+        action="append",
+        dest="scopes",
+        choices=SCOPES,
+        metavar="SCOPE",
+        help=SCOPE_HELP,
+    )
+    create.add_argument("--expires-in-days", type=expiry_days, help="days until the key expires")
     create.add_argument(
         "--limit-model", default="*", help="the model the limit flags apply to (default: each)"
     )
@@ -97,6 +113,17 @@ def common_admin_options() -> argparse.ArgumentParser:
     common.add_argument("--admin-key", help="its admin key (or OPENSCOPE_ADMIN_KEY)")
     common.add_argument("--json", action="store_true", help="print the API's JSON")
     return common
+
+
+def expiry_days(value: str) -> float:
+    """`--expires-in-days`: a finite number of days from now, within a century."""
+    try:
+        days = float(value)
+    except ValueError:
+        days = math.nan
+    if not 0 < days <= MAX_EXPIRY_DAYS:  # NaN fails it too
+        raise argparse.ArgumentTypeError(f"expected days between 0 and {MAX_EXPIRY_DAYS}")
+    return days
 
 
 def since_seconds(value: str, now: float) -> int:
@@ -168,6 +195,7 @@ def admin_request(args: argparse.Namespace, now: float) -> tuple[str, str, Any]:
             group = {"key": "key_id", "model": "model", "workspace": "workspace"}.get(args.by)
             query = {
                 "start_time": since_seconds(args.since, now),
+                "end_time": int(now) + 1,  # up to now: the pages run out there
                 "bucket_width": "1d",
                 "limit": 31,
                 **({"group_by": group} if group else {}),
@@ -231,21 +259,58 @@ async def local_admin(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         await store.close()
 
 
-async def _run(args: argparse.Namespace, settings: Settings | None) -> Any:
-    method, path, payload = admin_request(args, time.time())
-    async with admin_client(args, settings) as client:
-        if method == "GET":
-            response = await client.get(f"/admin/v1{path}", params=payload)
-        elif method == "DELETE":
-            response = await client.delete(f"/admin/v1{path}")
-        else:
-            response = await client.post(f"/admin/v1{path}", json=payload)
+def next_page(path: str, query: dict[str, Any], body: Any) -> dict[str, Any] | None:
+    """The query of the page after `body`, if there is one: usage pages go on from their
+    `next_page`, key lists after their `last_id`."""
+    if not body.get("has_more"):
+        return None
+    cursor_field, cursor = {
+        "/usage": ("page", body.get("next_page")),
+        "/keys": ("after", body.get("last_id")),
+    }.get(path, ("", None))
+    if not cursor:
+        return None
+    if query.get(cursor_field) == cursor:
+        raise AdminError(f"the server answered the page after {cursor!r} with itself")
+    return {**query, cursor_field: cursor}
+
+
+def joined(pages: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Pages as one: every page's data, and the last page's word on what is left."""
+    whole = {**pages[-1], "data": [item for page in pages for item in page["data"]]}
+    if "first_id" in whole:
+        whole["first_id"] = pages[0]["first_id"]
+    return whole
+
+
+async def _call(client: httpx.AsyncClient, method: str, path: str, payload: Any) -> Any:
+    if method == "GET":
+        response = await client.get(f"/admin/v1{path}", params=payload)
+    elif method == "DELETE":
+        response = await client.delete(f"/admin/v1{path}")
+    else:
+        response = await client.post(f"/admin/v1{path}", json=payload)
     body = response.json()
     if response.status_code >= 400:
         error = body.get("error", body) if isinstance(body, dict) else body
         message = error.get("message", body) if isinstance(error, dict) else error
         raise AdminError(f"{response.status_code}: {message}")
     return body
+
+
+async def _run(args: argparse.Namespace, settings: Settings | None) -> Any:
+    """The command's answer, whole: a listing is read page after page to its end."""
+    method, path, payload = admin_request(args, time.time())
+    async with admin_client(args, settings) as client:
+        body = await _call(client, method, path, payload)
+        if method != "GET" or not isinstance(body, dict):
+            return body
+        pages = [body]
+        query = next_page(path, payload, body)
+        while query is not None:
+            pages.append(await _call(client, method, path, query))
+            query = next_page(path, query, pages[-1])
+    return body if len(pages) == 1 else joined(pages)
 
 
 def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
@@ -313,6 +378,7 @@ def render(args: argparse.Namespace, body: Any) -> str:
             ]
             return _table(rows, ("MODEL", "RPM", "TPM", "MAX CONCURRENT"))
         case "usage", _:
+            grouped = args.by != "day"  # by day, the day is the only group
             rows = []
             for bucket in body["data"]:
                 day = datetime.fromtimestamp(bucket["start_time"], UTC).strftime("%Y-%m-%d")
@@ -321,7 +387,7 @@ def render(args: argparse.Namespace, body: Any) -> str:
                     rows.append(
                         (
                             day,
-                            group,
+                            *((group,) if grouped else ()),
                             r["num_model_requests"],
                             r["input_tokens"],
                             r["input_cached_tokens"],
@@ -329,9 +395,8 @@ def render(args: argparse.Namespace, body: Any) -> str:
                             f"{r['cost']:.6f}",
                         )
                     )
-            return _table(
-                rows, ("DAY", args.by.upper(), "REQUESTS", "INPUT", "CACHED", "OUTPUT", "COST")
-            )
+            header = ("DAY", *((args.by.upper(),) if grouped else ()), "REQUESTS", "INPUT")
+            return _table(rows, (*header, "CACHED", "OUTPUT", "COST"))
     return json.dumps(body, indent=2)
 
 

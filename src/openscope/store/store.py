@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openscope.core.accounts import ApiKey, LimitTable, Workspace
@@ -172,10 +173,16 @@ class Store:
     @finishes_even_if_cancelled
     async def create_workspace(self, workspace: Workspace) -> None:
         """Raises InvalidParameter if the id is taken."""
+        taken = InvalidParameter(f"Workspace '{workspace.id}' already exists.", param="id")
         async with self._write() as conn:
             if await keys.get_workspace(conn, workspace.id) is not None:
-                raise InvalidParameter(f"Workspace '{workspace.id}' already exists.", param="id")
-            await keys.insert_workspace(conn, workspace)
+                raise taken
+            try:
+                await keys.insert_workspace(conn, workspace)
+            except IntegrityError:
+                # another creator's insert landed between the check and this one (on
+                # PostgreSQL; SQLite's writers take turns): the id's unique key refused it
+                raise taken from None
 
     @finishes_even_if_cancelled
     async def get_workspace(self, workspace_id: str) -> Workspace | None:

@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from openscope.core.principal import Principal
 from openscope.protocols import openai_chat
 from openscope.protocols.http import route_class
+from openscope.server.admin.fields import EpochSeconds, QueryInt, refuse_nul_parameters
 from openscope.server.admin.service import (
     AdminService,
     KeyCreate,
@@ -31,7 +32,9 @@ def admin_router(
     router = APIRouter(
         prefix=ADMIN_PREFIX,
         route_class=route_class(openai_chat.ERRORS.response),
-        dependencies=[Depends(authenticate)],
+        # who is asking first; then no path or query parameter may hold a NUL (the bodies'
+        # strings are refused theirs by their types)
+        dependencies=[Depends(authenticate), Depends(refuse_nul_parameters)],
         tags=["admin"],
     )
 
@@ -59,7 +62,7 @@ def admin_router(
     async def list_keys(
         workspace_id: str | None = None,
         after: str | None = None,
-        limit: int = Query(default=20, ge=1, le=100),
+        limit: Annotated[QueryInt, Query(ge=1, le=100)] = 20,
     ) -> dict[str, Any]:
         return await service.list_keys(workspace_id=workspace_id, after=after, limit=limit)
 
@@ -82,16 +85,19 @@ def admin_router(
     @router.get("/usage", summary="Usage in time buckets (OpenAI's usage API shape)")
     @router.get("/usage/completions", include_in_schema=False)
     async def usage(
-        start_time: int = Query(ge=0, description="seconds since the epoch, inclusive"),
-        end_time: int | None = Query(default=None, ge=0, description="exclusive"),
+        # Annotated, not `= Query(...)`: FastAPI drops a type's own checks from a default
+        start_time: Annotated[
+            EpochSeconds, Query(description="seconds since the epoch, inclusive")
+        ],
+        end_time: Annotated[EpochSeconds | None, Query(description="exclusive")] = None,
         bucket_width: Literal["1h", "1d"] = "1d",
         group_by: Many = None,
         workspace_ids: Many = None,
         project_ids: Many = None,
         api_key_ids: Many = None,
         models: Many = None,
-        limit: int | None = None,
-        page: str | None = None,
+        limit: QueryInt | None = None,
+        page: Annotated[str | None, Query(description="an answer's next_page")] = None,
     ) -> dict[str, Any]:
         return await service.usage(
             start=start_time,

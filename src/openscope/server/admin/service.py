@@ -18,6 +18,7 @@ from openscope.core.billing import BucketWidth, GroupField, UsagePage, UsageTota
 from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.principal import DEFAULT_WORKSPACE
 from openscope.core.quota import RateLimits
+from openscope.server.admin.fields import Count, EpochSeconds, PerSecond, Text, epoch_cursor
 from openscope.server.keys import KeyDirectory
 from openscope.settings import LimitSettings
 from openscope.store import Store
@@ -25,32 +26,48 @@ from openscope.store import Store
 # -- request bodies -----------------------------------------------------------------------
 
 
+# Every string and number below is a type of fields.py: no NUL, finite and bounded.
+
+
 class WorkspaceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=accounts.WORKSPACE_ID.pattern)
-    name: str | None = Field(default=None, max_length=200)
-    models: list[str] | None = Field(default=None, max_length=1000)
+    id: Text = Field(pattern=accounts.WORKSPACE_ID.pattern)
+    name: Text | None = Field(default=None, max_length=200)
+    models: list[Text] | None = Field(default=None, max_length=1000)
 
 
 class WorkspaceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
+    name: Text | None = Field(default=None, max_length=200)
     # [] is "no model"; null is "every model"; absent leaves the list as it is
-    models: list[str] | None = Field(default=None, max_length=1000)
+    models: list[Text] | None = Field(default=None, max_length=1000)
+
+
+class KeyLimits(LimitSettings):
+    """The settings' [platform.limits] fields, bounded as every admin number is (a
+    settings file is the operator's; a body is a client's)."""
+
+    rpm: Count | None = None
+    tpm: Count | None = None
+    rps: PerSecond | None = None
+    tps: PerSecond | None = None
+    max_concurrent: Count | None = None
+    tpd: Count | None = None
 
 
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    workspace_id: str = DEFAULT_WORKSPACE
-    models: list[str] | None = Field(default=None, max_length=1000)
+    name: Text = Field(min_length=1, max_length=200)
+    workspace_id: Text = DEFAULT_WORKSPACE
+    models: list[Text] | None = Field(default=None, max_length=1000)
     # the same fields as the settings' [platform.limits] tables
-    limits: dict[str, LimitSettings] = Field(default_factory=dict, max_length=1000)
+    limits: dict[Text, KeyLimits] = Field(default_factory=dict, max_length=1000)
+    # `admin` only in the default workspace: an admin key manages every workspace
     scopes: list[Scope] = Field(default_factory=lambda: sorted(accounts.DEFAULT_SCOPES))
-    expires_at: int | None = None
+    expires_at: EpochSeconds | None = None
 
 
 class ModelLimit(BaseModel):
@@ -59,14 +76,14 @@ class ModelLimit(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1)
+    model: Text = Field(min_length=1)
     operation_type: Literal["OVERLAY", "DELETE"] = "OVERLAY"
-    request_limit: int | None = Field(default=None, gt=0)  # per minute
-    usage_limit: int | None = Field(default=None, gt=0)  # total tokens per minute
-    request_per_second_limit: float | None = Field(default=None, gt=0)
-    usage_per_second_limit: float | None = Field(default=None, gt=0)
-    concurrency_limit: int | None = Field(default=None, gt=0)
-    daily_usage_limit: int | None = Field(default=None, gt=0)  # total tokens per day
+    request_limit: Count | None = None  # per minute
+    usage_limit: Count | None = None  # total tokens per minute
+    request_per_second_limit: PerSecond | None = None
+    usage_per_second_limit: PerSecond | None = None
+    concurrency_limit: Count | None = None
+    daily_usage_limit: Count | None = None  # total tokens per day
 
     def limits(self) -> RateLimits:
         return RateLimits(
@@ -82,8 +99,8 @@ class ModelLimit(BaseModel):
 class ModelLimitsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    workspace_id: str | None = None
-    key_id: str | None = None  # the key's own limits instead of its workspace's
+    workspace_id: Text | None = None
+    key_id: Text | None = None  # the key's own limits instead of its workspace's
     models: list[ModelLimit] = Field(min_length=1, max_length=200)
 
 
@@ -220,6 +237,12 @@ class AdminService:
     # keys
 
     async def create_key(self, body: KeyCreate) -> dict[str, Any]:
+        if Scope.ADMIN in body.scopes and body.workspace_id != DEFAULT_WORKSPACE:
+            raise InvalidParameter(
+                "Invalid 'scopes': the admin scope manages every workspace, so only a key of "
+                "the default workspace may have it.",
+                param="scopes",
+            )
         value = accounts.new_key()
         key = ApiKey(
             id=accounts.new_key_id(),
@@ -274,9 +297,7 @@ class AdminService:
                 param="limit",
             )
         if page is not None:
-            if not page.isdigit():
-                raise InvalidParameter("Invalid 'page'.", param="page")
-            start = int(page)
+            start = epoch_cursor(page, "page")
         found = await self._store.usage_buckets(
             start=start,
             end=end,
