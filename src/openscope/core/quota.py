@@ -21,7 +21,7 @@ class LimitKind(StrEnum):
     REQUESTS = "requests"  # RPM or RPS: Model Studio's `limit_requests`
     TOKENS = "tokens"  # TPM or TPS: Model Studio's `insufficient_quota`
     CONCURRENCY = "concurrency"  # requests in flight at once: `limit_burst_rate`
-    BUDGET = "budget"  # tokens per day: `insufficient_quota`, and the SDKs should not retry
+    BUDGET = "budget"  # tokens per UTC day: `insufficient_quota`, and the SDKs should not retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class RateLimits:
     rps: float | None = None
     tps: float | None = None
     max_concurrent: int | None = None
-    tpd: int | None = None  # tokens per day: a budget, not a rate
+    tpd: int | None = None  # tokens per UTC day: a budget, not a rate
 
     def over(self, base: RateLimits) -> RateLimits:
         """These limits where set, `base`'s elsewhere."""
@@ -144,10 +144,23 @@ class Allowance:
 
 
 @dataclass(frozen=True, slots=True)
+class TooLarge:
+    """A call that costs more in one scope than its limit ever lets through at once (a
+    reservation above a minute's TPM, a day's budget, ...): `requested` `unit`s against
+    `limit` per `per` ("second", "minute" or "day")."""
+
+    limit: int
+    requested: int
+    unit: str
+    per: str
+
+
+@dataclass(frozen=True, slots=True)
 class Admission:
     """A limiter's answer. Admitted: `ticket` is passed back to `settle` exactly once.
     Refused: `refused` says which kind ran out and `retry_after` (seconds) when the call
-    would be admitted. `requests`/`tokens` feed the headers on either answer."""
+    would be admitted; `too_large` is set instead when no wait would ever admit it.
+    `requests`/`tokens` feed the headers on either answer."""
 
     admitted: bool
     ticket: object | None = None
@@ -155,6 +168,7 @@ class Admission:
     retry_after: float = 0.0
     requests: Allowance | None = None
     tokens: Allowance | None = None
+    too_large: TooLarge | None = None
 
 
 class RateLimiter(Protocol):
