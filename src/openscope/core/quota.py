@@ -61,20 +61,36 @@ class RateLimits:
         )
 
     def divided(self, parts: int) -> RateLimits:
-        """Each limit split `parts` ways (never below 1): one replica's share."""
+        """One replica's share when `parts` replicas each count on their own: summed over
+        the replicas, no share exceeds the whole limit. Per-second rates are split exactly
+        (a GCRA bucket takes a fractional rate and still holds one whole call); a
+        per-minute limit is split in whole units, and where a replica's share is below
+        one unit a minute it is kept as the per-second rate it stands for instead of
+        being rounded up to 1 (which would multiply it by `parts`). A concurrency limit or
+        a day's budget smaller than `parts` leaves a share of 0: that replica admits no
+        call of the scope, rather than each admitting one."""
 
-        def share(value: float | None) -> float | None:
-            return None if value is None else max(1, value / parts)
+        def share(whole: float | None) -> float | None:
+            return None if whole is None else whole / parts
 
+        def per_minute(
+            whole: int | None, per_second: float | None
+        ) -> tuple[int | None, float | None]:
+            second = share(per_second)
+            if whole is None or whole >= parts:
+                return (None if whole is None else whole // parts), second
+            rate = whole / 60 / parts
+            return None, rate if second is None else min(second, rate)
+
+        rpm, rps = per_minute(self.rpm, self.rps)
+        tpm, tps = per_minute(self.tpm, self.tps)
         return RateLimits(
-            rpm=None if self.rpm is None else max(1, self.rpm // parts),
-            tpm=None if self.tpm is None else max(1, self.tpm // parts),
-            rps=share(self.rps),
-            tps=share(self.tps),
-            max_concurrent=(
-                None if self.max_concurrent is None else max(1, self.max_concurrent // parts)
-            ),
-            tpd=None if self.tpd is None else max(1, self.tpd // parts),
+            rpm=rpm,
+            tpm=tpm,
+            rps=rps,
+            tps=tps,
+            max_concurrent=None if self.max_concurrent is None else self.max_concurrent // parts,
+            tpd=None if self.tpd is None else self.tpd // parts,
         )
 
     @property

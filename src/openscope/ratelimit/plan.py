@@ -9,9 +9,10 @@ calls in flight (`{key}:inflight`). The requests buckets are charged `demand.req
 the token buckets and the budget `demand.tokens` (the per-second token buckets: the
 prompt). A call is admitted only where its whole cost fits (the per-second token buckets:
 where one token does, see `gcra`); a cost no bucket or budget could ever hold is refused
-before any state is read (`too_large`). A limit of 0 or less is refused loudly
-(ValueError) rather than read as "no limit"; only a replica's share of a concurrency
-limit may be 0 (`RateLimits.divided`)."""
+before any state is read (`too_large`). A rate limit of 0 or less is refused loudly
+(ValueError) rather than read as "no limit"; a concurrency limit or a day's budget of 0
+(a replica's share of one smaller than the replicas, see `RateLimits.divided`) admits
+nothing."""
 
 from __future__ import annotations
 
@@ -133,8 +134,8 @@ def plan(scopes: Sequence[LimitScope], demand: Demand) -> Plan:
         if slot is not None:
             slots.append(slot)
         if scope.limits.tpd is not None:
-            if scope.limits.tpd <= 0:
-                raise ValueError(f"a day's token budget must be positive: {scope.limits.tpd}")
+            if scope.limits.tpd < 0:
+                raise ValueError(f"a day's token budget cannot be negative: {scope.limits.tpd}")
             budgets.append(Budget(f"{scope.key}:tpd", scope.limits.tpd, demand.tokens))
     return Plan(counters=tuple(counters), slots=tuple(slots), budgets=tuple(budgets))
 
