@@ -86,6 +86,10 @@ class PlatformSettings(BaseModel):
     # with each limit divided by `replicas` (which it then needs: a replica counting
     # against the whole limit on its own would multiply it).
     redis_failure: Literal["closed", "degraded"] = "degraded"
+    # How many servers share the limits. Without redis_url, more than 1 makes each server
+    # count on its own against its share of every limit (`RateLimits.divided`: the shares
+    # sum to at most the whole; a concurrency limit smaller than `replicas` leaves a share
+    # of 0), with a warning at start; with redis_url, the share used while Redis is away.
     replicas: int | None = Field(default=None, ge=1)
     # Model Studio's implied RPS = RPM/60 and TPS = TPM/60 (false: per-minute limits only).
     implied_per_second: bool = True

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from openscope.core.quota import Allowance, LimitKind, LimitScope, RateLimits
+from openscope.core.quota import Allowance, Demand, LimitKind, LimitScope, RateLimits, TooLarge
 from openscope.ratelimit import gcra
-from openscope.ratelimit.plan import allowances, plan, refusal
+from openscope.ratelimit.plan import allowances, plan, refusal, too_large
 from tests.ratelimit.helpers import demand, scope
 
 
@@ -57,6 +57,35 @@ def test_a_bucket_that_still_holds_one_unit_takes_a_call_of_any_cost() -> None:
     bucket = gcra.Bucket(rate=1.0, capacity=10)
     tat = 59.0  # one unit left at 50
     assert take(bucket, tat, 50.0, cost=100) == 159.0
+
+
+def test_a_call_needing_several_units_waits_until_the_bucket_holds_them_all() -> None:
+    bucket = gcra.Bucket(rate=1.0, capacity=10)
+    tat, now = 55.0, 50.0  # 5 units left
+    assert gcra.conforms(bucket, tat, now, units=5)
+    assert not gcra.conforms(bucket, tat, now, units=6)
+    assert gcra.retry_after(bucket, tat, now, units=6) == pytest.approx(1.0)
+    assert gcra.conforms(bucket, tat, now + 1.0, units=6)
+    assert gcra.conforms(bucket, 0.0, now, units=10)  # a full bucket holds its capacity
+    assert not gcra.conforms(bucket, 0.0, now, units=11)  # and never more
+
+
+def test_the_whole_cost_is_asked_of_every_bucket_but_a_seconds_tokens() -> None:
+    limits = RateLimits(rpm=60, tpm=6_000, tpd=10_000).with_implied_per_second()
+    made = plan((LimitScope("a", limits),), Demand(tokens=700, per_second_tokens=300))
+    assert [(c.key, c.units) for c in made.counters] == [
+        ("a:rpm", 1),
+        ("a:rps", 1),
+        ("a:tpm", 700),
+        ("a:tps", 1),  # a second's bucket (100) is smaller than many prompts: it smooths
+    ]
+    assert [(b.key, b.limit, b.cost) for b in made.budgets] == [("a:tpd", 10_000, 700)]
+    assert too_large(made) is None
+    over = plan((LimitScope("a", limits),), Demand(tokens=6_001, per_second_tokens=300))
+    assert too_large(over) == (
+        LimitKind.TOKENS,
+        TooLarge(limit=6_000, requested=6_001, unit="tokens", per="minute"),
+    )
 
 
 def test_settle_charges_from_now_and_refunds_no_further_than_a_full_bucket() -> None:

@@ -5,14 +5,22 @@ time the test itself takes)."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
 
-from openscope.core.quota import Admission, Demand, LimitKind, LimitScope, RateLimiter
-from openscope.ratelimit import InProcessLimiter, RedisLimiter
+from openscope.core.quota import (
+    Admission,
+    Demand,
+    LimitKind,
+    LimitScope,
+    RateLimiter,
+    TooLarge,
+)
+from openscope.ratelimit import InProcessLimiter, RedisLimiter, budget
 from tests.ratelimit.helpers import FakeClock, demand, scope
 from tests.redis_server import RedisServer
 
@@ -21,6 +29,7 @@ from tests.redis_server import RedisServer
 class Rig:
     limiter: RateLimiter
     sleep: Callable[[float], Awaitable[None]]
+    now: Callable[[], float]  # the limiter's clock
     slack: float  # seconds a wait may be short by: the test's own run time on a real clock
 
     async def admit(self, *scopes: LimitScope, tokens: int = 1) -> Admission:
@@ -38,13 +47,13 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
         async def sleep(seconds: float) -> None:
             clock.advance(seconds)
 
-        yield Rig(InProcessLimiter(clock), sleep, 1e-6)
+        yield Rig(InProcessLimiter(clock), sleep, clock, 1e-6)
         return
     server: RedisServer = request.getfixturevalue("redis_server")
     limiter = RedisLimiter(
         server.client(), prefix=f"test:{uuid.uuid4().hex}:", fallback=None, fail_closed=True
     )
-    yield Rig(limiter, asyncio.sleep, 0.25)
+    yield Rig(limiter, asyncio.sleep, time.time, 0.25)  # Redis's TIME: the same clock
     await limiter.close()
 
 
@@ -69,13 +78,13 @@ async def test_a_burst_of_the_capacity_passes_and_the_next_waits_one_interval(ri
 
 async def test_a_refund_lets_the_next_call_in_sooner(rig: Rig) -> None:
     tokens = scope("a", tpm=60)  # one token back a second
-    big = await rig.admit(tokens, tokens=120)
+    big = await rig.admit(tokens, tokens=60)
     assert big.admitted
-    refused = await rig.admit(tokens)
+    refused = await rig.admit(tokens, tokens=30)
     assert refused.refused is LimitKind.TOKENS
-    assert refused.retry_after == rig.about(61.0)  # 120 in debt, 59 of tolerance
+    assert refused.retry_after == rig.about(30.0)  # until 30 of the 60 are back
     await rig.limiter.settle(big.ticket, 30)
-    assert (await rig.admit(tokens)).admitted
+    assert (await rig.admit(tokens, tokens=30)).admitted
 
 
 async def test_extra_usage_pushes_the_next_call_back(rig: Rig) -> None:
@@ -89,23 +98,66 @@ async def test_extra_usage_pushes_the_next_call_back(rig: Rig) -> None:
     assert (refused.tokens.limit, refused.tokens.remaining) == (60, 0)
 
 
-async def test_a_big_demand_passes_an_idle_bucket_then_the_next_call_waits(rig: Rig) -> None:
-    tokens = scope("a", tpm=100)  # 0.6 s a token
-    big = await rig.admit(tokens, tokens=1000)
-    assert big.admitted
-    assert big.tokens is not None
-    assert (big.tokens.remaining, big.tokens.reset) == (0, rig.about(600.0))
-    refused = await rig.admit(tokens)
-    assert refused.refused is LimitKind.TOKENS
-    assert refused.retry_after == rig.about(600.0 - 99 * 0.6)
+async def test_a_call_is_admitted_only_when_the_bucket_holds_its_whole_reservation(
+    rig: Rig,
+) -> None:
+    tokens = scope("a", tpm=600)  # 0.1 s a token
+    assert (await rig.admit(tokens, tokens=500)).admitted
+    refused = await rig.admit(tokens, tokens=150)  # 100 left: not in debt, yet too few
+    assert (refused.refused, refused.too_large) == (LimitKind.TOKENS, None)
+    assert refused.retry_after == rig.about(5.0)  # until 150 are back
+    admitted = await rig.admit(tokens, tokens=100)  # the refusal took nothing
+    assert admitted.admitted
+    assert admitted.tokens is not None and admitted.tokens.remaining == 0
+
+
+async def test_a_call_above_a_limits_capacity_is_refused_as_too_large_and_charges_nothing(
+    rig: Rig,
+) -> None:
+    shared = scope("acct", rpm=10, tpm=1000)
+    mine = scope("ws", rpm=10, tpm=100_000, max_concurrent=1)
+    refused = await rig.admit(shared, mine, tokens=1001)
+    assert (refused.admitted, refused.refused, refused.retry_after) == (
+        False,
+        LimitKind.TOKENS,
+        0.0,
+    )
+    assert refused.too_large == TooLarge(limit=1000, requested=1001, unit="tokens", per="minute")
+    over_a_day = await rig.admit(scope("day", tpd=500), tokens=501)
+    assert (over_a_day.refused, over_a_day.too_large) == (
+        LimitKind.BUDGET,
+        TooLarge(limit=500, requested=501, unit="tokens", per="day"),
+    )
+    # Neither refusal counted anywhere: both scopes are whole, the slot free.
+    whole = await rig.admit(shared, mine, tokens=1000)
+    assert whole.admitted
+    assert whole.requests is not None and whole.requests.remaining == 9
+    assert (await rig.admit(scope("day", tpd=500), tokens=500)).admitted
+
+
+async def test_a_spent_day_budget_waits_for_midnight_utc_and_is_settled_to_the_tokens_used(
+    rig: Rig,
+) -> None:
+    day = scope("a", tpd=1000)
+    first = await rig.admit(day, tokens=600)
+    assert first.admitted
+    refused = await rig.admit(day, tokens=500)
+    assert (refused.refused, refused.too_large) == (LimitKind.BUDGET, None)
+    assert refused.retry_after == rig.about(budget.until_reset(rig.now()))
+    await rig.limiter.settle(first.ticket, 100)  # 500 of its reservation back
+    assert (await rig.admit(day, tokens=500)).admitted
+    assert (await rig.admit(day, tokens=401)).refused is LimitKind.BUDGET  # 600 used
+    small = await rig.admit(day, tokens=100)
+    await rig.limiter.settle(small.ticket, 400)  # 300 more than it reserved
+    assert (await rig.admit(day, tokens=1)).refused is LimitKind.BUDGET  # 1000 used
 
 
 async def test_a_refusal_in_one_scope_changes_nothing_in_the_others(rig: Rig) -> None:
     a = scope("a", rpm=10, tpm=1000, max_concurrent=3)
     strict_requests = scope("b", rpm=1)
-    strict_tokens = scope("c", tpm=50)
+    strict_tokens = scope("c", tpm=150)
     assert (await rig.admit(a, strict_requests, tokens=100)).admitted
-    assert (await rig.admit(a, strict_tokens, tokens=100)).admitted  # c idle: may go in debt
+    assert (await rig.admit(a, strict_tokens, tokens=100)).admitted  # c: 50 left
     for _ in range(3):
         assert (await rig.admit(a, strict_requests, tokens=100)).refused is LimitKind.REQUESTS
         assert (await rig.admit(a, strict_tokens, tokens=100)).refused is LimitKind.TOKENS

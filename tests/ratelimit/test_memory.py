@@ -78,3 +78,46 @@ async def test_per_second_token_buckets_are_charged_the_prompt_then_the_rest() -
     # 5 x 400 = 2,000 on a 1,000-a-second bucket: in debt for about a second
     refused = await limiter.admit(scopes, Demand(tokens=4_100, per_second_tokens=100))
     assert not refused.admitted and 0.9 < refused.retry_after < 1.01
+
+
+MIDNIGHT = 20_000 * 86_400.0  # 0:00 UTC on a day in 2024
+
+
+async def test_a_day_budget_is_whole_again_at_midnight_utc_not_a_token_at_a_time() -> None:
+    clock = FakeClock(MIDNIGHT - 100)
+    limiter = InProcessLimiter(clock)
+    day = (scope("a", tpd=86_400),)  # a continuous refill would give back one token a second
+    assert (await limiter.admit(day, demand(tokens=86_000))).admitted
+    refused = await limiter.admit(day, demand(tokens=1_000))
+    assert (refused.refused, refused.retry_after) == (LimitKind.BUDGET, pytest.approx(100.0))
+    clock.advance(99.9)
+    assert (await limiter.admit(day, demand(tokens=500))).refused is LimitKind.BUDGET
+    clock.advance(0.1)
+    assert (await limiter.admit(day, demand(tokens=86_400))).admitted
+    refused = await limiter.admit(day, demand(tokens=1))
+    assert refused.retry_after == pytest.approx(86_400.0)
+
+
+async def test_a_call_settled_after_midnight_leaves_the_new_days_budget_alone() -> None:
+    clock = FakeClock(MIDNIGHT - 10)
+    limiter = InProcessLimiter(clock)
+    day = (scope("a", tpd=1_000),)
+    refunded = await limiter.admit(day, demand(tokens=600))
+    charged = await limiter.admit(day, demand(tokens=100))
+    clock.advance(20)
+    assert (await limiter.admit(day, demand(tokens=500))).admitted
+    await limiter.settle(refunded.ticket, 0)  # would free 600 of today's had it counted
+    await limiter.settle(charged.ticket, 900)  # would charge 800 to today's
+    assert (await limiter.admit(day, demand(tokens=500))).admitted
+    assert (await limiter.admit(day, demand(tokens=1))).refused is LimitKind.BUDGET
+
+
+async def test_budgets_of_past_days_are_forgotten() -> None:
+    clock = FakeClock(MIDNIGHT - 10)
+    limiter = InProcessLimiter(clock, sweep_above=10)
+    for i in range(20):
+        await limiter.admit((scope(f"old{i}", tpd=100),), demand(tokens=1))
+    clock.advance(20)
+    for i in range(20):
+        await limiter.admit((scope(f"new{i}", tpd=100),), demand(tokens=1))
+    assert all(key.startswith("new") for key in limiter._budgets)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 
 import pytest
 
 from openscope.core.errors import Overloaded
 from openscope.core.quota import Admission, Demand, LimitKind, LimitScope, RateLimits
-from openscope.ratelimit import InProcessLimiter, RedisLimiter
+from openscope.ratelimit import InProcessLimiter, RedisLimiter, budget
 from openscope.ratelimit.redis import OVERLOADED_MESSAGE, FallbackTicket, RedisTicket
 from tests.ratelimit.helpers import FakeClock, demand, scope
 from tests.redis_server import RedisServer
@@ -257,3 +258,33 @@ async def test_per_second_token_buckets_are_charged_the_prompt_only(
             await limiter.settle(answer.ticket, 120)
     finally:
         await limiter.close()
+
+
+async def test_a_day_budget_counts_only_todays_tokens_on_redis_time(
+    redis_server: RedisServer,
+) -> None:
+    """Redis's clock cannot be moved: a budget key left by the previous day stands for a
+    day that has passed, and one rewritten for the next day for a settle after midnight."""
+    prefix = unique_prefix()
+    limiter = RedisLimiter(redis_server.client(), prefix=prefix, fallback=None, fail_closed=True)
+    raw = redis_server.client()
+    day = (scope("a", tpd=1_000),)
+    key = f"{prefix}a:tpd"
+    try:
+        today = budget.day_of(time.time())
+        await raw.set(key, f"{today - 1} 1000")  # yesterday's budget, spent
+        first = await limiter.admit(day, demand(tokens=600))
+        assert first.admitted
+        assert await raw.get(key) == f"{today} 600".encode()
+        ttl = await raw.pttl(key) / 1000
+        assert ttl == pytest.approx(budget.until_reset(time.time()) + 60, abs=1)
+        refused = await limiter.admit(day, demand(tokens=401))
+        assert refused.refused is LimitKind.BUDGET
+        assert refused.retry_after == pytest.approx(budget.until_reset(time.time()), abs=1)
+
+        await raw.set(key, f"{today + 1} 50", keepttl=True)  # midnight passed meanwhile
+        await limiter.settle(first.ticket, 0)  # counted in its own day: changes nothing
+        assert await raw.get(key) == f"{today + 1} 50".encode()
+    finally:
+        await limiter.close()
+        await raw.aclose()

@@ -21,7 +21,7 @@ class LimitKind(StrEnum):
     REQUESTS = "requests"  # RPM or RPS: Model Studio's `limit_requests`
     TOKENS = "tokens"  # TPM or TPS: Model Studio's `insufficient_quota`
     CONCURRENCY = "concurrency"  # requests in flight at once: `limit_burst_rate`
-    BUDGET = "budget"  # tokens per day: `insufficient_quota`, and the SDKs should not retry
+    BUDGET = "budget"  # tokens per UTC day: `insufficient_quota`, and the SDKs should not retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class RateLimits:
     rps: float | None = None
     tps: float | None = None
     max_concurrent: int | None = None
-    tpd: int | None = None  # tokens per day: a budget, not a rate
+    tpd: int | None = None  # tokens per UTC day: a budget, not a rate
 
     def over(self, base: RateLimits) -> RateLimits:
         """These limits where set, `base`'s elsewhere."""
@@ -61,20 +61,36 @@ class RateLimits:
         )
 
     def divided(self, parts: int) -> RateLimits:
-        """Each limit split `parts` ways (never below 1): one replica's share."""
+        """One replica's share when `parts` replicas each count on their own: summed over
+        the replicas, no share exceeds the whole limit. Per-second rates are split exactly
+        (a GCRA bucket takes a fractional rate and still holds one whole call); a
+        per-minute limit is split in whole units, and where a replica's share is below
+        one unit a minute it is kept as the per-second rate it stands for instead of
+        being rounded up to 1 (which would multiply it by `parts`). A concurrency limit or
+        a day's budget smaller than `parts` leaves a share of 0: that replica admits no
+        call of the scope, rather than each admitting one."""
 
-        def share(value: float | None) -> float | None:
-            return None if value is None else max(1, value / parts)
+        def share(whole: float | None) -> float | None:
+            return None if whole is None else whole / parts
 
+        def per_minute(
+            whole: int | None, per_second: float | None
+        ) -> tuple[int | None, float | None]:
+            second = share(per_second)
+            if whole is None or whole >= parts:
+                return (None if whole is None else whole // parts), second
+            rate = whole / 60 / parts
+            return None, rate if second is None else min(second, rate)
+
+        rpm, rps = per_minute(self.rpm, self.rps)
+        tpm, tps = per_minute(self.tpm, self.tps)
         return RateLimits(
-            rpm=None if self.rpm is None else max(1, self.rpm // parts),
-            tpm=None if self.tpm is None else max(1, self.tpm // parts),
-            rps=share(self.rps),
-            tps=share(self.tps),
-            max_concurrent=(
-                None if self.max_concurrent is None else max(1, self.max_concurrent // parts)
-            ),
-            tpd=None if self.tpd is None else max(1, self.tpd // parts),
+            rpm=rpm,
+            tpm=tpm,
+            rps=rps,
+            tps=tps,
+            max_concurrent=None if self.max_concurrent is None else self.max_concurrent // parts,
+            tpd=None if self.tpd is None else self.tpd // parts,
         )
 
     @property
@@ -144,10 +160,23 @@ class Allowance:
 
 
 @dataclass(frozen=True, slots=True)
+class TooLarge:
+    """A call that costs more in one scope than its limit ever lets through at once (a
+    reservation above a minute's TPM, a day's budget, ...): `requested` `unit`s against
+    `limit` per `per` ("second", "minute" or "day")."""
+
+    limit: int
+    requested: int
+    unit: str
+    per: str
+
+
+@dataclass(frozen=True, slots=True)
 class Admission:
     """A limiter's answer. Admitted: `ticket` is passed back to `settle` exactly once.
     Refused: `refused` says which kind ran out and `retry_after` (seconds) when the call
-    would be admitted. `requests`/`tokens` feed the headers on either answer."""
+    would be admitted; `too_large` is set instead when no wait would ever admit it.
+    `requests`/`tokens` feed the headers on either answer."""
 
     admitted: bool
     ticket: object | None = None
@@ -155,6 +184,7 @@ class Admission:
     retry_after: float = 0.0
     requests: Allowance | None = None
     tokens: Allowance | None = None
+    too_large: TooLarge | None = None
 
 
 class RateLimiter(Protocol):

@@ -5,10 +5,14 @@ number, the TAT (theoretical arrival time, seconds on the store's clock): the bu
 whenever `TAT <= now`, and every unit taken pushes the TAT one emission interval `T = 1/rate`
 further. A unit is available iff `now >= TAT - tau` with the tolerance `tau = T*(capacity-1)`.
 
-The variant here admits while the bucket is not in debt: a call is conformant iff the bucket
-holds at least one unit, whatever it costs, so a single call costing more than the capacity
-(a long prompt against a small TPM) passes an idle bucket and the ones after it wait until
-the debt is paid. The Redis script (`openscope.ratelimit.redis`) does the same arithmetic."""
+A call that must find `units` units in the bucket conforms iff `now >= TAT - tau + T*(units-1)`:
+the bucket would still be within its capacity after taking them. The plan asks for the whole
+cost of a call (a minute's or a day's bucket can never go into debt at admission, so one
+large call cannot hold a shared bucket for everyone after it) except on a per-second token
+bucket, which is smaller than many prompts: there one unit is asked for and the call may
+leave the bucket in debt (it smooths a second, the minute's bucket caps). A cost above the
+capacity never conforms; the plan refuses such a call before asking. The Redis script
+(`openscope.ratelimit.redis`) does the same arithmetic."""
 
 from __future__ import annotations
 
@@ -46,16 +50,23 @@ class Bucket:
         return self.interval * (self.capacity - 1)
 
 
-def conforms(bucket: Bucket, tat: float, now: float) -> bool:
-    """Whether the bucket holds at least one unit now (the check is for cost 1)."""
-    return now + EPSILON >= tat - bucket.tolerance
+def slack(bucket: Bucket, units: float) -> float:
+    """How far ahead of `now` the TAT may run while `units` units are still available
+    (`tau` for one unit); negative when the bucket can never hold that many."""
+    return bucket.interval * (bucket.capacity - units)
 
 
-def retry_after(bucket: Bucket, tat: float, now: float) -> float:
-    """Seconds until the bucket conforms again (0 if it does now)."""
-    if conforms(bucket, tat, now):
+def conforms(bucket: Bucket, tat: float, now: float, units: float = 1) -> bool:
+    """Whether the bucket holds `units` units now."""
+    return max(tat, now) - now <= slack(bucket, units) + EPSILON
+
+
+def retry_after(bucket: Bucket, tat: float, now: float, units: float = 1) -> float:
+    """Seconds until the bucket holds `units` units (0 if it does now; `units` at most the
+    capacity, else never)."""
+    if conforms(bucket, tat, now, units):
         return 0.0
-    return tat - bucket.tolerance - now
+    return tat - slack(bucket, units) - now
 
 
 def charge(bucket: Bucket, tat: float, now: float, cost: float) -> float:

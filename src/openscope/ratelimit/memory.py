@@ -1,6 +1,6 @@
-"""The in-process limiter: GCRA state in a dict, for one replica (or as the Redis limiter's
-fallback). Every decision runs without an await between check and charge, so it is atomic
-on its event loop."""
+"""The in-process limiter: GCRA state and day budgets in dicts, for one replica (or as the
+Redis limiter's fallback). Every decision runs without an await between check and charge,
+so it is atomic on its event loop."""
 
 from __future__ import annotations
 
@@ -10,32 +10,36 @@ from dataclasses import dataclass
 
 from openscope.core.quota import Admission, Demand, LimitScope
 
-from . import gcra
-from .plan import Counter, Plan, allowances, plan, refusal
+from . import budget, gcra
+from .plan import Budget, Counter, Plan, allowances, plan, refusal, too_large
 
 
 @dataclass(eq=False, slots=True)
 class InProcessTicket:
-    """What `settle` needs: the token buckets charged, what was reserved in them, and the
-    in-flight counts that took this call."""
+    """What `settle` needs: the token buckets charged, what was reserved in them, the
+    budgets charged and on which day, and the in-flight counts that took this call."""
 
     owner: InProcessLimiter
     token_counters: tuple[Counter, ...]
     slot_keys: tuple[str, ...]
+    budgets: tuple[Budget, ...] = ()
+    day: int = 0
     settled: bool = False
 
 
 class InProcessLimiter:
-    """`clock` is seconds on any monotonic scale. Buckets that are full again are forgotten
-    lazily: when more than `sweep_above` are held, the full ones are dropped."""
+    """`clock` is seconds since the Unix epoch, as Redis's `TIME` (the day budgets reset at
+    midnight UTC). Buckets that are full again and budgets of past days are forgotten
+    lazily: when more than `sweep_above` are held, they are dropped."""
 
     remote = False
 
     def __init__(
-        self, clock: Callable[[], float] = time.monotonic, *, sweep_above: int = 10_000
+        self, clock: Callable[[], float] = time.time, *, sweep_above: int = 10_000
     ) -> None:
         self._clock = clock
         self._tats: dict[str, float] = {}
+        self._budgets: dict[str, tuple[int, int]] = {}  # key -> (day, tokens used that day)
         self._in_flight: dict[str, int] = {}
         self._sweep_above = sweep_above
         self._next_sweep = sweep_above
@@ -48,6 +52,7 @@ class InProcessLimiter:
 
     async def close(self) -> None:
         self._tats.clear()
+        self._budgets.clear()
         self._in_flight.clear()
 
     # The same, synchronously (no await anywhere between check and charge).
@@ -56,11 +61,23 @@ class InProcessLimiter:
         now = self._clock()
         decision = plan(scopes, demand)
         tats = [self._tats.get(c.key, now) for c in decision.counters]
+        oversized = too_large(decision)
+        if oversized is not None:
+            kind, what = oversized
+            requests, tokens = allowances(decision, tats, now)
+            return Admission(
+                admitted=False, refused=kind, too_large=what, requests=requests, tokens=tokens
+            )
         conforming = [
-            gcra.conforms(c.bucket, t, now) for c, t in zip(decision.counters, tats, strict=True)
+            gcra.conforms(c.bucket, t, now, c.units)
+            for c, t in zip(decision.counters, tats, strict=True)
+        ]
+        budgets_fit = [
+            budget.fits(b.limit, budget.used_today(self._budgets.get(b.key), now), b.cost)
+            for b in decision.budgets
         ]
         slots_free = [self._in_flight.get(s.key, 0) < s.limit for s in decision.slots]
-        refused = refusal(decision, tats, conforming, slots_free, now)
+        refused = refusal(decision, tats, conforming, slots_free, now, budgets_fit)
         if refused is not None:
             kind, wait = refused
             requests, tokens = allowances(decision, tats, now)
@@ -68,6 +85,10 @@ class InProcessLimiter:
                 admitted=False, refused=kind, retry_after=wait, requests=requests, tokens=tokens
             )
         charged = self._charge(decision, now)
+        day = budget.day_of(now)
+        for b in decision.budgets:
+            used = budget.used_today(self._budgets.get(b.key), now)
+            self._budgets[b.key] = (day, used + b.cost)
         for slot in decision.slots:
             self._in_flight[slot.key] = self._in_flight.get(slot.key, 0) + 1
         self._maybe_sweep(now)
@@ -76,6 +97,8 @@ class InProcessLimiter:
             owner=self,
             token_counters=decision.token_counters,
             slot_keys=tuple(s.key for s in decision.slots),
+            budgets=decision.budgets,
+            day=day,
         )
         return Admission(admitted=True, ticket=ticket, requests=requests, tokens=tokens)
 
@@ -94,6 +117,12 @@ class InProcessLimiter:
                     self._tats[counter.key] = tat
                 else:
                     self._tats.pop(counter.key, None)
+        for b in ticket.budgets:
+            held = self._budgets.get(b.key)
+            # A call admitted on a day now past was counted in that day's budget: today's
+            # owes it nothing, and is refunded nothing.
+            if held is not None and held[0] == ticket.day:
+                self._budgets[b.key] = (held[0], max(0, held[1] + tokens_used - b.cost))
         for key in ticket.slot_keys:
             count = self._in_flight.get(key, 0) - 1
             if count > 0:
@@ -111,9 +140,11 @@ class InProcessLimiter:
         return charged
 
     def _maybe_sweep(self, now: float) -> None:
-        if len(self._tats) <= self._next_sweep:
+        if len(self._tats) + len(self._budgets) <= self._next_sweep:
             return
         self._tats = {key: tat for key, tat in self._tats.items() if tat > now}
-        # Sweep again only once the dict has doubled, so a dict of busy buckets costs O(1)
+        today = budget.day_of(now)
+        self._budgets = {key: held for key, held in self._budgets.items() if held[0] == today}
+        # Sweep again only once the dicts have doubled, so dicts of busy buckets cost O(1)
         # amortized per call rather than a full pass each time.
-        self._next_sweep = max(self._sweep_above, 2 * len(self._tats))
+        self._next_sweep = max(self._sweep_above, 2 * (len(self._tats) + len(self._budgets)))

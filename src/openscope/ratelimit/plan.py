@@ -4,10 +4,15 @@ and only the storage differs.
 
 Per scope: requests per minute (`{key}:rpm`, rate rpm/60 per second, capacity rpm) and per
 second (`{key}:rps`, rate rps, capacity max(1, ceil(rps))), the same for tokens (`:tpm`,
-`:tps`), a day's token budget (`:tpd`, rate tpd/86400, capacity tpd), and the calls in
-flight (`{key}:inflight`). The requests buckets are charged
-`demand.requests`, the token buckets `demand.tokens`. A limit of 0 or less is refused
-loudly (ValueError) rather than read as "no limit"."""
+`:tps`), a day's token budget (`{key}:tpd`, see `openscope.ratelimit.budget`), and the
+calls in flight (`{key}:inflight`). The requests buckets are charged `demand.requests`,
+the token buckets and the budget `demand.tokens` (the per-second token buckets: the
+prompt). A call is admitted only where its whole cost fits (the per-second token buckets:
+where one token does, see `gcra`); a cost no bucket or budget could ever hold is refused
+before any state is read (`too_large`). A rate limit of 0 or less is refused loudly
+(ValueError) rather than read as "no limit"; a concurrency limit or a day's budget of 0
+(a replica's share of one smaller than the replicas, see `RateLimits.divided`) admits
+nothing."""
 
 from __future__ import annotations
 
@@ -16,29 +21,44 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from openscope.core.quota import Allowance, Demand, LimitKind, LimitScope
+from openscope.core.quota import Allowance, Demand, LimitKind, LimitScope, TooLarge
 
-from . import gcra
+from . import budget, gcra
 
 CONCURRENCY_RETRY_AFTER = 1.0
 """The retry hint for a call refused for concurrency: when a slot frees is not known."""
 
 # A spent budget first: it is the refusal a client should not simply retry.
 _PRECEDENCE = (LimitKind.BUDGET, LimitKind.REQUESTS, LimitKind.TOKENS, LimitKind.CONCURRENCY)
-DAY = 86_400.0
-TOKEN_KINDS = frozenset({LimitKind.TOKENS, LimitKind.BUDGET})
 
 
 @dataclass(frozen=True, slots=True)
 class Counter:
     """One GCRA bucket of one scope and what this call costs in it. `per_minute` is the
-    RPM/TPM figure of a minute bucket (the headers' limit), None on a per-second one."""
+    RPM/TPM figure of a minute bucket (the headers' limit), None on a per-second one.
+    `whole`: the bucket must hold the whole cost at admission (else one unit: the
+    per-second token buckets)."""
 
     key: str
     kind: LimitKind
     bucket: gcra.Bucket
     cost: int
     per_minute: int | None = None
+    whole: bool = True
+
+    @property
+    def units(self) -> int:
+        """What the bucket must hold for the call to be admitted."""
+        return self.cost if self.whole else min(self.cost, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """One scope's tokens per UTC day and what this call reserves in it."""
+
+    key: str
+    limit: int
+    cost: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +73,16 @@ class Slot:
 class Plan:
     counters: tuple[Counter, ...]
     slots: tuple[Slot, ...]
+    budgets: tuple[Budget, ...] = ()
 
     @property
     def token_counters(self) -> tuple[Counter, ...]:
         """The buckets a settle adjusts."""
-        return tuple(c for c in self.counters if c.kind in TOKEN_KINDS)
+        return tuple(c for c in self.counters if c.kind is LimitKind.TOKENS)
+
+    @property
+    def empty(self) -> bool:
+        return not self.counters and not self.slots and not self.budgets
 
 
 def per_second_capacity(rate: float) -> float:
@@ -71,7 +96,7 @@ _Shape = tuple[str, LimitKind, gcra.Bucket, int | None, bool]
 
 @functools.lru_cache(maxsize=4096)
 def _shapes(scope: LimitScope) -> tuple[tuple[_Shape, ...], Slot | None]:
-    """A scope's counters and slot: the same for every call of a scope, so made once."""
+    """A scope's buckets and slot: the same for every call of a scope, so made once."""
     limits = scope.limits
     shapes: list[_Shape] = []
     for kind, per_minute, per_second, minute_name, second_name in (
@@ -85,9 +110,6 @@ def _shapes(scope: LimitScope) -> tuple[tuple[_Shape, ...], Slot | None]:
             bucket = gcra.Bucket(rate=per_second, capacity=per_second_capacity(per_second))
             per_second_tokens = kind is LimitKind.TOKENS
             shapes.append((f"{scope.key}:{second_name}", kind, bucket, None, per_second_tokens))
-    if limits.tpd is not None:
-        bucket = gcra.Bucket(rate=limits.tpd / DAY, capacity=limits.tpd)
-        shapes.append((f"{scope.key}:tpd", LimitKind.BUDGET, bucket, None, False))
     slot = None
     if limits.max_concurrent is not None:
         slot = Slot(key=f"{scope.key}:inflight", limit=limits.max_concurrent)
@@ -97,6 +119,7 @@ def _shapes(scope: LimitScope) -> tuple[tuple[_Shape, ...], Slot | None]:
 def plan(scopes: Sequence[LimitScope], demand: Demand) -> Plan:
     counters: list[Counter] = []
     slots: list[Slot] = []
+    budgets: list[Budget] = []
     for scope in scopes:
         shapes, slot = _shapes(scope)
         for key, kind, bucket, per_minute, per_second_tokens in shapes:
@@ -106,10 +129,31 @@ def plan(scopes: Sequence[LimitScope], demand: Demand) -> Plan:
                 cost = demand.per_second_tokens
             else:
                 cost = demand.tokens
-            counters.append(Counter(key, kind, bucket, cost, per_minute))
+            whole = not per_second_tokens
+            counters.append(Counter(key, kind, bucket, cost, per_minute, whole))
         if slot is not None:
             slots.append(slot)
-    return Plan(counters=tuple(counters), slots=tuple(slots))
+        if scope.limits.tpd is not None:
+            if scope.limits.tpd < 0:
+                raise ValueError(f"a day's token budget cannot be negative: {scope.limits.tpd}")
+            budgets.append(Budget(f"{scope.key}:tpd", scope.limits.tpd, demand.tokens))
+    return Plan(counters=tuple(counters), slots=tuple(slots), budgets=tuple(budgets))
+
+
+def too_large(plan: Plan) -> tuple[LimitKind, TooLarge] | None:
+    """A bucket or budget the call costs more in than it can ever hold: no wait would let
+    it pass, so it is refused before anything is read or charged."""
+    for budget_ in plan.budgets:
+        if budget_.cost > budget_.limit:
+            return LimitKind.BUDGET, TooLarge(budget_.limit, budget_.cost, "tokens", "day")
+    for counter in plan.counters:
+        if counter.units > counter.bucket.capacity:
+            unit = "requests" if counter.kind is LimitKind.REQUESTS else "tokens"
+            if counter.per_minute is not None:
+                return counter.kind, TooLarge(counter.per_minute, counter.cost, unit, "minute")
+            limit = math.floor(counter.bucket.capacity)
+            return counter.kind, TooLarge(limit, counter.cost, unit, "second")
+    return None
 
 
 def refusal(
@@ -118,18 +162,23 @@ def refusal(
     conforming: Sequence[bool],
     slots_free: Sequence[bool],
     now: float,
+    budgets_fit: Sequence[bool] = (),
 ) -> tuple[LimitKind, float] | None:
-    """Which kind refused the call (requests before tokens before concurrency) and in how
-    many seconds it would pass: the longest wait of every refusing bucket (a call refused
-    for requests and for tokens passes only once both have room), at least the concurrency
-    hint when a slot is short too. None: the call conforms everywhere."""
+    """Which kind refused the call (a spent budget before requests before tokens before
+    concurrency) and in how many seconds it would pass: the longest wait of every refusing
+    bucket (a call refused for requests and for tokens passes only once both have room), the
+    next UTC midnight for a spent budget, at least the concurrency hint when a slot is short
+    too. None: the call conforms everywhere."""
     refused: set[LimitKind] = set()
     wait = 0.0
     for counter, tat, ok in zip(plan.counters, tats, conforming, strict=True):
         if not ok:
             refused.add(counter.kind)
             # The store judged it; a float round trip may put the recomputed wait at 0.
-            wait = max(wait, gcra.retry_after(counter.bucket, tat, now), 1e-3)
+            wait = max(wait, gcra.retry_after(counter.bucket, tat, now, counter.units), 1e-3)
+    if not all(budgets_fit):
+        refused.add(LimitKind.BUDGET)
+        wait = max(wait, budget.until_reset(now))
     if not all(slots_free):
         refused.add(LimitKind.CONCURRENCY)
         wait = max(wait, CONCURRENCY_RETRY_AFTER)

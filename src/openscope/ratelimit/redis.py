@@ -5,6 +5,8 @@ so replicas' clocks never matter. A second script settles.
 
 Keys (under `prefix`): `{scope}:rpm|rps|tpm|tps` hold a TAT (seconds, a decimal string) and
 expire when their bucket is full again, so idle scopes leave nothing behind;
+`{scope}:tpd` holds the UTC day it counts and the tokens used in it, and expires after that
+day;
 `{scope}:inflight` is a ZSET of the calls in flight, scored by Redis time when each was
 admitted; members older than `slot_ttl` are pruned before counting, so a replica that died
 mid-call frees its slots in the end.
@@ -32,8 +34,9 @@ import redis.exceptions
 from openscope.core.errors import Overloaded
 from openscope.core.quota import Admission, Demand, LimitScope, RateLimiter
 
+from . import budget, gcra
 from .pipelining import Coalescer
-from .plan import Plan, allowances, plan, refusal
+from .plan import Plan, allowances, plan, refusal, too_large
 
 log = logging.getLogger("openscope.ratelimit")
 
@@ -47,11 +50,15 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 )
 """What says Redis cannot be reached (rather than a bug or a refused command)."""
 
-# KEYS: the buckets, then the concurrency gauges.
-# ARGV[1], words apart: #buckets, #gauges, slot id, slot TTL (s); per bucket: interval T,
-# tolerance tau, cost; per gauge: its limit.
+# KEYS: the buckets, then the day budgets, then the concurrency gauges.
+# ARGV[1], words apart: #buckets, #budgets, #gauges, slot id, slot TTL (s); per bucket:
+# interval T, slack (how far ahead of now its TAT may run with the units this call needs
+# still in it: T*(capacity-units)), cost; per budget: its limit, cost; per gauge: its limit.
 # Reply, words apart: admitted 0|1, now, each bucket's TAT (after the charge if admitted),
-# whether each bucket conformed 0|1, each gauge's count before this call.
+# whether each bucket conformed 0|1, each budget's tokens used today (before this call),
+# each gauge's count before this call.
+# A budget's value is "<day> <used>" (day: whole days since the epoch, UTC); a value of an
+# earlier day counts as nothing used, and the key expires a minute after its day ends.
 # One string each way, not an argument or a reply item per number: the client's encoding
 # and parsing of a dozen items was most of a decision's cost. (Floats travel as text: a Lua
 # number in a reply would be truncated to an integer.)
@@ -59,40 +66,57 @@ ADMIT_SCRIPT = """
 local A = {}
 for word in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = word end
 local nc = tonumber(A[1])
-local ns = tonumber(A[2])
-local slot_id = A[3]
-local slot_ttl = tonumber(A[4])
+local nb = tonumber(A[2])
+local ns = tonumber(A[3])
+local slot_id = A[4]
+local slot_ttl = tonumber(A[5])
 local eps = 1e-9
 local function fmt(x) return string.format('%.17g', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local day = math.floor(now / 86400)
 local function tat_of(key) return tonumber(redis.call('GET', key) or '') or now end
+local function used_of(key)
+  local held = redis.call('GET', key)
+  if not held then return 0 end
+  local d, u = string.match(held, '(%S+) (%S+)')
+  if tonumber(d) ~= day then return 0 end
+  return tonumber(u)
+end
+local b0 = 5 + nc * 3  -- the budgets' arguments follow the buckets'
+local g0 = b0 + nb * 2  -- the gauges' follow the budgets'
 
-local tats, ok, counts = {}, {}, {}
+local tats, ok, used, counts = {}, {}, {}, {}
 local admitted = true
 for i = 1, nc do
-  local tolerance = tonumber(A[4 + (i - 1) * 3 + 2])
+  local slack = tonumber(A[5 + (i - 1) * 3 + 2])
   local tat = tat_of(KEYS[i])
   tats[i] = tat
-  if now + eps >= tat - tolerance then
+  if math.max(tat, now) - now <= slack + eps then
     ok[i] = 1
   else
     ok[i] = 0
     admitted = false
   end
 end
+for k = 1, nb do
+  used[k] = used_of(KEYS[nc + k])
+  if used[k] + tonumber(A[b0 + (k - 1) * 2 + 2]) > tonumber(A[b0 + (k - 1) * 2 + 1]) then
+    admitted = false
+  end
+end
 for j = 1, ns do
-  local key = KEYS[nc + j]
+  local key = KEYS[nc + nb + j]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(now - slot_ttl))
   local n = redis.call('ZCARD', key)
   counts[j] = n
-  if n >= tonumber(A[4 + nc * 3 + j]) then admitted = false end
+  if n >= tonumber(A[g0 + j]) then admitted = false end
 end
 
 if admitted then
   for i = 1, nc do
-    local interval = tonumber(A[4 + (i - 1) * 3 + 1])
-    local cost = tonumber(A[4 + (i - 1) * 3 + 3])
+    local interval = tonumber(A[5 + (i - 1) * 3 + 1])
+    local cost = tonumber(A[5 + (i - 1) * 3 + 3])
     -- Read again: a key named twice compounds.
     local tat = math.max(tat_of(KEYS[i]), now) + interval * cost
     tats[i] = tat
@@ -103,8 +127,14 @@ if admitted then
       redis.call('DEL', KEYS[i])
     end
   end
+  local expire_ms = math.ceil(((day + 1) * 86400 + 60 - now) * 1000)
+  for k = 1, nb do
+    local key = KEYS[nc + k]
+    local total = used_of(key) + tonumber(A[b0 + (k - 1) * 2 + 2])
+    redis.call('SET', key, day .. ' ' .. fmt(total), 'PX', expire_ms)
+  end
   for j = 1, ns do
-    local key = KEYS[nc + j]
+    local key = KEYS[nc + nb + j]
     redis.call('ZADD', key, fmt(now), slot_id)
     redis.call('PEXPIRE', key, math.ceil(slot_ttl * 1000))
   end
@@ -113,24 +143,30 @@ end
 local reply = {admitted and '1' or '0', fmt(now)}
 for i = 1, nc do reply[#reply + 1] = fmt(tats[i]) end
 for i = 1, nc do reply[#reply + 1] = tostring(ok[i]) end
+for k = 1, nb do reply[#reply + 1] = fmt(used[k]) end
 for j = 1, ns do reply[#reply + 1] = tostring(counts[j]) end
 return table.concat(reply, ' ')
 """
 
-# KEYS: the token buckets, then the concurrency gauges.
-# ARGV[1], words apart: #buckets, #gauges, slot id; per bucket: its interval T and its
-# delta (the tokens used less what it was charged at admission).
+# KEYS: the token buckets, then the day budgets, then the concurrency gauges.
+# ARGV[1], words apart: #buckets, #budgets, #gauges, slot id, the day the call was admitted
+# on; per bucket: its interval T and its delta (the tokens used less what it was charged at
+# admission); per budget: its delta. A budget whose day has passed is left alone: the call
+# was counted in that day's budget, and today's owes it nothing.
 SETTLE_SCRIPT = """
 local A = {}
 for word in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = word end
 local nc = tonumber(A[1])
-local ns = tonumber(A[2])
-local slot_id = A[3]
+local nb = tonumber(A[2])
+local ns = tonumber(A[3])
+local slot_id = A[4]
+local admitted_day = tonumber(A[5])
+local function fmt(x) return string.format('%.17g', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 for i = 1, nc do
-  local interval = tonumber(A[2 + 2 * i])
-  local delta = tonumber(A[3 + 2 * i])
+  local interval = tonumber(A[4 + 2 * i])
+  local delta = tonumber(A[5 + 2 * i])
   if delta ~= 0 then
     local tat = tonumber(redis.call('GET', KEYS[i]) or '') or now
     if delta > 0 then
@@ -140,14 +176,26 @@ for i = 1, nc do
     end
     local ms = math.ceil((tat - now) * 1000)
     if ms > 0 then
-      redis.call('SET', KEYS[i], string.format('%.17g', tat), 'PX', ms)
+      redis.call('SET', KEYS[i], fmt(tat), 'PX', ms)
     else
       redis.call('DEL', KEYS[i])
     end
   end
 end
+for k = 1, nb do
+  local key = KEYS[nc + k]
+  local delta = tonumber(A[5 + 2 * nc + k])
+  local held = redis.call('GET', key)
+  if delta ~= 0 and held then
+    local d, u = string.match(held, '(%S+) (%S+)')
+    if tonumber(d) == admitted_day then
+      local total = math.max(0, tonumber(u) + delta)
+      redis.call('SET', key, d .. ' ' .. fmt(total), 'KEEPTTL')
+    end
+  end
+end
 for j = 1, ns do
-  redis.call('ZREM', KEYS[nc + j], slot_id)
+  redis.call('ZREM', KEYS[nc + nb + j], slot_id)
 end
 return 1
 """
@@ -163,7 +211,14 @@ class RedisTicket:
     token_costs: tuple[int, ...]  # what each was charged at admission
     slot_keys: tuple[str, ...]
     slot_id: str
+    budget_keys: tuple[str, ...] = ()
+    budget_costs: tuple[int, ...] = ()
+    day: int = 0  # the UTC day the budgets were charged on
     settled: bool = False
+
+    @property
+    def costs(self) -> tuple[int, ...]:
+        return self.token_costs + self.budget_costs
 
 
 @dataclass(eq=False, slots=True)
@@ -211,12 +266,16 @@ class RedisLimiter:
 
     async def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
         decision = plan(scopes, demand)
-        if not decision.counters and not decision.slots:
-            return Admission(admitted=True, ticket=self._ticket(decision, demand, ""))
+        if decision.empty:
+            return Admission(admitted=True, ticket=self._ticket(decision, "", 0))
+        oversized = too_large(decision)
+        if oversized is not None:  # no state needed: whatever it holds, the call cannot pass
+            kind, what = oversized
+            return Admission(admitted=False, refused=kind, too_large=what)
         if not self._skipping():
             try:
                 await self._replay_pending()
-                answer = await self._decide(decision, demand)
+                answer = await self._decide(decision)
             except UNREACHABLE as exc:
                 self._went_down(exc)
             else:
@@ -241,7 +300,7 @@ class RedisLimiter:
         if ticket.settled:
             return
         ticket.settled = True
-        if not ticket.slot_keys and all(cost == tokens_used for cost in ticket.token_costs):
+        if not ticket.slot_keys and all(cost == tokens_used for cost in ticket.costs):
             return
         if self._skipping():
             self._pending.append((ticket, tokens_used))
@@ -262,12 +321,14 @@ class RedisLimiter:
             if self._fallback is not None:
                 await self._fallback.close()
 
-    async def _decide(self, decision: Plan, demand: Demand) -> Admission:
+    async def _decide(self, decision: Plan) -> Admission:
         slot_id = f"{self._slot_prefix}{next(self._slot_numbers)}"
         keys = [self._prefix + c.key for c in decision.counters]
+        keys += [self._prefix + b.key for b in decision.budgets]
         keys += [self._prefix + s.key for s in decision.slots]
         args: list[str | int] = [
             len(decision.counters),
+            len(decision.budgets),
             len(decision.slots),
             slot_id,
             repr(float(self._slot_ttl)),
@@ -275,28 +336,34 @@ class RedisLimiter:
         for counter in decision.counters:
             args += [
                 repr(counter.bucket.interval),
-                repr(counter.bucket.tolerance),
+                repr(gcra.slack(counter.bucket, counter.units)),
                 str(counter.cost),
             ]
+        for b in decision.budgets:
+            args += [b.limit, b.cost]
         args += [slot.limit for slot in decision.slots]
         packed = " ".join(map(str, args))
         reply: list[bytes] = (await self._calls.call(self._admit_script, keys, [packed])).split()
 
-        nc = len(decision.counters)
+        nc, nb = len(decision.counters), len(decision.budgets)
         now = float(reply[1])
         tats = [float(x) for x in reply[2 : 2 + nc]]
         conforming = [int(x) == 1 for x in reply[2 + nc : 2 + 2 * nc]]
-        counts = [int(x) for x in reply[2 + 2 * nc :]]
+        used = [round(float(x)) for x in reply[2 + 2 * nc : 2 + 2 * nc + nb]]
+        counts = [int(x) for x in reply[2 + 2 * nc + nb :]]
         requests, tokens = allowances(decision, tats, now)
         if int(reply[0]) == 1:
             return Admission(
                 admitted=True,
-                ticket=self._ticket(decision, demand, slot_id),
+                ticket=self._ticket(decision, slot_id, budget.day_of(now)),
                 requests=requests,
                 tokens=tokens,
             )
+        budgets_fit = [
+            budget.fits(b.limit, u, b.cost) for b, u in zip(decision.budgets, used, strict=True)
+        ]
         slots_free = [n < s.limit for n, s in zip(counts, decision.slots, strict=True)]
-        refused = refusal(decision, tats, conforming, slots_free, now)
+        refused = refusal(decision, tats, conforming, slots_free, now, budgets_fit)
         if refused is None:  # the script refuses only what the reply shows refusing
             raise RuntimeError(f"the rate limit script refused without a reason: {reply!r}")
         kind, wait = refused
@@ -304,7 +371,7 @@ class RedisLimiter:
             admitted=False, refused=kind, retry_after=wait, requests=requests, tokens=tokens
         )
 
-    def _ticket(self, decision: Plan, demand: Demand, slot_id: str) -> RedisTicket:
+    def _ticket(self, decision: Plan, slot_id: str, day: int) -> RedisTicket:
         token_counters = decision.token_counters
         return RedisTicket(
             token_keys=tuple(self._prefix + c.key for c in token_counters),
@@ -312,13 +379,23 @@ class RedisLimiter:
             token_costs=tuple(c.cost for c in token_counters),
             slot_keys=tuple(self._prefix + s.key for s in decision.slots),
             slot_id=slot_id,
+            budget_keys=tuple(self._prefix + b.key for b in decision.budgets),
+            budget_costs=tuple(b.cost for b in decision.budgets),
+            day=day,
         )
 
     async def _run_settle(self, ticket: RedisTicket, tokens_used: int) -> None:
-        args: list[str | int] = [len(ticket.token_keys), len(ticket.slot_keys), ticket.slot_id]
+        args: list[str | int] = [
+            len(ticket.token_keys),
+            len(ticket.budget_keys),
+            len(ticket.slot_keys),
+            ticket.slot_id,
+            ticket.day,
+        ]
         for interval, cost in zip(ticket.token_intervals, ticket.token_costs, strict=True):
             args += [repr(interval), str(tokens_used - cost)]
-        keys = [*ticket.token_keys, *ticket.slot_keys]
+        args += [str(tokens_used - cost) for cost in ticket.budget_costs]
+        keys = [*ticket.token_keys, *ticket.budget_keys, *ticket.slot_keys]
         await self._calls.call(self._settle_script, keys, [" ".join(map(str, args))])
 
     async def _replay_pending(self) -> None:

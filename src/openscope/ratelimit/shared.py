@@ -1,7 +1,7 @@
-"""`ShareOf`: a limiter that counts each scope against its share of the limits, for a
-replica that counts on its own while the shared store is out of reach: with `replicas`
-replicas each admitting its share, the whole stays within the limits instead of
-multiplying them."""
+"""`ShareOf`: a limiter that counts each scope against its share of the limits
+(`RateLimits.divided`), for a replica that counts on its own: while the shared store is out
+of reach, or with several replicas and no shared store at all. With `replicas` replicas each
+admitting its share, the whole stays within the limits instead of multiplying them."""
 
 from __future__ import annotations
 

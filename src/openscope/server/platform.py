@@ -38,6 +38,17 @@ def account_limits(platform: PlatformSettings, catalog: Catalog) -> AccountLimit
 
 def build_limiter(platform: PlatformSettings) -> RateLimiter:
     if platform.redis_url is None:
+        if platform.replicas is not None and platform.replicas > 1:
+            # Each replica would otherwise count every limit in full on its own, letting
+            # `replicas` times the limit through: it counts against its share instead.
+            log.warning(
+                "Rate limits: platform.replicas = %d and no platform.redis_url: each replica "
+                "counts on its own against 1/%d of every limit (set redis_url to count "
+                "the whole limits across replicas)",
+                platform.replicas,
+                platform.replicas,
+            )
+            return ShareOf(InProcessLimiter(), platform.replicas)
         return InProcessLimiter()
     import redis.asyncio
     from redis.asyncio.retry import Retry

@@ -17,7 +17,12 @@ from opentelemetry.trace import Tracer
 
 from openscope.core.call import Call
 from openscope.core.catalog import ModelSpec
-from openscope.core.errors import MODEL_ACCESS_DENIED, PermissionDenied, rate_limited
+from openscope.core.errors import (
+    MODEL_ACCESS_DENIED,
+    PermissionDenied,
+    RateLimited,
+    rate_limited,
+)
 from openscope.core.estimate import estimated_prompt_tokens
 from openscope.core.events import Event, LimitsChecked, PartDelta, UsageReport
 from openscope.core.principal import Principal
@@ -43,6 +48,33 @@ DEFAULT_OUTPUT_RESERVE = 4_096
 CALLERS_KEPT = 10_000  # (model, key) pairs whose scopes are kept; all dropped past that
 
 AccountLimits = Callable[[str, ModelSpec], RateLimits]
+
+# Model Studio documents no answer for a call larger than a limit could ever admit. Its
+# token limits (TPM/TPS) answer 429 `insufficient_quota`, and the same entry of its error
+# catalogue carries the native wording used here, whose remedy (raise the limit, or ask
+# for fewer tokens) is the only one that helps; the figures follow, as OpenAI's "Request
+# too large ... Limit N, Requested M" gives them. `x-should-retry: false` and no
+# `retry-after`: no wait would let it through, so the SDKs must not retry it.
+TOO_LARGE_MESSAGE = (
+    "Allocated quota exceeded, please increase your quota limit. "
+    "Limit {limit} {unit} per {per}, requested {requested}."
+)
+
+
+def too_large(admission: Admission) -> RateLimited:
+    """The refusal of a call no wait would admit (see `TOO_LARGE_MESSAGE`)."""
+    what = admission.too_large
+    assert what is not None
+    message = TOO_LARGE_MESSAGE.format(
+        limit=what.limit, unit=what.unit, per=what.per, requested=what.requested
+    )
+    return RateLimited(
+        message,
+        code="insufficient_quota",
+        requests=admission.requests,
+        tokens=admission.tokens,
+        should_retry=False,
+    )
 
 
 def demand_of(request: GenerateRequest, spec: ModelSpec) -> Demand:
@@ -147,6 +179,8 @@ class Admit:
         if not admission.admitted:
             if self._on_refusal is not None and admission.refused is not None:
                 self._on_refusal(call, admission.refused)
+            if admission.too_large is not None:
+                raise too_large(admission)
             raise rate_limited(admission)
         reported = 0
         reported_input = 0

@@ -1,0 +1,68 @@
+"""The admit stage's answer to a call no wait would ever admit: larger than a key's
+tokens per minute or its day's budget."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import AppFactory
+
+ADMIN_KEY = "sk-admin-test"
+CHAT = "/compatible-mode/v1/chat/completions"
+CHAT_BODY = {"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture
+def client(scripted_client: AppFactory) -> TestClient:
+    return scripted_client(platform={"admin_keys": [ADMIN_KEY]})
+
+
+def key_with(client: TestClient, **limits: object) -> str:
+    response = client.post(
+        "/admin/v1/keys",
+        json={"name": "limited", "limits": {"qwen-plus": limits}},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["value"])
+
+
+@pytest.mark.parametrize(("limits", "per"), [({"tpm": 1_000}, "minute"), ({"tpd": 1_000}, "day")])
+def test_a_call_larger_than_a_limit_is_refused_for_good(
+    client: TestClient, limits: dict[str, int], per: str
+) -> None:
+    key = key_with(client, **limits)
+    refused = client.post(
+        CHAT, json={**CHAT_BODY, "max_tokens": 2_000}, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert (error["code"], error["type"]) == ("insufficient_quota", "insufficient_quota")
+    assert error["message"].startswith(
+        "Allocated quota exceeded, please increase your quota limit. "
+        f"Limit 1000 tokens per {per}, requested 20"  # the prompt and its 2,000 of output
+    )
+    assert refused.headers["x-should-retry"] == "false"
+    assert "retry-after" not in refused.headers  # no wait helps
+    # It took nothing: a call that fits passes at once.
+    fits = client.post(
+        CHAT, json={**CHAT_BODY, "max_tokens": 100}, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert fits.status_code == 200, fits.text
+
+
+def test_the_sdk_does_not_retry_a_call_too_large_for_its_limit(client: TestClient) -> None:
+    key = key_with(client, tpm=1_000)
+    sent: list[str] = []
+    client.event_hooks["request"].append(lambda request: sent.append(request.url.path))
+    sdk = openai.OpenAI(
+        api_key=key,
+        base_url="http://testserver/compatible-mode/v1",
+        http_client=client,
+        max_retries=2,
+    )
+    with pytest.raises(openai.RateLimitError):
+        sdk.chat.completions.create(**{**CHAT_BODY, "max_tokens": 2_000})  # type: ignore[call-overload]
+    assert sent == [CHAT]
