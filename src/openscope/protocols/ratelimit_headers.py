@@ -17,17 +17,26 @@ from openscope.core.quota import Allowance, retry_after_seconds
 LimitHeaders = Callable[[Allowance | None, Allowance | None], dict[str, str]]
 
 
+def without_noise(seconds: float) -> float:
+    """`seconds` to the microsecond: a TAT minus now carries float noise (3.6 s comes out as
+    3.6000000000000085), which rounding up would turn into one more millisecond or second."""
+    return round(seconds, 6)
+
+
 def go_duration(seconds: float) -> str:
-    """`seconds` as Go's time.Duration prints it ("12ms", "1.5s", "6m0s")."""
-    if seconds < 1:
-        return f"{math.ceil(seconds * 1000)}ms"
-    minutes, rest = divmod(seconds, 60)
-    rest = math.ceil(rest * 1000) / 1000
-    text = f"{rest:.3f}".rstrip("0").rstrip(".") + "s"
+    """`seconds`, rounded up to the millisecond, as Go's time.Duration prints it ("0s",
+    "12ms", "1.5s", "6m0s", "1h0m0s")."""
+    ms = math.ceil(without_noise(seconds) * 1000)
+    if ms == 0:
+        return "0s"
+    if ms < 1000:
+        return f"{ms}ms"
+    minutes, rest = divmod(ms, 60_000)
+    text = f"{rest / 1000:.3f}".rstrip("0").rstrip(".") + "s"
     if minutes >= 60:
         hours, minutes = divmod(minutes, 60)
-        return f"{int(hours)}h{int(minutes)}m{text}"
-    return f"{int(minutes)}m{text}" if minutes else text
+        return f"{hours}h{minutes}m{text}"
+    return f"{minutes}m{text}" if minutes else text
 
 
 def openai_limit_headers(requests: Allowance | None, tokens: Allowance | None) -> dict[str, str]:
@@ -47,7 +56,7 @@ def anthropic_limit_headers(
     headers = {}
     for name, allowance in (("requests", requests), ("tokens", tokens)):
         if allowance is not None:
-            reset = datetime.fromtimestamp(math.ceil(now + allowance.reset), UTC)
+            reset = datetime.fromtimestamp(math.ceil(now + without_noise(allowance.reset)), UTC)
             headers[f"anthropic-ratelimit-{name}-limit"] = str(allowance.limit)
             headers[f"anthropic-ratelimit-{name}-remaining"] = str(allowance.remaining)
             headers[f"anthropic-ratelimit-{name}-reset"] = reset.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -60,6 +69,7 @@ def error_headers(error: OpenScopeError, limit_headers: LimitHeaders) -> dict[st
     headers: dict[str, str] = {}
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
+        retry_after = without_noise(retry_after)
         headers["retry-after"] = str(retry_after_seconds(retry_after))
         headers["retry-after-ms"] = str(max(1, math.ceil(retry_after * 1000)))
     if isinstance(error, RateLimited):
