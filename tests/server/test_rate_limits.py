@@ -210,16 +210,20 @@ def test_the_anthropic_sdk_retries_after_retry_after_ms(client: TestClient) -> N
 
 
 def test_the_sdks_do_not_retry_a_spent_budget(client: TestClient) -> None:
-    key = key_with(client, tpd=2)  # the first call uses 3
+    # Forty words reserve 88 tokens (24 estimated in, 64 out) and use 81: after the first
+    # call, 69 of the day's 150 are left, too few for the next reservation until midnight.
+    forty_words = " ".join("a" * 40)
+    body = {**CHAT_BODY, "messages": [{"role": "user", "content": forty_words}], "max_tokens": 64}
+    key = key_with(client, tpd=150)
     seen = Exchanges(client)
     sdk = openai_client(client, key, 2)
-    sdk.chat.completions.create(**CHAT_BODY)  # type: ignore[call-overload]
+    sdk.chat.completions.create(**body)  # type: ignore[call-overload]
     with pytest.raises(openai.RateLimitError) as raised:
-        sdk.chat.completions.create(**CHAT_BODY)  # type: ignore[call-overload]
+        sdk.chat.completions.create(**body)  # type: ignore[call-overload]
     assert raised.value.code == "insufficient_quota"
     assert seen.paths() == [CHAT] * 2  # no retry of the second
     claude = anthropic_client(client, key, 2)
     with pytest.raises(anthropic.RateLimitError) as refused:
-        claude.messages.create(**MESSAGES_BODY)  # type: ignore[call-overload]
+        claude.messages.create(**body)  # type: ignore[call-overload]
     assert refused.value.response.headers["x-should-retry"] == "false"
     assert seen.paths() == [CHAT, CHAT, MESSAGES]

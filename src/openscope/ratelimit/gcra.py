@@ -83,10 +83,16 @@ def settle(bucket: Bucket, tat: float, now: float, delta: float) -> float:
     return max(now, tat + bucket.interval * delta)
 
 
+UNIT_SLACK = 1e-6
+"""Units of slack when whole units are counted: a TAT minus a real clock reading (1e5 s and
+more) carries float noise far above EPSILON once divided by a short interval (a TPM
+bucket's is 6e-5 s), and a unit that is there must not count one short."""
+
+
 def remaining(bucket: Bucket, tat: float, now: float) -> int:
     """Whole units the bucket could still take now, in [0, capacity]."""
     debt = max(tat, now) - now
-    units = math.floor(bucket.capacity - debt / bucket.interval + EPSILON)
+    units = math.floor(bucket.capacity - debt / bucket.interval + UNIT_SLACK)
     return max(0, min(int(bucket.capacity), units))
 
 
