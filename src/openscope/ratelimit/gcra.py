@@ -17,7 +17,7 @@ capacity never conforms; the plan refuses such a call before asking. The Redis s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openscope.core.quota import Allowance
 
@@ -28,21 +28,19 @@ does not refuse a call that is due exactly now."""
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """`rate` units per second, at most `capacity` units banked."""
+    """`rate` units per second, at most `capacity` units banked; `interval` is T, the
+    seconds one unit takes to come back (kept, not derived: every decision reads it)."""
 
     rate: float
     capacity: float
+    interval: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.rate > 0:
             raise ValueError(f"a bucket's rate must be positive, not {self.rate!r}")
         if not self.capacity >= 1:
             raise ValueError(f"a bucket's capacity must be at least 1, not {self.capacity!r}")
-
-    @property
-    def interval(self) -> float:
-        """T: seconds one unit takes to come back."""
-        return 1.0 / self.rate
+        object.__setattr__(self, "interval", 1.0 / self.rate)
 
     @property
     def tolerance(self) -> float:
@@ -58,7 +56,9 @@ def slack(bucket: Bucket, units: float) -> float:
 
 def conforms(bucket: Bucket, tat: float, now: float, units: float = 1) -> bool:
     """Whether the bucket holds `units` units now."""
-    return max(tat, now) - now <= slack(bucket, units) + EPSILON
+    # (`max` and `slack` written out: this runs for every bucket of every call)
+    debt = tat - now if tat > now else 0.0
+    return debt <= bucket.interval * (bucket.capacity - units) + EPSILON
 
 
 def retry_after(bucket: Bucket, tat: float, now: float, units: float = 1) -> float:
@@ -71,7 +71,7 @@ def retry_after(bucket: Bucket, tat: float, now: float, units: float = 1) -> flo
 
 def charge(bucket: Bucket, tat: float, now: float, cost: float) -> float:
     """The TAT after taking `cost` units (the caller has checked `conforms`)."""
-    return max(tat, now) + bucket.interval * cost
+    return (tat if tat > now else now) + bucket.interval * cost
 
 
 def settle(bucket: Bucket, tat: float, now: float, delta: float) -> float:
@@ -91,16 +91,16 @@ bucket's is 6e-5 s), and a unit that is there must not count one short."""
 
 def remaining(bucket: Bucket, tat: float, now: float) -> int:
     """Whole units the bucket could still take now, in [0, capacity]."""
-    debt = max(tat, now) - now
-    units = math.floor(bucket.capacity - debt / bucket.interval + UNIT_SLACK)
-    return max(0, min(int(bucket.capacity), units))
+    debt = tat - now if tat > now else 0.0
+    units = math.floor(bucket.capacity - debt * bucket.rate + UNIT_SLACK)
+    whole = int(bucket.capacity)
+    return 0 if units < 0 else whole if units > whole else units
 
 
 def allowance(bucket: Bucket, tat: float, now: float, limit: int) -> Allowance:
     """The headers' figures for a per-minute bucket: its limit (RPM or TPM), what it could
     take now (clamped to [0, limit]) and seconds until it is full again."""
+    left = remaining(bucket, tat, now)
     return Allowance(
-        limit=limit,
-        remaining=max(0, min(limit, remaining(bucket, tat, now))),
-        reset=max(0.0, tat - now),
+        limit=limit, remaining=limit if left > limit else left, reset=tat - now if tat > now else 0.0
     )

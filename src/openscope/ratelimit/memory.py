@@ -68,17 +68,18 @@ class InProcessLimiter:
             return Admission(
                 admitted=False, refused=kind, too_large=what, requests=requests, tokens=tokens
             )
-        conforming = [
-            gcra.conforms(c.bucket, t, now, c.units)
-            for c, t in zip(decision.counters, tats, strict=True)
-        ]
         budgets_fit = [
             budget.fits(b.limit, budget.used_today(self._budgets.get(b.key), now), b.cost)
             for b in decision.budgets
         ]
         slots_free = [self._in_flight.get(s.key, 0) < s.limit for s in decision.slots]
-        refused = refusal(decision, tats, conforming, slots_free, now, budgets_fit)
-        if refused is not None:
+        conforming = [
+            gcra.conforms(c.bucket, t, now, c.units)
+            for c, t in zip(decision.counters, tats, strict=True)
+        ]
+        if not (all(conforming) and all(budgets_fit) and all(slots_free)):
+            refused = refusal(decision, tats, conforming, slots_free, now, budgets_fit)
+            assert refused is not None
             kind, wait = refused
             requests, tokens = allowances(decision, tats, now)
             return Admission(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openscope.core.quota import Allowance, Demand, LimitKind, LimitScope, TooLarge
 
@@ -74,11 +74,12 @@ class Plan:
     counters: tuple[Counter, ...]
     slots: tuple[Slot, ...]
     budgets: tuple[Budget, ...] = ()
+    # The buckets a settle adjusts.
+    token_counters: tuple[Counter, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def token_counters(self) -> tuple[Counter, ...]:
-        """The buckets a settle adjusts."""
-        return tuple(c for c in self.counters if c.kind is LimitKind.TOKENS)
+    def __post_init__(self) -> None:
+        tokens = tuple(c for c in self.counters if c.kind is LimitKind.TOKENS)
+        object.__setattr__(self, "token_counters", tokens)
 
     @property
     def empty(self) -> bool:
