@@ -103,13 +103,29 @@ class KeyQuota(Answer):
     model_limit: ModelLimitAnswer
 
 
-class QuotasOutput(Answer):
+class LimitsOutput(Answer):
     total: int
     quotas: list[WorkspaceQuota | KeyQuota]
 
 
+class LimitsAnswer(Answer):
+    """What `POST /models/limits` answers: the owner's limits after the change."""
+
+    output: LimitsOutput
+
+
+class QuotaPage(Answer):
+    total: int  # quotas that match the query, on every page
+    page_no: int
+    page_size: int
+    quotas: list[WorkspaceQuota]
+
+
 class QuotasAnswer(Answer):
-    output: QuotasOutput
+    """Model Studio's `GET /api/v1/quotas` answer."""
+
+    request_id: str
+    output: QuotaPage
 
 
 class UsageResult(Answer):

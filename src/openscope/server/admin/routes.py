@@ -13,12 +13,13 @@ from pydantic import BaseModel
 
 from openscope.core.principal import Principal
 from openscope.protocols import openai_chat
-from openscope.protocols.http import route_class
+from openscope.protocols.http import request_id_of, route_class
 from openscope.server.admin.answers import (
     ApiKeyAnswer,
     ApiKeyDeleted,
     ApiKeyList,
     CreatedApiKeyAnswer,
+    LimitsAnswer,
     QuotasAnswer,
     UsagePageAnswer,
     WorkspaceAnswer,
@@ -35,6 +36,10 @@ from openscope.server.admin.service import (
 
 ADMIN_PREFIX = "/admin/v1"
 Many = Annotated[list[str] | None, Query()]  # a query parameter that may repeat
+# Model Studio's list of quotas pages by `page_no` from 1 and `page_size` (default 20); it
+# states no largest page, so ours is OpenAI's largest list page.
+MAX_PAGE_SIZE = 100
+MAX_PAGE_NO = 10**9
 
 
 def answers(model: type[BaseModel]) -> dict[str, Any]:
@@ -106,13 +111,27 @@ def admin_router(
         summary="Per-model limits of workspaces (Model Studio's shape)",
         **answers(QuotasAnswer),
     )
-    async def quotas(workspace_id: str | None = None, model: str | None = None) -> dict[str, Any]:
-        return await service.quotas(workspace_id=workspace_id, model=model)
+    async def quotas(
+        request: Request,
+        workspace_id: str | None = None,
+        model: Annotated[str | None, Query(description="a model name, exactly")] = None,
+        name: Annotated[str | None, Query(description="a part of a model name")] = None,
+        page_no: Annotated[QueryInt, Query(ge=1, le=MAX_PAGE_NO)] = 1,
+        page_size: Annotated[QueryInt, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    ) -> dict[str, Any]:
+        found = await service.quotas(
+            workspace_id=workspace_id,
+            model=model,
+            name=name,
+            page_no=page_no,
+            page_size=page_size,
+        )
+        return {"request_id": request_id_of(request), **found}
 
     @router.post(
         "/models/limits",
         summary="Overlay or delete per-model limits",
-        **answers(QuotasAnswer),
+        **answers(LimitsAnswer),
     )
     async def set_limits(body: ModelLimitsUpdate) -> dict[str, Any]:
         return await service.set_limits(body)

@@ -312,15 +312,37 @@ class AdminService:
 
     # limits
 
-    async def quotas(self, *, workspace_id: str | None, model: str | None) -> dict[str, Any]:
+    async def quotas(
+        self,
+        *,
+        workspace_id: str | None,
+        model: str | None,
+        name: str | None,
+        page_no: int,
+        page_size: int,
+    ) -> dict[str, Any]:
+        """Model Studio's list of quotas: `model` names a model exactly, `name` is a part
+        of one (fuzzy, as Model Studio has it: any case); pages count from 1."""
+        part = None if name is None else name.casefold()
         quotas = []
         for workspace in await self._store.list_workspaces():
             if workspace_id is not None and workspace.id != workspace_id:
                 continue
-            for name, limits in sorted(workspace.limits.items()):
-                if model is None or name == model:
-                    quotas.append(quota_body(name, limits, workspace_id=workspace.id))
-        return {"output": {"total": len(quotas), "quotas": quotas}}
+            for found, limits in sorted(workspace.limits.items()):
+                if model is not None and found != model:
+                    continue
+                if part is not None and part not in found.casefold():
+                    continue
+                quotas.append(quota_body(found, limits, workspace_id=workspace.id))
+        first = (page_no - 1) * page_size
+        return {
+            "output": {
+                "total": len(quotas),
+                "page_no": page_no,
+                "page_size": page_size,
+                "quotas": quotas[first : first + page_size],
+            }
+        }
 
     async def set_limits(self, body: ModelLimitsUpdate) -> dict[str, Any]:
         if (body.workspace_id is None) == (body.key_id is None):
