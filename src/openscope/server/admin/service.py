@@ -15,10 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from openscope.core import accounts
 from openscope.core.accounts import ApiKey, LimitTable, Scope, Workspace
 from openscope.core.billing import BucketWidth, GroupField, UsagePage, UsageTotals
+from openscope.core.bounds import Count, PerSecond
 from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.principal import DEFAULT_WORKSPACE
 from openscope.core.quota import RateLimits
-from openscope.server.admin.fields import Count, EpochSeconds, PerSecond, Text, epoch_cursor
+from openscope.server.admin.fields import EpochSeconds, Text, epoch_cursor
 from openscope.server.keys import KeyDirectory
 from openscope.settings import LimitSettings
 from openscope.store import Store
@@ -46,15 +47,8 @@ class WorkspaceUpdate(BaseModel):
 
 
 class KeyLimits(LimitSettings):
-    """The settings' [platform.limits] fields, bounded as every admin number is (a
-    settings file is the operator's; a body is a client's)."""
-
-    rpm: Count | None = None
-    tpm: Count | None = None
-    rps: PerSecond | None = None
-    tps: PerSecond | None = None
-    max_concurrent: Count | None = None
-    tpd: Count | None = None
+    """The settings' [platform.limits] fields, with their bounds (core.bounds): a body
+    is held to what a settings file is."""
 
 
 class KeyCreate(BaseModel):
