@@ -20,7 +20,7 @@ from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.principal import DEFAULT_WORKSPACE
 from openscope.core.quota import RateLimits
 from openscope.server.admin.fields import EpochSeconds, Text, epoch_cursor
-from openscope.server.keys import KeyDirectory
+from openscope.server.keys import KeyDirectory, scopes_refused
 from openscope.settings import LimitSettings
 from openscope.store import Store
 
@@ -231,7 +231,7 @@ class AdminService:
     # keys
 
     async def create_key(self, body: KeyCreate) -> dict[str, Any]:
-        if Scope.ADMIN in body.scopes and body.workspace_id != DEFAULT_WORKSPACE:
+        if scopes_refused(body.scopes, body.workspace_id):
             raise InvalidParameter(
                 "Invalid 'scopes': the admin scope manages every workspace, so only a key of "
                 "the default workspace may have it.",
