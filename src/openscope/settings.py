@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from openscope.core.bounds import Count, PerSecond
 from openscope.core.quota import RateLimits
 from openscope.core.validation import describe_errors
 
@@ -39,16 +40,18 @@ class RouteSettings(BaseModel):
 
 
 class LimitSettings(BaseModel):
-    """Rate limits on one model (or `*`, every model). Unset: no limit of this scope."""
+    """Rate limits on one model (or `*`, every model). Unset: no limit of this scope.
+    Bounded as the admin API bounds them (core.bounds): finite, within what the limiters
+    count, counts strict integers."""
 
     model_config = ConfigDict(extra="forbid")
 
-    rpm: int | None = Field(default=None, gt=0)
-    tpm: int | None = Field(default=None, gt=0)
-    rps: float | None = Field(default=None, gt=0)
-    tps: float | None = Field(default=None, gt=0)
-    max_concurrent: int | None = Field(default=None, gt=0)
-    tpd: int | None = Field(default=None, gt=0)  # tokens per day: a budget
+    rpm: Count | None = None
+    tpm: Count | None = None
+    rps: PerSecond | None = None
+    tps: PerSecond | None = None
+    max_concurrent: Count | None = None
+    tpd: Count | None = None  # tokens per UTC day: a budget
 
     def limits(self) -> RateLimits:
         return RateLimits(**self.model_dump())

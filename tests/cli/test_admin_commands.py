@@ -259,3 +259,54 @@ def test_an_expiry_past_any_date_is_refused_by_the_command(
         )
     assert exited.value.code == 2
     assert "--expires-in-days" in capsys.readouterr().err
+
+
+def models_of(capsys: pytest.CaptureFixture[str], data: Path, mode: list[str]) -> object:
+    listed = json.loads(run(capsys, data, "workspaces", "list", "--json", *mode))
+    (workspace,) = [w for w in listed["data"] if w["id"] == "team-b"]
+    return workspace["models"]
+
+
+def test_a_workspace_s_models_can_be_changed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, mode: list[str]
+) -> None:
+    data = tmp_path / "data"
+    run(capsys, data, "workspaces", "create", "team-b", "--model", "qwen-plus", *mode)
+    out = run(
+        capsys, data, "workspaces", "update", "team-b", "--model", "qwen-max", "--model", "a", *mode
+    )
+    assert out.strip() == "updated workspace team-b (team-b): a, qwen-max"
+    assert models_of(capsys, data, mode) == ["a", "qwen-max"]
+    out = run(capsys, data, "workspaces", "update", "team-b", "--name", "Team B", *mode)
+    assert out.strip() == "updated workspace team-b (Team B): a, qwen-max"  # models kept
+    out = run(capsys, data, "workspaces", "update", "team-b", "--no-models", *mode)
+    assert out.strip().endswith(": no model")
+    assert models_of(capsys, data, mode) == []
+    out = run(capsys, data, "workspaces", "update", "team-b", "--all-models", *mode)
+    assert out.strip().endswith(": every model")
+    assert models_of(capsys, data, mode) is None
+
+
+def test_a_workspace_update_that_cannot_be_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, mode: list[str]
+) -> None:
+    data = ["--data-dir", str(tmp_path / "data"), *mode]
+    assert main(["workspaces", "update", "default", "--no-models", *data]) == 1
+    assert "400: The default workspace" in capsys.readouterr().err
+    assert main(["workspaces", "update", "nowhere", "--name", "x", *data]) == 1
+    assert "404" in capsys.readouterr().err
+    assert main(["workspaces", "update", "default", *data]) == 1  # nothing to change
+    assert "--name, --model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a list and "every model" at once
+        main(["workspaces", "update", "x", "--model", "a", "--all-models", *data])
+
+
+def test_the_tpd_help_says_a_utc_day(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["keys", "create"], ["limits"]):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        help_text = " ".join(capsys.readouterr().out.split())
+        options = help_text[help_text.index("options:") :]
+        tpd = options[options.index("--tpd TPD") :]
+        assert tpd.startswith("--tpd TPD a budget of tokens per UTC day, reset at midnight UTC")
+        assert "rolling" not in help_text

@@ -89,6 +89,31 @@ def test_numbers_beyond_the_database_are_refused(
     assert_refused(client.post(path, json=body, headers=ADMIN), param)
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        # JSON true is not the count 1, and "60" is not a number (the settings agree)
+        ("/admin/v1/keys", {"name": "x", "limits": {"*": {"rpm": True}}}, "limits.*.rpm"),
+        ("/admin/v1/keys", {"name": "x", "limits": {"*": {"tpd": "60"}}}, "limits.*.tpd"),
+        ("/admin/v1/keys", {"name": "x", "limits": {"*": {"rps": True}}}, "limits.*.rps"),
+        (
+            "/admin/v1/models/limits",
+            {"workspace_id": "team", "models": [{"model": "m", "request_limit": True}]},
+            "models.0.request_limit",
+        ),
+        (
+            "/admin/v1/models/limits",
+            {"workspace_id": "team", "models": [{"model": "m", "concurrency_limit": 2.0}]},
+            "models.0.concurrency_limit",
+        ),
+    ],
+)
+def test_a_count_is_a_whole_number_not_a_bool(
+    client: TestClient, path: str, body: dict[str, Any], param: str
+) -> None:
+    assert_refused(client.post(path, json=body, headers=ADMIN), param)
+
+
 def test_sane_numbers_still_pass(client: TestClient) -> None:
     body = {
         "name": "x",

@@ -196,3 +196,43 @@ def test_degraded_limits_need_the_replica_count() -> None:
         overrides={"platform": {"redis_failure": "closed"}},
     )
     assert closed.platform.redis_failure == "closed"
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "message"),
+    [
+        ("rps = inf", "rps", "finite number"),
+        ("tps = nan", "tps", "finite number"),
+        ("tps = -inf", "tps", "finite number"),
+        ("rps = 1e-300", "rps", "greater than or equal to 0.001"),
+        ("tps = 1e300", "tps", "less than or equal to 1000000000000"),
+        ("rpm = 10_000_000_000_000", "rpm", "less than or equal to 1000000000000"),
+        ("rpm = 0", "rpm", "greater than 0"),
+        ("rpm = true", "rpm", "valid integer"),  # not 1
+        ("max_concurrent = 2.0", "max_concurrent", "valid integer"),
+        ('tpd = "1000"', "tpd", "valid integer"),
+        ("rps = true", "rps", "valid number"),
+    ],
+)
+def test_a_limit_the_limiters_cannot_count_stops_startup(
+    tmp_path: Path, line: str, field: str, message: str
+) -> None:
+    """The admin API's bounds (core.bounds), on the operator's [platform.limits] tables."""
+    config = tmp_path / "openscope.toml"
+    config.write_text(f'[platform.limits."qwen-plus"]\n{line}\n')
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    assert f"setting 'platform.limits.qwen-plus.{field}': " in str(caught.value)
+    assert message in str(caught.value)
+    assert main(["serve", "--config", str(config)]) == 2
+
+
+def test_sane_limits_still_load(tmp_path: Path) -> None:
+    config = tmp_path / "openscope.toml"
+    config.write_text(
+        '[platform.limits."*"]\nrpm = 60\ntpm = 1_000_000\nrps = 1\ntps = 0.001\n'
+        "max_concurrent = 4\ntpd = 1_000_000_000_000\n"
+    )
+    limits = load_settings(config).platform.limits["*"].limits()
+    assert (limits.rpm, limits.tpm, limits.rps, limits.tps) == (60, 1_000_000, 1.0, 0.001)
+    assert (limits.max_concurrent, limits.tpd) == (4, 10**12)

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Request
@@ -51,7 +52,9 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         parser.add_argument("--rps", type=float, help="requests per second (default RPM/60)")
         parser.add_argument("--tps", type=float, help="tokens per second (default TPM/60)")
         parser.add_argument("--max-concurrent", type=int, help="requests in flight at once")
-        parser.add_argument("--tpd", type=int, help="a budget of tokens per (rolling) day")
+        parser.add_argument(
+            "--tpd", type=int, help="a budget of tokens per UTC day, reset at midnight UTC"
+        )
 
     keys = commands.add_parser("keys", help="create, list and revoke API keys")
     key_commands = keys.add_subparsers(dest="action", required=True)
@@ -79,7 +82,9 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     revoke = key_commands.add_parser("revoke", parents=[common], help="revoke a key")
     revoke.add_argument("key_id")
 
-    workspaces = commands.add_parser("workspaces", help="create and list workspaces")
+    workspaces = commands.add_parser(
+        "workspaces", help="create, list and change workspaces (a name, the models its keys call)"
+    )
     ws_commands = workspaces.add_subparsers(dest="action", required=True)
     ws_create = ws_commands.add_parser("create", parents=[common], help="create a workspace")
     ws_create.add_argument("workspace_id")
@@ -88,6 +93,20 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "--model", action="append", dest="models", help="a model its keys may call (repeat)"
     )
     ws_commands.add_parser("list", parents=[common], help="list workspaces")
+    ws_update = ws_commands.add_parser(
+        "update", parents=[common], help="rename a workspace or change the models its keys call"
+    )
+    ws_update.add_argument("workspace_id")
+    ws_update.add_argument("--name")
+    models = ws_update.add_mutually_exclusive_group()
+    models.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        help="a model its keys may call (repeat): the whole new list",
+    )
+    models.add_argument("--all-models", action="store_true", help="its keys may call every model")
+    models.add_argument("--no-models", action="store_true", help="its keys may call no model")
 
     limits = commands.add_parser(
         "limits", parents=[common], help="set or delete a workspace's or a key's model limits"
@@ -172,6 +191,22 @@ def admin_request(args: argparse.Namespace, now: float) -> tuple[str, str, Any]:
             return "POST", "/workspaces", body
         case "workspaces", "list":
             return "GET", "/workspaces", None
+        case "workspaces", "update":
+            # the API's models: a list replaces it, null is every model, absent keeps it
+            body = {}
+            if args.name is not None:
+                body["name"] = args.name
+            if args.models:
+                body["models"] = args.models
+            elif args.all_models:
+                body["models"] = None
+            elif args.no_models:
+                body["models"] = []
+            if not body:
+                raise AdminError(
+                    "workspaces update: give --name, --model, --all-models or --no-models"
+                )
+            return "POST", f"/workspaces/{quote(args.workspace_id, safe='')}", body
         case "limits", _:
             limits = _limits(args)
             entry: dict[str, Any] = {"model": args.model}
@@ -355,6 +390,9 @@ def render(args: argparse.Namespace, body: Any) -> str:
             return f"revoked {body['id']}"
         case "workspaces", "create":
             return f"created workspace {body['id']}"
+        case "workspaces", "update":
+            models = "every model" if body["models"] is None else ", ".join(body["models"])
+            return f"updated workspace {body['id']} ({body['name']}): {models or 'no model'}"
         case "workspaces", "list":
             rows = [
                 (

@@ -65,14 +65,29 @@ def load_pepper(configured: str | None, data_dir: Path) -> bytes:
     raise RuntimeError(f"{path} is empty")
 
 
+# Scopes only a key of the default workspace may hold: an admin key manages every
+# workspace, so one owned by a sub-workspace would reach past it.
+DEFAULT_WORKSPACE_SCOPES = frozenset({Scope.ADMIN})
+
+
+def scopes_refused(scopes: Iterable[str], workspace: str) -> frozenset[str]:
+    """Which of `scopes` a key of `workspace` may not hold."""
+    if workspace == DEFAULT_WORKSPACE:
+        return frozenset()
+    return DEFAULT_WORKSPACE_SCOPES & frozenset(scopes)
+
+
 def principal_of_key(key: ApiKey, workspace: Workspace) -> Principal:
+    """The caller a stored key is: its workspace's models narrowed by its own, and its
+    scopes less any its workspace may not hold (a key stored before that rule held, or
+    written to the database by hand, does not keep them)."""
     models = workspace.models
     if key.models is not None:
         models = key.models if models is None else key.models & models
     return Principal(
         key_id=key.id,
         workspace=workspace.id,
-        scopes=key.scopes,
+        scopes=key.scopes - scopes_refused(key.scopes, workspace.id),
         models=models,
         key_limits=key.limits,
         workspace_limits=workspace.limits,
@@ -109,6 +124,7 @@ class KeyDirectory:
         self._clock = clock
         self._wall = wall_clock
         self._used: dict[str, int] = {}  # key id -> last use not yet written
+        self._warned: set[str] = set()  # key ids whose refused scopes were logged
         self._written: dict[str, int] = {}  # key id -> last use written
 
     def digest(self, key: str) -> str:
@@ -147,6 +163,18 @@ class KeyDirectory:
         key, workspace = found
         if not key.usable(int(self._wall())):
             return None
+        refused = scopes_refused(key.scopes, workspace.id)
+        if refused and key.id not in self._warned:
+            # once per key and replica, not on every lookup the cache lets through
+            self._warned.add(key.id)
+            log.warning(
+                "API key %s of workspace %s holds scopes only a key of the default workspace "
+                "may hold (%s): they are ignored; revoke it and create a key in the default "
+                "workspace",
+                key.id,
+                workspace.id,
+                ", ".join(sorted(refused)),
+            )
         return principal_of_key(key, workspace)
 
     def _remember(self, key_digest: str, until: float, principal: Principal | None) -> None:

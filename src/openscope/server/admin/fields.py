@@ -5,7 +5,8 @@ reaches them as a 500.
 
 - Strings hold no NUL character (PostgreSQL's text and JSON cannot store one).
 - Numbers are finite (Python's json reads `Infinity` and `NaN`) and bounded, so that a
-  time in ms, or the wait a limit implies in ms, still fits in 64 bits.
+  time in ms, or the wait a limit implies in ms, still fits in 64 bits. The limits' own
+  types, `Count` and `PerSecond`, are core.bounds', shared with the settings.
 - Query integers are ASCII digits only (pydantic also reads `1_000`, and `int()` other
   scripts' digits).
 - Path and query parameters are checked for NUL by one router dependency."""
@@ -22,13 +23,6 @@ from openscope.core.errors import InvalidParameter
 
 # 9999-12-31T23:59:59Z, the last second a date can name; in ms it is far inside 64 bits.
 MAX_EPOCH_SECONDS = 253_402_300_799
-# The largest count limit (requests or tokens per minute or day, calls at once): far
-# beyond any real one, and a capacity the limiters count exactly.
-MAX_LIMIT = 10**12
-# The smallest per-second rate: one unit every 1000 s (slower is an RPM or a day's budget).
-# Below it a unit's wait, in ms, for a large request outgrows a 64-bit Redis expiry.
-MIN_PER_SECOND = 0.001
-
 NUL_MESSAGE = "String should not contain NUL characters"
 DIGITS_MESSAGE = "Input should be a whole number in ASCII digits"
 
@@ -52,12 +46,6 @@ def is_ascii_digits(text: str) -> bool:
 
 Text = Annotated[str, AfterValidator(_without_nul)]
 """Any string the admin API takes."""
-
-Count = Annotated[int, BeforeValidator(_ascii_digits), Field(gt=0, le=MAX_LIMIT)]
-"""A count limit: requests or tokens per minute or day, calls in flight."""
-
-PerSecond = Annotated[float, Field(ge=MIN_PER_SECOND, le=MAX_LIMIT, allow_inf_nan=False)]
-"""A rate limit per second."""
 
 EpochSeconds = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=0, le=MAX_EPOCH_SECONDS)]
 """A time, in seconds since the epoch."""

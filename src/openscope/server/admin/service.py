@@ -15,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from openscope.core import accounts
 from openscope.core.accounts import ApiKey, LimitTable, Scope, Workspace
 from openscope.core.billing import BucketWidth, GroupField, UsagePage, UsageTotals
+from openscope.core.bounds import Count, PerSecond
 from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.principal import DEFAULT_WORKSPACE
 from openscope.core.quota import RateLimits
-from openscope.server.admin.fields import Count, EpochSeconds, PerSecond, Text, epoch_cursor
-from openscope.server.keys import KeyDirectory
+from openscope.server.admin.fields import EpochSeconds, Text, epoch_cursor
+from openscope.server.keys import KeyDirectory, scopes_refused
 from openscope.settings import LimitSettings
 from openscope.store import Store
 
@@ -46,15 +47,8 @@ class WorkspaceUpdate(BaseModel):
 
 
 class KeyLimits(LimitSettings):
-    """The settings' [platform.limits] fields, bounded as every admin number is (a
-    settings file is the operator's; a body is a client's)."""
-
-    rpm: Count | None = None
-    tpm: Count | None = None
-    rps: PerSecond | None = None
-    tps: PerSecond | None = None
-    max_concurrent: Count | None = None
-    tpd: Count | None = None
+    """The settings' [platform.limits] fields, with their bounds (core.bounds): a body
+    is held to what a settings file is."""
 
 
 class KeyCreate(BaseModel):
@@ -237,7 +231,7 @@ class AdminService:
     # keys
 
     async def create_key(self, body: KeyCreate) -> dict[str, Any]:
-        if Scope.ADMIN in body.scopes and body.workspace_id != DEFAULT_WORKSPACE:
+        if scopes_refused(body.scopes, body.workspace_id):
             raise InvalidParameter(
                 "Invalid 'scopes': the admin scope manages every workspace, so only a key of "
                 "the default workspace may have it.",
@@ -312,15 +306,37 @@ class AdminService:
 
     # limits
 
-    async def quotas(self, *, workspace_id: str | None, model: str | None) -> dict[str, Any]:
+    async def quotas(
+        self,
+        *,
+        workspace_id: str | None,
+        model: str | None,
+        name: str | None,
+        page_no: int,
+        page_size: int,
+    ) -> dict[str, Any]:
+        """Model Studio's list of quotas: `model` names a model exactly, `name` is a part
+        of one (fuzzy, as Model Studio has it: any case); pages count from 1."""
+        part = None if name is None else name.casefold()
         quotas = []
         for workspace in await self._store.list_workspaces():
             if workspace_id is not None and workspace.id != workspace_id:
                 continue
-            for name, limits in sorted(workspace.limits.items()):
-                if model is None or name == model:
-                    quotas.append(quota_body(name, limits, workspace_id=workspace.id))
-        return {"output": {"total": len(quotas), "quotas": quotas}}
+            for found, limits in sorted(workspace.limits.items()):
+                if model is not None and found != model:
+                    continue
+                if part is not None and part not in found.casefold():
+                    continue
+                quotas.append(quota_body(found, limits, workspace_id=workspace.id))
+        first = (page_no - 1) * page_size
+        return {
+            "output": {
+                "total": len(quotas),
+                "page_no": page_no,
+                "page_size": page_size,
+                "quotas": quotas[first : first + page_size],
+            }
+        }
 
     async def set_limits(self, body: ModelLimitsUpdate) -> dict[str, Any]:
         if (body.workspace_id is None) == (body.key_id is None):
