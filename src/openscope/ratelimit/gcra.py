@@ -102,5 +102,7 @@ def allowance(bucket: Bucket, tat: float, now: float, limit: int) -> Allowance:
     take now (clamped to [0, limit]) and seconds until it is full again."""
     left = remaining(bucket, tat, now)
     return Allowance(
-        limit=limit, remaining=limit if left > limit else left, reset=tat - now if tat > now else 0.0
+        limit=limit,
+        remaining=limit if left > limit else left,
+        reset=tat - now if tat > now else 0.0,
     )

@@ -109,7 +109,7 @@ class KeyDirectory:
     ) -> None:
         self._store = store
         self._stored = stored  # whether keys made by the admin API exist at all
-        self._pepper = pepper
+        self.digest = accounts.Digester(pepper)
 
         def static(key: str, scopes: frozenset[Scope]) -> tuple[bytes, Principal]:
             return key.encode(), Principal(
@@ -126,9 +126,6 @@ class KeyDirectory:
         self._used: dict[str, int] = {}  # key id -> last use not yet written
         self._warned: set[str] = set()  # key ids whose refused scopes were logged
         self._written: dict[str, int] = {}  # key id -> last use written
-
-    def digest(self, key: str) -> str:
-        return accounts.digest(self._pepper, key)
 
     async def principal(self, key: str) -> Principal | None:
         """The caller `key` is, or None for a key that is unknown, revoked or expired."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from typing import Protocol
@@ -51,7 +50,7 @@ class _Tally:
         self.first_content: float | None = None
         self.deltas = 0
         self.reasoning_deltas = 0
-        self.builtin_tools: Counter[str] = Counter()
+        self.builtin_tools: dict[str, int] = {}
         self._kinds: dict[tuple[int, int], PartKind] = {}
 
     def add(self, event: Event, now: Callable[[], float]) -> None:
@@ -65,7 +64,8 @@ class _Tally:
         elif isinstance(event, PartStart):
             self._kinds[event.choice, event.part] = event.kind
             if event.kind is PartKind.BUILTIN_CALL:
-                self.builtin_tools[event.tool_name or UNKNOWN_TOOL] += 1
+                tool = event.tool_name or UNKNOWN_TOOL
+                self.builtin_tools[tool] = self.builtin_tools.get(tool, 0) + 1
         elif isinstance(event, UsageReport):
             self.usage = event.usage
 
@@ -156,7 +156,7 @@ class Meter:
             status=status,
             usage=tally.settled(status, call.request),
             price=self._prices.get(model),
-            builtin_tools=dict(tally.builtin_tools),
+            builtin_tools=tally.builtin_tools,
             latency_ms=_ms(self._monotonic() - started),
             ttft_ms=ttft,
         )
