@@ -62,8 +62,8 @@ class PriceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
+    input: float = Field(ge=0, allow_inf_nan=False)
+    output: float = Field(ge=0, allow_inf_nan=False)
 
 
 class PlatformSettings(BaseModel):
@@ -82,7 +82,7 @@ class PlatformSettings(BaseModel):
     admin_keys: list[str] = Field(default_factory=list)
     # How long a replica trusts what it read about a key: revocation reaches every replica
     # within this.
-    auth_cache_seconds: float = Field(default=1.0, ge=0)
+    auth_cache_seconds: float = Field(default=1.0, ge=0, le=3600, allow_inf_nan=False)
     # redis://... to count limits across replicas; unset: in this process only.
     redis_url: str | None = None
     # Redis unreachable: "closed" refuses calls (503), "degraded" counts in this process
@@ -102,7 +102,7 @@ class PlatformSettings(BaseModel):
     catalogue_limits: bool = True
     prices: dict[str, PriceSettings] = Field(default_factory=dict)
     usage_retention_days: int = Field(default=90, ge=1)
-    rollup_interval_seconds: float = Field(default=60.0, gt=0)
+    rollup_interval_seconds: float = Field(default=60.0, gt=0, le=86_400, allow_inf_nan=False)
     # /metrics asks for a key with the `metrics` scope (or an admin key) unless false.
     metrics_need_key: bool = True
     # OpenTelemetry traces (auth, admit, backend) to this OTLP/HTTP traces URL, e.g.
@@ -129,7 +129,7 @@ class Settings(BaseModel):
     # SQLite in data_dir when unset; postgresql+asyncpg://... to share state between servers
     database_url: str | None = None
     response_retention_seconds: int = 7 * 24 * 3600
-    purge_interval_seconds: float = 3600.0
+    purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86_400, allow_inf_nan=False)
     log_level: str = "info"
     # "json": one JSON object a line (a request's line with its request id, workspace, key
     # id, model, status, tokens and latency as fields), for log pipelines.

@@ -53,7 +53,7 @@ def test_a_call_costing_more_than_the_capacity_passes_an_idle_bucket_and_then_th
     assert gcra.remaining(bucket, tat, 50.0) == 0
 
 
-def test_a_bucket_that_still_holds_one_unit_takes_a_call_of_any_cost() -> None:
+def test_asking_one_unit_lets_a_call_of_any_cost_into_debt() -> None:
     bucket = gcra.Bucket(rate=1.0, capacity=10)
     tat = 59.0  # one unit left at 50
     assert take(bucket, tat, 50.0, cost=100) == 159.0

@@ -240,3 +240,20 @@ def test_an_admin_key_belongs_to_the_default_workspace(client: TestClient) -> No
 def test_a_metrics_key_may_live_in_a_workspace(client: TestClient) -> None:
     body = {"name": "x", "workspace_id": "team", "scopes": ["inference", "metrics"]}
     assert client.post("/admin/v1/keys", json=body, headers=ADMIN).status_code == 200
+
+
+@pytest.mark.parametrize("name", ['""', "null"])
+def test_a_workspace_name_that_is_given_is_not_empty(client: TestClient, name: str) -> None:
+    created = client.post(
+        "/admin/v1/workspaces", json={"id": "crew", "name": "Crew"}, headers=ADMIN
+    )
+    assert created.status_code == 200, created.text
+    refused = post_raw(client, "/admin/v1/workspaces/crew", f'{{"name": {name}}}')
+    assert_refused(refused, "name")
+    kept = client.get("/admin/v1/workspaces/crew", headers=ADMIN).json()
+    assert kept["name"] == "Crew"
+
+
+def test_an_expiry_of_true_is_not_one_second_after_the_epoch(client: TestClient) -> None:
+    refused = post_raw(client, "/admin/v1/keys", '{"name": "k", "expires_at": true}')
+    assert_refused(refused, "expires_at")

@@ -91,3 +91,7 @@ def test_an_old_admin_key_in_a_workspace_is_not_an_admin(client: TestClient) -> 
     assert refused.status_code == 403, refused.text
     body = {"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}
     assert client.post(CHAT, json=body, headers=as_old_key).status_code == 200  # still a key
+    listed = client.get("/admin/v1/keys", params={"workspace_id": "team"}, headers=ADMIN)
+    assert listed.is_success, listed.text
+    # the listing says what the key may do, not the scope it was stored with
+    assert [key["scopes"] for key in listed.json()["data"]] == [["inference", "metrics"]]

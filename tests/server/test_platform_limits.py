@@ -66,3 +66,21 @@ def test_the_sdk_does_not_retry_a_call_too_large_for_its_limit(client: TestClien
     with pytest.raises(openai.RateLimitError):
         sdk.chat.completions.create(**{**CHAT_BODY, "max_tokens": 2_000})  # type: ignore[call-overload]
     assert sent == [CHAT]
+
+
+@pytest.mark.parametrize("limits", [{"tpm": 1_000}, {"tpd": 1_000}])
+def test_a_call_without_a_maximum_reserves_only_what_the_limit_can_hold(
+    client: TestClient, limits: dict[str, int]
+) -> None:
+    # No max_tokens: the default 4,096 of output would make every call "too large" for a
+    # 1,000-token limit; a quarter of the limit is reserved instead, and settled to what
+    # the echo used, so the calls after it pass too.
+    key = key_with(client, **limits)
+    for _ in range(6):
+        answered = client.post(CHAT, json=CHAT_BODY, headers={"Authorization": f"Bearer {key}"})
+        assert answered.status_code == 200, answered.text
+    if "tpm" in limits:
+        # the sixth call's reservation (5 estimated + 250) is held; the five before used 3
+        # each (and the bucket refills 1,000 a minute meanwhile: up to a second's worth)
+        left = int(answered.headers["x-ratelimit-remaining-tokens"])
+        assert 1_000 - 5 * 3 - 255 <= left <= 1_000 - 5 * 3 - 255 + 17

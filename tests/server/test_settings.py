@@ -236,3 +236,27 @@ def test_sane_limits_still_load(tmp_path: Path) -> None:
     limits = load_settings(config).platform.limits["*"].limits()
     assert (limits.rpm, limits.tpm, limits.rps, limits.tps) == (60, 1_000_000, 1.0, 0.001)
     assert (limits.max_concurrent, limits.tpd) == (4, 10**12)
+
+
+@pytest.mark.parametrize(
+    ("toml", "field"),
+    [
+        ("purge_interval_seconds = 0", "purge_interval_seconds"),
+        ("purge_interval_seconds = -5", "purge_interval_seconds"),
+        ("[platform]\nrollup_interval_seconds = inf", "platform.rollup_interval_seconds"),
+        ("[platform]\nauth_cache_seconds = nan", "platform.auth_cache_seconds"),
+        (
+            '[platform.prices."qwen-plus"]\ninput = inf\noutput = 1',
+            "platform.prices.qwen-plus.input",
+        ),
+    ],
+)
+def test_intervals_and_prices_must_be_finite_and_positive(
+    tmp_path: Path, toml: str, field: str
+) -> None:
+    # An interval of 0 would run its chore without a pause against the database.
+    config = tmp_path / "openscope.toml"
+    config.write_text(toml + "\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    assert f"setting '{field}'" in str(caught.value)

@@ -35,14 +35,16 @@ async def test_a_cancelled_writer_leaves_the_database_writable(store: Store) -> 
 
 async def test_a_cancelled_caller_still_gets_its_transaction_committed(url: str) -> None:
     store = await open_store(url)
-    call = asyncio.create_task(store.record_usage_batch([record(1)]))
-    await asyncio.sleep(0.001)  # the transaction has begun, in a task of its own
+    batch = [record(i) for i in range(20_000)]  # a transaction of a few hundred ms
+    call = asyncio.create_task(store.record_usage_batch(batch))
+    await asyncio.sleep(0.05)  # well inside it
     call.cancel()
     await asyncio.gather(call, return_exceptions=True)
     assert call.cancelled()
     await store.close()  # waits for the transaction the caller left
     reopened = await open_store(url)
     try:
-        assert [r.request_id for r in await reopened.usage_records(["req-1"])] == ["req-1"]
+        ends = await reopened.usage_records(["req-0", "req-19999"])
+        assert [r.request_id for r in ends] == ["req-0", "req-19999"]  # all of it, not none
     finally:
         await reopened.close()

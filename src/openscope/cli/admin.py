@@ -181,7 +181,7 @@ def admin_request(args: argparse.Namespace, now: float) -> tuple[str, str, Any]:
             query = {"limit": 100, **({"workspace_id": args.workspace} if args.workspace else {})}
             return "GET", "/keys", query
         case "keys", "revoke":
-            return "DELETE", f"/keys/{args.key_id}", None
+            return "DELETE", f"/keys/{quote(args.key_id, safe='')}", None
         case "workspaces", "create":
             body = {"id": args.workspace_id}
             if args.name:

@@ -41,7 +41,8 @@ def new_key_id() -> str:
 
 
 def digest(pepper: bytes, key: str) -> str:
-    return hmac.new(pepper, key.encode(), hashlib.sha256).hexdigest()
+    """HMAC-SHA256 of the key under the pepper, in hex (see `Digester` for many keys)."""
+    return Digester(pepper)(key)
 
 
 class Digester:

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 from openscope.core.quota import Allowance
 
-EPSILON = 1e-9
-"""Seconds of slack in comparisons, so that float rounding (a clock advanced in steps of 0.1)
-does not refuse a call that is due exactly now."""
+EPSILON = 1e-6
+"""Seconds of slack in comparisons, so that float rounding does not refuse a call that is
+due exactly now: a TAT near a Unix-epoch clock reading (1.8e9 s) carries up to ~2.4e-7 s of
+noise (Redis's TIME, and the in-process limiter's wall clock, are such readings)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +84,11 @@ def settle(bucket: Bucket, tat: float, now: float, delta: float) -> float:
     return max(now, tat + bucket.interval * delta)
 
 
-UNIT_SLACK = 1e-6
-"""Units of slack when whole units are counted: a TAT minus a real clock reading (1e5 s and
-more) carries float noise far above EPSILON once divided by a short interval (a TPM
-bucket's is 6e-5 s), and a unit that is there must not count one short."""
+UNIT_SLACK = 1e-3
+"""Units of slack when whole units are counted: a TAT minus an epoch clock reading carries
+~2.4e-7 s of float noise, which a short interval (a 1,000,000 TPM bucket's is 6e-5 s) turns
+into ~4e-3 of a unit; a unit that is there must not count one short (one counted a
+thousandth early is harmless in a header)."""
 
 
 def remaining(bucket: Bucket, tat: float, now: float) -> int:

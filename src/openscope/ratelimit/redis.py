@@ -70,7 +70,7 @@ local nb = tonumber(A[2])
 local ns = tonumber(A[3])
 local slot_id = A[4]
 local slot_ttl = tonumber(A[5])
-local eps = 1e-9
+local eps = 1e-6  -- gcra.EPSILON
 local function fmt(x) return string.format('%.17g', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000

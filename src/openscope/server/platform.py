@@ -48,7 +48,7 @@ def build_limiter(platform: PlatformSettings) -> RateLimiter:
                 platform.replicas,
                 platform.replicas,
             )
-            return ShareOf(InProcessLimiter(), platform.replicas)
+            return ShareOf(InProcessLimiter(), platform.replicas, while_away=False)
         return InProcessLimiter()
     import redis.asyncio
     from redis.asyncio.retry import Retry
@@ -66,7 +66,7 @@ def build_limiter(platform: PlatformSettings) -> RateLimiter:
     fallback = None
     if platform.redis_failure == "degraded":
         assert platform.replicas is not None  # the settings require it
-        fallback = ShareOf(InProcessLimiter(), platform.replicas)
+        fallback = ShareOf(InProcessLimiter(), platform.replicas, while_away=True)
     return RedisLimiter(client, fallback=fallback, fail_closed=platform.redis_failure == "closed")
 
 

@@ -62,9 +62,13 @@ class Store:
     def engine(self) -> AsyncEngine:
         return self._engine
 
-    async def close(self) -> None:
+    async def close(self, *, finish_timeout: float = 10.0) -> None:
+        """Wait (at most `finish_timeout` seconds) for the transactions cancelled callers
+        left running, then close every connection."""
         if self._finishing:
-            await asyncio.wait(self._finishing)
+            _, late = await asyncio.wait(self._finishing, timeout=finish_timeout)
+            if late:
+                log.error("closing the store with %d transactions still running", len(late))
         await self._engine.dispose()
 
     async def _to_the_end(self, work: Coroutine[Any, Any, T]) -> T:

@@ -44,6 +44,8 @@ log = logging.getLogger("openscope.limits")
 # The output reserved for a call that sets no maximum: the model's own maximum would let
 # a handful of calls hold a minute's tokens until they settle.
 DEFAULT_OUTPUT_RESERVE = 4_096
+# ...and at most this fraction of the tightest token limit (see `demand_of`).
+DEFAULT_RESERVE_SHARE = 4
 
 CALLERS_KEPT = 10_000  # (model, key) pairs whose scopes are kept; all dropped past that
 
@@ -77,11 +79,32 @@ def too_large(admission: Admission) -> RateLimited:
     )
 
 
-def demand_of(request: GenerateRequest, spec: ModelSpec) -> Demand:
+def token_room(scopes: tuple[LimitScope, ...]) -> int | None:
+    """The most tokens any one call could ever reserve in these scopes: the smallest
+    per-minute or per-day token limit (None when no scope limits tokens so)."""
+    limits = [
+        limit
+        for scope in scopes
+        for limit in (scope.limits.tpm, scope.limits.tpd)
+        if limit is not None
+    ]
+    return min(limits) if limits else None
+
+
+def demand_of(request: GenerateRequest, spec: ModelSpec, room: int | None = None) -> Demand:
     """One request, reserving its prompt and the most it may generate (the per-second
-    buckets: its prompt alone)."""
+    buckets: its prompt alone). A call that sets no maximum reserves the default output,
+    but at most a quarter of the `room` its tightest token limit has (at least four such
+    calls fit at once): with a small limit, a call that asked for no particular length is
+    admitted and settled to what it used, not refused for good for a length nobody asked
+    for, nor made to wait for the whole bucket to refill."""
     prompt = estimated_prompt_tokens(request)
-    output = request.sampling.max_tokens or min(spec.max_output_tokens, DEFAULT_OUTPUT_RESERVE)
+    output = request.sampling.max_tokens
+    if output is None:
+        output = min(spec.max_output_tokens, DEFAULT_OUTPUT_RESERVE)
+        if room is not None:
+            choices = max(1, request.sampling.n or 1)
+            output = max(1, min(output, room // DEFAULT_RESERVE_SHARE // choices))
     return Demand(
         tokens=prompt + output * max(1, request.sampling.n or 1), per_second_tokens=prompt
     )
@@ -162,7 +185,7 @@ class Admit:
     async def _admitted(
         self, call: Call, spec: ModelSpec, scopes: tuple[LimitScope, ...], next: Next
     ) -> AsyncGenerator[Event, None]:
-        demand = demand_of(call.request, spec)
+        demand = demand_of(call.request, spec, token_room(scopes))
         if self._tracer is None:
             admission = await self._admission(scopes, demand)
         else:

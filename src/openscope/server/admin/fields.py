@@ -40,6 +40,12 @@ def _ascii_digits(value: Any) -> Any:
     return value
 
 
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
 def is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
@@ -47,8 +53,13 @@ def is_ascii_digits(text: str) -> bool:
 Text = Annotated[str, AfterValidator(_without_nul)]
 """Any string the admin API takes."""
 
-EpochSeconds = Annotated[int, BeforeValidator(_ascii_digits), Field(ge=0, le=MAX_EPOCH_SECONDS)]
-"""A time, in seconds since the epoch."""
+EpochSeconds = Annotated[
+    int,
+    BeforeValidator(_not_bool),
+    BeforeValidator(_ascii_digits),
+    Field(ge=0, le=MAX_EPOCH_SECONDS),
+]
+"""A time, in seconds since the epoch (never `true`, which Python would read as 1)."""
 
 QueryInt = Annotated[int, BeforeValidator(_ascii_digits)]
 """A query integer; its route bounds it."""

@@ -41,7 +41,8 @@ class WorkspaceCreate(BaseModel):
 class WorkspaceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Text | None = Field(default=None, max_length=200)
+    # absent leaves the name as it is; a name, when given, is not empty
+    name: Text = Field(default="", min_length=1, max_length=200)
     # [] is "no model"; null is "every model"; absent leaves the list as it is
     models: list[Text] | None = Field(default=None, max_length=1000)
 
@@ -123,7 +124,8 @@ def key_body(key: ApiKey, value: str | None = None) -> dict[str, Any]:
         "last_used_at": key.last_used_at,
         "expires_at": key.expires_at,
         "revoked_at": key.revoked_at,
-        "scopes": sorted(key.scopes),
+        # what the key may really do: a scope its workspace may not hold is not shown
+        "scopes": sorted(key.scopes - scopes_refused(key.scopes, key.workspace)),
         "models": None if key.models is None else sorted(key.models),
         "limits": {model: rates.as_dict() for model, rates in key.limits.items()},
     }
@@ -214,7 +216,7 @@ class AdminService:
         def change(workspace: Workspace) -> Workspace:
             return replace(
                 workspace,
-                name=body.name if "name" in given and body.name else workspace.name,
+                name=body.name if "name" in given else workspace.name,
                 models=(
                     (None if body.models is None else frozenset(body.models))
                     if "models" in given
