@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -198,8 +201,9 @@ async def test_a_star_is_no_prefix_search(index: LocalIndexProvider) -> None:
 
 
 @pytest.mark.parametrize("text", ["***", '"', "()", "-^:"])
-async def test_a_query_without_words_finds_nothing(index: LocalIndexProvider, text: str) -> None:
-    assert await index.search(SearchQuery(text)) == []
+async def test_a_query_without_words_fails(index: LocalIndexProvider, text: str) -> None:
+    with pytest.raises(SearchFailed, match="no words to search for"):
+        await index.search(SearchQuery(text))
 
 
 async def test_an_empty_index_finds_nothing(tmp_path: Path) -> None:
@@ -264,3 +268,33 @@ def test_build_refuses_a_missing_source_and_an_unknown_file(tmp_path: Path) -> N
     write(tmp_path / "x.pdf", "pdf")
     with pytest.raises(ValueError, match="not a file the index reads"):
         build_index(tmp_path / "x.pdf", tmp_path / "index.db")
+
+
+async def test_sqlite_runs_off_the_event_loop_thread(
+    index: LocalIndexProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[int] = []
+    connect = sqlite3.connect
+
+    def recording_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        threads.append(threading.get_ident())
+        connection: sqlite3.Connection = connect(*args, **kwargs)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", recording_connect)
+    assert await index.search(SearchQuery("tokio"))
+    assert threads and threading.get_ident() not in threads
+
+
+async def test_a_search_during_a_build_sees_the_index_before_it(
+    corpus: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "index.db"
+    build_index(corpus, db)
+    index = LocalIndexProvider(db)
+    with closing(sqlite3.connect(db, isolation_level=None)) as writer:
+        writer.execute("BEGIN IMMEDIATE")  # as build_index holds it while reading files
+        writer.execute("DELETE FROM documents")
+        assert len(await index.search(SearchQuery("rust"))) == 4
+        writer.execute("COMMIT")
+    assert await index.search(SearchQuery("rust")) == []

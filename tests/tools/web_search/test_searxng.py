@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from openscope.tools.web_search import SearchFailed, SearchQuery, SearxngProvider
-from openscope.tools.web_search.searxng import time_range_for
+from openscope.tools.web_search.searxng import MAX_SNIPPET_CHARS, time_range_for
 from tests.tools.web_search.fake_searxng import FakeSearxng, searxng_page, searxng_result
 
 NOW = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
@@ -146,8 +146,15 @@ async def test_several_sites_are_or_ed(searxng: FakeSearxng) -> None:
 async def test_searxng_directives_are_taken_off_the_query(searxng: FakeSearxng) -> None:
     await search(searxng, SearchQuery("!!g :en <3 python"))
     assert searxng.requests[0]["q"] == "g :en <3 python"
-    with pytest.raises(SearchFailed, match="no searchable text"):
+    with pytest.raises(SearchFailed, match="no words to search for"):
         await search(searxng, SearchQuery("!! ?"))
+
+
+async def test_a_long_content_is_cut_to_a_snippet(searxng: FakeSearxng) -> None:
+    searxng.pages = [searxng_page([searxng_result("https://a.example/", content="word " * 1000)])]
+    (result,) = await search(searxng, SearchQuery("q"))
+    assert len(result.snippet) == MAX_SNIPPET_CHARS
+    assert result.snippet.startswith("word word") and result.snippet.endswith("…")
 
 
 async def test_fetches_further_pages_until_enough_results(searxng: FakeSearxng) -> None:

@@ -43,6 +43,8 @@ _READ_CHUNK = 64 * 1024
 # the query is the model's or the client's words, so they are taken off.
 _DIRECTIVE_PREFIX = "!:<?"
 _SPACES = re.compile(r"\s+")
+# Some engines put a whole page in `content`; the model needs a snippet, not the page.
+MAX_SNIPPET_CHARS = 1000
 
 
 def time_range_for(freshness_days: int | None) -> str | None:
@@ -60,7 +62,7 @@ def query_text_for(query: SearchQuery) -> str:
     text = query.text.strip().lstrip(_DIRECTIVE_PREFIX + " \t\r\n")
     text = _SPACES.sub(" ", text)
     if not text:
-        raise SearchFailed("the query has no searchable text")
+        raise SearchFailed("the query has no words to search for")
     if len(query.sites) == 1:
         return f"{text} site:{query.sites[0]}"
     if query.sites:
@@ -214,13 +216,17 @@ def _to_result(item: Any) -> SearchResult | None:
         title=title,
         url=url,
         site_name=site_name_of(url),
-        snippet=_clean(item.get("content")),
+        snippet=_shortened(_clean(item.get("content")), MAX_SNIPPET_CHARS),
         published=parse_published(item.get("publishedDate")),
     )
 
 
 def _clean(value: Any) -> str:
     return _SPACES.sub(" ", value).strip() if isinstance(value, str) else ""
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def parse_published(value: Any) -> datetime | None:

@@ -50,11 +50,12 @@ class LocalIndexProvider:
         return await asyncio.to_thread(self._search, query)
 
     def _search(self, query: SearchQuery) -> list[SearchResult]:
-        match = match_expression(query.text)
-        if match is None:
-            return []
         if not self._db_path.is_file():
             raise SearchFailed(f"no local search index at {self._db_path} (run build_index)")
+        match = match_expression(query.text)
+        if match is None:
+            # As with SearXNG: the model is told, so it can search again with words.
+            raise SearchFailed("the query has no words to search for")
         oldest = (
             None
             if query.freshness_days is None
