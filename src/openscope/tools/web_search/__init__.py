@@ -25,7 +25,8 @@ Providers (each a `SearchProvider`):
   SearXNG instance's JSON API; `await provider.aclose()` when done (closes its own session).
 * `LocalIndexProvider(db_path)`: an SQLite FTS5 index made by
   `build_index(source, db_path) -> BuildReport` from a folder (.md, .txt, .html, .jsonl) or
-  a JSONL file; run `build_index` again to refresh it (only changed files are read).
+  a JSONL file; run `build_index` again to refresh it (only changed files are read). It
+  blocks: from async code call it through `asyncio.to_thread`.
 """
 
 from openscope.tools.web_search.local_index import BuildReport, LocalIndexProvider, build_index
