@@ -1,0 +1,69 @@
+"""Web search: the providers behind `enable_search` / `search_options` (Chat) and the
+`web_search` tool (Responses), and what the tool loop needs around them.
+
+The API the tool loop calls::
+
+    plan = plan_for(parse_strategy(options.get("search_strategy")))   # ValueError: bad name
+    query = SearchQuery(
+        text,                                   # the model's (or the user's) query
+        max_results=plan.results_per_round,
+        freshness_days=freshness if plan.honours_filters else None,
+        sites=tuple(assigned_site_list) if plan.honours_filters else (),  # <= 25
+    )
+    results = await provider.search(query)      # list[SearchResult]; raises SearchFailed only
+    ...                                         # up to plan.max_rounds rounds, then
+    results = merge_rounds([round1, round2])    # one list, deduplicated, numbered 1..n
+    context = format_for_model(results, cite=..., citation_format="[ref_<number>]")
+
+`SearchFailed.message` is what the model and the client are told when a search fails.
+Each result has what the wire needs: `index`, `title`, `url`, `site_name`, `icon` for
+`search_info.search_results[]`, `url` for Responses `action.sources[]`.
+
+Providers (each a `SearchProvider`):
+
+* `SearxngProvider(base_url, *, timeout=10.0, max_response_bytes=2 MiB, session=None)`: a
+  SearXNG instance's JSON API; `await provider.aclose()` when done (closes its own session).
+* `LocalIndexProvider(db_path)`: an SQLite FTS5 index made by
+  `build_index(source, db_path) -> BuildReport` from a folder (.md, .txt, .html, .jsonl) or
+  a JSONL file; run `build_index` again to refresh it (only changed files are read). It
+  blocks: from async code call it through `asyncio.to_thread`.
+"""
+
+from openscope.tools.web_search.local_index import BuildReport, LocalIndexProvider, build_index
+from openscope.tools.web_search.model import (
+    MAX_ASSIGNED_SITES,
+    SearchFailed,
+    SearchProvider,
+    SearchQuery,
+    SearchResult,
+    merge_rounds,
+    numbered,
+)
+from openscope.tools.web_search.render import citation_marker, format_for_model
+from openscope.tools.web_search.searxng import SearxngProvider
+from openscope.tools.web_search.strategy import (
+    SearchPlan,
+    SearchStrategy,
+    parse_strategy,
+    plan_for,
+)
+
+__all__ = [
+    "MAX_ASSIGNED_SITES",
+    "BuildReport",
+    "LocalIndexProvider",
+    "SearchFailed",
+    "SearchPlan",
+    "SearchProvider",
+    "SearchQuery",
+    "SearchResult",
+    "SearchStrategy",
+    "SearxngProvider",
+    "build_index",
+    "citation_marker",
+    "format_for_model",
+    "merge_rounds",
+    "numbered",
+    "parse_strategy",
+    "plan_for",
+]
