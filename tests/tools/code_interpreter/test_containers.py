@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,24 @@ async def test_a_figure_becomes_a_png_image(containers: Containers) -> None:
     assert result.images[0].data_url.startswith("data:image/png;base64,iVBORw0KGgo")
     again = await containers.run(box, "print('no new figure')")
     assert again.images == ()
+
+
+async def test_a_cancelled_call_kills_its_cell(containers: Containers) -> None:
+    box = await containers.create()
+    await containers.run(box, "x = 1")
+    work_dir = str(containers.work_dir(box))
+    call = asyncio.create_task(containers.run(box, "import time\ntime.sleep(60)"))
+    await asyncio.sleep(0.3)
+    assert _processes_mentioning(work_dir)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await asyncio.sleep(0.2)
+    assert not _processes_mentioning(work_dir)
+    after = await containers.run(box, "print('fresh')")
+    assert after.restarted
+    assert "because the previous call was cancelled while it ran" in after.logs
+    assert after.logs.endswith("fresh\n")
 
 
 async def test_an_idle_container_expires(tmp_path: Path) -> None:

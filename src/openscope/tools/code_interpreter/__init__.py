@@ -23,8 +23,10 @@ printed first. Run `code_interpreter_call` outputs from it as `{"type": "logs", 
 and `{"type": "image", "url": image.data_url}`.
 
 Guarantees (each checked by tests/tools/code_interpreter against the real bwrap):
-* No network: a network namespace with only a down loopback; nothing on the host, loopback
-  included, is reachable.
+* No network: a network namespace of its own (only its own loopback, no route out); nothing
+  on the host, its loopback included, is reachable, and no name resolves.
+* A cancelled `run` (client disconnect) kills the cell's processes; the next cell starts a
+  fresh Python.
 * The filesystem is /usr (and /bin, /lib* links), the interpreter's prefix, the
   site-packages holding numpy / pandas / matplotlib / sympy and the worker's two files, all
   read-only; a private /tmp (tmpfs); the container's own writable /mnt/data (the cells' cwd,
@@ -40,7 +42,8 @@ Guarantees (each checked by tests/tools/code_interpreter against the real bwrap)
 * Processes a cell starts are killed when it ends.
 * State: one long-lived Python per container, cells share its namespace like a notebook
   (the value of a trailing expression is printed). A cell that kills it (timeout, CPU, memory)
-  fails with SandboxFailed; the next cell starts a fresh Python on the same files.
+  fails with SandboxFailed; the next cell starts a fresh Python on the same files. Hitting
+  the process or output limit fails the cell but keeps the worker and its variables.
 * Containers idle for `idle_seconds` (20 min) are removed, processes and files; at most
   `max_containers` live at once (creating one more removes the least recently used idle one).
 

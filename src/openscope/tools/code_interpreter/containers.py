@@ -146,6 +146,9 @@ class Containers:
         except SandboxFailed as failure:
             container.lost = failure.reason
             raise SandboxFailed(failure.kind, failure.reason, logs=notice) from None
+        except asyncio.CancelledError:
+            container.lost = "the previous call was cancelled while it ran"
+            raise
         logs = notice + str(reply.get("logs", ""))
         limit = reply.get("limit")
         if limit is not None:

@@ -44,6 +44,7 @@ class Worker:
     def __init__(self, process: asyncio.subprocess.Process, limits: str) -> None:
         self._process = process
         self._limits = limits
+        self._killed = False
         self._stderr = bytearray()
         self._stderr_task = asyncio.create_task(self._drain_stderr())
 
@@ -82,7 +83,7 @@ class Worker:
 
     @property
     def alive(self) -> bool:
-        return self._process.returncode is None
+        return not self._killed and self._process.returncode is None
 
     async def run(self, code: str, wall_seconds: float) -> dict[str, Any]:
         """Execute one cell; the worker's reply, or SandboxFailed (the worker is then dead)."""
@@ -98,6 +99,11 @@ class Worker:
             ) from None
         except (BrokenPipeError, ConnectionResetError):
             reply = None
+        except asyncio.CancelledError:
+            # The caller gave up (a client disconnect): the cell must not run on, and its
+            # reply must not answer the next cell.
+            self.kill_now()
+            raise
         if reply is None:
             await self._wait()
             raise _death(self._process.returncode, self._limits)
@@ -136,12 +142,17 @@ class Worker:
         except TimeoutError:
             await self.kill()
 
-    async def kill(self) -> None:
+    def kill_now(self) -> None:
         """SIGKILL the process group (bwrap; --die-with-parent and the pid namespace take
         everything inside with it)."""
+        self._killed = True
         if self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._process.pid, signal.SIGKILL)
+
+    async def kill(self) -> None:
+        """kill_now, then wait for the process to be reaped."""
+        self.kill_now()
         await self._process.wait()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stderr_task, 1.0)
