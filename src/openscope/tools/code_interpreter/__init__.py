@@ -1,0 +1,72 @@
+"""The code interpreter's sandbox: Python cells run in bubblewrap containers.
+
+API for the tool loop (all async, one `Containers` per server, made in the lifespan):
+
+    containers = Containers(root_dir: Path, policy: SandboxPolicy = SandboxPolicy())
+    container_id = await containers.create()                 # "cntr_<32 hex>"
+    result = await containers.run(container_id, code)        # -> RunResult
+        result.logs: str          stdout + stderr in order (subprocess output may lag),
+                                  then the traceback when the code raised
+        result.error: bool        the user's code raised (a normal result, not ours)
+        result.images: tuple[ImageOutput, ...]   .png bytes, .data_url "data:image/png;base64,..."
+        result.restarted: bool    the previous worker had died; logs open with a line saying so
+    await containers.expire_idle() -> list[str]   # also done on every create/run; call it
+                                                   # periodically to free idle workers
+    await containers.remove(container_id);  await containers.aclose()
+    containers.work_dir(container_id) -> Path      # the host path of its /mnt/data
+
+Every failure of ours raises `SandboxFailed(kind, reason, logs=...)`: `reason` is meant for
+the model and the client (e.g. "the code ran longer than the 60 s time limit"), `kind` is one
+of unavailable (bwrap missing, sandbox would not start), not_found (unknown or expired
+container), busy, timeout, cpu, memory, processes, output, crashed; `logs` holds what the cell
+printed first. Run `code_interpreter_call` outputs from it as `{"type": "logs", "logs": ...}`
+and `{"type": "image", "url": image.data_url}`.
+
+Guarantees (each checked by tests/tools/code_interpreter against the real bwrap):
+* No network: a network namespace of its own (only its own loopback, no route out); nothing
+  on the host, its loopback included, is reachable, and no name resolves.
+* A cancelled `run` (client disconnect) kills the cell's processes; the next cell starts a
+  fresh Python.
+* The filesystem is /usr (and /bin, /lib* links), the interpreter's prefix, the
+  site-packages holding numpy / pandas / matplotlib / sympy and the worker's two files, all
+  read-only; a private /tmp (tmpfs); the container's own writable /mnt/data (the cells' cwd,
+  files kept across calls). Nothing else of the host: not its /etc (but ld.so.cache, fonts,
+  localtime), not the data dir, not other containers, not the project tree.
+* Own pid, ipc, uts (and cgroup) namespaces; --die-with-parent, --new-session; when the server
+  is root, each container runs as its own unprivileged uid (policy.uid_base + slot) with no
+  capabilities, otherwise as the server's uid in a user namespace.
+* rlimits set inside before any user code: CPU seconds per cell (and per worker), address
+  space, processes+threads (of the container's uid; see SandboxPolicy), file size, open
+  files, no core files. A wall-clock timeout per cell kills the whole process group from
+  outside. stdout+stderr of a cell is capped (`max_output_bytes`), and so are images.
+* Processes a cell starts are killed when it ends.
+* State: one long-lived Python per container, cells share its namespace like a notebook
+  (the value of a trailing expression is printed). A cell that kills it (timeout, CPU, memory)
+  fails with SandboxFailed; the next cell starts a fresh Python on the same files. Hitting
+  the process or output limit fails the cell but keeps the worker and its variables.
+* Containers idle for `idle_seconds` (20 min) are removed, processes and files; at most
+  `max_containers` live at once (creating one more removes the least recently used idle one).
+
+Limits: no quota on the total size of /mnt/data or /tmp (only the per-file size limit);
+without root the process limit counts all of the server uid's processes. numpy, pandas,
+matplotlib and sympy come from the `code-interpreter` extra; without it, importing them is the
+user code's ImportError.
+"""
+
+from openscope.tools.code_interpreter.containers import Containers
+from openscope.tools.code_interpreter.policy import SandboxPolicy
+from openscope.tools.code_interpreter.results import (
+    FailureKind,
+    ImageOutput,
+    RunResult,
+    SandboxFailed,
+)
+
+__all__ = [
+    "Containers",
+    "FailureKind",
+    "ImageOutput",
+    "RunResult",
+    "SandboxFailed",
+    "SandboxPolicy",
+]

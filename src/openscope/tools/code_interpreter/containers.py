@@ -1,0 +1,220 @@
+"""Containers: a work dir and a long-lived sandboxed worker each, kept between calls and
+removed after an idle time."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import secrets
+import shutil
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openscope.tools.code_interpreter import bwrap
+from openscope.tools.code_interpreter.policy import SandboxPolicy
+from openscope.tools.code_interpreter.results import (
+    FailureKind,
+    ImageOutput,
+    RunResult,
+    SandboxFailed,
+)
+from openscope.tools.code_interpreter.worker_process import Worker, reply_limit
+
+RUNTIME_FILES = ("worker.py", "openscope_sandbox_backend.py")
+_LIMIT_REASONS: dict[FailureKind, str] = {
+    "memory": "the code exceeded the memory limit ({memory} MiB)",
+    "processes": "the code reached the process limit ({processes} processes and threads)",
+    "output": "the code printed more than the output limit ({output} bytes)",
+}
+
+
+@dataclass
+class _Container:
+    id: str
+    work_dir: Path
+    slot: int
+    last_used: float
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    worker: Worker | None = None
+    ran_before: bool = False  # a worker of this container has run a cell
+    lost: str | None = None  # why the last worker died, told with the next cell
+
+
+def _remove_tree(path: Path) -> None:
+    """rmtree that also removes what code inside left in read-only directories (the server
+    owns them when it is not root; root needs no help)."""
+
+    def make_writable(function: object, failed: str, exc_info: object) -> None:
+        os.chmod(os.path.dirname(failed), stat.S_IRWXU)
+        if os.path.isdir(failed) and not os.path.islink(failed):
+            os.chmod(failed, stat.S_IRWXU)
+            shutil.rmtree(failed, ignore_errors=True)
+        else:
+            os.unlink(failed)
+
+    if path.exists():
+        shutil.rmtree(path, onerror=make_writable)
+
+
+class Containers:
+    """The live containers under `root_dir` (which this object owns: leftovers of an earlier
+    process are removed)."""
+
+    def __init__(
+        self,
+        root_dir: Path,
+        policy: SandboxPolicy | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy or SandboxPolicy()
+        self._clock = clock
+        self._root = Path(root_dir).resolve()
+        self._runtime = self._root / "runtime"
+        self._dirs = self._root / "containers"
+        self._live: dict[str, _Container] = {}
+        self._as_root = os.geteuid() == 0
+        _remove_tree(self._dirs)
+        self._dirs.mkdir(parents=True, mode=0o700)
+        self._runtime.mkdir(parents=True, exist_ok=True, mode=0o755)
+        source = Path(__file__).parent / "runtime"
+        for name in RUNTIME_FILES:
+            shutil.copyfile(source / name, self._runtime / name)
+            (self._runtime / name).chmod(0o644)
+        self._limits = (
+            f"{self.policy.cpu_seconds} s CPU, {self.policy.memory_bytes >> 20} MiB memory"
+        )
+
+    def __contains__(self, container_id: object) -> bool:
+        return container_id in self._live
+
+    def work_dir(self, container_id: str) -> Path:
+        """The host path of a container's files (its /mnt/data)."""
+        return self._get(container_id).work_dir
+
+    async def create(self) -> str:
+        """A new empty container; its worker starts with its first cell. When all
+        `max_containers` exist, the least recently used idle one is removed first."""
+        await self.expire_idle()
+        if len(self._live) >= self.policy.max_containers:
+            idle = [c for c in self._live.values() if not c.lock.locked()]
+            if not idle:
+                raise SandboxFailed(
+                    "busy", f"all {self.policy.max_containers} sandbox containers are running code"
+                )
+            await self.remove(min(idle, key=lambda c: c.last_used).id)
+        used = {c.slot for c in self._live.values()}
+        slot = next(n for n in range(self.policy.max_containers) if n not in used)
+        container_id = f"cntr_{secrets.token_hex(16)}"
+        work_dir = self._dirs / container_id
+        work_dir.mkdir(mode=0o700)
+        if self._as_root:
+            os.chown(work_dir, self._uid(slot), self._uid(slot))
+        self._live[container_id] = _Container(container_id, work_dir, slot, self._clock())
+        return container_id
+
+    async def run(self, container_id: str, code: str) -> RunResult:
+        """Run one cell in the container: a RunResult (the user's exceptions included), or
+        SandboxFailed when a limit, the timeout or the sandbox itself stopped it."""
+        await self.expire_idle()
+        container = self._get(container_id)
+        async with container.lock:
+            container.last_used = self._clock()
+            try:
+                return await self._run(container, code)
+            finally:
+                container.last_used = self._clock()
+
+    async def _run(self, container: _Container, code: str) -> RunResult:
+        notice = ""
+        if container.worker is None or not container.worker.alive:
+            if container.ran_before:
+                why = container.lost or "it had ended"
+                notice = (
+                    f"[sandbox] Python was restarted because {why}: variables from earlier "
+                    "cells are gone; files in /mnt/data were kept.\n"
+                )
+            container.worker = await self._start(container)
+        container.ran_before = True
+        try:
+            reply = await container.worker.run(code, self.policy.wall_seconds)
+        except SandboxFailed as failure:
+            container.lost = failure.reason
+            raise SandboxFailed(failure.kind, failure.reason, logs=notice) from None
+        except asyncio.CancelledError:
+            container.lost = "the previous call was cancelled while it ran"
+            raise
+        logs = notice + str(reply.get("logs", ""))
+        limit = reply.get("limit")
+        if limit is not None:
+            kind: FailureKind = limit if limit in _LIMIT_REASONS else "crashed"
+            reason = _LIMIT_REASONS.get(kind, "the code hit a sandbox limit").format(
+                memory=self.policy.memory_bytes >> 20,
+                processes=self.policy.max_processes,
+                output=self.policy.max_output_bytes,
+            )
+            if kind == "memory":
+                container.lost = reason
+            raise SandboxFailed(kind, reason, logs=logs)
+        images = tuple(ImageOutput(base64.b64decode(str(data))) for data in reply.get("images", []))
+        return RunResult(
+            container_id=container.id,
+            logs=logs,
+            images=images,
+            error=bool(reply.get("error")),
+            restarted=bool(notice),
+        )
+
+    async def _start(self, container: _Container) -> Worker:
+        identity = bwrap.Identity(self._uid(container.slot) if self._as_root else None)
+        argv = bwrap.worker_command(self.policy, container.work_dir, self._runtime, identity)
+        policy = self.policy
+        return await Worker.start(
+            argv,
+            start_seconds=policy.start_seconds,
+            line_limit=reply_limit(
+                policy.max_output_bytes, policy.max_images, policy.max_image_bytes
+            ),
+            limits=self._limits,
+        )
+
+    def _uid(self, slot: int) -> int:
+        return self.policy.uid_base + slot
+
+    def _get(self, container_id: str) -> _Container:
+        container = self._live.get(container_id)
+        if container is None:
+            raise SandboxFailed(
+                "not_found", f"container {container_id!r} does not exist or has expired"
+            )
+        return container
+
+    async def remove(self, container_id: str) -> None:
+        """Kill the container's processes and delete its files."""
+        container = self._live.pop(container_id, None)
+        if container is None:
+            return
+        if container.worker is not None:
+            await container.worker.kill()
+        await asyncio.to_thread(_remove_tree, container.work_dir)
+
+    async def expire_idle(self) -> list[str]:
+        """Remove the containers idle for `idle_seconds` (not one running code); their ids."""
+        cutoff = self._clock() - self.policy.idle_seconds
+        expired = [
+            c.id for c in self._live.values() if c.last_used <= cutoff and not c.lock.locked()
+        ]
+        for container_id in expired:
+            await self.remove(container_id)
+        return expired
+
+    async def aclose(self) -> None:
+        """Remove every container."""
+        for container_id in list(self._live):
+            with contextlib.suppress(OSError):
+                await self.remove(container_id)

@@ -1,0 +1,140 @@
+"""Containers keep state between calls, turn figures into PNGs and expire when idle."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from openscope.tools.code_interpreter import Containers, SandboxFailed, SandboxPolicy
+from tests.tools.code_interpreter.conftest import SMALL, requires_bwrap
+
+pytestmark = requires_bwrap
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+async def test_variables_and_files_survive_between_calls(containers: Containers) -> None:
+    box = await containers.create()
+    first = await containers.run(box, "x = 41\nopen('note.txt', 'w').write('kept')")
+    assert not first.error and not first.restarted
+    second = await containers.run(box, "print(x + 1)\nopen('note.txt').read()")
+    assert second.logs == "42\n'kept'\n"
+    assert second.container_id == box
+
+
+async def test_stdout_and_stderr_arrive_in_order(containers: Containers) -> None:
+    box = await containers.create()
+    result = await containers.run(
+        box, "import sys\nprint('a')\nsys.stderr.write('b\\n')\nprint('c')"
+    )
+    assert result.logs == "a\nb\nc\n"
+
+
+async def test_an_exception_is_a_result_with_its_traceback(containers: Containers) -> None:
+    box = await containers.create()
+    result = await containers.run(box, "print('before')\n1 / 0")
+    assert result.error
+    assert result.logs.startswith("before\nTraceback (most recent call last):\n")
+    assert result.logs.endswith("ZeroDivisionError: division by zero\n")
+    assert 'File "<cell 1>", line 2' in result.logs
+
+
+async def test_the_libraries_are_importable(containers: Containers) -> None:
+    box = await containers.create()
+    result = await containers.run(
+        box,
+        "import numpy, pandas, sympy\n"
+        "print(int(numpy.arange(4).sum()), pandas.DataFrame({'a': [1, 2]}).a.sum())\n"
+        "sympy.factor(sympy.Symbol('x')**2 - 1)",
+    )
+    assert result.logs == "6 3\n(x - 1)*(x + 1)\n"
+
+
+async def test_without_the_extra_a_library_is_the_users_import_error(tmp_path: Path) -> None:
+    pool = Containers(tmp_path / "sandbox", SandboxPolicy(site_dirs=()))
+    box = await pool.create()
+    result = await pool.run(box, "import numpy")
+    assert result.error and "ModuleNotFoundError: No module named 'numpy'" in result.logs
+    assert (await pool.run(box, "print(2 ** 10)")).logs == "1024\n"
+    await pool.aclose()
+
+
+async def test_a_figure_becomes_a_png_image(containers: Containers) -> None:
+    box = await containers.create()
+    result = await containers.run(
+        box,
+        "import matplotlib.pyplot as plt\n"
+        "plt.plot([1, 2, 3], [1, 4, 9])\nplt.show()\n"
+        "plt.figure()\nplt.bar(['a', 'b'], [3, 5])\n",  # left open: captured too
+    )
+    assert not result.error
+    assert len(result.images) == 2
+    assert all(image.png.startswith(PNG_SIGNATURE) for image in result.images)
+    assert result.images[0].data_url.startswith("data:image/png;base64,iVBORw0KGgo")
+    again = await containers.run(box, "print('no new figure')")
+    assert again.images == ()
+
+
+async def test_a_cancelled_call_kills_its_cell(containers: Containers) -> None:
+    box = await containers.create()
+    await containers.run(box, "x = 1")
+    work_dir = str(containers.work_dir(box))
+    call = asyncio.create_task(containers.run(box, "import time\ntime.sleep(60)"))
+    await asyncio.sleep(0.3)
+    assert _processes_mentioning(work_dir)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await asyncio.sleep(0.2)
+    assert not _processes_mentioning(work_dir)
+    after = await containers.run(box, "print('fresh')")
+    assert after.restarted
+    assert "because the previous call was cancelled while it ran" in after.logs
+    assert after.logs.endswith("fresh\n")
+
+
+async def test_an_idle_container_expires(tmp_path: Path) -> None:
+    now = [1000.0]
+    pool = Containers(tmp_path / "sandbox", SMALL, clock=lambda: now[0])
+    box = await pool.create()
+    await pool.run(box, "x = 1")
+    work_dir = pool.work_dir(box)
+    now[0] += SMALL.idle_seconds - 1
+    assert await pool.expire_idle() == []
+    now[0] += 2
+    assert await pool.expire_idle() == [box]
+    assert not work_dir.exists()
+    assert box not in pool
+    assert not _processes_mentioning(str(work_dir))
+    with pytest.raises(SandboxFailed) as failed:
+        await pool.run(box, "x")
+    assert failed.value.kind == "not_found"
+    await pool.aclose()
+
+
+async def test_the_least_recently_used_container_makes_room(tmp_path: Path) -> None:
+    now = [0.0]
+    policy = SandboxPolicy(max_containers=2)
+    pool = Containers(tmp_path / "sandbox", policy, clock=lambda: now[0])
+    old = await pool.create()
+    now[0] += 1
+    recent = await pool.create()
+    now[0] += 1
+    newest = await pool.create()
+    assert old not in pool and recent in pool and newest in pool
+    await pool.aclose()
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline:
+                found.append(int(entry.name))
+    return found

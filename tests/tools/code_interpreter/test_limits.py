@@ -1,0 +1,93 @@
+"""Each bomb stops at its limit with a clear SandboxFailed, and the container works after."""
+
+from __future__ import annotations
+
+import pytest
+
+from openscope.tools.code_interpreter import Containers, SandboxFailed
+from tests.tools.code_interpreter.conftest import SMALL, requires_bwrap
+
+pytestmark = requires_bwrap
+
+
+async def failure(containers: Containers, box: str, code: str) -> SandboxFailed:
+    with pytest.raises(SandboxFailed) as failed:
+        await containers.run(box, code)
+    return failed.value
+
+
+async def test_a_fork_bomb_meets_the_process_limit(containers: Containers) -> None:
+    box = await containers.create()
+    await containers.run(box, "kept = 'still here'")
+    failed = await failure(containers, box, "import os\nwhile True:\n    os.fork()")
+    assert failed.kind == "processes"
+    assert f"process limit ({SMALL.max_processes}" in failed.reason
+    after = await containers.run(
+        box, "import os\nprint(kept, len([p for p in os.listdir('/proc') if p.isdigit()]))"
+    )
+    # The worker lived on (its variables too); the forks are gone: only the namespace's
+    # init and the worker remain.
+    assert after.logs == "still here 2\n"
+    assert not after.restarted
+
+
+async def test_a_memory_bomb_meets_the_memory_limit(containers: Containers) -> None:
+    box = await containers.create()
+    await containers.run(box, "open('kept.txt', 'w').write('file')\nlost = 1")
+    failed = await failure(
+        containers, box, "hog = []\nwhile True:\n    hog.append(bytearray(16 << 20))"
+    )
+    assert failed.kind == "memory"
+    assert f"memory limit ({SMALL.memory_bytes >> 20} MiB)" in failed.reason
+    after = await containers.run(box, "print(open('kept.txt').read())\nlost")
+    assert after.restarted
+    assert after.logs.startswith("[sandbox] Python was restarted because the code exceeded")
+    assert "file\n" in after.logs and "NameError" in after.logs
+
+
+async def test_an_infinite_loop_meets_the_cpu_limit(containers: Containers) -> None:
+    box = await containers.create()
+    failed = await failure(containers, box, "while True:\n    pass")
+    assert failed.kind == "cpu"
+    assert "CPU-time limit" in failed.reason
+    after = await containers.run(box, "print('back')")
+    assert after.restarted and after.logs.endswith("back\n")
+
+
+async def test_a_sleeping_cell_meets_the_wall_clock_limit(containers: Containers) -> None:
+    box = await containers.create()
+    failed = await failure(containers, box, "import time\ntime.sleep(60)")
+    assert failed.kind == "timeout"
+    assert f"{SMALL.wall_seconds:g} s time limit" in failed.reason
+    after = await containers.run(box, "print('back')")
+    assert after.restarted and after.logs.endswith("back\n")
+
+
+async def test_a_100_mb_print_meets_the_output_cap(containers: Containers) -> None:
+    box = await containers.create()
+    await containers.run(box, "kept = 7")
+    failed = await failure(containers, box, "print('x' * (100 << 20))")
+    assert failed.kind == "output"
+    assert f"output limit ({SMALL.max_output_bytes} bytes)" in failed.reason
+    assert 0 < len(failed.logs) <= SMALL.max_output_bytes
+    looped = await failure(containers, box, "for _ in range(1 << 20):\n    print('y' * 100)")
+    assert looped.kind == "output"
+    after = await containers.run(box, "kept")
+    assert after.logs == "7\n" and not after.restarted
+
+
+async def test_a_subprocess_flood_meets_the_output_cap(containers: Containers) -> None:
+    box = await containers.create()
+    failed = await failure(containers, box, "import os\nos.system('head -c 100000000 /dev/zero')")
+    assert failed.kind == "output"
+    assert len(failed.logs) <= SMALL.max_output_bytes
+    after = await containers.run(box, "print('fine')")
+    assert after.logs == "fine\n"
+
+
+async def test_a_file_larger_than_the_limit_is_refused(containers: Containers) -> None:
+    box = await containers.create()
+    size = SMALL.max_file_bytes + 1
+    result = await containers.run(box, f"with open('big', 'wb') as f:\n    f.write(b'0' * {size})")
+    assert result.error and "File too large" in result.logs
+    assert (containers.work_dir(box) / "big").stat().st_size == SMALL.max_file_bytes
