@@ -1,0 +1,63 @@
+"""The server's own tools as the tool loop runs them: each built-in tool a request names is
+offered to the model as a function, in the model's own tool format, and run by the server
+between model turns when the model calls it.
+
+A runner is the seam between the loop (`openscope.engine`) and a tool's implementation
+(`openscope.tools.<name>`): the loop knows no tool, a tool knows no loop. What a runner
+returns is read twice: `for_model` goes back into the conversation as the tool's result,
+`output` (JSON text) becomes the `BuiltinResultPart` the protocols encode (a Responses
+`web_search_call`'s sources, a `code_interpreter_call`'s outputs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
+from openscope.core.request import ToolSpec
+
+ToolStatus = Literal["completed", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """Who a tool runs for: the request (its id, in logs), the caller's workspace (a tool
+    with state, such as a code container, keeps it per workspace) and when the request
+    must be done (seconds on `time.monotonic`, or None)."""
+
+    request_id: str
+    workspace: str
+    deadline: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutcome:
+    """One run of a tool. `for_model`: the result as the model reads it. `output`: JSON
+    text for the wire. A failure is an outcome too (`status="failed"`, `for_model` saying
+    what went wrong): the model sees it and may answer or try again; nothing is silently
+    empty."""
+
+    for_model: str
+    output: str
+    status: ToolStatus = "completed"
+
+
+class BuiltinToolRunner(Protocol):
+    """Runs one kind of built-in tool."""
+
+    @property
+    def kind(self) -> BuiltinToolKind: ...
+
+    def function(self, spec: BuiltinTool) -> ToolSpec:
+        """The function the model is offered for `spec` (its name is the loop's key to
+        this runner: unique among the runners of one request)."""
+        ...
+
+    async def run(
+        self, spec: BuiltinTool, arguments: dict[str, Any], context: ToolContext
+    ) -> ToolOutcome:
+        """Run the tool on the model's `arguments` (already parsed from its call; they
+        may be anything the model wrote). Never raises for a failure of the tool itself:
+        returns a failed outcome. Cancelled when the client leaves: whatever it started
+        (a process, a request) must stop then."""
+        ...
