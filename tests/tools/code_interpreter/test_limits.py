@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
-from openscope.tools.code_interpreter import Containers, SandboxFailed
+from openscope.tools.code_interpreter import Containers, SandboxFailed, SandboxPolicy
 from tests.tools.code_interpreter.conftest import SMALL, requires_bwrap
 
 pytestmark = requires_bwrap
@@ -31,14 +34,26 @@ async def test_a_fork_bomb_meets_the_process_limit(containers: Containers) -> No
     assert not after.restarted
 
 
-async def test_a_memory_bomb_meets_the_memory_limit(containers: Containers) -> None:
+async def test_a_memory_bomb_meets_the_memory_limit(tmp_path: Path) -> None:
+    # Filling memory costs CPU time too (every page is written): on a busy machine the
+    # small policy's 1 s of CPU ran out first. A smaller memory limit and more CPU here,
+    # so that the memory limit is the one met.
+    policy = replace(SMALL, memory_bytes=256 << 20, cpu_seconds=10, wall_seconds=20)
+    containers = Containers(tmp_path / "sandbox", policy)
+    try:
+        await _memory_bomb(containers, policy)
+    finally:
+        await containers.aclose()
+
+
+async def _memory_bomb(containers: Containers, policy: SandboxPolicy) -> None:
     box = await containers.create()
     await containers.run(box, "open('kept.txt', 'w').write('file')\nlost = 1")
     failed = await failure(
         containers, box, "hog = []\nwhile True:\n    hog.append(bytearray(16 << 20))"
     )
     assert failed.kind == "memory"
-    assert f"memory limit ({SMALL.memory_bytes >> 20} MiB)" in failed.reason
+    assert f"memory limit ({policy.memory_bytes >> 20} MiB)" in failed.reason
     after = await containers.run(box, "print(open('kept.txt').read())\nlost")
     assert after.restarted
     assert after.logs.startswith("[sandbox] Python was restarted because the code exceeded")
