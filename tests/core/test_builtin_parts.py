@@ -3,8 +3,11 @@ dicts, and turned into one output item per call."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.codec import part_from_dict, part_to_dict
+from openscope.core.events import PartKind, PartStart
 from openscope.core.fold import fold
 from openscope.core.messages import BuiltinCallPart, BuiltinResultPart, TextPart
 from openscope.core.turns import output_items
@@ -35,3 +38,12 @@ def test_a_call_and_its_result_are_one_output_item() -> None:
     call, result = items[0].message.parts
     assert isinstance(call, BuiltinCallPart) and isinstance(result, BuiltinResultPart)
     assert items[0].id.startswith("msg_")
+
+
+def test_a_failed_result_folds_as_failed() -> None:
+    events = searched_then_answered()
+    start = events[4]
+    assert isinstance(start, PartStart) and start.kind is PartKind.BUILTIN_RESULT
+    events[4] = replace(start, status="failed")
+    (choice,) = fold(events).choices
+    assert choice.message.parts[1] == BuiltinResultPart("ws_1", SEARCH, OUTPUT, status="failed")

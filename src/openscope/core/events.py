@@ -65,6 +65,9 @@ class PartStart:
     kind: PartKind
     tool_call_id: str | None = None
     tool_name: str | None = None
+    # A built-in tool's result: "completed" or "failed" (None: "completed"); the tool loop
+    # knows it before the result's first delta.
+    status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

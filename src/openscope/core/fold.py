@@ -55,6 +55,7 @@ class _OpenPart:
     kind: PartKind
     tool_call_id: str | None
     tool_name: str | None
+    status: str | None = None
     chunks: list[str] = field(default_factory=list)
     signature: str | None = None
 
@@ -74,7 +75,12 @@ class _OpenPart:
                 return BuiltinCallPart(id=self.tool_call_id or "", tool=tool, arguments=text)
             case PartKind.BUILTIN_RESULT:
                 tool = BuiltinToolKind(self.tool_name or "")
-                return BuiltinResultPart(call_id=self.tool_call_id or "", tool=tool, output=text)
+                return BuiltinResultPart(
+                    call_id=self.tool_call_id or "",
+                    tool=tool,
+                    output=text,
+                    status=self.status or "completed",
+                )
             case _:
                 assert_never(self.kind)
 
@@ -102,7 +108,7 @@ class Folder:
             case PartStart():
                 choice = self._choice(event.choice)
                 choice.parts[event.part] = _OpenPart(
-                    event.kind, event.tool_call_id, event.tool_name
+                    event.kind, event.tool_call_id, event.tool_name, event.status
                 )
             case PartDelta():
                 choice = self._choice(event.choice)

@@ -8,8 +8,8 @@ so Model Studio code runs unchanged on whatever this server hosts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 
 from openscope.backends.base import BackendFeatures
 from openscope.core.builtin_tools import BuiltinToolKind
@@ -33,6 +33,19 @@ class Route:
 class Target:
     served: ServedModel
     route: Route
+
+
+def with_tool_loop(
+    features: BackendFeatures, loop_tools: Collection[BuiltinToolKind]
+) -> BackendFeatures:
+    """What a backend can do once the tool loop runs `loop_tools` for it: the built-in
+    tools it runs itself, and the loop's too when its models can call functions (the loop
+    offers each built-in tool as a function). Without function calling, nothing is added:
+    such a request is refused by name, as it would be with no loop."""
+    extra = frozenset(loop_tools) - features.builtin_tools
+    if not extra or not features.tools:
+        return features
+    return replace(features, builtin_tools=features.builtin_tools | extra)
 
 
 def _uncatalogued(name: str, features: BackendFeatures | None) -> ModelSpec:
@@ -66,13 +79,15 @@ class Router:
         *,
         created: int,
         features: Callable[[Route], BackendFeatures] | None = None,
+        loop_tools: Collection[BuiltinToolKind] = frozenset(),
     ) -> None:
         """`features` (what a route's backend can do for its model) describes routed models
-        the catalogue lacks."""
+        the catalogue lacks, with the built-in tools the engine's tool loop runs
+        (`loop_tools`: the kinds of its runners) added as `with_tool_loop` says."""
         self._catalog = catalog
         self._targets: dict[str, Target] = {}
         for name, route in routes.items():
-            can = features(route) if features is not None else None
+            can = with_tool_loop(features(route), loop_tools) if features is not None else None
             spec = catalog.get(name) or _uncatalogued(name, can)
             self._targets[name] = Target(ServedModel(name, spec, created, OWNER), route)
         for alias, target_name in aliases.items():

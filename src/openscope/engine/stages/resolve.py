@@ -4,7 +4,7 @@ before anything runs. What passes goes on with the model's defaults filled in.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Collection, Mapping
 from dataclasses import replace
 
 from openscope.backends.base import Backend, BackendFeatures
@@ -19,7 +19,7 @@ from openscope.core.request import GenerateRequest, ResponseFormatType
 from openscope.core.rules import Field, Refusal, Wording
 from openscope.core.rules.capabilities import has_images, has_tool_traffic
 from openscope.engine.pipeline import Next
-from openscope.engine.routing import Router, Target
+from openscope.engine.routing import Router, Target, with_tool_loop
 
 
 def _unsupported(parameter: Field, model: str) -> InvalidParameter:
@@ -93,16 +93,27 @@ def _settle_thinking(
 
 
 class Resolve:
-    def __init__(self, router: Router, backends: Mapping[str, Backend]) -> None:
+    def __init__(
+        self,
+        router: Router,
+        backends: Mapping[str, Backend],
+        *,
+        loop_tools: Collection[BuiltinToolKind] = frozenset(),
+    ) -> None:
+        """`loop_tools`: the built-in tools the engine's tool loop runs, which a backend
+        that calls functions can use as if it ran them itself (`with_tool_loop`)."""
         self._router = router
         self._backends = backends
+        self._loop_tools = frozenset(loop_tools)
 
     def validated(self, call: Call) -> GenerateRequest:
         """The call's request, checked and with the model's defaults applied; raises the
         first rule it breaks."""
         request = call.request
         target = self._router.resolve(request.model)
-        features = self._backends[target.route.backend].features(target.route.model)
+        features = with_tool_loop(
+            self._backends[target.route.backend].features(target.route.model), self._loop_tools
+        )
         request = _settle_thinking(request, target, features)
         rules.check_request(request, target.served.spec, stream=call.stream)
         check_features(request, target, features)

@@ -1,0 +1,416 @@
+"""Tool loop: the built-in tools a request names run here, between model turns.
+
+Each built-in tool the loop runs for a request (one with a runner, on a backend that can
+call functions and does not run the tool itself) is offered to the model as a function
+beside the client's own. The model's events stream to the client as they come, but for its
+calls to those functions: each becomes a built-in call part (a fresh id, the arguments as
+the model writes them) and, once its runner is done, a built-in result part (the outcome's
+JSON and status). The call and the result the model reads then go into the conversation,
+and the model is called again. The answer ends when the model answers without a built-in
+call, calls a client function (the client runs it, as without the loop), or a limit is hit:
+
+- `max_rounds` rounds of tools run: a last turn without the built-ins offered, so the model
+  answers with what it has;
+- `tool_timeout` for one run: the run is cancelled, and a failed result is what the model
+  reads and the client sees;
+- `total_tool_time` spent running tools: calls past it are not run (a failed result), and a
+  last turn follows without the built-ins.
+
+A failure of a tool is never a silent empty result and never an error of the call: the
+runner's failed outcome, an exception it raised, a timeout, arguments that are not a JSON
+object all become a failed result. A client that leaves while a tool runs cancels the run.
+
+The stream stays one answer: part indices go on from round to round, there is exactly one
+`ChoiceEnd`, and each `UsageReport` carries the totals of the rounds so far (the last one
+is the sum of every round), so the meter outside the loop writes one record with the
+summed usage. A request that needs none of this passes through with no hop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
+
+from openscope.backends.base import Backend
+from openscope.core import ids
+from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, WebSearch
+from openscope.core.call import Call
+from openscope.core.errors import InvalidParameter
+from openscope.core.events import (
+    ChoiceEnd,
+    Event,
+    FinishReason,
+    PartDelta,
+    PartEnd,
+    PartKind,
+    PartStart,
+    Usage,
+    UsageReport,
+)
+from openscope.core.messages import (
+    Message,
+    Part,
+    ReasoningPart,
+    Role,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from openscope.core.request import GenerateRequest, ToolChoice, ToolChoiceMode, ToolSpec
+from openscope.core.rules import Field, Refusal, Wording
+from openscope.core.tool_runner import BuiltinToolRunner, ToolContext, ToolOutcome
+from openscope.engine.pipeline import Next
+from openscope.engine.routing import Router
+
+log = logging.getLogger("openscope.tools")
+
+# Model Studio's agent search strategies run a handful of searches; eight rounds leave room
+# for a search, a page read and a computation each time without letting a model loop on.
+DEFAULT_MAX_ROUNDS = 8
+# A search or a page read takes seconds; a code cell gets the most (the sandbox has its own
+# wall-clock limit, this is the loop's bound over any runner).
+DEFAULT_TOOL_TIMEOUT = 60.0
+DEFAULT_TOTAL_TOOL_TIME = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Offered:
+    """A built-in tool the loop runs for one request: the function the model sees for it."""
+
+    spec: BuiltinTool
+    runner: BuiltinToolRunner
+    function: ToolSpec
+
+
+@dataclass(slots=True)
+class _Part:
+    """A part of one round, as the client sees it (`index`) and as the history keeps it."""
+
+    kind: PartKind
+    index: int
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+    chunks: list[str] = field(default_factory=list)
+    signature: str | None = None
+    builtin: _Offered | None = None  # a call to a built-in tool's function
+    call_id: str = ""  # the built-in call part's own id (fresh)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    def message_part(self) -> Part | None:
+        if self.kind is PartKind.TEXT:
+            return TextPart(self.text)
+        if self.kind is PartKind.REASONING:
+            return ReasoningPart(self.text, signature=self.signature)
+        if self.builtin is not None:
+            return ToolCallPart(self.tool_call_id or "", self.builtin.function.name, self.text)
+        return None
+
+
+class _Round:
+    """One call of the model: its events renumbered after the earlier rounds', its calls
+    to built-in functions turned into built-in call parts, its finish held back while a
+    built-in call is pending, its usage reported on top of the earlier rounds'."""
+
+    def __init__(self, builtins: Mapping[str, _Offered], first_part: int, before: Usage) -> None:
+        self._builtins = builtins
+        self._parts: dict[int, _Part] = {}
+        self.next_part = first_part
+        self._before = before
+        self.usage = Usage()
+        self.finish: FinishReason | None = None
+        self.client_called = False
+
+    @property
+    def parts(self) -> list[_Part]:
+        return list(self._parts.values())
+
+    @property
+    def builtin_calls(self) -> list[_Part]:
+        return [part for part in self._parts.values() if part.builtin is not None]
+
+    def take(self, event: Event) -> Iterator[Event]:
+        match event:
+            case UsageReport(usage=usage):
+                self.usage = usage
+                yield UsageReport(_summed(self._before, usage))
+            case PartStart(choice=0):
+                yield self._start(event)
+            case PartDelta(choice=0) if event.part in self._parts:
+                part = self._parts[event.part]
+                part.chunks.append(event.text)
+                yield replace(event, part=part.index)
+            case PartEnd(choice=0) if event.part in self._parts:
+                part = self._parts[event.part]
+                part.signature = event.signature
+                yield replace(event, part=part.index)
+            case ChoiceEnd(choice=0):
+                self.finish = event.finish_reason
+                if not self.builtin_calls:
+                    yield event  # the answer's one finish
+            case _:
+                yield event  # only choice 0 exists here (n > 1 is refused)
+
+    def _start(self, event: PartStart) -> PartStart:
+        part = _Part(event.kind, self.next_part, event.tool_call_id, event.tool_name)
+        self.next_part += 1
+        self._parts[event.part] = part
+        builtin = self._builtins.get(event.tool_name or "")
+        if event.kind is not PartKind.TOOL_CALL:
+            return replace(event, part=part.index)
+        if builtin is None:
+            self.client_called = True
+            return replace(event, part=part.index)
+        part.builtin = builtin
+        part.call_id = ids.tool_call_id()
+        part.tool_call_id = event.tool_call_id or ids.tool_call_id()
+        kind = str(builtin.spec.kind)
+        return PartStart(0, part.index, PartKind.BUILTIN_CALL, part.call_id, kind)
+
+
+def _summed(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        input_tokens=a.input_tokens + b.input_tokens,
+        output_tokens=a.output_tokens + b.output_tokens,
+        cached_tokens=a.cached_tokens + b.cached_tokens,
+        cache_creation_tokens=a.cache_creation_tokens + b.cache_creation_tokens,
+        reasoning_tokens=a.reasoning_tokens + b.reasoning_tokens,
+        cache_type=b.cache_type or a.cache_type,
+    )
+
+
+def _failed(message: str) -> ToolOutcome:
+    return ToolOutcome(for_model=message, output=json.dumps({"error": message}), status="failed")
+
+
+def _result_events(call: _Part, index: int, outcome: ToolOutcome) -> list[Event]:
+    assert call.builtin is not None
+    kind = str(call.builtin.spec.kind)
+    start = PartStart(0, index, PartKind.BUILTIN_RESULT, call.call_id, kind, status=outcome.status)
+    body = [PartDelta(0, index, outcome.output)] if outcome.output else []
+    return [start, *body, PartEnd(0, index)]
+
+
+def _forced(request: GenerateRequest, offered: Mapping[str, _Offered]) -> str | None:
+    """The built-in function the first turn must call: the one `tool_choice` names (by
+    its function's name or its tool type), else web search with `forced_search`."""
+    choice = request.tool_choice
+    if choice.mode is ToolChoiceMode.NAMED:
+        return next(
+            (name for name, o in offered.items() if choice.name in (name, str(o.spec.kind))),
+            None,
+        )
+    if choice.mode is ToolChoiceMode.NONE:
+        return None
+    for name, o in offered.items():
+        if isinstance(o.spec, WebSearch) and o.spec.options.get("forced_search"):
+            return name
+    return None
+
+
+def _choice(request: GenerateRequest, offered: Mapping[str, _Offered], first: bool) -> ToolChoice:
+    """The first turn keeps the client's choice (a forced built-in call made by name);
+    later turns choose freely, among the built-ins only while they are offered."""
+    choice = request.tool_choice
+    allowed = None if choice.allowed is None else (*choice.allowed, *offered)
+    if first:
+        forced = _forced(request, offered)
+        if forced is not None:
+            return ToolChoice(ToolChoiceMode.NAMED, name=forced, allowed=allowed)
+        return replace(choice, allowed=allowed)
+    if choice.mode is ToolChoiceMode.NONE:
+        return choice
+    return ToolChoice(ToolChoiceMode.AUTO, allowed=allowed)
+
+
+class ToolLoop:
+    def __init__(
+        self,
+        runners: Mapping[BuiltinToolKind, BuiltinToolRunner],
+        *,
+        router: Router,
+        backends: Mapping[str, Backend],
+        max_rounds: int = DEFAULT_MAX_ROUNDS,
+        tool_timeout: float = DEFAULT_TOOL_TIMEOUT,
+        total_tool_time: float = DEFAULT_TOTAL_TOOL_TIME,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`runners` by the kind of tool they run; `router` and `backends` tell which
+        tools a route's backend runs itself. `max_rounds`: rounds of tool runs before a
+        last turn without the built-ins; `tool_timeout` (seconds): one run's limit;
+        `total_tool_time` (seconds): the time all runs of a request may take. `monotonic`
+        is the clock tool time is measured on (and the call's deadline is on)."""
+        for kind, runner in runners.items():
+            if runner.kind is not kind:
+                raise ValueError(f"the runner given for {kind} runs {runner.kind}")
+        if max_rounds < 1 or tool_timeout <= 0 or total_tool_time <= 0:
+            raise ValueError("the tool loop's limits must be positive")
+        self._runners = dict(runners)
+        self._router = router
+        self._backends = backends
+        self._max_rounds = max_rounds
+        self._tool_timeout = tool_timeout
+        self._total_tool_time = total_tool_time
+        self._monotonic = monotonic
+
+    def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
+        offered = self._offered(call.request)
+        if not offered:
+            return next(call)  # nothing to run here: no hop
+        if call.request.sampling.n > 1:
+            raise Refusal(Wording.N_WITH_TOOLS, Field.N)
+        return self._loop(call, offered, next)
+
+    def _offered(self, request: GenerateRequest) -> dict[str, _Offered]:
+        """The built-in tools this loop runs for `request`, by their function's name."""
+        if not request.builtin_tools:
+            return {}
+        route = self._router.resolve(request.model).route
+        features = self._backends[route.backend].features(route.model)
+        if not features.tools:
+            return {}  # nothing to offer them as (Resolve refused them, or lets them by)
+        offered: dict[str, _Offered] = {}
+        for spec in request.builtin_tools:
+            runner = self._runners.get(spec.kind)
+            if runner is None or spec.kind in features.builtin_tools:
+                continue  # no runner, or the backend runs it itself (a Model Studio upstream)
+            function = runner.function(spec)
+            offered.setdefault(function.name, _Offered(spec, runner, function))
+        for tool in request.tools:
+            if tool.name in offered:
+                raise InvalidParameter(
+                    f"The tool name {tool.name} is taken by the built-in tool "
+                    f"{offered[tool.name].spec.kind} in this request.",
+                    param="tools",
+                )
+        return offered
+
+    async def _loop(
+        self, call: Call, offered: dict[str, _Offered], next: Next
+    ) -> AsyncGenerator[Event, None]:
+        original = call.request
+        # The backend is not asked to run what runs here (specs hold dicts: by kind).
+        runs_here = {o.spec.kind for o in offered.values()}
+        base = replace(
+            original,
+            builtin_tools=tuple(t for t in original.builtin_tools if t.kind not in runs_here),
+        )
+        messages = original.messages
+        usage = Usage()
+        next_part = 0
+        rounds = 0
+        tool_time = 0.0
+        with_builtins = True
+        while True:
+            shown = offered if with_builtins else {}
+            request = replace(
+                base,
+                messages=messages,
+                tools=(*base.tools, *(o.function for o in shown.values())),
+                tool_choice=_choice(original, shown, first=rounds == 0),
+                sampling=replace(base.sampling, max_tokens=_left(original, usage)),
+            )
+            turn = _Round(offered, next_part, usage)
+            async with aclosing(next(replace(call, request=request))) as events:
+                async for event in events:
+                    for out in turn.take(event):
+                        yield out
+            usage = _summed(usage, turn.usage)
+            next_part = turn.next_part
+            calls = turn.builtin_calls
+            if not calls:
+                return  # answered (its finish went by) or a client function called
+            stop = _stop(turn, with_builtins)
+            outcomes: list[ToolOutcome] = []
+            for tool_call in calls:
+                if stop is FinishReason.LENGTH:
+                    outcome = _failed("Not run: the answer reached its maximum length first.")
+                elif not with_builtins:
+                    outcome = _failed("Not run: this request's tool calls are used up.")
+                else:
+                    started = self._monotonic()
+                    outcome = await self._run(tool_call, call, self._total_tool_time - tool_time)
+                    tool_time += self._monotonic() - started
+                outcomes.append(outcome)
+                for out in _result_events(tool_call, next_part, outcome):
+                    yield out
+                next_part += 1
+            rounds += 1
+            if stop is None and _left(original, usage) == 0:
+                stop = FinishReason.LENGTH
+            if stop is not None:
+                yield ChoiceEnd(0, stop)
+                return
+            messages = (*messages, *_history(turn, outcomes))
+            with_builtins = rounds < self._max_rounds and tool_time < self._total_tool_time
+
+    async def _run(self, tool_call: _Part, call: Call, time_left: float) -> ToolOutcome:
+        """One run of a built-in tool, within its time: a failure of any kind is a failed
+        outcome; only the client leaving (a cancellation) goes on up, stopping the run."""
+        offered = tool_call.builtin
+        assert offered is not None
+        name = offered.function.name
+        try:
+            arguments = json.loads(tool_call.text or "{}")
+        except ValueError as error:
+            return _failed(f"The arguments of {name} are not valid JSON ({error}).")
+        if not isinstance(arguments, dict):
+            return _failed(f"The arguments of {name} must be a JSON object.")
+        timeout = min(self._tool_timeout, time_left)
+        if call.deadline is not None:
+            timeout = min(timeout, call.deadline - self._monotonic())
+        if timeout <= 0:
+            return _failed(f"Not run: no time was left for {name}.")
+        context = ToolContext(call.request_id, call.principal.workspace, call.deadline)
+        try:
+            async with asyncio.timeout(timeout):
+                return await offered.runner.run(offered.spec, arguments, context)
+        except TimeoutError:
+            return _failed(f"{name} did not finish within {timeout:.3g} seconds.")
+        except Exception:
+            log.exception("the built-in tool %s failed (request %s)", name, call.request_id)
+            return _failed(f"{name} failed with an internal error.")
+
+
+def _stop(turn: _Round, with_builtins: bool) -> FinishReason | None:
+    """How the answer ends after this round's tool calls, or None to go on."""
+    if turn.finish is FinishReason.LENGTH:
+        return FinishReason.LENGTH  # a call cut short: its arguments are not whole
+    if turn.client_called:
+        return FinishReason.TOOL_CALLS  # the client runs its function, as without the loop
+    if not with_builtins:
+        return FinishReason.STOP  # the last turn called a tool it was not offered
+    return None
+
+
+def _left(request: GenerateRequest, usage: Usage) -> int | None:
+    """The output the next turn may generate: `max_tokens` bounds the whole answer."""
+    limit = request.sampling.max_tokens
+    return None if limit is None else max(0, limit - usage.output_tokens)
+
+
+def _history(turn: _Round, outcomes: list[ToolOutcome]) -> list[Message]:
+    """The model's turn (what it said, and its calls) and one tool turn per call with what
+    the model reads of its result."""
+    parts = tuple(p for p in (part.message_part() for part in turn.parts) if p is not None)
+    results = [
+        Message(
+            Role.TOOL,
+            (
+                ToolResultPart(
+                    tool_call.tool_call_id or "",
+                    (TextPart(outcome.for_model),),
+                    is_error=outcome.status == "failed",
+                ),
+            ),
+            name=tool_call.builtin.function.name if tool_call.builtin else None,
+        )
+        for tool_call, outcome in zip(turn.builtin_calls, outcomes, strict=True)
+    ]
+    return [Message(Role.ASSISTANT, parts), *results]
