@@ -4,6 +4,7 @@ only the answer around it."""
 
 from __future__ import annotations
 
+from openscope.core.events import PartKind, PartStart
 from openscope.core.fold import fold
 from openscope.core.messages import Message, Role, TextPart
 from openscope.core.request import GenerateRequest
@@ -62,3 +63,18 @@ def test_anthropic_shows_only_the_answer() -> None:
     assert blocks == [{"type": "text", "text": ""}]
     body = message_body(fold(searched_then_answered()), message_id="msg", model="m")
     assert body["content"] == [{"type": "text", "text": "Sunny."}]
+
+
+def test_a_failed_run_is_a_failed_item_streamed_and_stored() -> None:
+    events = [
+        PartStart(e.choice, e.part, e.kind, e.tool_call_id, e.tool_name, status="failed")
+        if isinstance(e, PartStart) and e.kind is PartKind.BUILTIN_RESULT
+        else e
+        for e in searched_then_answered()
+    ]
+    encoder = ResponseStreamEncoder(turn_record(turn(), fold([])))
+    stream = [e for event in events for e in encoder.encode(event)]
+    done = [e for e in stream if e["type"] == "response.output_item.done"]
+    assert done[0]["item"]["status"] == "failed"
+    whole = response_body(turn_record(turn(), fold(events)))
+    assert whole["output"][0]["status"] == "failed"

@@ -263,6 +263,7 @@ class _OpenItem:
     call_id: str | None = None
     chunks: list[str] = field(default_factory=list)
     call: _OpenItem | None = None  # a built-in result's call, whose item it completes
+    status: str | None = None  # a built-in result's, from its PartStart
 
 
 StreamEvent = dict[str, Any]
@@ -320,6 +321,7 @@ class ResponseStreamEncoder:
                 event.tool_name,
                 call.call_id,
                 call=call,
+                status=event.status,
             )
             return []
         item_id = output_item_id_for(event.kind, self._skeleton.id, event.part)
@@ -386,7 +388,9 @@ class ResponseStreamEncoder:
         if item.kind is PartKind.BUILTIN_RESULT:
             assert item.call is not None
             tool = BuiltinToolKind(item.name or "")
-            result = BuiltinResultPart(item.call_id or "", tool, "".join(item.chunks))
+            result = BuiltinResultPart(
+                item.call_id or "", tool, "".join(item.chunks), item.status or "completed"
+            )
             body = builtin_call_body(item.item_id, _builtin_call(item.call), result)
             return [
                 self._event("response.output_item.done", output_index=item.output_index, item=body)
