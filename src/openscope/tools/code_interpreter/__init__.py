@@ -61,8 +61,10 @@ from openscope.tools.code_interpreter.results import (
     RunResult,
     SandboxFailed,
 )
+from openscope.tools.code_interpreter.runner import CodeInterpreterRunner
 
 __all__ = [
+    "CodeInterpreterRunner",
     "Containers",
     "FailureKind",
     "ImageOutput",

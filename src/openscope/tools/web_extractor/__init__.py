@@ -20,6 +20,7 @@ page: the reason becomes that URL's summary and its report's `error`.
 from openscope.tools.web_extractor.extractor import ExtractorResult, PageReport, WebExtractor
 from openscope.tools.web_extractor.page_text import PageText, page_text
 from openscope.tools.web_extractor.passages import evidence, summary
+from openscope.tools.web_extractor.runner import WebExtractorRunner
 from openscope.tools.web_extractor.template import OutputLimits, page_section
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PageReport",
     "PageText",
     "WebExtractor",
+    "WebExtractorRunner",
     "evidence",
     "page_section",
     "page_text",

@@ -40,6 +40,7 @@ from openscope.tools.web_search.model import (
     numbered,
 )
 from openscope.tools.web_search.render import citation_marker, format_for_model
+from openscope.tools.web_search.runner import WebSearchRunner
 from openscope.tools.web_search.searxng import SearxngProvider
 from openscope.tools.web_search.strategy import (
     SearchPlan,
@@ -59,6 +60,7 @@ __all__ = [
     "SearchResult",
     "SearchStrategy",
     "SearxngProvider",
+    "WebSearchRunner",
     "build_index",
     "citation_marker",
     "format_for_model",
