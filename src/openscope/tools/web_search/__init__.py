@@ -16,6 +16,9 @@ The API the tool loop calls::
     context = format_for_model(results, cite=..., citation_format="[ref_<number>]")
 
 `SearchFailed.message` is what the model and the client are told when a search fails.
+
+`WebSearchRunner(provider)` does all of the above for one call as the tool loop's
+`BuiltinToolRunner` (`core.tool_runner`): function `web_search(query)`, one round per call.
 Each result has what the wire needs: `index`, `title`, `url`, `site_name`, `icon` for
 `search_info.search_results[]`, `url` for Responses `action.sources[]`.
 
