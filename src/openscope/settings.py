@@ -3,12 +3,20 @@ command-line flags, each overriding the one before."""
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from openscope.core.bounds import Count, PerSecond
 from openscope.core.quota import RateLimits
@@ -110,6 +118,137 @@ class PlatformSettings(BaseModel):
     otlp_endpoint: str | None = None
 
 
+class WebSearchSettings(BaseModel):
+    """The search provider behind `enable_search` (Chat) and the `web_search` tool
+    (Responses): the `[tools.web_search]` table. Without it, no search is offered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # "searxng": a SearXNG instance's JSON API at `url` (its settings.yml must list `json`
+    # under search.formats). "local": an SQLite FTS5 index at `index`.
+    provider: Literal["searxng", "local"]
+    # searxng: the instance's base URL, e.g. http://searxng:8080
+    url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
+    # local: the index file. Default, when `source` is set: data_dir/web_search_index.sqlite3.
+    index: Path | None = None
+    # local: a folder of documents (.md, .txt, .html, .jsonl) or one JSONL file the index is
+    # built from at every start. Only files changed since the last build are read, so a
+    # restart after editing the corpus refreshes the index in about the time the changes
+    # take to read, and an operator never runs a separate build step. Unset: `index` must
+    # already exist (built with `build_index`).
+    source: Path | None = None
+    # searxng: seconds one search may take before it fails (the model is told it did).
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _provider_has_what_it_needs(self) -> WebSearchSettings:
+        if self.provider == "searxng":
+            if self.url is None:
+                raise ValueError("provider 'searxng' needs url (the instance's base URL)")
+            if self.index is not None or self.source is not None:
+                raise ValueError("index and source are for provider 'local', not 'searxng'")
+        else:
+            if self.index is None and self.source is None:
+                raise ValueError("provider 'local' needs index (a built index) or source")
+            if self.url is not None:
+                raise ValueError("url is for provider 'searxng', not 'local'")
+        return self
+
+
+# The web extractor's output gives each URL of a call an equal share; a share must hold
+# the template's frame, the goal and the URL (tools.web_extractor.OutputLimits).
+EXTRACTOR_CHARS_PER_URL = 2_400
+
+
+class WebExtractorSettings(BaseModel):
+    """The `web_extractor` tool (Responses; offered only beside web_search, as on Model
+    Studio): the `[tools.web_extractor]` table. Pages are fetched through an SSRF-safe
+    fetcher: loopback, private, link-local (cloud metadata), CGNAT, multicast and reserved
+    addresses are refused unless listed in `allow_networks`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    # Addresses or CIDRs reachable despite the SSRF guard, e.g. ["10.1.2.0/24"] for an
+    # intranet wiki. Every other private address stays refused.
+    allow_networks: list[str] = Field(default_factory=list)
+    # Seconds one page may take (DNS, every redirect, the body).
+    timeout_seconds: float = Field(default=20.0, gt=0, le=300, allow_inf_nan=False)
+    # Bytes of one page read at most (longer pages are cut there, not refused).
+    max_page_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    # URLs one call reads at most (the model is told so; more are reported as not fetched).
+    max_urls: int = Field(default=5, ge=1, le=20)
+    # Characters of one call's output (what the model reads), shared by its URLs: at least
+    # 2,400 per URL of max_urls.
+    max_output_chars: int = Field(default=12_000, le=200_000)
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks_parse(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=True)
+            except ValueError as error:
+                raise ValueError(f"{entry!r} is not an address or network: {error}") from None
+        return entries
+
+    @model_validator(mode="after")
+    def _output_holds_every_url(self) -> WebExtractorSettings:
+        least = EXTRACTOR_CHARS_PER_URL * self.max_urls
+        if self.max_output_chars < least:
+            raise ValueError(
+                f"max_output_chars must be at least {least} ({EXTRACTOR_CHARS_PER_URL} per "
+                "URL of max_urls)"
+            )
+        return self
+
+
+class CodeInterpreterSettings(BaseModel):
+    """The `code_interpreter` tool: Python in bubblewrap containers (the Debian package
+    `bubblewrap`; numpy, pandas, matplotlib and sympy come from the `code-interpreter`
+    extra). The `[tools.code_interpreter]` table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    # Where the containers' files live (removed and remade at every start).
+    # Default: data_dir/code_interpreter.
+    root_dir: Path | None = None
+    # Wall-clock seconds one run may take (the run is killed after it).
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
+    # CPU seconds one run may use.
+    cpu_seconds: int = Field(default=60, ge=1, le=3600)
+    # Address space of every process in a container, in MiB (numpy and pandas need ~300).
+    memory_mb: int = Field(default=1024, ge=256, le=1024 * 1024)
+    # Processes and threads a container may have.
+    max_processes: int = Field(default=64, ge=8, le=4096)
+    # Bytes one run may print (stdout + stderr); the run fails past it.
+    max_output_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    # Seconds a container may sit unused before it is removed with its files.
+    idle_seconds: float = Field(default=20 * 60.0, gt=0, le=7 * 86_400, allow_inf_nan=False)
+    # Containers alive at once (one per workspace that ran code recently).
+    max_containers: int = Field(default=32, ge=1, le=10_000)
+
+
+class ToolsSettings(BaseModel):
+    """The server's built-in tools (the `[tools]` table). Each is off until configured."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    web_search: WebSearchSettings | None = None
+    web_extractor: WebExtractorSettings = Field(default_factory=WebExtractorSettings)
+    code_interpreter: CodeInterpreterSettings = Field(default_factory=CodeInterpreterSettings)
+
+    @model_validator(mode="after")
+    def _extractor_beside_search(self) -> ToolsSettings:
+        # Model Studio offers web_extractor only with web_search; an extractor the server
+        # would never offer is a mistake to name, not to ignore.
+        if self.web_extractor.enabled and self.web_search is None:
+            raise ValueError("tools.web_extractor needs tools.web_search configured too")
+        return self
+
+
 def _default_backends() -> dict[str, BackendSettings]:
     return {EMBEDDED_BACKEND: BackendSettings(type="llamacpp")}
 
@@ -143,6 +282,7 @@ class Settings(BaseModel):
     # catalogue name -> served model name, e.g. qwen-plus = "smollm2-135m-instruct"
     aliases: dict[str, str] = Field(default_factory=dict)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
+    tools: ToolsSettings = Field(default_factory=ToolsSettings)
 
     @model_validator(mode="after")
     def _shared_state_is_whole(self) -> Settings:

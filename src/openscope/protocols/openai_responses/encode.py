@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -98,21 +99,74 @@ def item_body(item: Item) -> dict[str, Any]:
     }
 
 
+# The fields of each tool's `<tool>_call` item that come from its result's output JSON
+# (builtin-tools.md §3.2-3.4); the tool runners write them under these names.
+_RESULT_FIELDS: dict[BuiltinToolKind, tuple[str, ...]] = {
+    BuiltinToolKind.WEB_SEARCH: ("action",),
+    BuiltinToolKind.WEB_EXTRACTOR: ("goal", "urls", "output"),
+    BuiltinToolKind.CODE_INTERPRETER: ("code", "outputs", "container_id"),
+}
+
+
 def builtin_call_body(
     item_id: str, call: BuiltinCallPart, result: BuiltinResultPart | None
 ) -> dict[str, Any]:
-    """A built-in tool's `<tool>_call` item: in progress until its result is in. Each tool's
-    own fields (web_search's action.sources, code_interpreter's outputs) come with the
-    tools themselves; until then the item carries the call's arguments and the output."""
-    body: dict[str, Any] = {
-        "id": item_id,
-        "type": f"{call.tool}_call",
-        "status": result.status if result is not None else "in_progress",
-        "arguments": call.arguments,
-    }
+    """A built-in tool's `<tool>_call` item: in progress until its result is in.
+
+    A tool with a runner (web_search, web_extractor, code_interpreter) shows its own
+    fields (builtin-tools.md §3.2-3.4): while in progress those its call's arguments give
+    (`action.query`; `goal` and `urls`; `code`), once done those of its result's output
+    JSON, as the runner wrote them. Any other tool, or an output that is not a JSON object
+    holding any of its tool's fields, shows the call's `arguments` and the raw `output`."""
+    status = result.status if result is not None else "in_progress"
+    head: dict[str, Any] = {"id": item_id, "type": f"{call.tool}_call", "status": status}
+    own = _own_fields(call, result)
+    if own is not None:
+        return head | own
+    head["arguments"] = call.arguments
     if result is not None:
-        body["output"] = result.output
-    return body
+        head["output"] = result.output
+    return head
+
+
+def _own_fields(call: BuiltinCallPart, result: BuiltinResultPart | None) -> dict[str, Any] | None:
+    """The item's own fields, or None for the generic shape."""
+    fields = _RESULT_FIELDS.get(call.tool)
+    if fields is None:
+        return None
+    if result is not None:
+        output = _json_object(result.output) or {}
+        own = {name: output[name] for name in fields if name in output}
+        return own or None  # not written by the tool's runner: shown as it is
+    arguments = _json_object(call.arguments) or {}
+    # Only what the model wrote with the right type (a call with bad arguments fails, its
+    # reason in the `done` item), so `added` and `done` have one shape.
+    query, goal = arguments.get("query"), arguments.get("goal")
+    urls, code = arguments.get("urls"), arguments.get("code")
+    match call.tool:
+        case BuiltinToolKind.WEB_SEARCH:
+            return {"action": {"type": "search"} | ({"query": query} if _is_str(query) else {})}
+        case BuiltinToolKind.WEB_EXTRACTOR:
+            shown: dict[str, Any] = {"goal": goal} if _is_str(goal) else {}
+            if isinstance(urls, list) and all(_is_str(url) for url in urls):
+                shown["urls"] = urls
+            return shown
+        case BuiltinToolKind.CODE_INTERPRETER:
+            return {"code": code} if _is_str(code) else {}
+        case _:
+            return None
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _assistant_message(item_id: str, text: str | None, status: str) -> dict[str, Any]:
@@ -330,10 +384,7 @@ class ResponseStreamEncoder:
         self._items[event.part] = item
         if event.kind is PartKind.BUILTIN_CALL:
             self._builtin_calls[event.tool_call_id or ""] = item
-            body = builtin_call_body(item_id, _builtin_call(item), None)
-            return [
-                self._event("response.output_item.added", output_index=item.output_index, item=body)
-            ]
+            return []  # added once its arguments are whole (they fill the item's fields)
         where = {"item_id": item_id, "output_index": item.output_index}
         if event.kind is PartKind.TEXT:
             body = _assistant_message(item_id, None, "in_progress")
@@ -384,7 +435,12 @@ class ResponseStreamEncoder:
 
     def _close(self, item: _OpenItem) -> list[StreamEvent]:
         if item.kind is PartKind.BUILTIN_CALL:
-            return []  # done once its result is in
+            # Added now, with the fields its arguments give (web_search's action.query, as
+            # in Model Studio's `added` item); done once its result is in.
+            body = builtin_call_body(item.item_id, _builtin_call(item), None)
+            return [
+                self._event("response.output_item.added", output_index=item.output_index, item=body)
+            ]
         if item.kind is PartKind.BUILTIN_RESULT:
             assert item.call is not None
             tool = BuiltinToolKind(item.name or "")

@@ -22,6 +22,10 @@ container), busy, timeout, cpu, memory, processes, output, crashed; `logs` holds
 printed first. Run `code_interpreter_call` outputs from it as `{"type": "logs", "logs": ...}`
 and `{"type": "image", "url": image.data_url}`.
 
+`CodeInterpreterRunner(containers)` is the tool loop's `BuiltinToolRunner`
+(`core.tool_runner`): function `code_interpreter(code)`, one container per workspace (see
+its module), `expire_idle()` and `aclose()` for the server's chores and shutdown.
+
 Guarantees (each checked by tests/tools/code_interpreter against the real bwrap):
 * No network: a network namespace of its own (only its own loopback, no route out); nothing
   on the host, its loopback included, is reachable, and no name resolves.
@@ -61,8 +65,10 @@ from openscope.tools.code_interpreter.results import (
     RunResult,
     SandboxFailed,
 )
+from openscope.tools.code_interpreter.runner import CodeInterpreterRunner
 
 __all__ = [
+    "CodeInterpreterRunner",
     "Containers",
     "FailureKind",
     "ImageOutput",

@@ -15,11 +15,15 @@ page: \\n<evidence>\\n\\nSummary: \\n<summary>". No model writes the evidence an
 they are passages chosen from the page (see `passages`), never invented text. The output is
 bounded by `OutputLimits` (12,000 characters by default). `run` never raises for a bad URL or
 page: the reason becomes that URL's summary and its report's `error`.
+
+`WebExtractorRunner(extractor)` is the tool loop's `BuiltinToolRunner` (`core.tool_runner`):
+function `web_extractor(goal, urls)`, output the `web_extractor_call` item's fields.
 """
 
 from openscope.tools.web_extractor.extractor import ExtractorResult, PageReport, WebExtractor
 from openscope.tools.web_extractor.page_text import PageText, page_text
 from openscope.tools.web_extractor.passages import evidence, summary
+from openscope.tools.web_extractor.runner import WebExtractorRunner
 from openscope.tools.web_extractor.template import OutputLimits, page_section
 
 __all__ = [
@@ -28,6 +32,7 @@ __all__ = [
     "PageReport",
     "PageText",
     "WebExtractor",
+    "WebExtractorRunner",
     "evidence",
     "page_section",
     "page_text",

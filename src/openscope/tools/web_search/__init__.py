@@ -16,6 +16,9 @@ The API the tool loop calls::
     context = format_for_model(results, cite=..., citation_format="[ref_<number>]")
 
 `SearchFailed.message` is what the model and the client are told when a search fails.
+
+`WebSearchRunner(provider)` does all of the above for one call as the tool loop's
+`BuiltinToolRunner` (`core.tool_runner`): function `web_search(query)`, one round per call.
 Each result has what the wire needs: `index`, `title`, `url`, `site_name`, `icon` for
 `search_info.search_results[]`, `url` for Responses `action.sources[]`.
 
@@ -40,6 +43,7 @@ from openscope.tools.web_search.model import (
     numbered,
 )
 from openscope.tools.web_search.render import citation_marker, format_for_model
+from openscope.tools.web_search.runner import WebSearchRunner
 from openscope.tools.web_search.searxng import SearxngProvider
 from openscope.tools.web_search.strategy import (
     SearchPlan,
@@ -59,6 +63,7 @@ __all__ = [
     "SearchResult",
     "SearchStrategy",
     "SearxngProvider",
+    "WebSearchRunner",
     "build_index",
     "citation_marker",
     "format_for_model",

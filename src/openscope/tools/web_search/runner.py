@@ -1,0 +1,170 @@
+"""`WebSearchRunner`: web search as the tool loop runs it (`core.tool_runner`).
+
+One call is one search round: the model's `query`, under the request's `search_options`
+(its strategy's results per round; `freshness` and `assigned_site_list` only where the
+strategy honours them; citation markers only where it honours citations). The agent
+strategies' several rounds are the loop's: it lets the model call again, up to the plan's
+`max_rounds`.
+
+The outcome's `output` is the JSON of the Responses `web_search_call` item's own fields
+(builtin-tools.md §3.2)::
+
+    {"action": {"type": "search", "query": "...", "sources": [{"type": "url", "url": "..."}]},
+     "search_results": [{"index": 1, "title": ..., "url": ..., "site_name": ..., "icon": ...}]}
+
+Sources carry no title: Model Studio's items have none. `search_results` is not an item
+field: it keeps what Model Studio's native `search_info.search_results[]` shows (for Chat's
+`enable_source`), which the Responses encoder leaves out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, WebSearch
+from openscope.core.request import ToolSpec
+from openscope.core.tool_runner import ToolContext, ToolOutcome
+from openscope.tools.web_search.model import (
+    MAX_ASSIGNED_SITES,
+    SearchFailed,
+    SearchProvider,
+    SearchQuery,
+    SearchResult,
+)
+from openscope.tools.web_search.render import CITATION_NUMBER, format_for_model
+from openscope.tools.web_search.strategy import SearchPlan, parse_strategy, plan_for
+
+FUNCTION_NAME = "web_search"
+DESCRIPTION = (
+    "Search the web for up-to-date information. Returns numbered results (title, source, "
+    "date, snippet). Use it for recent events or facts you are unsure of; search again "
+    "with a different query when the results do not answer the question."
+)
+PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "query": {
+            "type": "string",
+            "description": "What to search for: a few keywords or a short question.",
+        }
+    },
+    "required": ["query"],
+}
+# Model Studio's `citation_format` values [ZH-WS]; the default is `[<number>]`.
+CITATION_FORMATS = ("[<number>]", "[ref_<number>]")
+
+
+class OptionsError(ValueError):
+    """A `search_options` value this search cannot use; the message names it."""
+
+
+class WebSearchRunner:
+    """Runs `web_search` calls against one provider (SearXNG, the local index, ...)."""
+
+    def __init__(self, provider: SearchProvider) -> None:
+        self.provider = provider
+
+    @property
+    def kind(self) -> BuiltinToolKind:
+        return BuiltinToolKind.WEB_SEARCH
+
+    def function(self, spec: BuiltinTool) -> ToolSpec:
+        return ToolSpec(FUNCTION_NAME, DESCRIPTION, PARAMETERS)
+
+    async def run(
+        self, spec: BuiltinTool, arguments: dict[str, Any], context: ToolContext
+    ) -> ToolOutcome:
+        raw_query = arguments.get("query")
+        if not isinstance(raw_query, str) or not raw_query.strip():
+            shown = "" if not isinstance(raw_query, str) else raw_query
+            return _failed(shown, "The web_search call needs a `query`: a non-empty string.")
+        text = raw_query.strip()
+        options = spec.options if isinstance(spec, WebSearch) else {}
+        try:
+            plan = plan_for(parse_strategy(_optional_str(options, "search_strategy")))
+            query = _query(text, plan, options)
+            cite, citation_format = _citations(plan, options)
+        except ValueError as exc:  # OptionsError, or a value SearchQuery refuses
+            return _failed(text, f"The web search could not run: {exc}.")
+        try:
+            results = await self.provider.search(query)
+        except SearchFailed as exc:
+            return _failed(text, f"The web search failed: {exc.message}")
+        return ToolOutcome(
+            for_model=format_for_model(results, cite=cite, citation_format=citation_format),
+            output=_output(text, results),
+        )
+
+    async def aclose(self) -> None:
+        """Close the provider's connections, when it keeps any (SearXNG's session)."""
+        close = getattr(self.provider, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _query(text: str, plan: SearchPlan, options: dict[str, Any]) -> SearchQuery:
+    freshness: int | None = None
+    sites: tuple[str, ...] = ()
+    if plan.honours_filters:
+        value = options.get("freshness")
+        if value is not None:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise OptionsError(f"freshness must be a positive number of days; got {value!r}")
+            freshness = value
+        listed = options.get("assigned_site_list")
+        if listed is not None:
+            if not isinstance(listed, list) or not all(isinstance(s, str) for s in listed):
+                raise OptionsError("assigned_site_list must be a list of site names")
+            if len(listed) > MAX_ASSIGNED_SITES:
+                raise OptionsError(f"assigned_site_list takes at most {MAX_ASSIGNED_SITES} sites")
+            sites = tuple(listed)
+    return SearchQuery(
+        text, max_results=plan.results_per_round, freshness_days=freshness, sites=sites
+    )
+
+
+def _citations(plan: SearchPlan, options: dict[str, Any]) -> tuple[bool, str]:
+    """Whether the model is asked for citation markers, and in which format. Model Studio
+    inserts them only with `enable_citation` (which needs `enable_source`), and not under
+    the agent strategies."""
+    citation_format = _optional_str(options, "citation_format") or CITATION_NUMBER
+    if citation_format not in CITATION_FORMATS:
+        raise OptionsError(
+            f"citation_format must be one of {', '.join(CITATION_FORMATS)}; got {citation_format!r}"
+        )
+    wanted = options.get("enable_citation") is True and options.get("enable_source") is True
+    return wanted and plan.honours_citations, citation_format
+
+
+def _optional_str(options: dict[str, Any], key: str) -> str | None:
+    value = options.get(key)
+    if value is not None and not isinstance(value, str):
+        raise OptionsError(f"{key} must be a string; got {value!r}")
+    return value
+
+
+def _output(query: str, results: Sequence[SearchResult]) -> str:
+    sources = [{"type": "url", "url": result.url} for result in results]
+    search_results = [
+        {
+            "index": r.index,
+            "title": r.title,
+            "url": r.url,
+            "site_name": r.site_name,
+            "icon": r.icon,
+        }
+        for r in results
+    ]
+    return json.dumps(
+        {
+            "action": {"type": "search", "query": query, "sources": sources},
+            "search_results": search_results,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _failed(query: str, for_model: str) -> ToolOutcome:
+    return ToolOutcome(for_model=for_model, output=_output(query, ()), status="failed")
