@@ -239,6 +239,12 @@ class ToolsSettings(BaseModel):
     web_search: WebSearchSettings | None = None
     web_extractor: WebExtractorSettings = Field(default_factory=WebExtractorSettings)
     code_interpreter: CodeInterpreterSettings = Field(default_factory=CodeInterpreterSettings)
+    # How far the tool loop goes for one request: model turns that ran tools, one tool
+    # run's seconds (past it the model reads that the run failed), and all runs' seconds
+    # (past them the model answers with the tools no longer offered).
+    max_rounds: int = Field(default=8, ge=1, le=64)
+    tool_timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
+    total_tool_seconds: float = Field(default=300.0, gt=0, le=86_400, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _extractor_beside_search(self) -> ToolsSettings:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
@@ -18,9 +18,10 @@ from openscope.backends.base import Backend, BackendFeatures
 from openscope.backends.registry import BackendConfigError, BackendRegistry
 from openscope.core.accounts import Scope
 from openscope.core.billing import Price
+from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.catalog import Catalog, default_catalog
 from openscope.core.errors import NotFound, OpenScopeError
-from openscope.engine import Engine, Route, Router
+from openscope.engine import Engine, Route, Router, ToolLimits
 from openscope.engine.responses import Responses
 from openscope.engine.usage_writer import UsageWriter, keep_ledger
 from openscope.protocols import anthropic_messages, openai_chat, openai_responses
@@ -34,6 +35,12 @@ from openscope.server.observability import AccessLog, FanOut, Refusals, RequestM
 from openscope.server.platform import build_key_directory, build_limits
 from openscope.server.priority import lower_serving_priority
 from openscope.server.request_id import RequestIdMiddleware
+from openscope.server.tools import (
+    EXPIRY_INTERVAL_SECONDS,
+    build_tool_runners,
+    close_tool_runners,
+    expire_idle_tools,
+)
 from openscope.server.tracing import TracingMiddleware, otlp_tracer
 from openscope.settings import Settings, SettingsError
 from openscope.store import Store, create_engine, migrate, sqlite_url
@@ -61,7 +68,14 @@ def build_backends(settings: Settings, registry: BackendRegistry) -> dict[str, B
     return backends
 
 
-def build_router(settings: Settings, catalog: Catalog, backends: Mapping[str, Backend]) -> Router:
+def build_router(
+    settings: Settings,
+    catalog: Catalog,
+    backends: Mapping[str, Backend],
+    loop_tools: Collection[BuiltinToolKind] = frozenset(),
+) -> Router:
+    """`loop_tools`: the built-in tools the server's tool loop runs (for any route whose
+    backend can call functions)."""
     routes = {}
     for name, route in settings.route_table().items():
         if route.backend not in backends:
@@ -71,7 +85,14 @@ def build_router(settings: Settings, catalog: Catalog, backends: Mapping[str, Ba
     def features(route: Route) -> BackendFeatures:
         return backends[route.backend].features(route.model)
 
-    return Router(catalog, routes, settings.aliases, created=int(time.time()), features=features)
+    return Router(
+        catalog,
+        routes,
+        settings.aliases,
+        created=int(time.time()),
+        features=features,
+        loop_tools=loop_tools,
+    )
 
 
 def create_app(
@@ -105,8 +126,10 @@ def create_app(
         if platform.enabled
         else None
     )
+    tool_runners = build_tool_runners(settings)
+    tools = settings.tools
     engine = Engine(
-        build_router(settings, catalog, built),
+        build_router(settings, catalog, built, loop_tools=frozenset(tool_runners)),
         built,
         store,
         retention_seconds=settings.response_retention_seconds,
@@ -114,6 +137,12 @@ def create_app(
         usage=usage if platform.enabled else None,
         prices={model: Price(p.input, p.output) for model, p in platform.prices.items()},
         tracer=tracer,
+        tool_runners=tool_runners,
+        tool_limits=ToolLimits(
+            max_rounds=tools.max_rounds,
+            tool_timeout=tools.tool_timeout_seconds,
+            total_tool_time=tools.total_tool_seconds,
+        ),
     )
     responses = Responses(store)
     directory = build_key_directory(settings, store)
@@ -139,6 +168,12 @@ def create_app(
                 store, retention_days=platform.usage_retention_days, now=time.time()
             ),
         )
+        if tool_runners:
+            chores.every(
+                EXPIRY_INTERVAL_SECONDS,
+                "built-in tools: idle containers",
+                lambda: expire_idle_tools(tool_runners),
+            )
         # What startup built (modules, the catalogue, the migrations' machinery, the app)
         # lives as long as the server: left out of the cyclic collector, a full collection
         # no longer walks it every time (given back when the server stops).
@@ -154,6 +189,7 @@ def create_app(
             # queued usage be written whatever became of the keys' last-used times.
             await shutdown_step("writing the keys' last-used times", directory.write_last_used())
             await shutdown_step("stopping the engine", engine.close())
+            await shutdown_step("closing the built-in tools", close_tool_runners(tool_runners))
             # after the engine: the last calls' records are queued by then
             await shutdown_step("writing the queued usage", usage_writer.close())
             if limits is not None:

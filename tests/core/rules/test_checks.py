@@ -1,6 +1,7 @@
 import pytest
 
 from openscope.core import rules
+from openscope.core.builtin_tools import WebSearch
 from openscope.core.catalog import default_catalog
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import Message, Role, TextPart
@@ -154,3 +155,13 @@ def test_partial_mode_is_refused_whenever_the_model_thinks() -> None:
         )
         assert error.param == "thinking"
     rules.check_request(partial("qwen-plus", False), CATALOG["qwen-plus"], stream=True)
+
+
+def test_required_may_force_a_lone_built_in_tool() -> None:
+    # The tool loop offers the built-in as a function, and "required" forces it.
+    required = ToolChoice(ToolChoiceMode.REQUIRED)
+    req = request("qwen-plus", builtin_tools=(WebSearch(),), tool_choice=required)
+    rules.check_request(req, CATALOG[req.model], stream=False)
+    named = ToolChoice(ToolChoiceMode.NAMED, name="web_search")
+    req = request("qwen-plus", builtin_tools=(WebSearch(),), tool_choice=named)
+    assert "only when tools are given" in check(req)  # a name is a function's, not a tool's

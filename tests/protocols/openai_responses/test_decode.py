@@ -253,11 +253,18 @@ def test_tool_choice_forms(
     assert turn.settings.tool_choice == choice
 
 
-@pytest.mark.parametrize("tools", [[WEATHER, TIME], []])
+@pytest.mark.parametrize("tools", [[WEATHER, TIME], [], [WEATHER, {"type": "web_search"}]])
 def test_required_needs_exactly_one_tool(tools: list[dict[str, Any]]) -> None:
     error = error_of(body(tools=tools, tool_choice="required"))
     assert error.param == "tool_choice"
     assert "exactly one tool" in error.message
+
+
+def test_required_forces_a_lone_built_in_tool() -> None:
+    # "Available only when there is a single tool in the tools list": a web_search is one.
+    turn, _ = decode(body(tools=[{"type": "web_search"}], tool_choice="required"))
+    assert turn.request.tool_choice.mode is ToolChoiceMode.REQUIRED
+    assert [t.kind for t in turn.request.builtin_tools] == ["web_search"]
 
 
 @pytest.mark.parametrize(

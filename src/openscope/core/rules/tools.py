@@ -15,7 +15,8 @@ TOOL_NAME = re.compile(rf"^[A-Za-z0-9_-]{{1,{TOOL_NAME_MAX_CHARS}}}$")
 
 def check_tools(request: GenerateRequest) -> None:
     """Tool names: letters, digits, underscores and hyphens, at most 64 characters, each
-    once; a tool choice forces or names only tools that are there."""
+    once; a tool choice forces or names only tools that are there ("required" may force
+    a built-in tool, which the tool loop offers the model as a function)."""
     for tool in request.tools:
         if not TOOL_NAME.match(tool.name):
             raise Refusal(
@@ -25,7 +26,11 @@ def check_tools(request: GenerateRequest) -> None:
     if len(set(names)) != len(names):
         raise Refusal(Wording.TOOL_NAMES_REPEATED, Field.TOOLS)
     choice = request.tool_choice
-    if choice.mode in (ToolChoiceMode.REQUIRED, ToolChoiceMode.NAMED) and not names:
+    forces_nothing = not names and (
+        choice.mode is ToolChoiceMode.NAMED
+        or (choice.mode is ToolChoiceMode.REQUIRED and not request.builtin_tools)
+    )
+    if forces_nothing:
         raise Refusal(Wording.FORCED_TOOL_WITHOUT_TOOLS, Field.TOOL_CHOICE)
     asked = [choice.name] if choice.mode is ToolChoiceMode.NAMED else list(choice.allowed or ())
     for name in asked:

@@ -126,7 +126,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
     settings = TurnSettings(
         instructions=wire.instructions,
         tools=tools,
-        tool_choice=_tool_choice(wire.tool_choice, tools),
+        tool_choice=_tool_choice(wire.tool_choice, len(declared)),
         parallel_tool_calls=True if wire.parallel_tool_calls is None else wire.parallel_tool_calls,
         temperature=wire.temperature,
         top_p=wire.top_p,
@@ -390,13 +390,15 @@ def _tool(wire: ToolWire) -> ToolSpec | BuiltinTool:
     )
 
 
-def _tool_choice(wire: str | ToolChoiceObject | None, tools: tuple[ToolSpec, ...]) -> ToolChoice:
+def _tool_choice(wire: str | ToolChoiceObject | None, tool_count: int) -> ToolChoice:
+    """`tool_count`: the tools the request declares, built-in ones included ("required" is
+    for exactly one tool in `tools`, whatever its type: it forces a lone web_search too)."""
     if wire is None or wire == "auto":
         return ToolChoice()
     if wire == "none":
         return ToolChoice(ToolChoiceMode.NONE)
     if wire == "required":
-        if len(tools) != 1:
+        if tool_count != 1:
             raise InvalidParameter(
                 "tool_choice 'required' is available only when tools holds exactly one tool.",
                 param="tool_choice",

@@ -42,12 +42,16 @@ DESCRIPTION = (
     "date, snippet). Use it for recent events or facts you are unsure of; search again "
     "with a different query when the results do not answer the question."
 )
+MAX_QUERY_CHARS = 120
 PARAMETERS: dict[str, Any] = {
     "type": "object",
     "properties": {
         "query": {
             "type": "string",
             "description": "What to search for: a few keywords or a short question.",
+            # A search query is short; bounded, a forced call (whose grammar follows this
+            # schema) cannot spend the answer's tokens on a rambling one.
+            "maxLength": MAX_QUERY_CHARS,
         }
     },
     "required": ["query"],
