@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import AppFactory
+from tests.server.limited_keys import ADMIN_KEY, key_with
 
-ADMIN_KEY = "sk-admin-test"
 CHAT = "/compatible-mode/v1/chat/completions"
 CHAT_BODY = {"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -17,16 +17,6 @@ CHAT_BODY = {"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"
 @pytest.fixture
 def client(scripted_client: AppFactory) -> TestClient:
     return scripted_client(platform={"admin_keys": [ADMIN_KEY]})
-
-
-def key_with(client: TestClient, **limits: object) -> str:
-    response = client.post(
-        "/admin/v1/keys",
-        json={"name": "limited", "limits": {"qwen-plus": limits}},
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["value"])
 
 
 @pytest.mark.parametrize(("limits", "per"), [({"tpm": 1_000}, "minute"), ({"tpd": 1_000}, "day")])

@@ -22,8 +22,8 @@ import openscope.server.platform
 from openscope.backends.scripted import ScriptedBackend
 from openscope.ratelimit import InProcessLimiter
 from tests.conftest import AppFactory
+from tests.server.limited_keys import ADMIN_KEY, bearer, key_with
 
-ADMIN_KEY = "sk-admin-test"
 # An arbitrary monotonic reading, whose sums with the buckets' intervals are not exact
 # floats (as a real clock's are not).
 CLOCK = 1.0
@@ -105,20 +105,6 @@ def error_body(api: str, code: str, message: str, request_id: str) -> dict[str, 
         "error": {"type": "rate_limit_error", "message": message},
         "request_id": request_id,
     }
-
-
-def key_with(client: TestClient, **limits: object) -> str:
-    response = client.post(
-        "/admin/v1/keys",
-        json={"name": "limited", "limits": {"qwen-plus": limits}},
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["value"])
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def limiter_reading(now: float) -> Callable[..., InProcessLimiter]:

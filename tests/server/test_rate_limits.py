@@ -14,25 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import AppFactory
+from tests.server.limited_keys import ADMIN_KEY, bearer, key_with
 
-ADMIN_KEY = "sk-admin-test"
 RPM_MESSAGE = "Requests rate limit exceeded, please try again later."
 CHAT = "/compatible-mode/v1/chat/completions"
 MESSAGES = "/apps/anthropic/v1/messages"
-
-
-def key_with(client: TestClient, **limits: object) -> str:
-    response = client.post(
-        "/admin/v1/keys",
-        json={"name": "limited", "limits": {"qwen-plus": limits}},
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["value"])
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 CHAT_BODY = {"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}
