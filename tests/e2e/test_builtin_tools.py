@@ -55,6 +55,7 @@ def test_responses_web_search_call_carries_the_sources(searching: Server) -> Non
     assert set(urls) <= {"https://example.org/bell-rock", "https://example.org/tea"}
     # Two model turns: the second read the first's prompt plus the results.
     assert response.usage is not None and response.usage.input_tokens > 300
+    assert response.usage.model_dump()["x_tools"] == {"web_search": {"count": 1}}
     stored = client.responses.retrieve(response.id)
     assert stored.output[0].model_dump() == call
 

@@ -4,7 +4,8 @@ only the answer around it."""
 
 from __future__ import annotations
 
-from openscope.core.events import PartKind, PartStart
+from openscope.core.builtin_tools import WebSearch
+from openscope.core.events import ChoiceEnd, FinishReason, PartDelta, PartEnd, PartKind, PartStart
 from openscope.core.fold import fold
 from openscope.core.messages import Message, Role, TextPart
 from openscope.core.request import GenerateRequest
@@ -78,3 +79,25 @@ def test_a_failed_run_is_a_failed_item_streamed_and_stored() -> None:
     assert done[0]["item"]["status"] == "failed"
     whole = response_body(turn_record(turn(), fold(events)))
     assert whole["output"][0]["status"] == "failed"
+
+
+def test_responses_usage_counts_the_runs_in_x_tools_only_when_a_tool_ran() -> None:
+    ran = response_body(turn_record(turn(), fold(searched_then_answered())))
+    assert ran["usage"]["x_tools"] == {"web_search": {"count": 1}}
+    answered = [
+        PartStart(0, 0, PartKind.TEXT),
+        PartDelta(0, 0, "Sunny."),
+        PartEnd(0, 0),
+        ChoiceEnd(0, FinishReason.STOP),
+    ]
+    plain = response_body(turn_record(turn(), fold(answered)))
+    assert "x_tools" not in plain["usage"]
+
+
+def test_responses_echo_the_built_in_tools_asked_for() -> None:
+    message = Message(Role.USER, (TextPart("weather?"),))
+    request = GenerateRequest(model="m", messages=(message,))
+    settings = TurnSettings(builtin_tools=(WebSearch(options={"forced_search": True}),))
+    asked = Turn("resp_x", 1, request, (Item("msg_in", message),), settings)
+    body = response_body(turn_record(asked, fold(searched_then_answered())))
+    assert body["tools"] == [{"type": "web_search"}]

@@ -10,6 +10,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from openscope.core.builtin_tools import (
+    BuiltinToolKind,
+    CodeInterpreter,
+    FileSearch,
+    ImageSearch,
+    Mcp,
+    WebExtractor,
+    WebSearch,
+)
 from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.events import Usage
 from openscope.core.messages import (
@@ -130,6 +139,14 @@ async def test_round_trip_of_every_part_type(store: Store) -> None:
                     {"type": "object", "properties": {"a": {"type": "number"}}},
                     strict=True,
                 ),
+            ),
+            builtin_tools=(
+                WebSearch(options={"forced_search": True}),
+                WebExtractor(),
+                CodeInterpreter(),
+                ImageSearch(BuiltinToolKind.IMAGE_SEARCH),
+                FileSearch(("vs_1",), max_num_results=3),
+                Mcp("docs", "https://mcp.example/sse", server_description="docs"),
             ),
             tool_choice=ToolChoice(ToolChoiceMode.REQUIRED, allowed=("add",)),
             parallel_tool_calls=False,

@@ -3,9 +3,18 @@ tag so a record reads back exactly as it was written."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
-from openscope.core.builtin_tools import BuiltinToolKind
+from openscope.core.builtin_tools import (
+    BuiltinTool,
+    BuiltinToolKind,
+    CodeInterpreter,
+    FileSearch,
+    ImageSearch,
+    Mcp,
+    WebExtractor,
+    WebSearch,
+)
 from openscope.core.events import Usage
 from openscope.core.messages import (
     BuiltinCallPart,
@@ -169,10 +178,57 @@ def tool_from_dict(data: JSON) -> ToolSpec:
     )
 
 
+def builtin_tool_to_dict(tool: BuiltinTool) -> JSON:
+    """A built-in tool as kept with its turn. An MCP server's `headers` are not kept: they
+    may hold its credentials, and the turn is kept only to be echoed and chained on."""
+    match tool:
+        case WebSearch(options=options):
+            return {"type": str(tool.kind), "options": options}
+        case WebExtractor() | CodeInterpreter() | ImageSearch():
+            return {"type": str(tool.kind)}
+        case FileSearch(vector_store_ids=ids, max_num_results=most):
+            return {"type": str(tool.kind), "vector_store_ids": list(ids), "max_num_results": most}
+        case Mcp():
+            return {
+                "type": str(tool.kind),
+                "server_label": tool.server_label,
+                "server_url": tool.server_url,
+                "server_protocol": tool.server_protocol,
+                "server_description": tool.server_description,
+            }
+        case _:
+            assert_never(tool)
+
+
+def builtin_tool_from_dict(data: JSON) -> BuiltinTool:
+    kind = BuiltinToolKind(data["type"])
+    match kind:
+        case BuiltinToolKind.WEB_SEARCH:
+            return WebSearch(options=dict(data.get("options") or {}))
+        case BuiltinToolKind.WEB_EXTRACTOR:
+            return WebExtractor()
+        case BuiltinToolKind.CODE_INTERPRETER:
+            return CodeInterpreter()
+        case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
+            return ImageSearch(kind)
+        case BuiltinToolKind.FILE_SEARCH:
+            return FileSearch(tuple(data["vector_store_ids"]), data.get("max_num_results"))
+        case BuiltinToolKind.MCP:
+            return Mcp(
+                data["server_label"],
+                data["server_url"],
+                data.get("server_protocol", "sse"),
+                data.get("server_description"),
+            )
+        case _:
+            assert_never(kind)
+
+
 def settings_to_dict(settings: TurnSettings) -> JSON:
     return {
         "instructions": settings.instructions,
         "tools": [tool_to_dict(t) for t in settings.tools],
+        "builtin_tools": [builtin_tool_to_dict(t) for t in settings.builtin_tools],
         "tool_choice": {
             "mode": str(settings.tool_choice.mode),
             "name": settings.tool_choice.name,
@@ -218,6 +274,7 @@ def settings_from_dict(data: JSON) -> TurnSettings:
     return TurnSettings(
         instructions=data.get("instructions"),
         tools=tuple(tool_from_dict(t) for t in data.get("tools", ())),
+        builtin_tools=tuple(builtin_tool_from_dict(t) for t in data.get("builtin_tools", ())),
         tool_choice=ToolChoice(
             ToolChoiceMode(choice["mode"]),
             name=choice.get("name"),

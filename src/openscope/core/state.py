@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from openscope.core.builtin_tools import BuiltinTool
 from openscope.core.events import Usage
 from openscope.core.messages import Message
 from openscope.core.principal import DEFAULT_WORKSPACE
@@ -36,6 +37,7 @@ class TurnSettings:
 
     instructions: str | None = None
     tools: tuple[ToolSpec, ...] = ()
+    builtin_tools: tuple[BuiltinTool, ...] = ()  # echoed beside the function tools
     tool_choice: ToolChoice = field(default_factory=ToolChoice)
     parallel_tool_calls: bool = True
     temperature: float | None = None

@@ -126,6 +126,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
     settings = TurnSettings(
         instructions=wire.instructions,
         tools=tools,
+        builtin_tools=builtin_tools,
         tool_choice=_tool_choice(wire.tool_choice, len(declared)),
         parallel_tool_calls=True if wire.parallel_tool_calls is None else wire.parallel_tool_calls,
         temperature=wire.temperature,

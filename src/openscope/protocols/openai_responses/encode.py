@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
-from openscope.core.builtin_tools import BuiltinToolKind
+from openscope.core.builtin_tools import (
+    BuiltinTool,
+    BuiltinToolKind,
+    CodeInterpreter,
+    FileSearch,
+    ImageSearch,
+    Mcp,
+    WebExtractor,
+    WebSearch,
+)
 from openscope.core.errors import OpenScopeError, error_code
 from openscope.core.events import (
     BUILTIN_KINDS,
@@ -218,14 +229,50 @@ def conversation_body(conversation: Conversation) -> dict[str, Any]:
 # -- responses --------------------------------------------------------------------------
 
 
-def usage_body(usage: Usage) -> dict[str, Any]:
-    return {
+def usage_body(usage: Usage, items: Sequence[Item] = ()) -> dict[str, Any]:
+    """The usage, with Model Studio's `x_tools` (runs per built-in tool: `{"web_search":
+    {"count": 1}}`) when built-in tools ran among `items`, and without it when none did."""
+    body: dict[str, Any] = {
         "input_tokens": usage.input_tokens,
         "input_tokens_details": {"cached_tokens": usage.cached_tokens},
         "output_tokens": usage.output_tokens,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "total_tokens": usage.total_tokens,
     }
+    runs = Counter(
+        str(part.tool)
+        for item in items
+        for part in item.message.parts
+        if isinstance(part, BuiltinCallPart)
+    )
+    if runs:
+        body["x_tools"] = {tool: {"count": count} for tool, count in sorted(runs.items())}
+    return body
+
+
+def _builtin_tool_body(tool: BuiltinTool) -> dict[str, Any]:
+    """A built-in tool as the request named it (an MCP server's headers are not kept)."""
+    match tool:
+        case WebSearch() | WebExtractor() | CodeInterpreter() | ImageSearch():
+            return {"type": str(tool.kind)}
+        case FileSearch():
+            body: dict[str, Any] = {
+                "type": str(tool.kind),
+                "vector_store_ids": list(tool.vector_store_ids),
+            }
+            if tool.max_num_results is not None:
+                body["max_num_results"] = tool.max_num_results
+            return body
+        case Mcp():
+            return {
+                "type": str(tool.kind),
+                "server_label": tool.server_label,
+                "server_url": tool.server_url,
+                "server_protocol": tool.server_protocol,
+                "server_description": tool.server_description,
+            }
+        case _:
+            assert_never(tool)
 
 
 def _tool_choice_body(choice: ToolChoice) -> Any:
@@ -278,18 +325,21 @@ def response_body(record: StoredResponse, *, status: str | None = None) -> dict[
         "text": {"format": _format_body(settings.response_format)},
         "tool_choice": _tool_choice_body(settings.tool_choice),
         "tools": [
-            {
-                "type": "function",
-                "name": t.name,
-                "description": t.description,
-                "parameters": t.parameters,
-                "strict": t.strict,
-            }
-            for t in settings.tools
+            *(
+                {
+                    "type": "function",
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                    "strict": t.strict,
+                }
+                for t in settings.tools
+            ),
+            *(_builtin_tool_body(t) for t in settings.builtin_tools),
         ],
         "top_p": settings.top_p,
         "truncation": "disabled",
-        "usage": usage_body(record.usage) if done else None,
+        "usage": usage_body(record.usage, record.output_items) if done else None,
         "metadata": settings.metadata,
         "conversation": {"id": record.conversation_id} if record.conversation_id else None,
     }
