@@ -77,6 +77,7 @@ def test_a_failed_run_is_a_failed_item_streamed_and_stored() -> None:
     stream = [e for event in events for e in encoder.encode(event)]
     done = [e for e in stream if e["type"] == "response.output_item.done"]
     assert done[0]["item"]["status"] == "failed"
+    assert "response.web_search_call.completed" not in [e["type"] for e in stream]
     whole = response_body(turn_record(turn(), fold(events)))
     assert whole["output"][0]["status"] == "failed"
 
@@ -101,3 +102,22 @@ def test_responses_echo_the_built_in_tools_asked_for() -> None:
     asked = Turn("resp_x", 1, request, (Item("msg_in", message),), settings)
     body = response_body(turn_record(asked, fold(searched_then_answered())))
     assert body["tools"] == [{"type": "web_search"}]
+
+
+def test_responses_stream_a_web_search_with_its_progress_events() -> None:
+    encoder = ResponseStreamEncoder(turn_record(turn(), fold([])))
+    stream = [e for event in searched_then_answered() for e in encoder.encode(event)]
+    names = [e["type"] for e in stream]
+    call = names.index("response.output_item.added")
+    assert names[call : call + 5] == [
+        "response.output_item.added",
+        "response.web_search_call.in_progress",
+        "response.web_search_call.searching",
+        "response.web_search_call.completed",
+        "response.output_item.done",
+    ]
+    progress = stream[call + 1]
+    item_id = stream[call]["item"]["id"]
+    # Model Studio's progress events carry only these
+    assert set(progress) == {"type", "sequence_number", "output_index", "item_id"}
+    assert (progress["item_id"], progress["output_index"]) == (item_id, 0)

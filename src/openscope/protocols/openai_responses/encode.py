@@ -373,6 +373,16 @@ class _OpenItem:
 StreamEvent = dict[str, Any]
 
 
+# Model Studio's progress events of a built-in tool's item (`response.<tool>_call.<step>`):
+# the first ones once the item is added, the last (completed) just before it is done; a
+# tool without a row has none (web_extractor, the image tools).
+TOOL_PROGRESS: dict[BuiltinToolKind, tuple[str, ...]] = {
+    BuiltinToolKind.WEB_SEARCH: ("in_progress", "searching", "completed"),
+    BuiltinToolKind.CODE_INTERPRETER: ("in_progress", "interpreting", "completed"),
+    BuiltinToolKind.FILE_SEARCH: ("in_progress", "searching", "completed"),
+}
+
+
 class ResponseStreamEncoder:
     """Core events -> Responses stream events, each with a strictly increasing
     `sequence_number`. Only choice 0 exists in this API."""
@@ -483,14 +493,20 @@ class ResponseStreamEncoder:
             )
         return self._event("response.function_call_arguments.delta", **where, delta=text)
 
+    def _progress(self, item: _OpenItem, step: str) -> StreamEvent:
+        name = f"response.{item.name}_call.{step}"
+        return self._event(name, output_index=item.output_index, item_id=item.item_id)
+
     def _close(self, item: _OpenItem) -> list[StreamEvent]:
         if item.kind is PartKind.BUILTIN_CALL:
             # Added now, with the fields its arguments give (web_search's action.query, as
             # in Model Studio's `added` item); done once its result is in.
             body = builtin_call_body(item.item_id, _builtin_call(item), None)
-            return [
-                self._event("response.output_item.added", output_index=item.output_index, item=body)
-            ]
+            added = self._event(
+                "response.output_item.added", output_index=item.output_index, item=body
+            )
+            steps = TOOL_PROGRESS.get(BuiltinToolKind(item.name or ""), ())
+            return [added, *(self._progress(item, step) for step in steps[:-1])]
         if item.kind is PartKind.BUILTIN_RESULT:
             assert item.call is not None
             tool = BuiltinToolKind(item.name or "")
@@ -498,9 +514,13 @@ class ResponseStreamEncoder:
                 item.call_id or "", tool, "".join(item.chunks), item.status or "completed"
             )
             body = builtin_call_body(item.item_id, _builtin_call(item.call), result)
-            return [
-                self._event("response.output_item.done", output_index=item.output_index, item=body)
-            ]
+            done = self._event(
+                "response.output_item.done", output_index=item.output_index, item=body
+            )
+            steps = TOOL_PROGRESS.get(tool, ())
+            if steps and result.status == "completed":
+                return [self._progress(item, steps[-1]), done]
+            return [done]
         text = "".join(item.chunks)
         where = {"item_id": item.item_id, "output_index": item.output_index}
         done = {"output_index": item.output_index}
