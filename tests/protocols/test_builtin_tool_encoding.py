@@ -4,8 +4,18 @@ only the answer around it."""
 
 from __future__ import annotations
 
+import json
+
 from openscope.core.builtin_tools import WebSearch
-from openscope.core.events import ChoiceEnd, FinishReason, PartDelta, PartEnd, PartKind, PartStart
+from openscope.core.events import (
+    ChoiceEnd,
+    Event,
+    FinishReason,
+    PartDelta,
+    PartEnd,
+    PartKind,
+    PartStart,
+)
 from openscope.core.fold import fold
 from openscope.core.messages import Message, Role, TextPart
 from openscope.core.request import GenerateRequest
@@ -116,8 +126,54 @@ def test_responses_stream_a_web_search_with_its_progress_events() -> None:
         "response.web_search_call.completed",
         "response.output_item.done",
     ]
+    numbers = [e["sequence_number"] for e in stream]
+    assert numbers == list(range(len(stream)))  # in the order sent
     progress = stream[call + 1]
     item_id = stream[call]["item"]["id"]
     # Model Studio's progress events carry only these
     assert set(progress) == {"type", "sequence_number", "output_index", "item_id"}
     assert (progress["item_id"], progress["output_index"]) == (item_id, 0)
+
+
+SEARCHED = json.dumps(
+    {
+        "action": {"type": "search", "query": "weather", "sources": []},
+        "search_results": [
+            {"index": 1, "title": "Forecast", "url": "https://example.org/f", "site_name": "x"}
+        ],
+    }
+)
+
+
+def searched_with_results() -> list[Event]:
+    return [
+        event if not isinstance(event, PartDelta) or event.part != 1 else PartDelta(0, 1, SEARCHED)
+        for event in searched_then_answered()
+    ]
+
+
+def test_chat_gives_search_info_only_when_enable_source_asks() -> None:
+    results = json.loads(SEARCHED)["search_results"]
+    asked = ChunkEncoder(
+        completion_id="c",
+        created=1,
+        model="m",
+        include_usage=False,
+        logprobs=False,
+        search_sources=True,
+    )
+    chunks = [c for event in searched_with_results() for c in asked.encode(event)]
+    carrying = [c for c in chunks if "search_info" in c]
+    assert [c["search_info"] for c in carrying] == [{"search_results": results}]
+    # the first chunk after the search, before the answer's text
+    assert carrying[0]["choices"][0]["delta"] == {"content": "Sunny."}
+    folded = fold(searched_with_results())
+    body = completion_body(folded, completion_id="c", created=1, model="m", search_sources=True)
+    assert body["search_info"] == {"search_results": results}
+    plain = ChunkEncoder(
+        completion_id="c", created=1, model="m", include_usage=False, logprobs=False
+    )
+    assert all(
+        "search_info" not in c for event in searched_with_results() for c in plain.encode(event)
+    )
+    assert "search_info" not in completion_body(folded, completion_id="c", created=1, model="m")

@@ -17,7 +17,16 @@ DONE_FRAME = b"data: [DONE]\n\n"
 
 
 class ChatCodec:
-    def __init__(self, *, model: str, include_usage: bool, logprobs: bool, request_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        model: str,
+        include_usage: bool,
+        logprobs: bool,
+        request_id: str,
+        search_sources: bool = False,
+    ) -> None:
+        self._search_sources = search_sources
         self._id = ids.chat_completion_id()
         self._created = int(time.time())
         self._model = model
@@ -28,6 +37,7 @@ class ChatCodec:
             model=model,
             include_usage=include_usage,
             logprobs=logprobs,
+            search_sources=search_sources,
         )
 
     def start(self) -> Iterable[bytes]:
@@ -45,5 +55,9 @@ class ChatCodec:
 
     def body(self, result: GenerateResult) -> Any:
         return completion_body(
-            result, completion_id=self._id, created=self._created, model=self._model
+            result,
+            completion_id=self._id,
+            created=self._created,
+            model=self._model,
+            search_sources=self._search_sources,
         )

@@ -3,9 +3,11 @@ Studio's samples in shared/seeds."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
+from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.errors import ErrorKind, OpenScopeError, error_code
 from openscope.core.events import (
     BUILTIN_KINDS,
@@ -22,7 +24,7 @@ from openscope.core.events import (
     UsageReport,
 )
 from openscope.core.fold import Choice, GenerateResult
-from openscope.core.messages import ToolCallPart
+from openscope.core.messages import BuiltinResultPart, ToolCallPart
 from openscope.protocols.openai_chat import names
 from openscope.protocols.statuses import HTTP_STATUS
 
@@ -123,10 +125,29 @@ def _choice_body(choice: Choice) -> dict[str, Any]:
     }
 
 
+def search_results_of(output: str) -> list[dict[str, Any]]:
+    """The `search_results` a web search's result output carries (none if it is not the
+    JSON object the server's web search writes)."""
+    try:
+        parsed = json.loads(output)
+    except ValueError:
+        return []
+    results = parsed.get("search_results") if isinstance(parsed, dict) else None
+    return [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
+
+
 def completion_body(
-    result: GenerateResult, *, completion_id: str, created: int, model: str
+    result: GenerateResult,
+    *,
+    completion_id: str,
+    created: int,
+    model: str,
+    search_sources: bool = False,
 ) -> dict[str, Any]:
-    return {
+    """`search_sources` (`search_options.enable_source`): the results of the searches the
+    server ran, as `search_info.search_results` (Model Studio's native field; its
+    compatible mode sends none, so without it the body is byte-identical to that)."""
+    body: dict[str, Any] = {
         "choices": [_choice_body(c) for c in result.choices],
         "object": "chat.completion",
         "usage": usage_body(result.usage),
@@ -135,6 +156,17 @@ def completion_body(
         "model": model,
         "id": completion_id,
     }
+    if search_sources:
+        found = [
+            entry
+            for choice in result.choices
+            for part in choice.message.parts
+            if isinstance(part, BuiltinResultPart) and part.tool is BuiltinToolKind.WEB_SEARCH
+            for entry in search_results_of(part.output)
+        ]
+        if found:
+            body["search_info"] = {"search_results": found}
+    return body
 
 
 @dataclass(slots=True)
@@ -142,6 +174,7 @@ class _ChoiceState:
     announced: bool = False
     tool_calls: dict[int, int] = field(default_factory=dict)  # part index -> tool call index
     kinds: dict[int, PartKind] = field(default_factory=dict)
+    searches: dict[int, list[str]] = field(default_factory=dict)  # web search results read
 
 
 class ChunkEncoder:
@@ -155,7 +188,13 @@ class ChunkEncoder:
         model: str,
         include_usage: bool,
         logprobs: bool,
+        search_sources: bool = False,
     ) -> None:
+        """`search_sources`: as for `completion_body`; the results go out as `search_info`
+        on the first chunk after each search (the server searches between model turns, so
+        the stream's first chunk may precede them)."""
+        self._search_sources = search_sources
+        self._found: list[dict[str, Any]] = []  # search results not sent yet
         self._id = completion_id
         self._created = created
         self._model = model
@@ -172,7 +211,7 @@ class ChunkEncoder:
         finish_reason: str | None = None,
         logprobs: tuple[TokenLogprob, ...] = (),
     ) -> dict[str, Any]:
-        return {
+        chunk: dict[str, Any] = {
             "choices": [
                 {
                     "delta": delta,
@@ -188,6 +227,10 @@ class ChunkEncoder:
             "model": self._model,
             "id": self._id,
         }
+        if self._found:
+            chunk["search_info"] = {"search_results": self._found}
+            self._found = []
+        return chunk
 
     def _announce(self, choice: int) -> list[dict[str, Any]]:
         state = self._choices.setdefault(choice, _ChoiceState())
@@ -209,7 +252,12 @@ class ChunkEncoder:
                 chunks = self._announce(event.choice)
                 state = self._choices[event.choice]
                 state.kinds[event.part] = event.kind
-                if event.kind in BUILTIN_KINDS:  # chat shows no code and no sources
+                if event.kind in BUILTIN_KINDS:  # chat shows no code, and sources only if asked
+                    searched = event.kind is PartKind.BUILTIN_RESULT and (
+                        event.tool_name == BuiltinToolKind.WEB_SEARCH
+                    )
+                    if self._search_sources and searched:
+                        state.searches[event.part] = []
                     return chunks
                 if event.kind is PartKind.TOOL_CALL:
                     index = len(state.tool_calls)
@@ -229,6 +277,8 @@ class ChunkEncoder:
                 state = self._choices[event.choice]
                 kind = state.kinds.get(event.part, PartKind.TEXT)
                 if kind in BUILTIN_KINDS:
+                    if event.part in state.searches:
+                        state.searches[event.part].append(event.text)
                     return chunks
                 if kind is PartKind.TEXT:
                     delta: dict[str, Any] = {"content": event.text}
@@ -243,7 +293,11 @@ class ChunkEncoder:
                 chunks.append(self._chunk(event.choice, delta, logprobs=event.logprobs))
                 return chunks
             case PartEnd():
-                return self._announce(event.choice)
+                chunks = self._announce(event.choice)
+                read = self._choices[event.choice].searches.pop(event.part, None)
+                if read is not None:
+                    self._found.extend(search_results_of("".join(read)))
+                return chunks
             case ChoiceEnd():
                 chunks = self._announce(event.choice)
                 finish = str(event.finish_reason)

@@ -48,6 +48,7 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
             include_usage=bool(wire.stream_options and wire.stream_options.include_usage),
             logprobs=core_request.sampling.logprobs,
             request_id=request_id_of(request),
+            search_sources=bool((wire.search_options or {}).get("enable_source") is True),
         )
         return await run_call(request, ctx.service, call, codec, limit_headers=ERRORS.limit_headers)
 

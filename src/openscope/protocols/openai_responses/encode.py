@@ -514,13 +514,15 @@ class ResponseStreamEncoder:
                 item.call_id or "", tool, "".join(item.chunks), item.status or "completed"
             )
             body = builtin_call_body(item.item_id, _builtin_call(item.call), result)
-            done = self._event(
-                "response.output_item.done", output_index=item.output_index, item=body
-            )
             steps = TOOL_PROGRESS.get(tool, ())
-            if steps and result.status == "completed":
-                return [self._progress(item, steps[-1]), done]
-            return [done]
+            # made in the order sent: each event takes the next sequence number
+            sent = (
+                [self._progress(item, steps[-1])] if steps and result.status == "completed" else []
+            )
+            sent.append(
+                self._event("response.output_item.done", output_index=item.output_index, item=body)
+            )
+            return sent
         text = "".join(item.chunks)
         where = {"item_id": item.item_id, "output_index": item.output_index}
         done = {"output_index": item.output_index}
