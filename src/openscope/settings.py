@@ -240,10 +240,11 @@ class ToolsSettings(BaseModel):
     web_extractor: WebExtractorSettings = Field(default_factory=WebExtractorSettings)
     code_interpreter: CodeInterpreterSettings = Field(default_factory=CodeInterpreterSettings)
     # How far the tool loop goes for one request: model turns that ran tools, one tool
-    # run's seconds (past it the model reads that the run failed), and all runs' seconds
-    # (past them the model answers with the tools no longer offered).
+    # run's seconds (past it the model reads that the run failed; keep it above the code
+    # interpreter's `timeout_seconds`, whose own failure keeps the cell's logs), and all
+    # runs' seconds (past them the model answers with the tools no longer offered).
     max_rounds: int = Field(default=8, ge=1, le=64)
-    tool_timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
+    tool_timeout_seconds: float = Field(default=90.0, gt=0, le=3600, allow_inf_nan=False)
     total_tool_seconds: float = Field(default=300.0, gt=0, le=86_400, allow_inf_nan=False)
 
     @model_validator(mode="after")
@@ -252,6 +253,12 @@ class ToolsSettings(BaseModel):
         # would never offer is a mistake to name, not to ignore.
         if self.web_extractor.enabled and self.web_search is None:
             raise ValueError("tools.web_extractor needs tools.web_search configured too")
+        cell = self.code_interpreter.timeout_seconds
+        if self.code_interpreter.enabled and self.tool_timeout_seconds <= cell:
+            # the loop would cut every slow cell before the sandbox could say why
+            raise ValueError(
+                "tools.tool_timeout_seconds must be above tools.code_interpreter.timeout_seconds"
+            )
         return self
 
 

@@ -580,12 +580,22 @@ async def test_a_tool_choice_naming_a_builtin_forces_its_function(name: str) -> 
     assert backend.requests[0][0].tool_choice == ToolChoice(ToolChoiceMode.NAMED, name=name)
 
 
-async def test_allowed_tools_let_the_builtins_through() -> None:
+async def test_allowed_tools_narrow_the_builtins_too() -> None:
+    # A client that allows only get_weather has not allowed web search (or code) either.
     backend = scripted(says("ok"))
     allowed = ToolChoice(ToolChoiceMode.AUTO, allowed=("get_weather",))
     await run(pipeline(backend, Runner()), ask(WebSearch(), tools=(WEATHER,), choice=allowed))
     sent = backend.requests[0][0]
-    assert [t.name for t in sent.callable_tools] == ["get_weather", "web_search"]
+    assert [t.name for t in sent.callable_tools] == ["get_weather"]
+
+
+@pytest.mark.parametrize("named", ["web_search", "get_weather"])
+async def test_allowed_tools_naming_a_builtin_let_it_through(named: str) -> None:
+    backend = scripted(says("ok"))
+    allowed = ToolChoice(ToolChoiceMode.AUTO, allowed=(named, "web_search"))
+    await run(pipeline(backend, Runner()), ask(WebSearch(), tools=(WEATHER,), choice=allowed))
+    sent = backend.requests[0][0]
+    assert "web_search" in [t.name for t in sent.callable_tools]
 
 
 # -- passing through ----------------------------------------------------------------------

@@ -177,3 +177,14 @@ def test_chat_gives_search_info_only_when_enable_source_asks() -> None:
         "search_info" not in c for event in searched_with_results() for c in plain.encode(event)
     )
     assert "search_info" not in completion_body(folded, completion_id="c", created=1, model="m")
+
+
+def test_a_failed_run_is_not_counted_in_x_tools() -> None:
+    events = [
+        PartStart(e.choice, e.part, e.kind, e.tool_call_id, e.tool_name, status="failed")
+        if isinstance(e, PartStart) and e.kind is PartKind.BUILTIN_RESULT
+        else e
+        for e in searched_then_answered()
+    ]
+    body = response_body(turn_record(turn(), fold(events)))
+    assert "x_tools" not in body["usage"]

@@ -215,3 +215,13 @@ async def test_closing_goes_on_past_a_runner_that_fails(
     await close_tool_runners(runners)
     assert "closing the web_search tool failed" in caplog.text
     assert container_id not in code.containers
+
+
+def test_the_loop_s_timeout_must_exceed_a_code_cell_s(tmp_path: Path) -> None:
+    config = tmp_path / "openscope.toml"
+    config.write_text(
+        "[tools]\ntool_timeout_seconds = 60\n[tools.code_interpreter]\nenabled = true\n"
+        "timeout_seconds = 60\n"
+    )
+    with pytest.raises(SettingsError, match="tool_timeout_seconds"):
+        load_settings(config)

@@ -277,3 +277,34 @@ def test_streamed_and_stored_web_search_call_items_are_the_same() -> None:
     }
     stored = response_body(turn_record(turn(), fold(events)))
     assert stored["output"][0] == done["item"]
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "expected"),
+    [
+        (
+            BuiltinToolKind.CODE_INTERPRETER,
+            '{"code": "while True: pass"}',
+            {"code": "while True: pass", "outputs": [{"type": "logs", "logs": "timed out"}]},
+        ),
+        (
+            BuiltinToolKind.WEB_SEARCH,
+            '{"query": "q"}',
+            {"action": {"type": "search", "query": "q", "sources": []}},
+        ),
+        (
+            BuiltinToolKind.WEB_EXTRACTOR,
+            '{"goal": "g", "urls": ["https://a.example"]}',
+            {"goal": "g", "urls": ["https://a.example"], "output": "timed out"},
+        ),
+    ],
+)
+def test_a_run_the_loop_failed_keeps_its_tool_s_shape(
+    tool: BuiltinToolKind, arguments: str, expected: dict[str, object]
+) -> None:
+    # The loop's own failure (a timeout, a runner that raised) writes only an error: a
+    # client reading `outputs[0].logs` or `action.sources` still finds them.
+    call = BuiltinCallPart("c1", tool, arguments)
+    failed = BuiltinResultPart("c1", tool, json.dumps({"error": "timed out"}), "failed")
+    body = builtin_call_body("msg_1", call, failed)
+    assert body == {"id": "msg_1", "type": f"{tool}_call", "status": "failed", **expected}

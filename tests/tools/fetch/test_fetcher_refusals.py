@@ -52,8 +52,9 @@ async def test_a_host_resolving_to_a_private_address_is_refused() -> None:
     with pytest.raises(FetchRefused) as refused:
         await fetcher(resolver=resolver).fetch("https://intranet.example/admin")
     assert refused.value.reason == (
-        "intranet.example resolves to 10.1.2.3, not allowed: private address"
+        "intranet.example resolves to a private address, which is not allowed"
     )
+    assert "10.1.2.3" not in refused.value.reason  # the internal network is not mapped
     assert resolver.asked == ["intranet.example"]
 
 
@@ -61,8 +62,7 @@ async def test_every_resolved_address_is_checked_not_only_the_first() -> None:
     resolver = StaticResolver({"mixed.example": ["93.184.216.34", "::1"]})
     with pytest.raises(FetchRefused) as refused:
         await fetcher(resolver=resolver).fetch("http://mixed.example/")
-    assert "resolves to ::1" in refused.value.reason
-    assert "loopback" in refused.value.reason
+    assert "resolves to a loopback address" in refused.value.reason
 
 
 async def test_a_host_resolving_to_the_metadata_address_is_refused() -> None:
@@ -126,7 +126,7 @@ async def test_a_redirect_to_a_refused_address_is_refused(server: PageServer) ->
 
 async def test_a_redirect_to_a_name_resolving_to_metadata_is_refused(server: PageServer) -> None:
     resolver = StaticResolver({"sneaky.example": ["169.254.169.254"]})
-    with pytest.raises(FetchRefused, match=re.escape("sneaky.example resolves to 169.254.169.254")):
+    with pytest.raises(FetchRefused, match=re.escape("sneaky.example resolves to a link-local")):
         await fetcher(allow=("127.0.0.1",), resolver=resolver).fetch(
             server.url("/redirect?to=http://sneaky.example/latest/meta-data/")
         )

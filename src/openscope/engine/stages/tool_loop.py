@@ -71,9 +71,10 @@ log = logging.getLogger("openscope.tools")
 # Model Studio's agent search strategies run a handful of searches; eight rounds leave room
 # for a search, a page read and a computation each time without letting a model loop on.
 DEFAULT_MAX_ROUNDS = 8
-# A search or a page read takes seconds; a code cell gets the most (the sandbox has its own
-# wall-clock limit, this is the loop's bound over any runner).
-DEFAULT_TOOL_TIMEOUT = 60.0
+# A search or a page read takes seconds; a code cell gets the most. This is the loop's bound
+# over any runner, above the sandbox's own 60 s a cell plus its start: the sandbox's own
+# failure, which keeps the cell's logs and its container, comes first.
+DEFAULT_TOOL_TIMEOUT = 90.0
 DEFAULT_TOTAL_TOOL_TIME = 300.0
 
 
@@ -218,7 +219,12 @@ def _choice(request: GenerateRequest, offered: Mapping[str, _Offered], first: bo
     """The first turn keeps the client's choice (a forced built-in call made by name);
     later turns choose freely, among the built-ins only while they are offered."""
     choice = request.tool_choice
-    allowed = None if choice.allowed is None else (*choice.allowed, *offered)
+    allowed = None
+    if choice.allowed is not None:
+        # A client that narrowed the tools narrowed the built-ins too: only those it names
+        # (by function or by tool type) may be called, never one it left out.
+        named = [n for n, o in offered.items() if {n, str(o.spec.kind)} & set(choice.allowed)]
+        allowed = (*choice.allowed, *named)
     if first:
         forced = _forced(request, offered)
         if forced is not None:

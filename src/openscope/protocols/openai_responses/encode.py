@@ -145,13 +145,36 @@ def _own_fields(call: BuiltinCallPart, result: BuiltinResultPart | None) -> dict
     fields = _RESULT_FIELDS.get(call.tool)
     if fields is None:
         return None
-    if result is not None:
-        output = _json_object(result.output) or {}
-        own = {name: output[name] for name in fields if name in output}
-        return own or None  # not written by the tool's runner: shown as it is
+    if result is None:
+        return _call_fields(call)
+    output = _json_object(result.output)
+    if output is None:
+        return None  # not written by the tool loop: shown as it is
+    own = {name: output[name] for name in fields if name in output}
+    if own:
+        return own
+    error = output.get("error")
+    if set(output) != {"error"} or not isinstance(error, str):
+        return None  # not written by the tool loop: shown as it is
+    # The loop's own failure (a timeout, a run that raised, bad arguments) writes only an
+    # error: the item keeps its tool's shape, from the call, with the error where the
+    # tool's output would be (a client reading `outputs[0].logs` finds the reason).
+    shown = _call_fields(call)
+    match call.tool:
+        case BuiltinToolKind.WEB_SEARCH:
+            shown["action"] = {**shown["action"], "sources": []}
+        case BuiltinToolKind.WEB_EXTRACTOR:
+            shown["output"] = error
+        case BuiltinToolKind.CODE_INTERPRETER:
+            shown["outputs"] = [{"type": "logs", "logs": error}]
+    return shown
+
+
+def _call_fields(call: BuiltinCallPart) -> dict[str, Any]:
+    """The fields the call's arguments give: only what the model wrote with the right type
+    (a call with bad arguments fails, its reason in the `done` item), so `added` and
+    `done` have one shape."""
     arguments = _json_object(call.arguments) or {}
-    # Only what the model wrote with the right type (a call with bad arguments fails, its
-    # reason in the `done` item), so `added` and `done` have one shape.
     query, goal = arguments.get("query"), arguments.get("goal")
     urls, code = arguments.get("urls"), arguments.get("code")
     match call.tool:
@@ -165,7 +188,7 @@ def _own_fields(call: BuiltinCallPart, result: BuiltinResultPart | None) -> dict
         case BuiltinToolKind.CODE_INTERPRETER:
             return {"code": code} if _is_str(code) else {}
         case _:
-            return None
+            return {}
 
 
 def _is_str(value: object) -> bool:
@@ -230,8 +253,9 @@ def conversation_body(conversation: Conversation) -> dict[str, Any]:
 
 
 def usage_body(usage: Usage, items: Sequence[Item] = ()) -> dict[str, Any]:
-    """The usage, with Model Studio's `x_tools` (runs per built-in tool: `{"web_search":
-    {"count": 1}}`) when built-in tools ran among `items`, and without it when none did."""
+    """The usage, with Model Studio's `x_tools` (completed runs per built-in tool:
+    `{"web_search": {"count": 1}}`) when built-in tools ran among `items`, and without it
+    when none did."""
     body: dict[str, Any] = {
         "input_tokens": usage.input_tokens,
         "input_tokens_details": {"cached_tokens": usage.cached_tokens},
@@ -239,11 +263,13 @@ def usage_body(usage: Usage, items: Sequence[Item] = ()) -> dict[str, Any]:
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "total_tokens": usage.total_tokens,
     }
+    # A call counts once its tool ran to the end: not one the loop refused to run (cut by
+    # the length limit, bad arguments, no rounds left), nor one that failed.
     runs = Counter(
         str(part.tool)
         for item in items
         for part in item.message.parts
-        if isinstance(part, BuiltinCallPart)
+        if isinstance(part, BuiltinResultPart) and part.status == "completed"
     )
     if runs:
         body["x_tools"] = {tool: {"count": count} for tool, count in sorted(runs.items())}

@@ -10,6 +10,7 @@ address. A redirect's Location starts the next hop, checked the same way.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import aiohttp
 from yarl import URL
@@ -23,6 +24,9 @@ from openscope.tools.fetch.resolver import HostResolver, PinnedResolver, SystemR
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SCHEMES = frozenset({"http", "https"})
 _CHUNK = 64 * 1024
+
+
+log = logging.getLogger("openscope.tools.fetch")
 
 
 class Fetcher:
@@ -111,7 +115,10 @@ class Fetcher:
         for address in addresses:
             reason = refusal(address, allow)
             if reason is not None:
-                raise FetchRefused(f"{host} resolves to {address}, not allowed: {reason} address")
+                # The client and the model read the reason: the kind of address, never the
+                # address (that would map the internal network); the log has it.
+                log.info("refused %s: it resolves to %s (%s)", host, address, reason)
+                raise FetchRefused(f"{host} resolves to a {reason} address, which is not allowed")
         pins.pin(host, addresses)
 
     async def _page(
