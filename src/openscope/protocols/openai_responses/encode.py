@@ -8,16 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
-from openscope.core.builtin_tools import (
-    BuiltinTool,
-    BuiltinToolKind,
-    CodeInterpreter,
-    FileSearch,
-    ImageSearch,
-    Mcp,
-    WebExtractor,
-    WebSearch,
-)
+from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
+from openscope.core.codec import builtin_tool_to_dict
 from openscope.core.errors import OpenScopeError, error_code
 from openscope.core.events import (
     BUILTIN_KINDS,
@@ -277,28 +269,11 @@ def usage_body(usage: Usage, items: Sequence[Item] = ()) -> dict[str, Any]:
 
 
 def _builtin_tool_body(tool: BuiltinTool) -> dict[str, Any]:
-    """A built-in tool as the request named it (an MCP server's headers are not kept)."""
-    match tool:
-        case WebSearch() | WebExtractor() | CodeInterpreter() | ImageSearch():
-            return {"type": str(tool.kind)}
-        case FileSearch():
-            body: dict[str, Any] = {
-                "type": str(tool.kind),
-                "vector_store_ids": list(tool.vector_store_ids),
-            }
-            if tool.max_num_results is not None:
-                body["max_num_results"] = tool.max_num_results
-            return body
-        case Mcp():
-            return {
-                "type": str(tool.kind),
-                "server_label": tool.server_label,
-                "server_url": tool.server_url,
-                "server_protocol": tool.server_protocol,
-                "server_description": tool.server_description,
-            }
-        case _:
-            assert_never(tool)
+    """A built-in tool as the request named it: as the turn keeps it (an MCP server's
+    headers are not kept), less what Responses does not take (chat's search options) and
+    what was not set."""
+    kept = builtin_tool_to_dict(tool)
+    return {name: value for name, value in kept.items() if name != "options" and value is not None}
 
 
 def _tool_choice_body(choice: ToolChoice) -> Any:
