@@ -12,7 +12,6 @@ from openscope.core.builtin_tools import (
     FileSearch,
     ImageSearch,
     Mcp,
-    WebExtractor,
     WebSearch,
 )
 from openscope.core.errors import InvalidParameter
@@ -138,7 +137,6 @@ def test_empty_input_is_refused() -> None:
         ({"type": "web_search"}, WebSearch()),
         ({"type": "code_interpreter"}, CodeInterpreter()),
         ({"type": "code_interpreter", "container": {"type": "auto"}}, CodeInterpreter()),
-        ({"type": "web_extractor"}, WebExtractor()),
         ({"type": "web_search_image"}, ImageSearch(BuiltinToolKind.WEB_SEARCH_IMAGE)),
         ({"type": "image_search"}, ImageSearch(BuiltinToolKind.IMAGE_SEARCH)),
         ({"type": "file_search", "vector_store_ids": ["vs_1"]}, FileSearch(("vs_1",))),
@@ -566,3 +564,11 @@ def test_metadata_past_openais_bounds(pairs: dict[str, str], message: str) -> No
 def test_metadata_values_are_strings(value: Any) -> None:
     error = error_of(body(metadata={"k": value}))
     assert error.message.startswith("Invalid 'metadata.k': Input should be a valid string")
+
+
+def test_web_extractor_needs_web_search_beside_it() -> None:
+    error = error_of(body(tools=[{"type": "web_extractor"}]))
+    assert error.param == "tools"
+    assert "web_extractor must be used together with web_search" in error.message
+    turn, _ = decode(body(tools=[{"type": "web_search"}, {"type": "web_extractor"}]))
+    assert [str(t.kind) for t in turn.request.builtin_tools] == ["web_search", "web_extractor"]

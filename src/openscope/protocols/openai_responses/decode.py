@@ -122,6 +122,14 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
     declared = [_tool(t) for t in wire.tools or ()]
     tools = tuple(t for t in declared if isinstance(t, ToolSpec))
     builtin_tools = tuple(t for t in declared if not isinstance(t, ToolSpec))
+    kinds = {t.kind for t in builtin_tools}
+    if BuiltinToolKind.WEB_EXTRACTOR in kinds and BuiltinToolKind.WEB_SEARCH not in kinds:
+        # Model Studio offers the extractor only beside web search (it reads what a
+        # search found); alone, nothing would lead the model to a page.
+        raise InvalidParameter(
+            "Invalid 'tools': web_extractor must be used together with web_search.",
+            param="tools",
+        )
     response_format = _response_format(wire)
     settings = TurnSettings(
         instructions=wire.instructions,
