@@ -496,11 +496,6 @@ async def test_a_client_tool_named_like_a_builtin_is_refused() -> None:
     assert refused.value.param == "tools"
 
 
-async def test_several_choices_with_builtins_are_refused() -> None:
-    with pytest.raises(InvalidParameter, match="must be 1"):
-        pipeline(scripted(says(".")), Runner())(ask(WebSearch(), n=2))
-
-
 # -- usage --------------------------------------------------------------------------------
 
 

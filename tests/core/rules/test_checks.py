@@ -118,6 +118,9 @@ def test_tool_names_are_validated(name: str) -> None:
 def test_n_above_one_with_tools() -> None:
     req = request("qwen-plus", tools=(ToolSpec("f"),), sampling=SamplingParams(n=2))
     assert check(req) == "n must be 1 when the tools parameter is set."
+    # a built-in tool is a tool: refused here, before admission, not in the tool loop
+    req = request("qwen-plus", builtin_tools=(WebSearch(),), sampling=SamplingParams(n=2))
+    assert check(req) == "n must be 1 when the tools parameter is set."
 
 
 def test_forced_tool_must_exist() -> None:

@@ -60,8 +60,8 @@ def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) ->
         )
     if request.sampling.n > 1 and not caps.multiple_choices:
         raise Refusal(Wording.MODEL_LACKS_N, Field.N, model=model)
-    if request.sampling.n > 1 and request.tools:
-        raise Refusal(Wording.N_WITH_TOOLS, Field.N)
+    if request.sampling.n > 1 and (request.tools or request.builtin_tools):
+        raise Refusal(Wording.N_WITH_TOOLS, Field.N)  # a built-in tool is a tool too
     if request.sampling.logprobs and not caps.logprobs:
         raise Refusal(Wording.MODEL_LACKS, Field.LOGPROBS, model=model)
     searches = any(t.kind is BuiltinToolKind.WEB_SEARCH for t in request.builtin_tools)

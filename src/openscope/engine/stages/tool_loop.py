@@ -61,7 +61,6 @@ from openscope.core.messages import (
     ToolResultPart,
 )
 from openscope.core.request import GenerateRequest, ToolChoice, ToolChoiceMode, ToolSpec
-from openscope.core.rules import Field, Refusal, Wording
 from openscope.core.tool_runner import BuiltinToolRunner, ToolContext, ToolOutcome
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router
@@ -269,8 +268,7 @@ class ToolLoop:
         offered = self._offered(call.request)
         if not offered:
             return next(call)  # nothing to run here: no hop
-        if call.request.sampling.n > 1:
-            raise Refusal(Wording.N_WITH_TOOLS, Field.N)
+        # (n > 1 beside a built-in tool is refused by the core rules, before admission)
         return self._loop(call, offered, next)
 
     def _offered(self, request: GenerateRequest) -> dict[str, _Offered]:
