@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from openscope.core.builtin_tools import BuiltinToolKind
+from openscope.core.builtin_tools import BuiltinToolKind, WebSearch
 from openscope.core.codec import part_from_dict, part_to_dict
 from openscope.core.events import PartKind, PartStart
 from openscope.core.fold import fold
@@ -47,3 +47,11 @@ def test_a_failed_result_folds_as_failed() -> None:
     events[4] = replace(start, status="failed")
     (choice,) = fold(events).choices
     assert choice.message.parts[1] == BuiltinResultPart("ws_1", SEARCH, OUTPUT, status="failed")
+
+
+def test_only_forced_search_true_forces_a_search() -> None:
+    # chat's search_options are the client's JSON: "false" or 1 is not true
+    assert WebSearch(options={"forced_search": True}).forced
+    for value in (False, "false", "true", 1, None):
+        assert not WebSearch(options={"forced_search": value}).forced
+    assert not WebSearch().forced

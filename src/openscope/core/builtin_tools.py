@@ -30,6 +30,11 @@ class WebSearch:
     options: dict[str, Any] = field(default_factory=dict)
     kind: BuiltinToolKind = field(default=BuiltinToolKind.WEB_SEARCH, init=False)
 
+    @property
+    def forced(self) -> bool:
+        """Whether the model must search before it answers (`forced_search: true`)."""
+        return self.options.get("forced_search") is True
+
 
 @dataclass(frozen=True, slots=True)
 class WebExtractor:

@@ -209,7 +209,7 @@ def _forced(request: GenerateRequest, offered: Mapping[str, _Offered]) -> str | 
     if choice.mode is ToolChoiceMode.NONE:
         return None
     for name, o in offered.items():
-        if isinstance(o.spec, WebSearch) and o.spec.options.get("forced_search"):
+        if isinstance(o.spec, WebSearch) and o.spec.forced:
             return name
     return None
 
