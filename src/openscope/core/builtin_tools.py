@@ -4,6 +4,7 @@ and their results are parts of the answer (`BuiltinCallPart`, `BuiltinResultPart
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -19,6 +20,40 @@ class BuiltinToolKind(StrEnum):
     IMAGE_SEARCH = "image_search"
     FILE_SEARCH = "file_search"
     MCP = "mcp"
+
+
+# Model Studio's `search_options` values (builtin-tools.md §1.1).
+SEARCH_STRATEGIES = ("turbo", "max", "agent", "agent_max")
+CITATION_FORMATS = ("[<number>]", "[ref_<number>]")
+MAX_ASSIGNED_SITES = 25
+_FLAG_OPTIONS = ("forced_search", "enable_source", "enable_citation", "enable_search_extension")
+
+
+def search_options_problem(options: Mapping[str, Any]) -> str | None:
+    """What is wrong with chat's `search_options` (None: nothing), so that a bad value is
+    refused when the request comes in, not found when the model first searches. Keys this
+    does not know pass: Model Studio may have more than its documents name."""
+    for flag in _FLAG_OPTIONS:
+        if flag in options and not isinstance(options[flag], bool):
+            return f"{flag} must be true or false"
+    strategy = options.get("search_strategy")
+    if strategy is not None and strategy not in SEARCH_STRATEGIES:
+        return f"search_strategy must be one of {', '.join(SEARCH_STRATEGIES)}"
+    citation_format = options.get("citation_format")
+    if citation_format is not None and citation_format not in CITATION_FORMATS:
+        return f"citation_format must be one of {', '.join(CITATION_FORMATS)}"
+    freshness = options.get("freshness")
+    if freshness is not None and (
+        not isinstance(freshness, int) or isinstance(freshness, bool) or freshness < 1
+    ):
+        return "freshness must be a positive number of days"
+    sites = options.get("assigned_site_list")
+    if sites is not None:
+        if not isinstance(sites, list) or not all(isinstance(site, str) for site in sites):
+            return "assigned_site_list must be a list of site names"
+        if len(sites) > MAX_ASSIGNED_SITES:
+            return f"assigned_site_list takes at most {MAX_ASSIGNED_SITES} sites"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -234,3 +234,36 @@ def test_partial_decodes_whatever_the_thinking_switch_says() -> None:
     # whether thinking allows partial mode is the core rules' to say (tests/core/rules)
     request, _ = decode(body(messages=[USER, PREFIX], enable_thinking=True))
     assert request.partial and request.thinking.enabled
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"forced_search": "true"}, "forced_search must be true or false"),
+        ({"search_strategy": "deep"}, "search_strategy must be one of turbo, max, agent"),
+        ({"citation_format": "<n>"}, "citation_format must be one of"),
+        ({"freshness": 0}, "freshness must be a positive number of days"),
+        ({"freshness": True}, "freshness must be a positive number of days"),
+        ({"assigned_site_list": "a.com"}, "assigned_site_list must be a list"),
+        ({"assigned_site_list": [f"s{i}.com" for i in range(26)]}, "at most 25 sites"),
+    ],
+)
+def test_bad_search_options_are_refused_when_the_request_comes_in(
+    options: dict[str, Any], problem: str
+) -> None:
+    error = error_of(body(enable_search=True, search_options=options))
+    assert error.param == "search_options"
+    assert problem in error.message
+
+
+def test_sound_search_options_pass_on_as_given() -> None:
+    options = {
+        "forced_search": True,
+        "search_strategy": "agent_max",
+        "freshness": 7,
+        "assigned_site_list": ["a.com"],
+        "citation_format": "[ref_<number>]",
+        "some_future_option": 1,
+    }
+    request, _ = decode(body(enable_search=True, search_options=options))
+    assert request.builtin_tools == (WebSearch(options=options),)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from openscope.core.builtin_tools import SEARCH_STRATEGIES
 from openscope.tools.web_search import SearchStrategy, parse_strategy, plan_for
 
 
@@ -40,3 +41,7 @@ def test_turbo_is_the_default() -> None:
 def test_an_unknown_strategy_names_the_accepted_ones(value: str) -> None:
     with pytest.raises(ValueError, match="turbo, max, agent, agent_max"):
         parse_strategy(value)
+
+
+def test_the_strategies_are_the_ones_the_core_accepts() -> None:
+    assert tuple(s.value for s in SearchStrategy) == SEARCH_STRATEGIES

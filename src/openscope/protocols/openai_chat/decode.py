@@ -8,7 +8,12 @@ from typing import Any
 
 from openscope.core import ids
 from openscope.core.arguments import arguments_text
-from openscope.core.builtin_tools import BuiltinTool, CodeInterpreter, WebSearch
+from openscope.core.builtin_tools import (
+    BuiltinTool,
+    CodeInterpreter,
+    WebSearch,
+    search_options_problem,
+)
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
     CacheControl,
@@ -60,7 +65,13 @@ def _builtin_tools(wire: ChatCompletionRequest) -> tuple[BuiltinTool, ...]:
     """Chat switches built-in tools on with flags; the core names them as tools."""
     tools: list[BuiltinTool] = []
     if wire.enable_search:
-        tools.append(WebSearch(options=dict(wire.search_options or {})))
+        options = dict(wire.search_options or {})
+        problem = search_options_problem(options)
+        if problem is not None:
+            raise InvalidParameter(
+                f"Invalid parameter 'search_options': {problem}.", param="search_options"
+            )
+        tools.append(WebSearch(options=options))
     if wire.enable_code_interpreter:
         tools.append(CodeInterpreter())
     return tuple(tools)

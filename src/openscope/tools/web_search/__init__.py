@@ -32,9 +32,9 @@ Providers (each a `SearchProvider`):
   blocks: from async code call it through `asyncio.to_thread`.
 """
 
+from openscope.core.builtin_tools import MAX_ASSIGNED_SITES
 from openscope.tools.web_search.local_index import BuildReport, LocalIndexProvider, build_index
 from openscope.tools.web_search.model import (
-    MAX_ASSIGNED_SITES,
     SearchFailed,
     SearchProvider,
     SearchQuery,

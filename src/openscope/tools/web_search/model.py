@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
+from openscope.core.builtin_tools import MAX_ASSIGNED_SITES
 from openscope.tools.web_search.sites import normalise_site
 
 # Model Studio's cap on `search_options.assigned_site_list` [ZH-WS].
-MAX_ASSIGNED_SITES = 25
 # A query asks for at most this many results; more is never useful in a model's context.
 MAX_RESULTS_PER_QUERY = 50
 

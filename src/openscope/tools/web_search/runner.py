@@ -23,11 +23,16 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, WebSearch
+from openscope.core.builtin_tools import (
+    CITATION_FORMATS,
+    MAX_ASSIGNED_SITES,
+    BuiltinTool,
+    BuiltinToolKind,
+    WebSearch,
+)
 from openscope.core.request import ToolSpec
 from openscope.core.tool_runner import ToolContext, ToolOutcome
 from openscope.tools.web_search.model import (
-    MAX_ASSIGNED_SITES,
     SearchFailed,
     SearchProvider,
     SearchQuery,
@@ -57,7 +62,6 @@ PARAMETERS: dict[str, Any] = {
     "required": ["query"],
 }
 # Model Studio's `citation_format` values [ZH-WS]; the default is `[<number>]`.
-CITATION_FORMATS = ("[<number>]", "[ref_<number>]")
 
 
 class OptionsError(ValueError):
