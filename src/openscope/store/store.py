@@ -347,8 +347,7 @@ class Store:
     # Usage: the ledger of finished requests, its hourly rollup and its retention (the
     # rules that keep the rollup exact are in usage.py).
 
-    @finishes_even_if_cancelled
-    async def record_usage(self, record: UsageRecord) -> bool:
+    async def record_usage(self, record: UsageRecord) -> bool:  # (the batch is shielded)
         """Add the request's record; False (and nothing changes) if its request id is in
         the ledger already."""
         return await self.record_usage_batch((record,)) == 1
