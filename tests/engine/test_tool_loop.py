@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -104,6 +104,9 @@ class Runner:
             raise
         assert isinstance(answer, ToolOutcome)
         return answer
+
+    def recall(self, result: BuiltinResultPart) -> str:
+        return f"recalled {result.output}"
 
 
 def calls(*named: tuple[str, str], finish: FinishReason = FinishReason.TOOL_CALLS) -> list[Event]:
@@ -685,3 +688,100 @@ async def test_json_of_a_failed_outcome_names_the_error() -> None:
     events = await run(pipeline(backend, Runner()), ask(WebSearch()))
     output = "".join(e.text for e in events if isinstance(e, PartDelta) and e.part == 1)
     assert "not valid JSON" in json.loads(output)["error"]
+
+
+# -- earlier runs -------------------------------------------------------------------------
+
+
+def chained(*builtins: BuiltinTool) -> Call:
+    """A turn whose history holds an earlier search (a call, its result, the answer)."""
+    earlier = Message(
+        Role.ASSISTANT,
+        (
+            BuiltinCallPart("ws_old", SEARCH, '{"query": "old"}'),
+            BuiltinResultPart("ws_old", SEARCH, '{"n": 1}'),
+            TextPart("It was sunny."),
+        ),
+    )
+    call = ask(*builtins)
+    history = (call.request.messages[0], earlier, Message(Role.USER, (TextPart("And now?"),)))
+    return Call(CALLER, replace(call.request, messages=history), stream=True, request_id="r2")
+
+
+async def test_earlier_builtin_runs_reach_the_model_as_function_turns() -> None:
+    backend = scripted(says("Still sunny."))
+    events = await run(pipeline(backend, Runner()), chained(WebSearch()))
+
+    assert_one_stream(events)
+    seen = backend.requests[0][0].messages
+    assert [m.role for m in seen] == [
+        Role.USER,
+        Role.ASSISTANT,
+        Role.TOOL,
+        Role.ASSISTANT,
+        Role.USER,
+    ]
+    assert seen[1].parts == (ToolCallPart("ws_old", "web_search", '{"query": "old"}'),)
+    assert seen[2].parts == (ToolResultPart("ws_old", (TextPart('recalled {"n": 1}'),)),)
+    assert seen[3].parts == (TextPart("It was sunny."),)
+
+
+async def test_earlier_runs_reach_the_model_even_when_no_builtin_is_offered() -> None:
+    backend = scripted(says("Sunny, I said."))
+    await run(pipeline(backend, Runner()), chained())
+
+    seen = backend.requests[0][0].messages
+    assert [m.role for m in seen][1:3] == [Role.ASSISTANT, Role.TOOL]
+    assert not any(
+        isinstance(p, BuiltinCallPart | BuiltinResultPart) for m in seen for p in m.parts
+    )
+
+
+async def test_a_runner_sees_the_earlier_results_of_history_and_of_this_request() -> None:
+    backend = scripted(
+        calls(("web_search", '{"query": "a"}')),
+        calls(("web_search", '{"query": "b"}')),
+        says("Done."),
+    )
+    search = Runner(answer=ToolOutcome("found", '{"n": 2}'))
+    await run(pipeline(backend, search), chained(WebSearch()))
+
+    first, second = (context.earlier for _, _, context in search.runs)
+    assert [(r.call_id, r.output) for r in first] == [("ws_old", '{"n": 1}')]
+    assert [r.output for r in second] == ['{"n": 1}', '{"n": 2}']
+    assert second[1].tool is SEARCH and second[1].status == "completed"
+
+
+async def test_a_failed_earlier_result_is_an_error_result_for_the_model() -> None:
+    call = chained(WebSearch())
+    old = call.request.messages[1]
+    failed = BuiltinResultPart("ws_old", SEARCH, '{"error": "down"}', status="failed")
+    messages = (
+        call.request.messages[0],
+        Message(Role.ASSISTANT, (old.parts[0], failed)),
+        *call.request.messages[2:],
+    )
+    backend = scripted(says("Sorry."))
+    await run(
+        pipeline(backend, Runner()),
+        replace(call, request=replace(call.request, messages=messages)),
+    )
+    result = backend.requests[0][0].messages[2].parts[0]
+    assert isinstance(result, ToolResultPart) and result.is_error
+
+
+async def test_a_call_without_its_result_still_gets_a_tool_turn() -> None:
+    call = chained()
+    lone = Message(Role.ASSISTANT, (BuiltinCallPart("ci_1", CODE, '{"code": "1"}'),))
+    messages = (call.request.messages[0], lone, Message(Role.USER, (TextPart("?"),)))
+    backend = scripted(says("Hm."))
+    await run(
+        pipeline(backend, Runner()), replace(call, request=replace(call.request, messages=messages))
+    )
+
+    seen = backend.requests[0][0].messages
+    assert seen[1].parts == (ToolCallPart("ci_1", "code_interpreter", '{"code": "1"}'),)
+    result = seen[2].parts[0]
+    assert isinstance(result, ToolResultPart) and result.is_error
+    # a kind with no runner here is recalled from its output; none at all is said so
+    assert result.content == (TextPart("No result of this call was kept."),)

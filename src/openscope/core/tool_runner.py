@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
+from openscope.core.messages import BuiltinResultPart
 from openscope.core.request import ToolSpec
 
 ToolStatus = Literal["completed", "failed"]
@@ -22,12 +23,17 @@ ToolStatus = Literal["completed", "failed"]
 @dataclass(frozen=True, slots=True)
 class ToolContext:
     """Who a tool runs for: the request (its id, in logs), the caller's workspace (a tool
-    with state, such as a code container, keeps it per workspace) and when the request
-    must be done (seconds on `time.monotonic`, or None)."""
+    with state never crosses it), when the request must be done (seconds on
+    `time.monotonic`, or None), and the results of the built-in tools that ran earlier in
+    the conversation, oldest first: those in the request's history (an earlier turn of a
+    chain, an item the client sent back) and those of this request's earlier rounds. A
+    tool finds its state there (the container a code call ran in) and goes on from what
+    the model has seen (a search numbers its sources after the earlier searches')."""
 
     request_id: str
     workspace: str
     deadline: float | None = None
+    earlier: tuple[BuiltinResultPart, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,4 +66,10 @@ class BuiltinToolRunner(Protocol):
         may be anything the model wrote). Never raises for a failure of the tool itself:
         returns a failed outcome. Cancelled when the client leaves: whatever it started
         (a process, a request) must stop then."""
+        ...
+
+    def recall(self, result: BuiltinResultPart) -> str:
+        """What the model reads of an earlier run, known only by its wire `output` (a
+        stored turn, an item the client sent back): what `for_model` said, as far as
+        the output keeps it."""
         ...

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from openscope.core.builtin_tools import BuiltinToolKind, CodeInterpreter
+from openscope.core.messages import BuiltinResultPart
 from openscope.core.tool_runner import ToolContext
 from openscope.tools.code_interpreter import CodeInterpreterRunner, Containers
 from tests.tools.code_interpreter.conftest import SMALL, requires_bwrap
@@ -199,3 +200,24 @@ async def test_a_container_expiring_after_the_lookup_is_replaced_once(tmp_path: 
         assert json.loads(outcome.output)["container_id"] == tool.container_of("ws_a")
     finally:
         await tool.aclose()
+
+
+def test_recall_gives_the_logs_and_counts_images_without_their_bytes(tmp_path: Path) -> None:
+    tool = CodeInterpreterRunner(Containers(tmp_path / "sandbox", SMALL), max_logs_for_model=100)
+    output = json.dumps(
+        {
+            "code": "print('x' * 500)",
+            "outputs": [
+                {"type": "logs", "logs": "x" * 500},
+                {"type": "image", "url": "data:image/png;base64,AAAA"},
+            ],
+        }
+    )
+    text = tool.recall(BuiltinResultPart("ci_1", BuiltinToolKind.CODE_INTERPRETER, output))
+    assert "characters cut" in text and len(text) < 250
+    assert "[1 image(s) were produced and shown to the user]" in text
+    assert "base64" not in text
+    failed = BuiltinResultPart(
+        "ci_2", BuiltinToolKind.CODE_INTERPRETER, '{"error": "timed out"}', status="failed"
+    )
+    assert tool.recall(failed) == "The code did not run: timed out"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from openscope.core.builtin_tools import BuiltinToolKind, WebExtractor
+from openscope.core.messages import BuiltinResultPart
 from openscope.core.tool_runner import ToolContext
 from openscope.tools.fetch import Fetcher, FetchPolicy, networks
 from openscope.tools.web_extractor import OutputLimits, WebExtractorRunner
@@ -107,3 +108,15 @@ async def test_bad_arguments_fail_naming_the_problem(
     assert output["output"].startswith("Not run: ")
     assert all(isinstance(url, str) for url in output["urls"])
     assert isinstance(output["goal"], str)
+
+
+def test_recall_gives_the_output_or_the_error() -> None:
+    tool = runner()
+    done = json.dumps({"goal": "g", "urls": ["https://a.example"], "output": "Summary: x"})
+    kind = BuiltinToolKind.WEB_EXTRACTOR
+    assert tool.recall(BuiltinResultPart("we_1", kind, done)) == "Summary: x"
+    failed = BuiltinResultPart("we_2", kind, '{"error": "not run"}', status="failed")
+    assert tool.recall(failed) == "not run"
+    assert tool.recall(BuiltinResultPart("we_3", kind, "not json")) == (
+        "The web_extractor call left no output."
+    )

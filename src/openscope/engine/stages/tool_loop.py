@@ -52,6 +52,7 @@ from openscope.core.events import (
     UsageReport,
 )
 from openscope.core.messages import (
+    BuiltinResultPart,
     Message,
     Part,
     ReasoningPart,
@@ -64,6 +65,7 @@ from openscope.core.request import GenerateRequest, ToolChoice, ToolChoiceMode, 
 from openscope.core.tool_runner import BuiltinToolRunner, ToolContext, ToolOutcome
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router
+from openscope.engine.stages.tool_history import FunctionTurns, earlier_results, has_builtin_parts
 
 log = logging.getLogger("openscope.tools")
 
@@ -189,6 +191,11 @@ def _failed(message: str) -> ToolOutcome:
     return ToolOutcome(for_model=message, output=json.dumps({"error": message}), status="failed")
 
 
+def _result_part(call: _Part, outcome: ToolOutcome) -> BuiltinResultPart:
+    assert call.builtin is not None
+    return BuiltinResultPart(call.call_id, call.builtin.spec.kind, outcome.output, outcome.status)
+
+
 def _result_events(call: _Part, index: int, outcome: ToolOutcome) -> list[Event]:
     assert call.builtin is not None
     kind = str(call.builtin.spec.kind)
@@ -266,10 +273,19 @@ class ToolLoop:
 
     def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
         offered = self._offered(call.request)
+        earlier: tuple[BuiltinResultPart, ...] = ()
+        if has_builtin_parts(call.request.messages):
+            # Earlier runs in the history: the model reads them as function turns, a
+            # runner finds its state in their results.
+            earlier = earlier_results(call.request.messages)
+            kinds = {str(o.spec.kind): name for name, o in offered.items()}
+            turns = FunctionTurns(self._runners, lambda kind: kinds.get(str(kind), str(kind)))
+            messages = turns.rewrite(call.request.messages)
+            call = replace(call, request=replace(call.request, messages=messages))
         if not offered:
             return next(call)  # nothing to run here: no hop
         # (n > 1 beside a built-in tool is refused by the core rules, before admission)
-        return self._loop(call, offered, next)
+        return self._loop(call, offered, next, earlier)
 
     def _offered(self, request: GenerateRequest) -> dict[str, _Offered]:
         """The built-in tools this loop runs for `request`, by their function's name."""
@@ -296,7 +312,11 @@ class ToolLoop:
         return offered
 
     async def _loop(
-        self, call: Call, offered: dict[str, _Offered], next: Next
+        self,
+        call: Call,
+        offered: dict[str, _Offered],
+        next: Next,
+        earlier: tuple[BuiltinResultPart, ...],
     ) -> AsyncGenerator[Event, None]:
         original = call.request
         # The backend is not asked to run what runs here (specs hold dicts: by kind).
@@ -339,9 +359,11 @@ class ToolLoop:
                     outcome = _failed("Not run: this request's tool calls are used up.")
                 else:
                     started = self._monotonic()
-                    outcome = await self._run(tool_call, call, self._total_tool_time - tool_time)
+                    time_left = self._total_tool_time - tool_time
+                    outcome = await self._run(tool_call, call, time_left, earlier)
                     tool_time += self._monotonic() - started
                 outcomes.append(outcome)
+                earlier = (*earlier, _result_part(tool_call, outcome))
                 for out in _result_events(tool_call, next_part, outcome):
                     yield out
                 next_part += 1
@@ -354,7 +376,13 @@ class ToolLoop:
             messages = (*messages, *_history(turn, outcomes))
             with_builtins = rounds < self._max_rounds and tool_time < self._total_tool_time
 
-    async def _run(self, tool_call: _Part, call: Call, time_left: float) -> ToolOutcome:
+    async def _run(
+        self,
+        tool_call: _Part,
+        call: Call,
+        time_left: float,
+        earlier: tuple[BuiltinResultPart, ...],
+    ) -> ToolOutcome:
         """One run of a built-in tool, within its time: a failure of any kind is a failed
         outcome; only the client leaving (a cancellation) goes on up, stopping the run."""
         offered = tool_call.builtin
@@ -371,7 +399,7 @@ class ToolLoop:
             timeout = min(timeout, call.deadline - self._monotonic())
         if timeout <= 0:
             return _failed(f"Not run: no time was left for {name}.")
-        context = ToolContext(call.request_id, call.principal.workspace, call.deadline)
+        context = ToolContext(call.request_id, call.principal.workspace, call.deadline, earlier)
         try:
             async with asyncio.timeout(timeout):
                 return await offered.runner.run(offered.spec, arguments, context)

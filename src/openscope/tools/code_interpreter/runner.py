@@ -29,6 +29,7 @@ import json
 from typing import Any
 
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
+from openscope.core.messages import BuiltinResultPart
 from openscope.core.request import ToolSpec
 from openscope.core.tool_runner import ToolContext, ToolOutcome
 from openscope.tools.code_interpreter.containers import Containers
@@ -134,6 +135,26 @@ class CodeInterpreterRunner:
         tail = cap - head
         cut = len(logs) - head - tail
         return f"{logs[:head]}\n[... {cut} characters cut ...]\n{logs[-tail:]}"
+
+    def recall(self, result: BuiltinResultPart) -> str:
+        """An earlier cell as the model reads it again: its logs (cut as a fresh run's
+        are), and how many images it showed; never the images' bytes."""
+        try:
+            data = json.loads(result.output)
+        except ValueError:
+            data = None
+        outputs = data.get("outputs") if isinstance(data, dict) else None
+        if not isinstance(outputs, list):
+            error = data.get("error") if isinstance(data, dict) else None
+            return f"The code did not run: {error}" if error else "The code left no output."
+        logs = "".join(
+            o.get("logs", "") for o in outputs if isinstance(o, dict) and o.get("type") == "logs"
+        )
+        images = sum(1 for o in outputs if isinstance(o, dict) and o.get("type") == "image")
+        text = self._for_model(logs) or "(the code ran and printed nothing)"
+        if images:
+            text += f"\n[{images} image(s) were produced and shown to the user]"
+        return text
 
     async def expire_idle(self) -> list[str]:
         """Remove the containers idle past the policy's `idle_seconds` and forget the

@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
+from openscope.core.messages import BuiltinResultPart
 from openscope.core.request import ToolSpec
 from openscope.core.tool_runner import ToolContext, ToolOutcome
 from openscope.tools.web_extractor.extractor import WebExtractor
@@ -82,6 +83,15 @@ class WebExtractorRunner:
             output=_output(shown_goal, shown_urls, result.output),
             status="completed" if result.ok else "failed",
         )
+
+    def recall(self, result: BuiltinResultPart) -> str:
+        """An earlier extraction as the model reads it again: its output, kept whole."""
+        try:
+            data = json.loads(result.output)
+        except ValueError:
+            data = None
+        text = data.get("output") or data.get("error") if isinstance(data, dict) else None
+        return text if isinstance(text, str) else "The web_extractor call left no output."
 
 
 def _problem(goal: object, urls: object) -> str | None:

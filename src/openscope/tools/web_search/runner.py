@@ -30,6 +30,7 @@ from openscope.core.builtin_tools import (
     BuiltinToolKind,
     WebSearch,
 )
+from openscope.core.messages import BuiltinResultPart
 from openscope.core.request import ToolSpec
 from openscope.core.tool_runner import ToolContext, ToolOutcome
 from openscope.tools.web_search.model import (
@@ -105,6 +106,11 @@ class WebSearchRunner:
             output=_output(text, results),
         )
 
+    def recall(self, result: BuiltinResultPart) -> str:
+        """An earlier search as the model reads it again: its query and its numbered
+        results (the snippets are not kept in the item)."""
+        return recall_search(result)
+
     async def aclose(self) -> None:
         """Close the provider's connections, when it keeps any (SearXNG's session)."""
         close = getattr(self.provider, "aclose", None)
@@ -176,3 +182,26 @@ def _output(query: str, results: Sequence[SearchResult]) -> str:
 
 def _failed(query: str, for_model: str) -> ToolOutcome:
     return ToolOutcome(for_model=for_model, output=_output(query, ()), status="failed")
+
+
+def recall_search(result: BuiltinResultPart) -> str:
+    try:
+        data = json.loads(result.output)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return "The web search left no readable result."
+    action = data.get("action")
+    query = action.get("query") if isinstance(action, dict) else None
+    found = data.get("search_results")
+    lines = [
+        f"[{r.get('index')}] {r.get('title') or r.get('url')} ({r.get('url')})"
+        for r in (found if isinstance(found, list) else ())
+        if isinstance(r, dict)
+    ]
+    if result.status == "failed" or not lines:
+        error = data.get("error")
+        what = f" for {query!r}" if isinstance(query, str) and query else ""
+        return f"The web search{what} found nothing" + (f": {error}" if error else ".")
+    head = f"Results of the web search for {query!r}:" if query else "Web search results:"
+    return "\n".join([head, *lines])
