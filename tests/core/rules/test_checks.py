@@ -115,6 +115,25 @@ def test_tool_names_are_validated(name: str) -> None:
     assert "tool name" in check(req)
 
 
+def test_a_function_named_search_is_refused_as_model_studio_does() -> None:
+    req = request("qwen-plus", tools=(ToolSpec("search"),))
+    assert check(req) == (
+        "<400> InternalError.Algo.InvalidParameter: Tool names are not allowed to be [search]"
+    )
+    assert refusal(req).param == "tools"
+
+
+def test_a_function_named_like_a_builtin_of_the_request_is_refused_before_admission() -> None:
+    clash = request("qwen-plus", tools=(ToolSpec("web_search"),), builtin_tools=(WebSearch(),))
+    assert check(clash) == (
+        "The tool name web_search is taken by the built-in tool web_search in this request."
+    )
+    # without the built-in, the name is the client's
+    rules.check_request(
+        request("qwen-plus", tools=(ToolSpec("web_search"),)), CATALOG["qwen-plus"], stream=False
+    )
+
+
 def test_n_above_one_with_tools() -> None:
     req = request("qwen-plus", tools=(ToolSpec("f"),), sampling=SamplingParams(n=2))
     assert check(req) == "n must be 1 when the tools parameter is set."

@@ -10,6 +10,9 @@ from openscope.core.rules.refusal import Refusal
 from openscope.core.rules.wording import Wording
 
 TOOL_NAME_MAX_CHARS = 64
+# Model Studio keeps this function name for its own search, whether or not a request
+# searches: a client function called so is refused.
+RESERVED_TOOL_NAMES = frozenset({"search"})
 TOOL_NAME = re.compile(rf"^[A-Za-z0-9_-]{{1,{TOOL_NAME_MAX_CHARS}}}$")
 
 
@@ -22,7 +25,16 @@ def check_tools(request: GenerateRequest) -> None:
             raise Refusal(
                 Wording.TOOL_NAME_INVALID, Field.TOOLS, name=tool.name, limit=TOOL_NAME_MAX_CHARS
             )
+        if tool.name in RESERVED_TOOL_NAMES:
+            raise Refusal(Wording.TOOL_NAME_RESERVED, Field.TOOLS, name=tool.name)
     names = [t.name for t in request.tools]
+    for builtin in request.builtin_tools:
+        # The tool loop offers a built-in tool to the model as a function named after
+        # its kind: a client function of that name would be indistinguishable.
+        if str(builtin.kind) in names:
+            raise Refusal(
+                Wording.TOOL_NAME_TAKEN, Field.TOOLS, name=builtin.kind, kind=builtin.kind
+            )
     if len(set(names)) != len(names):
         raise Refusal(Wording.TOOL_NAMES_REPEATED, Field.TOOLS)
     choice = request.tool_choice

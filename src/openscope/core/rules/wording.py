@@ -39,6 +39,11 @@ class Wording(StrEnum):
         "most {limit} characters."
     )
     TOOL_NAMES_REPEATED = "Tool names must be unique."
+    # Model Studio's own words, with its prefix (seen in real traffic, builtin-tools.md §1.4)
+    TOOL_NAME_RESERVED = (
+        "<400> InternalError.Algo.InvalidParameter: Tool names are not allowed to be [{name}]"
+    )
+    TOOL_NAME_TAKEN = "The tool name {name} is taken by the built-in tool {kind} in this request."
     FORCED_TOOL_WITHOUT_TOOLS = "{param} can force a tool call only when {tools} are given."
     FORCED_TOOL_UNKNOWN = "{param} names the function '{name}', which is not in {tools}."
     # what the model can do
