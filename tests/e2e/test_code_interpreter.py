@@ -1,0 +1,75 @@
+"""The code interpreter run by openscope itself in a real server with a real bubblewrap
+sandbox: a call becomes a `code_interpreter_call` item with the code, what it printed and
+its container, streamed with its progress events.
+
+The model is the scripted echo backend, which calls the offered tool with the user's text
+as its argument and then says what the tool returned: the 135M embedded model, forced to
+call, rambles inside the code string until its token limit (measured: 300 of 300 tokens,
+the string never closed), so it cannot show a run that completes."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import CONFIG, SCRIPTED, Server, openai_sdk, serving
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="needs bwrap: apt-get install bubblewrap"
+)
+CODE = "print(123 * 456)"
+
+
+@pytest.fixture(scope="module")
+def interpreting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("code-interpreter")
+    config = CONFIG + "\n[tools.code_interpreter]\nenabled = true\n"
+    with serving(workdir, config=config) as server:
+        yield server
+
+
+def test_responses_code_interpreter_call_carries_code_logs_and_container(
+    interpreting: Server,
+) -> None:
+    client = openai_sdk(interpreting)
+    response = client.responses.create(
+        model=SCRIPTED,
+        input=CODE,
+        tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+    )
+    call = response.output[0].model_dump()
+    assert [item.type for item in response.output] == ["code_interpreter_call", "message"]
+    assert call["status"] == "completed"
+    assert call["code"] == CODE
+    assert call["container_id"].startswith("cntr_")
+    assert call["outputs"] == [{"type": "logs", "logs": "56088\n"}]
+    # the model's next turn read what the code printed
+    assert response.output_text == "The tool returned: 56088"
+    assert response.usage is not None
+    assert response.usage.model_dump()["x_tools"] == {"code_interpreter": {"count": 1}}
+    stored = client.responses.retrieve(response.id)
+    assert stored.output[0].model_dump() == call
+
+
+def test_responses_stream_shows_the_run_as_it_happens(interpreting: Server) -> None:
+    client = openai_sdk(interpreting)
+    with client.responses.stream(
+        model=SCRIPTED,
+        input=CODE,
+        tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+    ) as stream:
+        events = list(stream)
+    types = [e.type for e in events]
+    added = types.index("response.output_item.added")
+    assert events[added].item.type == "code_interpreter_call"  # type: ignore[union-attr]
+    assert types.index("response.code_interpreter_call.in_progress") > added
+    interpreting_at = types.index("response.code_interpreter_call.interpreting")
+    done_at = types.index("response.output_item.done")
+    assert interpreting_at < types.index("response.code_interpreter_call.completed") < done_at
+    numbers = [e.sequence_number for e in events]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+
+    final = stream.get_final_response()
+    assert final.output[0].model_dump()["outputs"][0]["logs"] == "56088\n"
