@@ -67,11 +67,8 @@ def test_offers_web_search_image_with_queries() -> None:
     assert spec.description
     queries = spec.parameters["properties"]["queries"]
     assert spec.parameters["required"] == ["queries"]
-    assert (queries["type"], queries["items"]["type"], queries["minItems"]) == (
-        "array",
-        "string",
-        1,
-    )
+    assert (queries["type"], queries["minItems"], queries["maxItems"]) == ("array", 1, 4)
+    assert queries["items"] == {"type": "string", "minLength": 1, "maxLength": 120}
 
 
 async def test_writes_the_items_fields_as_json_strings() -> None:
@@ -111,6 +108,14 @@ async def test_queries_interleave_dedupe_and_cap_at_ten() -> None:
     assert [q.text for q in provider.queries] == ["a", "b", "c"]  # "a " is "a"
 
 
+async def test_a_blank_query_beside_others_is_left_out() -> None:
+    provider = FakeImages({"cats": [CAT]})
+    outcome, fields = await run(provider, {"queries": ["", "cats", "  "]})
+    assert outcome.status == "completed"
+    assert [q.text for q in provider.queries] == ["cats"]
+    assert fields["arguments"] == '{"queries": ["", "cats", "  "]}'  # as the model wrote them
+
+
 async def test_nothing_found_is_a_completed_empty_list() -> None:
     outcome, fields = await run(FakeImages({}), {"queries": ["nothing"]})
     assert (outcome.status, fields["output"]) == ("completed", "[]")
@@ -123,8 +128,8 @@ async def test_nothing_found_is_a_completed_empty_list() -> None:
         ({}, "needs `queries`: a list of one or more strings"),
         ({"queries": []}, "needs `queries`: a list of one or more strings"),
         ({"queries": "cats"}, "needs `queries`: a list of one or more strings"),
-        ({"queries": ["cats", " "]}, "must be a non-empty string"),
-        ({"queries": ["cats", 3]}, "must be a non-empty string"),
+        ({"queries": [" ", ""]}, "hold no words to search for"),
+        ({"queries": ["cats", 3]}, "must be a string"),
         ({"queries": ["a", "b", "c", "d", "e"]}, "at most 4 queries"),
         ({"queries": ["x" * 121]}, "at most 120 characters"),
     ],

@@ -53,7 +53,8 @@ PARAMETERS: dict[str, Any] = {
         "queries": {
             "type": "array",
             "description": "What to search images of: one or more short queries.",
-            "items": {"type": "string", "maxLength": MAX_QUERY_CHARS},
+            # bounded, a forced call (whose grammar follows this schema) writes words
+            "items": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
             "minItems": 1,
             "maxItems": MAX_QUERIES,
         }
@@ -115,11 +116,14 @@ def _queries(value: Any) -> list[str] | str:
     """The call's queries, or why they cannot be searched (told to the model)."""
     if not isinstance(value, list) or not value:
         return "The web_search_image call needs `queries`: a list of one or more strings."
-    if not all(isinstance(query, str) and query.strip() for query in value):
-        return "Each of the web_search_image `queries` must be a non-empty string."
+    if not all(isinstance(query, str) for query in value):
+        return "Each of the web_search_image `queries` must be a string."
     if len(value) > MAX_QUERIES:
         return f"The web_search_image call takes at most {MAX_QUERIES} queries."
-    queries = [" ".join(query.split()) for query in value]
+    # A blank query beside others adds nothing and is left out; only blanks search nothing.
+    queries = [" ".join(query.split()) for query in value if query.strip()]
+    if not queries:
+        return "The web_search_image `queries` hold no words to search for."
     if any(len(query) > MAX_QUERY_CHARS for query in queries):
         return f"Each web_search_image query must be at most {MAX_QUERY_CHARS} characters."
     return list(dict.fromkeys(queries))
