@@ -111,6 +111,7 @@ async def test_searxng_search_with_extractor_and_code_interpreter(tmp_path: Path
     try:
         assert set(runners) == {
             BuiltinToolKind.WEB_SEARCH,
+            BuiltinToolKind.WEB_SEARCH_IMAGE,  # SearXNG has image results
             BuiltinToolKind.WEB_EXTRACTOR,
             BuiltinToolKind.CODE_INTERPRETER,
         }
@@ -140,7 +141,7 @@ async def test_a_local_index_is_built_from_its_source_at_start(tmp_path: Path) -
     corpus.write_text("".join(json.dumps(doc) + "\n" for doc in CORPUS))
     loaded = settings(tmp_path, f'[tools.web_search]\nprovider = "local"\nsource = "{corpus}"\n')
     runners = build_tool_runners(loaded)
-    assert set(runners) == {BuiltinToolKind.WEB_SEARCH}
+    assert set(runners) == {BuiltinToolKind.WEB_SEARCH, BuiltinToolKind.WEB_SEARCH_IMAGE}
     search = runners[BuiltinToolKind.WEB_SEARCH]
     assert isinstance(search, WebSearchRunner)
     assert isinstance(search.provider, LocalIndexProvider)

@@ -1,10 +1,12 @@
 """The built-in tools' runners, built from the `[tools]` settings, and their shutdown.
 
 Only what is configured is built (nothing by default): web search from
-`[tools.web_search]`, the extractor with `[tools.web_extractor] enabled` (settings refuse it
-without web search, which Model Studio requires beside it), the code interpreter with
-`[tools.code_interpreter] enabled`. The lifespan closes them with `close_tool_runners` and
-has the chores call `expire_idle_tools` every `EXPIRY_INTERVAL_SECONDS`.
+`[tools.web_search]`, and beside it `web_search_image` when its provider has image results
+(SearXNG's images category, the local index's images); the extractor with
+`[tools.web_extractor] enabled` (settings refuse it without web search, which Model Studio
+requires beside it), the code interpreter with `[tools.code_interpreter] enabled`. The
+lifespan closes them with `close_tool_runners` and has the chores call `expire_idle_tools`
+every `EXPIRY_INTERVAL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from openscope.tools.code_interpreter import CodeInterpreterRunner, Containers, 
 from openscope.tools.fetch import Fetcher, FetchPolicy, networks
 from openscope.tools.web_extractor import OutputLimits, WebExtractor, WebExtractorRunner
 from openscope.tools.web_search import (
+    ImageSearchProvider,
     LocalIndexProvider,
     SearchProvider,
     SearxngProvider,
+    WebSearchImageRunner,
     WebSearchRunner,
     build_index,
 )
@@ -61,6 +65,9 @@ def build_tool_runners(settings: Settings) -> ToolRunners:
     if tools.web_search is not None:
         provider = _search_provider(tools.web_search, settings.data_dir)
         runners[BuiltinToolKind.WEB_SEARCH] = WebSearchRunner(provider)
+        if isinstance(provider, ImageSearchProvider):
+            # shares the provider, which the web search runner closes
+            runners[BuiltinToolKind.WEB_SEARCH_IMAGE] = WebSearchImageRunner(provider)
         if tools.web_extractor.enabled:
             runners[BuiltinToolKind.WEB_EXTRACTOR] = _extractor(tools.web_extractor)
     if tools.code_interpreter.enabled:

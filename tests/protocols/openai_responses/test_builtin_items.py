@@ -211,7 +211,7 @@ def test_an_in_progress_item_shows_only_well_typed_arguments(
 
 
 @pytest.mark.parametrize(
-    "tool", [BuiltinToolKind.WEB_SEARCH_IMAGE, BuiltinToolKind.MCP, BuiltinToolKind.FILE_SEARCH]
+    "tool", [BuiltinToolKind.IMAGE_SEARCH, BuiltinToolKind.MCP, BuiltinToolKind.FILE_SEARCH]
 )
 def test_tools_without_a_runner_keep_the_generic_shape(tool: BuiltinToolKind) -> None:
     output = json.dumps({"action": {"type": "search"}, "code": "x"})

@@ -174,6 +174,11 @@ def test_built_in_tools_missing_what_they_need_are_refused(tool: dict[str, Any])
         ({"type": "web_search", "search_context_size": "low"}, "'search_context_size'"),
         ({"type": "code_interpreter", "container": "cntr_1"}, "container"),
         ({"type": "code_interpreter", "container": {"type": "auto", "file_ids": []}}, "container"),
+        (
+            {"type": "web_search_image", "max_results": 3},
+            "web_search_image takes no options; 'max_results' is not supported.",
+        ),
+        ({"type": "image_search", "bbox": [0, 0, 1, 1]}, "image_search takes no options; 'bbox'"),
     ],
 )
 def test_built_in_tool_options_nothing_honours_are_refused(

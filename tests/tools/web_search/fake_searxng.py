@@ -31,6 +31,29 @@ def searxng_result(url: str, title: str = "", content: str = "", **extra: Any) -
     }
 
 
+def searxng_image_result(
+    img_src: str, title: str = "", url: str = "", **extra: Any
+) -> dict[str, Any]:
+    """One image result as SearXNG's JSON API writes it (`categories=images`)."""
+    page = url or "https://pages.example.com/" + img_src.rsplit("/", 1)[-1]
+    return {
+        "url": page,
+        "title": title,
+        "content": "",
+        "img_src": img_src,
+        "thumbnail_src": img_src + "?thumb=1",
+        "img_format": "jpeg 800 x 600",
+        "resolution": "800 x 600",
+        "template": "images.html",
+        "engine": "bing images",
+        "engines": ["bing images"],
+        "parsed_url": [*urlsplit(page), ""],
+        "score": 1.0,
+        "category": "images",
+        **extra,
+    }
+
+
 def searxng_page(results: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {
         "query": "q",

@@ -12,6 +12,7 @@ from openscope.core.catalog.spec import ModelSpec, ThinkingMode
 from openscope.core.request import GenerateRequest, ResponseFormatType, ToolChoiceMode
 from openscope.core.rules.capabilities import check_capabilities
 from openscope.core.rules.fields import Field
+from openscope.core.rules.image_tools import check_image_tools
 from openscope.core.rules.refusal import Refusal
 from openscope.core.rules.sizes import check_sizes
 from openscope.core.rules.thinking import thinking_enabled
@@ -28,6 +29,7 @@ def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) ->
     check_sizes(request)
     check_capabilities(request, spec)
     check_tools(request)
+    check_image_tools(request)
     model = spec.name
     caps = spec.capabilities
     asked = request.thinking.enabled

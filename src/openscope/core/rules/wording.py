@@ -46,6 +46,8 @@ class Wording(StrEnum):
     TOOL_NAME_TAKEN = "The tool name {name} is taken by the built-in tool {kind} in this request."
     FORCED_TOOL_WITHOUT_TOOLS = "{param} can force a tool call only when {tools} are given."
     FORCED_TOOL_UNKNOWN = "{param} names the function '{name}', which is not in {tools}."
+    # Model Studio: image_search searches by an image of the input [builtin-tools.md §3.0]
+    IMAGE_SEARCH_NEEDS_IMAGE = "The built-in tool image_search needs an image in {messages}."
     # what the model can do
     MODEL_LACKS = "The model {model} does not support {param}."
     MODEL_LACKS_SETTING = "The model {model} does not support the {param} setting."

@@ -338,6 +338,13 @@ def _builtin_tool(kind: BuiltinToolKind, wire: ToolWire) -> BuiltinTool:
                 )
             return CodeInterpreter()
         case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
+            # Model Studio's image tools take no options either (builtin-tools.md §3.0).
+            if extra:
+                raise InvalidParameter(
+                    f"Invalid 'tools': {kind} takes no options; '{sorted(extra)[0]}' is not "
+                    "supported.",
+                    param="tools",
+                )
             return ImageSearch(kind)
         case BuiltinToolKind.FILE_SEARCH:
             ids_ = extra.get("vector_store_ids")

@@ -103,11 +103,12 @@ def item_body(item: Item) -> dict[str, Any]:
 
 
 # The fields of each tool's `<tool>_call` item that come from its result's output JSON
-# (builtin-tools.md §3.2-3.4); the tool runners write them under these names.
+# (builtin-tools.md §3.2-3.5); the tool runners write them under these names.
 _RESULT_FIELDS: dict[BuiltinToolKind, tuple[str, ...]] = {
     BuiltinToolKind.WEB_SEARCH: ("action",),
     BuiltinToolKind.WEB_EXTRACTOR: ("goal", "urls", "output"),
     BuiltinToolKind.CODE_INTERPRETER: ("code", "outputs", "container_id"),
+    BuiltinToolKind.WEB_SEARCH_IMAGE: ("name", "arguments", "output"),
 }
 
 
@@ -116,9 +117,10 @@ def builtin_call_body(
 ) -> dict[str, Any]:
     """A built-in tool's `<tool>_call` item: in progress until its result is in.
 
-    A tool with a runner (web_search, web_extractor, code_interpreter) shows its own
-    fields (builtin-tools.md §3.2-3.4): while in progress those its call's arguments give
-    (`action.query`; `goal` and `urls`; `code`), once done those of its result's output
+    A tool with a runner (web_search, web_extractor, code_interpreter, web_search_image)
+    shows its own fields (builtin-tools.md §3.2-3.5): while in progress those its call's
+    arguments give (`action.query`; `goal` and `urls`; `code`; `name` and `arguments`),
+    once done those of its result's output
     JSON, as the runner wrote them. Any other tool, or an output that is not a JSON object
     holding any of its tool's fields, shows the call's `arguments` and the raw `output`."""
     status = result.status if result is not None else "in_progress"
@@ -159,6 +161,8 @@ def _own_fields(call: BuiltinCallPart, result: BuiltinResultPart | None) -> dict
             shown["output"] = error
         case BuiltinToolKind.CODE_INTERPRETER:
             shown["outputs"] = [{"type": "logs", "logs": error}]
+        case BuiltinToolKind.WEB_SEARCH_IMAGE:
+            shown["output"] = error
     return shown
 
 
@@ -179,8 +183,18 @@ def _call_fields(call: BuiltinCallPart) -> dict[str, Any]:
             return shown
         case BuiltinToolKind.CODE_INTERPRETER:
             return {"code": code} if _is_str(code) else {}
+        case BuiltinToolKind.WEB_SEARCH_IMAGE:
+            return {"name": str(call.tool), "arguments": _image_arguments(call.arguments)}
         case _:
             return {}
+
+
+def _image_arguments(text: str) -> str:
+    """web_search_image's `arguments` as its runner writes them (the call's JSON object in
+    Python's default separators, as Model Studio's samples show), so `added` and `done`
+    agree; text that is no JSON object is shown as the model wrote it."""
+    arguments = _json_object(text or "{}")
+    return text if arguments is None else json.dumps(arguments, ensure_ascii=False)
 
 
 def _is_str(value: object) -> bool:

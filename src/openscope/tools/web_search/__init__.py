@@ -22,6 +22,9 @@ The API the tool loop calls::
 Each result has what the wire needs: `index`, `title`, `url`, `site_name`, `icon` for
 `search_info.search_results[]`, `url` for Responses `action.sources[]`.
 
+`WebSearchImageRunner(provider)` runs `web_search_image(queries)` through the provider's
+image results (`search_images`, when it is an `ImageSearchProvider`; both providers here are).
+
 Providers (each a `SearchProvider`):
 
 * `SearxngProvider(base_url, *, timeout=10.0, max_response_bytes=2 MiB, session=None)`: a
@@ -33,6 +36,8 @@ Providers (each a `SearchProvider`):
 """
 
 from openscope.core.builtin_tools import MAX_ASSIGNED_SITES
+from openscope.tools.web_search.image_runner import WebSearchImageRunner
+from openscope.tools.web_search.images import ImageResult, ImageSearchProvider
 from openscope.tools.web_search.local_index import BuildReport, LocalIndexProvider, build_index
 from openscope.tools.web_search.model import (
     SearchFailed,
@@ -55,6 +60,8 @@ from openscope.tools.web_search.strategy import (
 __all__ = [
     "MAX_ASSIGNED_SITES",
     "BuildReport",
+    "ImageResult",
+    "ImageSearchProvider",
     "LocalIndexProvider",
     "SearchFailed",
     "SearchPlan",
@@ -63,6 +70,7 @@ __all__ = [
     "SearchResult",
     "SearchStrategy",
     "SearxngProvider",
+    "WebSearchImageRunner",
     "WebSearchRunner",
     "build_index",
     "citation_marker",

@@ -13,6 +13,9 @@ from those sites instead of general ones that a filter would leave empty; and ev
 filtered by host afterwards, because SearXNG forwards the operator untouched and an engine
 that does not understand it returns off-list results. The filter is the guarantee, the
 operator is what makes the filter leave something.
+
+Images (`search_images`, for web_search_image): the same endpoint with `categories=images`,
+one page, read by `searxng_images`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from typing import Any, Self
 import aiohttp
 import orjson
 
+from openscope.tools.web_search.images import ImageResult
 from openscope.tools.web_search.model import SearchFailed, SearchQuery, SearchResult, numbered
+from openscope.tools.web_search.searxng_images import images_of
 from openscope.tools.web_search.sites import host_allowed, host_of, site_name_of
 
 # SearXNG returns about ten results a page, whatever is asked.
@@ -130,6 +135,19 @@ class SearxngProvider:
         except aiohttp.ClientError as exc:
             raise SearchFailed(f"SearXNG is unreachable: {exc}") from exc
         return numbered(kept[: query.max_results])
+
+    async def search_images(self, query: SearchQuery) -> list[ImageResult]:
+        """Images for `query` from SearXNG's `images` category (one page: an image page
+        holds more results than a general one)."""
+        params = {"q": query_text_for(query), "format": "json", "categories": "images"}
+        try:
+            async with asyncio.timeout(self._timeout):
+                body = await self._fetch(params)
+        except TimeoutError:
+            raise SearchFailed(f"SearXNG did not answer within {self._timeout:g}s") from None
+        except aiohttp.ClientError as exc:
+            raise SearchFailed(f"SearXNG is unreachable: {exc}") from exc
+        return images_of(_raw_results(body, first_page=True), query.max_results)
 
     def _params(self, q: str, query: SearchQuery, pageno: int) -> dict[str, str]:
         params = {"q": q, "format": "json", "pageno": str(pageno)}

@@ -2,10 +2,13 @@
 
 The index is one SQLite file: a `sources` table (each indexed file with the modification time
 and size it had when read), `documents` (rows of a file), and an FTS5 table over their title
-and content kept in step by triggers. A build mirrors `source` (a folder, searched
-recursively, or one file): files whose mtime or size changed are read again, files gone are
-dropped with their documents, the rest is left as it is. It runs in one transaction, so a
-search during a build sees the index before it; WAL mode keeps such searches unblocked.
+and content kept in step by triggers; `images` (the images a file carries, `image_records`)
+with `images_fts` over their title and context, kept the same way. A build mirrors `source`
+(a folder, searched recursively, or one file): files whose mtime or size changed are read
+again, files gone are dropped with their documents and images, the rest is left as it is.
+It runs in one transaction, so a search during a build sees the index before it; WAL mode
+keeps such searches unblocked.
+An index made by an older schema (`user_version`) is read again whole on its first build.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from openscope.tools.web_search.local_index.documents import (
     Document,
     read_documents,
 )
+from openscope.tools.web_search.local_index.image_records import ImageRecord
 from openscope.tools.web_search.sites import host_of
 
-SCHEMA_VERSION = 1
+# 2: images. An index of an older version is read again whole, its files may hold images.
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -52,18 +57,39 @@ CREATE TRIGGER IF NOT EXISTS documents_ad AFTER DELETE ON documents BEGIN
     INSERT INTO documents_fts(documents_fts, rowid, title, content)
     VALUES ('delete', old.id, old.title, old.content);
 END;
+CREATE TABLE IF NOT EXISTS images (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES sources(path) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    title TEXT NOT NULL,
+    page_url TEXT NOT NULL,
+    context TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS images_source ON images(source);
+CREATE VIRTUAL TABLE IF NOT EXISTS images_fts USING fts5(
+    title, context, content='images', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS images_ai AFTER INSERT ON images BEGIN
+    INSERT INTO images_fts(rowid, title, context) VALUES (new.id, new.title, new.context);
+END;
+CREATE TRIGGER IF NOT EXISTS images_ad AFTER DELETE ON images BEGIN
+    INSERT INTO images_fts(images_fts, rowid, title, context)
+    VALUES ('delete', old.id, old.title, old.context);
+END;
 """
 
 
 @dataclass(slots=True)
 class BuildReport:
-    """What a build did, counted in files (and documents in the index after it)."""
+    """What a build did, counted in files (and documents and images in the index after it)."""
 
     added: int = 0
     updated: int = 0
     removed: int = 0
     unchanged: int = 0
     documents: int = 0
+    images: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -82,11 +108,15 @@ def build_index(source: str | Path, db_path: str | Path) -> BuildReport:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA foreign_keys = ON")
         db.executescript(_SCHEMA)
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        (version,) = db.execute("PRAGMA user_version").fetchone()
         db.execute("BEGIN IMMEDIATE")
         try:
+            if version < SCHEMA_VERSION:
+                _forget_sources(db)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             _refresh(db, root, report)
             (report.documents,) = db.execute("SELECT count(*) FROM documents").fetchone()
+            (report.images,) = db.execute("SELECT count(*) FROM images").fetchone()
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -113,6 +143,7 @@ def _refresh(db: sqlite3.Connection, root: Path, report: BuildReport) -> None:
         if key in known:
             report.updated += 1
             db.execute("DELETE FROM documents WHERE source = ?", (key,))
+            db.execute("DELETE FROM images WHERE source = ?", (key,))
         else:
             report.added += 1
         db.execute(
@@ -126,10 +157,22 @@ def _refresh(db: sqlite3.Connection, root: Path, report: BuildReport) -> None:
             " VALUES (?, ?, ?, ?, ?, ?)",
             [_row(key, document) for document in read.documents],
         )
+        db.executemany(
+            "INSERT INTO images (source, url, title, page_url, context) VALUES (?, ?, ?, ?, ?)",
+            [_image_row(key, image) for image in read.images],
+        )
     for gone in known.keys() - found:
         report.removed += 1
         db.execute("DELETE FROM documents WHERE source = ?", (gone,))
+        db.execute("DELETE FROM images WHERE source = ?", (gone,))
         db.execute("DELETE FROM sources WHERE path = ?", (gone,))
+
+
+def _forget_sources(db: sqlite3.Connection) -> None:
+    """Make every file be read again (and counted as added) by this build."""
+    db.execute("DELETE FROM documents")
+    db.execute("DELETE FROM images")
+    db.execute("DELETE FROM sources")
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -146,3 +189,7 @@ def _row(source: str, document: Document) -> tuple[str, str, str, str, str, floa
     published = None if document.published is None else document.published.timestamp()
     host = host_of(document.url)
     return (source, document.url, document.title, document.content, host, published)
+
+
+def _image_row(source: str, image: ImageRecord) -> tuple[str, str, str, str, str]:
+    return (source, image.url, image.title, image.page_url, image.context)

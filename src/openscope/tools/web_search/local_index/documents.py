@@ -7,6 +7,8 @@
   URL the canonical link or `og:url`, the date an `article:published_time`-like meta.
 * `.jsonl`: one document per line, `{"url", "title"?, "content", "published"?}`.
 
+Markdown files and JSONL lines with an `image_url` also give images (`image_records`).
+
 A file without a stated URL gets its `file://` URI; a file without a stated date is dated by
 its modification time (it is what "how fresh is this" means for a local file). A JSONL line
 without `published` is undated, and freshness filters leave undated documents out.
@@ -15,7 +17,7 @@ without `published` is undated, and freshness filters leave undated documents ou
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,11 @@ from typing import Any
 import orjson
 
 from openscope.tools.web_search.local_index.html_text import html_to_text
+from openscope.tools.web_search.local_index.image_records import (
+    ImageRecord,
+    jsonl_image,
+    markdown_images,
+)
 
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -44,10 +51,12 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class ReadFile:
-    """What one file gave: its documents, and a message per part it could not use."""
+    """What one file gave: its documents, a message per part it could not use, and its
+    images."""
 
     documents: list[Document]
     problems: list[str]
+    images: list[ImageRecord] = field(default_factory=list)
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -79,11 +88,12 @@ def read_documents(path: Path) -> ReadFile:
         )
         return ReadFile([document], [])
     if suffix in TEXT_SUFFIXES:
-        return ReadFile([_text_document(path, raw, modified)], [])
+        document, images = _text_document(path, raw, modified)
+        return ReadFile([document], [], images)
     raise ValueError(f"{path}: not a file the index reads ({', '.join(sorted(INDEXED_SUFFIXES))})")
 
 
-def _text_document(path: Path, raw: str, modified: datetime) -> Document:
+def _text_document(path: Path, raw: str, modified: datetime) -> tuple[Document, list[ImageRecord]]:
     meta: dict[str, str] = {}
     body = raw
     front = _FRONT_MATTER.match(raw)
@@ -94,17 +104,24 @@ def _text_document(path: Path, raw: str, modified: datetime) -> Document:
     if not title and path.suffix.lower() != ".txt":
         heading = _MARKDOWN_HEADING.search(body)
         title = heading[1] if heading else ""
-    return Document(
+    document = Document(
         url=meta.get("url") or path.as_uri(),
         title=title or path.stem,
         content=body.strip(),
         published=parse_date(meta.get("date")) or modified,
     )
+    if path.suffix.lower() == ".txt":
+        return document, []
+    images = markdown_images(
+        body, page_url=document.url, page_title=document.title, cover=meta.get("image")
+    )
+    return document, images
 
 
 def _read_jsonl(path: Path, raw: str) -> ReadFile:
     documents: list[Document] = []
     problems: list[str] = []
+    images: list[ImageRecord] = []
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
@@ -115,6 +132,13 @@ def _read_jsonl(path: Path, raw: str) -> ReadFile:
             continue
         if not isinstance(record, dict):
             problems.append(f"{path}:{number}: not a JSON object")
+            continue
+        if "image_url" in record:
+            image = jsonl_image(record)
+            if isinstance(image, str):
+                problems.append(f"{path}:{number}: {image}")
+            else:
+                images.append(image)
             continue
         url, content, title = record.get("url"), record.get("content"), record.get("title")
         if not isinstance(url, str) or not url.strip():
@@ -135,4 +159,4 @@ def _read_jsonl(path: Path, raw: str) -> ReadFile:
                 published=date,
             )
         )
-    return ReadFile(documents, problems)
+    return ReadFile(documents, problems, images)

@@ -1,5 +1,6 @@
 """`LocalIndexProvider`: search an index `build_index` made, with bm25 ranking (a title match
-weighs more than a body match) and FTS5's `snippet()` around the matched words."""
+weighs more than a body match) and FTS5's `snippet()` around the matched words; and its
+images (`search_images`, `image_search`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from openscope.tools.web_search.images import ImageResult
 from openscope.tools.web_search.local_index.fts_query import match_expression
+from openscope.tools.web_search.local_index.image_search import search_images
 from openscope.tools.web_search.model import SearchFailed, SearchQuery, SearchResult, numbered
 from openscope.tools.web_search.sites import host_allowed, site_name_of
 
@@ -48,6 +51,9 @@ class LocalIndexProvider:
 
     async def search(self, query: SearchQuery) -> list[SearchResult]:
         return await asyncio.to_thread(self._search, query)
+
+    async def search_images(self, query: SearchQuery) -> list[ImageResult]:
+        return await asyncio.to_thread(search_images, self._db_path, query, BUSY_TIMEOUT_S)
 
     def _search(self, query: SearchQuery) -> list[SearchResult]:
         if not self._db_path.is_file():
