@@ -225,8 +225,8 @@ def test_image_search_with_an_image_is_refused_for_want_of_a_provider(
     backend = ScriptedBackend()
     body = refused(vision_app(scripted_client, backend), IMAGE_INPUT)
     assert body["message"] == (
-        "The built-in tool image_search is not supported yet by the backend serving model "
-        f"{VISION_MODEL} on this server."
+        "The built-in tool image_search needs a reverse image search provider, which this "
+        "server does not have."
     )
     assert not backend.requests
 

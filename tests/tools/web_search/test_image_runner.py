@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from openscope.core.builtin_tools import BuiltinToolKind, ImageSearch
+from openscope.core.messages import BuiltinResultPart
 from openscope.core.tool_runner import ToolContext, ToolOutcome
 from openscope.tools.web_search import (
     ImageResult,
@@ -219,3 +220,23 @@ async def test_over_the_local_index(tmp_path: Path) -> None:
     assert json.loads(fields["output"]) == [
         {"title": "West Lake at dusk", "url": "https://img.example.com/lake.jpg", "index": 1}
     ]
+
+
+def test_recall_lists_the_images_or_says_why_not() -> None:
+    runner = WebSearchImageRunner(_RecallOnly())
+    kind = BuiltinToolKind.WEB_SEARCH_IMAGE
+    listed = json.dumps([{"title": "Cat", "url": "https://img.example/cat.jpg", "index": 1}])
+    done = json.dumps({"name": "web_search_image", "arguments": "{}", "output": listed})
+    assert runner.recall(BuiltinResultPart("i1", kind, done)) == (
+        "Images found:\n[1] Cat (https://img.example/cat.jpg)"
+    )
+    failed = json.dumps({"name": "web_search_image", "arguments": "{}", "output": "No images."})
+    assert runner.recall(BuiltinResultPart("i2", kind, failed, status="failed")) == "No images."
+    assert runner.recall(BuiltinResultPart("i3", kind, "{")) == (
+        "The image search left no readable result."
+    )
+
+
+class _RecallOnly:
+    async def search(self, query: object) -> list[object]:
+        raise AssertionError("recall searches nothing")

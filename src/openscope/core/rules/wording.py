@@ -87,6 +87,10 @@ class Wording(StrEnum):
     UPSTREAM_LACKS = (
         "The parameter {param} is not supported yet by the {upstream} upstream on this server."
     )
+    NO_REVERSE_IMAGE_SEARCH = (
+        "The built-in tool image_search needs a reverse image search provider, which this "
+        "server does not have."
+    )
     BACKEND_LACKS_TOOL = (
         "The built-in tool {tool} is not supported yet by the backend serving model {model} "
         "on this server."

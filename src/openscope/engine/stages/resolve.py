@@ -35,6 +35,9 @@ BUILTIN_FIELDS = {
 
 
 def _builtin_unsupported(kind: BuiltinToolKind, model: str) -> InvalidParameter:
+    if kind is BuiltinToolKind.IMAGE_SEARCH:
+        # No backend of ours searches by image, and no provider here can: not "yet" either.
+        return Refusal(Wording.NO_REVERSE_IMAGE_SEARCH, Field.TOOLS)
     field = BUILTIN_FIELDS.get(kind)
     if field is not None:
         return Refusal(Wording.BACKEND_LACKS, field, model=model)

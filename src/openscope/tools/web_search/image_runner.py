@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
+from openscope.core.messages import BuiltinResultPart
 from openscope.core.request import ToolSpec
 from openscope.core.tool_runner import ToolContext, ToolOutcome
 from openscope.tools.web_search.images import (
@@ -110,6 +111,24 @@ class WebSearchImageRunner:
         return ToolOutcome(
             for_model=format_images_for_model(images), output=_fields(shown, _listed(images))
         )
+
+    def recall(self, result: BuiltinResultPart) -> str:
+        """An earlier image search as the model reads it again: the images it listed (title
+        and URL), or why it failed."""
+        try:
+            fields = json.loads(result.output)
+            listed = json.loads(fields["output"]) if result.status == "completed" else None
+        except (ValueError, KeyError, TypeError):
+            return "The image search left no readable result."
+        if not isinstance(listed, list):
+            reason = fields.get("output") if isinstance(fields, dict) else None
+            return str(reason or "The image search failed.")
+        lines = [
+            f"[{image.get('index')}] {image.get('title') or image.get('url')} ({image.get('url')})"
+            for image in listed
+            if isinstance(image, dict)
+        ]
+        return "\n".join(["Images found:", *lines]) if lines else "The image search found nothing."
 
 
 def _queries(value: Any) -> list[str] | str:
