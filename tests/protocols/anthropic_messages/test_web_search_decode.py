@@ -35,7 +35,7 @@ def search_of(payload: dict[str, Any]) -> WebSearch:
 def error_of(payload: dict[str, Any]) -> str:
     with pytest.raises(InvalidParameter) as caught:
         decode(payload)
-    assert caught.value.param == "tools" or caught.value.param == "messages"
+    assert caught.value.param in ("tools", "messages", "tool_choice")
     return caught.value.message
 
 
@@ -66,6 +66,18 @@ def test_a_tool_choice_naming_the_tool_forces_the_search() -> None:
     # "any" with only the server tool: the model must call it (the loop offers it)
     anyone = decode(body(SEARCH, tool_choice={"type": "any"}))[0]
     assert anyone.tool_choice.mode is ToolChoiceMode.REQUIRED
+
+
+def test_forcing_the_search_while_thinking_is_refused_as_forcing_a_function_is() -> None:
+    forced = {"tool_choice": {"type": "tool", "name": "web_search"}}
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    message = error_of(body(SEARCH, **forced, **thinking))
+    assert message == (
+        "The tool_choice parameter does not support being set to required or object in "
+        "thinking mode"
+    )
+    # thinking without forcing the search is fine
+    assert decode(body(SEARCH, **thinking))[0].builtin_tools == (WebSearch(),)
 
 
 def test_the_server_tool_and_a_client_tool_mix() -> None:

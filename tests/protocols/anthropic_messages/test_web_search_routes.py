@@ -230,3 +230,9 @@ def test_a_bad_tool_is_the_sdk_s_bad_request(scripted_client: AppFactory, corpus
         "message": "tools.0.web_search_20250305.max_uses: Input should be greater than or "
         "equal to 1",
     }
+
+
+def test_count_tokens_accepts_the_server_tool(scripted_client: AppFactory, corpus: Path) -> None:
+    sdk = claude(scripted_client, model([]), corpus)
+    counted = sdk.messages.count_tokens(model="qwen-plus", messages=QUESTION, tools=[SEARCH])
+    assert counted.input_tokens > 0

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from openscope.core.arguments import arguments_text
-from openscope.core.builtin_tools import BuiltinTool
+from openscope.core.builtin_tools import BuiltinTool, WebSearch
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
     BuiltinCallPart,
@@ -33,6 +33,7 @@ from openscope.core.request import (
     ToolChoiceMode,
     ToolSpec,
 )
+from openscope.core.rules import Field, Refusal, Wording
 from openscope.core.rules.ranges import checked_sampling
 from openscope.core.rules.sizes import check_sizes
 from openscope.protocols.anthropic_messages import web_search
@@ -88,6 +89,10 @@ def _request(
         thinking = ThinkingConfig(thinking.enabled, thinking.budget_tokens, effort)
     choice = wire.tool_choice
     tools, builtins = _tools(wire.tools or [], choice)
+    if thinking.enabled and any(isinstance(b, WebSearch) and b.forced for b in builtins):
+        # A tool choice naming the server tool forces a call as one naming a function does
+        # (the core's rule sees only the latter): refused alike while thinking.
+        raise Refusal(Wording.FORCED_TOOL_WHILE_THINKING, Field.TOOL_CHOICE)
     return GenerateRequest(
         model=wire.model,
         messages=_system(wire.system) + _messages(wire.messages),
