@@ -785,3 +785,58 @@ async def test_a_call_without_its_result_still_gets_a_tool_turn() -> None:
     assert isinstance(result, ToolResultPart) and result.is_error
     # a kind with no runner here is recalled from its output; none at all is said so
     assert result.content == (TextPart("No result of this call was kept."),)
+
+
+# -- a tool's own max_uses (Anthropic's web search) ---------------------------------------
+
+
+async def test_calls_past_max_uses_are_not_run_and_name_why() -> None:
+    backend = scripted(
+        calls(("web_search", '{"query": "a"}'), ("web_search", '{"query": "b"}')),
+        calls(("web_search", '{"query": "c"}')),
+        says("Done."),
+    )
+    runner = Runner()
+    events = await run(pipeline(backend, runner), ask(WebSearch(max_uses=1)))
+
+    assert_one_stream(events)
+    assert [a for _, a, _ in runner.runs] == [{"query": "a"}]  # b and c were not run
+    results = [p for p in parts(events) if p.kind is PartKind.BUILTIN_RESULT]
+    assert [r.status for r in results] == ["completed", "failed", "failed"]
+    outputs = {
+        p.part: "".join(e.text for e in events if isinstance(e, PartDelta) and e.part == p.part)
+        for p in results[1:]
+    }
+    for output in outputs.values():
+        assert json.loads(output) == {
+            "error": "Not run: web_search may be used at most 1 times in this request.",
+            "error_code": "max_uses_exceeded",
+        }
+    # the model read why, and answered after all
+    last = backend.requests[-1][0]
+    read = [m.parts[0] for m in last.messages if m.role is Role.TOOL]
+    assert [p.is_error for p in read if isinstance(p, ToolResultPart)] == [False, True, True]
+    assert fold(events).choices[0].message.parts[-1] == TextPart("Done.")
+
+
+async def test_max_uses_counts_the_calls_of_every_round() -> None:
+    backend = scripted(
+        calls(("web_search", '{"query": "a"}')),
+        calls(("web_search", '{"query": "b"}')),
+        calls(("web_search", '{"query": "c"}')),
+        says("Done."),
+    )
+    runner = Runner()
+    events = await run(pipeline(backend, runner), ask(WebSearch(max_uses=2)))
+    assert [a for _, a, _ in runner.runs] == [{"query": "a"}, {"query": "b"}]
+    statuses = [p.status for p in parts(events) if p.kind is PartKind.BUILTIN_RESULT]
+    assert statuses == ["completed", "completed", "failed"]
+
+
+async def test_without_max_uses_every_call_runs() -> None:
+    backend = scripted(
+        calls(("web_search", '{"query": "a"}'), ("web_search", '{"query": "b"}')), says(".")
+    )
+    runner = Runner()
+    await run(pipeline(backend, runner), ask(WebSearch()))
+    assert len(runner.runs) == 2

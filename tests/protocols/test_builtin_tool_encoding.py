@@ -1,6 +1,7 @@
 """How each API shows a built-in tool the server ran: Responses as a `<tool>_call` output
-item (streamed and whole, the same); compatible-mode chat and Anthropic Messages not at all,
-only the answer around it."""
+item (streamed and whole, the same); compatible-mode chat not at all, only the answer around
+it; Anthropic Messages a web search as its own server tool's blocks (the shapes in detail:
+tests/protocols/anthropic_messages/test_web_search_encode.py)."""
 
 from __future__ import annotations
 
@@ -67,13 +68,15 @@ def test_chat_shows_only_the_answer() -> None:
     assert body["choices"][0]["message"] == {"role": "assistant", "content": "Sunny."}
 
 
-def test_anthropic_shows_only_the_answer() -> None:
+def test_anthropic_shows_a_web_search_as_its_server_tool_blocks() -> None:
     encoder = EventEncoder(message_id="msg", model="m")
     stream = [e for event in searched_then_answered() for e in encoder.encode(event)]
-    blocks = [d["content_block"] for name, d in stream if name == "content_block_start"]
-    assert blocks == [{"type": "text", "text": ""}]
+    blocks = [d["content_block"]["type"] for name, d in stream if name == "content_block_start"]
+    assert blocks == ["server_tool_use", "web_search_tool_result", "text"]
     body = message_body(fold(searched_then_answered()), message_id="msg", model="m")
-    assert body["content"] == [{"type": "text", "text": "Sunny."}]
+    assert [b["type"] for b in body["content"]] == blocks
+    assert body["content"][0]["input"] == json.loads(ARGUMENTS)
+    assert body["content"][-1] == {"type": "text", "text": "Sunny."}
 
 
 def test_a_failed_run_is_a_failed_item_streamed_and_stored() -> None:

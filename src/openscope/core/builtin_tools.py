@@ -56,13 +56,49 @@ def search_options_problem(options: Mapping[str, Any]) -> str | None:
     return None
 
 
+class SearchFailure(StrEnum):
+    """Why a web search call failed, as its result's output names it (`error_code`), so an
+    API that shows the reason (Anthropic's `web_search_tool_result_error`) can say it."""
+
+    INVALID_INPUT = "invalid_input"  # no query, or options the search cannot use
+    UNAVAILABLE = "unavailable"  # the provider failed (down, timed out, bad answer)
+    TOO_MANY_REQUESTS = "too_many_requests"  # the provider refused: rate limited
+    MAX_USES_EXCEEDED = "max_uses_exceeded"  # the request's `max_uses` calls were spent
+
+
+@dataclass(frozen=True, slots=True)
+class UserLocation:
+    """Where the user is, roughly (Anthropic's `user_location`), for local results. Every
+    field is optional; `country` is a two-letter ISO code, `timezone` an IANA name."""
+
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    timezone: str | None = None
+
+    def describe(self) -> str:
+        """The location in words ("Hangzhou, Zhejiang, CN (time zone Asia/Shanghai)")."""
+        place = ", ".join(p for p in (self.city, self.region, self.country) if p)
+        zone = f"time zone {self.timezone}" if self.timezone else ""
+        if place and zone:
+            return f"{place} ({zone})"
+        return place or zone
+
+
 @dataclass(frozen=True, slots=True)
 class WebSearch:
     """Search the web. `options` are chat's `search_options` (forced_search,
     search_strategy, freshness, assigned_site_list, ...), as the client sent them; the
-    Responses API's web_search takes none."""
+    Responses API's web_search takes none. Anthropic's `web_search_20250305` sets the typed
+    fields: `max_uses` (calls the model may make in one request; None: no limit of its
+    own), `blocked_sites` (hosts whose results are never shown) and `user_location`; its
+    `allowed_domains` go to `assigned_site_list`, and a `tool_choice` naming the tool to
+    `forced_search`."""
 
     options: dict[str, Any] = field(default_factory=dict)
+    max_uses: int | None = None
+    blocked_sites: tuple[str, ...] = ()
+    user_location: UserLocation | None = None
     kind: BuiltinToolKind = field(default=BuiltinToolKind.WEB_SEARCH, init=False)
 
     @property

@@ -219,9 +219,9 @@ def test_unknown_effort() -> None:
     assert "output_config.effort" in error_of(body(output_config={"effort": "extreme"}))
 
 
-def test_server_tools_are_refused() -> None:
-    tools = [{"type": "web_search_20250305", "name": "web_search"}]
-    assert "server tool type" in error_of(body(tools=tools))
+def test_server_tools_but_web_search_are_refused() -> None:
+    tools = [{"type": "web_fetch_20250910", "name": "web_fetch"}]
+    assert "server tool type 'web_fetch_20250910' is not supported" in error_of(body(tools=tools))
 
 
 def test_count_tokens_needs_no_max_tokens() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from openscope.core.builtin_tools import BuiltinToolKind, WebSearch
 from openscope.core.messages import BuiltinResultPart
 from openscope.core.tool_runner import ToolContext
@@ -17,6 +19,15 @@ async def test_a_search_is_recalled_with_its_query_and_numbered_results() -> Non
     outcome = await runner.run(WebSearch(), {"query": "lake"}, ToolContext("r", "w"))
 
     text = runner.recall(BuiltinResultPart("ws_1", KIND, outcome.output))
+    # what the model read the first time: marker, title, source, snippet
+    assert text == (
+        "Results of the web search for 'lake':\n\n"
+        "[1] West Lake\nSource: Lake (https://lake.example.org/)\nBoats."
+    )
+    # an item a client sent back keeps no snippets: titles and URLs
+    data = json.loads(outcome.output)
+    del data["results_read"]
+    text = runner.recall(BuiltinResultPart("ws_1", KIND, json.dumps(data)))
     assert text == (
         "Results of the web search for 'lake':\n[1] West Lake (https://lake.example.org/)"
     )

@@ -4,11 +4,18 @@ Responses fields it writes, and every way a call fails (as a failed outcome, nev
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from openscope.core.builtin_tools import BuiltinToolKind, CodeInterpreter, WebSearch
+from openscope.core.builtin_tools import (
+    BuiltinToolKind,
+    CodeInterpreter,
+    UserLocation,
+    WebSearch,
+)
 from openscope.core.tool_runner import ToolContext
 from openscope.tools.web_search import (
     SearchFailed,
@@ -17,6 +24,7 @@ from openscope.tools.web_search import (
     WebSearchRunner,
     format_for_model,
 )
+from openscope.tools.web_search.render import result_text
 
 CONTEXT = ToolContext(request_id="req_1", workspace="default")
 RESULTS = [
@@ -28,16 +36,22 @@ RESULTS = [
 
 
 class FakeProvider:
-    def __init__(self, results: list[SearchResult] | None = None, fail: str | None = None):
+    def __init__(
+        self,
+        results: list[SearchResult] | None = None,
+        fail: str | None = None,
+        rate_limited: bool = False,
+    ):
         self.results = RESULTS if results is None else results
         self.fail = fail
+        self.rate_limited = rate_limited
         self.queries: list[SearchQuery] = []
         self.closed = False
 
     async def search(self, query: SearchQuery) -> list[SearchResult]:
         self.queries.append(query)
         if self.fail is not None:
-            raise SearchFailed(self.fail)
+            raise SearchFailed(self.fail, rate_limited=self.rate_limited)
         return self.results
 
     async def aclose(self) -> None:
@@ -192,3 +206,88 @@ async def test_aclose_closes_a_provider_that_has_connections() -> None:
             return []
 
     await WebSearchRunner(Bare()).aclose()  # nothing to close: no error
+
+
+# -- what Anthropic's web_search_20250305 needs ----------------------------------------------
+
+
+async def test_the_output_keeps_what_the_model_read_of_each_result() -> None:
+    dated = [RESULTS[0], replace(RESULTS[1], published=datetime(2025, 4, 30, 8, tzinfo=UTC))]
+    outcome, output = await run(FakeProvider(dated), {"query": "q"})
+    assert output["results_read"] == [
+        {
+            "url": "https://weather.example.com/hz",
+            "title": "Hangzhou weather",
+            "published": None,
+            "content": result_text(dated[0], "[<number>]"),
+        },
+        {
+            "url": "https://lake.example.org/",
+            "title": "West Lake",
+            "published": "2025-04-30",
+            "content": result_text(dated[1], "[<number>]"),
+        },
+    ]
+    # each result's text is the model's, word for word
+    assert all(read["content"] in outcome.for_model for read in output["results_read"])
+    assert "error_code" not in output
+
+
+@pytest.mark.parametrize(
+    ("provider", "arguments", "options", "code"),
+    [
+        (FakeProvider(fail="SearXNG answered HTTP 500"), {"query": "q"}, {}, "unavailable"),
+        (
+            FakeProvider(fail="SearXNG answered HTTP 429", rate_limited=True),
+            {"query": "q"},
+            {},
+            "too_many_requests",
+        ),
+        (FakeProvider(), {}, {}, "invalid_input"),
+        (FakeProvider(), {"query": "q"}, {"search_strategy": "fast"}, "invalid_input"),
+    ],
+)
+async def test_a_failed_search_names_why(
+    provider: FakeProvider, arguments: dict[str, Any], options: dict[str, Any], code: str
+) -> None:
+    outcome, output = await run(provider, arguments, **options)
+    assert outcome.status == "failed"
+    assert output["error_code"] == code
+    assert output["results_read"] == []
+
+
+async def test_blocked_sites_are_dropped_and_the_rest_renumbered() -> None:
+    results = [
+        SearchResult(1, "Spam", "https://spam.example/a", "Spam", "Buy."),
+        SearchResult(2, "More spam", "https://www.sub.spam.example/b", "Spam", "Buy more."),
+        SearchResult(3, "West Lake", "https://lake.example.org/", "Lake", "Boats."),
+    ]
+    provider = FakeProvider(results)
+    spec = WebSearch(blocked_sites=("spam.example",))
+    outcome = await WebSearchRunner(provider).run(spec, {"query": "q"}, CONTEXT)
+    output = json.loads(outcome.output)
+    assert [r["url"] for r in output["search_results"]] == ["https://lake.example.org/"]
+    assert output["search_results"][0]["index"] == 1
+    assert output["action"]["sources"] == [{"type": "url", "url": "https://lake.example.org/"}]
+    assert "spam" not in outcome.for_model.lower()
+    assert "[1] West Lake" in outcome.for_model
+    # the sites asked of the provider are untouched: blocking is this runner's
+    assert provider.queries == [SearchQuery("q", max_results=10)]
+
+
+async def test_every_result_blocked_is_a_search_with_no_results() -> None:
+    spec = WebSearch(blocked_sites=("example.com", "example.org"))
+    outcome = await WebSearchRunner(FakeProvider()).run(spec, {"query": "q"}, CONTEXT)
+    assert outcome.status == "completed"
+    assert outcome.for_model == "The web search returned no results."
+
+
+def test_the_user_location_is_told_to_the_model() -> None:
+    runner = WebSearchRunner(FakeProvider())
+    located = WebSearch(user_location=UserLocation("Hangzhou", "Zhejiang", "CN", "Asia/Shanghai"))
+    description = runner.function(located).description or ""
+    assert "The user is in Hangzhou, Zhejiang, CN (time zone Asia/Shanghai)" in description
+    zone_only = runner.function(WebSearch(user_location=UserLocation(timezone="Europe/Paris")))
+    assert "The user is in time zone Europe/Paris" in (zone_only.description or "")
+    # an empty location says nothing
+    assert runner.function(WebSearch(user_location=UserLocation())) == runner.function(WebSearch())

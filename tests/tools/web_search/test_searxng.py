@@ -191,8 +191,13 @@ async def test_every_engine_failing_is_a_failure_not_an_empty_search(
         await search(searxng, SearchQuery("q"))
 
 
-@pytest.mark.parametrize(("status", "hint"), [(500, ""), (403, "search.formats")])
-async def test_a_bad_status_fails(searxng: FakeSearxng, status: int, hint: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "hint", "rate_limited"),
+    [(500, "", False), (403, "search.formats", False), (429, "", True)],
+)
+async def test_a_bad_status_fails(
+    searxng: FakeSearxng, status: int, hint: str, rate_limited: bool
+) -> None:
     async def answer(request: web.Request) -> web.Response:
         return web.Response(status=status, text="error page")
 
@@ -200,6 +205,8 @@ async def test_a_bad_status_fails(searxng: FakeSearxng, status: int, hint: str) 
     with pytest.raises(SearchFailed, match=f"HTTP {status}") as failed:
         await search(searxng, SearchQuery("q"))
     assert hint in failed.value.message
+    # only "too many requests" says the client may wait and try again
+    assert failed.value.rate_limited is rate_limited
 
 
 async def test_a_slow_server_times_out(searxng: FakeSearxng) -> None:

@@ -14,7 +14,9 @@ call, calls a client function (the client runs it, as without the loop), or a li
 - `tool_timeout` for one run: the run is cancelled, and a failed result is what the model
   reads and the client sees;
 - `total_tool_time` spent running tools: calls past it are not run (a failed result), and a
-  last turn follows without the built-ins.
+  last turn follows without the built-ins;
+- a tool's own `max_uses` (Anthropic's web search): its calls past that many are not run (a
+  failed result naming `max_uses_exceeded`); the others go on.
 
 A failure of a tool is never a silent empty result and never an error of the call: the
 runner's failed outcome, an exception it raised, a timeout, arguments that are not a JSON
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field, replace
 
 from openscope.backends.base import Backend
 from openscope.core import ids
-from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, WebSearch
+from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, SearchFailure, WebSearch
 from openscope.core.call import Call
 from openscope.core.errors import InvalidParameter
 from openscope.core.events import (
@@ -187,8 +189,22 @@ def _summed(a: Usage, b: Usage) -> Usage:
     )
 
 
-def _failed(message: str) -> ToolOutcome:
-    return ToolOutcome(for_model=message, output=json.dumps({"error": message}), status="failed")
+def _failed(message: str, code: SearchFailure | None = None) -> ToolOutcome:
+    output = {"error": message} | ({"error_code": str(code)} if code is not None else {})
+    return ToolOutcome(for_model=message, output=json.dumps(output), status="failed")
+
+
+def _past_max_uses(call: _Part, uses: dict[str, int]) -> ToolOutcome | None:
+    """The failed outcome of a call past its tool's `max_uses` (only Anthropic's web search
+    has one), else None, counting the call as a use."""
+    assert call.builtin is not None
+    name, spec = call.builtin.function.name, call.builtin.spec
+    limit = spec.max_uses if isinstance(spec, WebSearch) else None
+    if limit is not None and uses.get(name, 0) >= limit:
+        message = f"Not run: {name} may be used at most {limit} times in this request."
+        return _failed(message, SearchFailure.MAX_USES_EXCEEDED)
+    uses[name] = uses.get(name, 0) + 1
+    return None
 
 
 def _result_part(call: _Part, outcome: ToolOutcome) -> BuiltinResultPart:
@@ -330,6 +346,7 @@ class ToolLoop:
         next_part = 0
         rounds = 0
         tool_time = 0.0
+        uses: dict[str, int] = {}  # runs so far, by function name (for `max_uses`)
         with_builtins = True
         while True:
             shown = offered if with_builtins else {}
@@ -357,6 +374,8 @@ class ToolLoop:
                     outcome = _failed("Not run: the answer reached its maximum length first.")
                 elif not with_builtins:
                     outcome = _failed("Not run: this request's tool calls are used up.")
+                elif (spent := _past_max_uses(tool_call, uses)) is not None:
+                    outcome = spent
                 else:
                     started = self._monotonic()
                     time_left = self._total_tool_time - tool_time

@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from openscope.core.arguments import arguments_text
+from openscope.core.builtin_tools import BuiltinTool, WebSearch
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
+    BuiltinCallPart,
     CacheControl,
     ImagePart,
     Message,
@@ -31,8 +33,10 @@ from openscope.core.request import (
     ToolChoiceMode,
     ToolSpec,
 )
+from openscope.core.rules import Field, Refusal, Wording
 from openscope.core.rules.ranges import checked_sampling
 from openscope.core.rules.sizes import check_sizes
+from openscope.protocols.anthropic_messages import web_search
 from openscope.protocols.anthropic_messages.schemas import (
     CacheControlWire,
     CountTokensRequest,
@@ -40,6 +44,7 @@ from openscope.protocols.anthropic_messages.schemas import (
     MessagesRequest,
     MessageWire,
     RedactedThinkingBlock,
+    ServerToolUseBlock,
     TextBlock,
     ThinkingBlock,
     ThinkingWire,
@@ -47,6 +52,7 @@ from openscope.protocols.anthropic_messages.schemas import (
     ToolResultBlock,
     ToolUseBlock,
     ToolWire,
+    WebSearchToolResultBlock,
 )
 from openscope.protocols.http import parse_wire
 
@@ -82,12 +88,18 @@ def _request(
     if effort is not None:
         thinking = ThinkingConfig(thinking.enabled, thinking.budget_tokens, effort)
     choice = wire.tool_choice
+    tools, builtins = _tools(wire.tools or [], choice)
+    if thinking.enabled and any(isinstance(b, WebSearch) and b.forced for b in builtins):
+        # A tool choice naming the server tool forces a call as one naming a function does
+        # (the core's rule sees only the latter): refused alike while thinking.
+        raise Refusal(Wording.FORCED_TOOL_WHILE_THINKING, Field.TOOL_CHOICE)
     return GenerateRequest(
         model=wire.model,
         messages=_system(wire.system) + _messages(wire.messages),
         sampling=sampling,
-        tools=tuple(_tool(t) for t in wire.tools or ()),
-        tool_choice=_tool_choice(choice),
+        tools=tools,
+        builtin_tools=builtins,
+        tool_choice=_tool_choice(choice, builtins),
         parallel_tool_calls=not (choice and choice.disable_parallel_tool_use),
         thinking=thinking,
     )
@@ -245,8 +257,15 @@ def _assistant_turn(wire: MessageWire) -> Message:
     if isinstance(wire.content, str):
         return Message(Role.ASSISTANT, (TextPart(wire.content),))
     parts: list[Part] = []
+    searches: dict[str, BuiltinCallPart] = {}  # the web search calls so far, by id
     for block in wire.content:
-        if isinstance(block, ThinkingBlock):
+        if isinstance(block, ServerToolUseBlock):
+            call = web_search.call_part(block)
+            searches[call.id] = call
+            parts.append(call)
+        elif isinstance(block, WebSearchToolResultBlock):
+            parts.append(web_search.result_part(block, searches))
+        elif isinstance(block, ThinkingBlock):
             parts.append(ReasoningPart(block.thinking, signature=block.signature))
         elif isinstance(block, RedactedThinkingBlock):
             continue  # opaque by design: nothing a model here could read
@@ -264,11 +283,29 @@ def _assistant_turn(wire: MessageWire) -> Message:
     return Message(Role.ASSISTANT, tuple(parts))
 
 
+def _tools(
+    wires: list[ToolWire], choice: ToolChoiceWire | None
+) -> tuple[tuple[ToolSpec, ...], tuple[BuiltinTool, ...]]:
+    """The client's tools, and the server tools (only web search) the server runs."""
+    names = [t.name for t in wires]
+    if len(set(names)) != len(names):
+        raise InvalidParameter("tools: Tool names must be unique.", param="tools")
+    tools: list[ToolSpec] = []
+    builtins: list[BuiltinTool] = []
+    for position, wire in enumerate(wires):
+        if wire.type == web_search.TOOL_TYPE:
+            forced = choice is not None and choice.type == "tool" and choice.name == wire.name
+            builtins.append(web_search.tool(wire, position, forced=forced))
+        else:
+            tools.append(_tool(wire))
+    return tuple(tools), tuple(builtins)
+
+
 def _tool(wire: ToolWire) -> ToolSpec:
     if wire.type not in (None, "custom"):
         raise InvalidParameter(
             f"tools: the server tool type '{wire.type}' is not supported; define a client "
-            "tool with name, description and input_schema",
+            f"tool with name, description and input_schema, or use '{web_search.TOOL_TYPE}'",
             param="tools",
         )
     return ToolSpec(
@@ -279,8 +316,12 @@ def _tool(wire: ToolWire) -> ToolSpec:
     )
 
 
-def _tool_choice(wire: ToolChoiceWire | None) -> ToolChoice:
+def _tool_choice(wire: ToolChoiceWire | None, builtins: tuple[BuiltinTool, ...]) -> ToolChoice:
     if wire is None or wire.type == "auto":
+        return ToolChoice()
+    if wire.type == "tool" and wire.name == web_search.TOOL_NAME and builtins:
+        # The server tool named: its WebSearch is forced (`forced_search`), which the tool
+        # loop honours on the model's first turn; later turns choose freely, as Anthropic's.
         return ToolChoice()
     if wire.type == "none":
         return ToolChoice(ToolChoiceMode.NONE)

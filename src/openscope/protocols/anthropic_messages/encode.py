@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, assert_never
 
 from openscope.core.arguments import arguments_object
+from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.errors import ErrorKind, OpenScopeError
 from openscope.core.events import (
     BUILTIN_KINDS,
@@ -24,8 +25,15 @@ from openscope.core.events import (
     UsageReport,
 )
 from openscope.core.fold import GenerateResult
-from openscope.core.messages import Part, ReasoningPart, TextPart, ToolCallPart
-from openscope.protocols.anthropic_messages import names
+from openscope.core.messages import (
+    BuiltinCallPart,
+    BuiltinResultPart,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+)
+from openscope.protocols.anthropic_messages import names, web_search
 from openscope.protocols.statuses import HTTP_STATUS
 
 # A hit stop sequence still ends the turn normally, and `stop_sequence` is always null
@@ -71,15 +79,20 @@ def signature_of(thinking: str) -> str:
     return base64.b64encode(hashlib.sha256(thinking.encode()).digest()).decode()
 
 
-def usage_body(usage: Usage) -> dict[str, int]:
+def usage_body(usage: Usage, searches: list[str] | None = None) -> dict[str, Any]:
+    """`searches`: the statuses of the answer's web search results, when it has any (then
+    `server_tool_use` counts them, as Anthropic's answers that used the tool do)."""
     # Anthropic counts cache reads and writes apart from input_tokens.
     uncached = usage.input_tokens - usage.cached_tokens - usage.cache_creation_tokens
-    return {
+    body: dict[str, Any] = {
         "input_tokens": max(0, uncached),
         "output_tokens": usage.output_tokens,
         "cache_creation_input_tokens": usage.cache_creation_tokens,
         "cache_read_input_tokens": usage.cached_tokens,
     }
+    if searches:
+        body["server_tool_use"] = web_search.searches(searches)
+    return body
 
 
 def _block(part: Part) -> dict[str, Any] | None:
@@ -98,12 +111,24 @@ def _block(part: Part) -> dict[str, Any] | None:
             "name": part.name,
             "input": arguments_object(part.arguments),
         }
+    # Of the server's own tools only web search is an Anthropic server tool: the others'
+    # runs are not shown here (Model Studio's Messages API documents no server tools).
+    if isinstance(part, BuiltinCallPart) and part.tool is BuiltinToolKind.WEB_SEARCH:
+        return web_search.call_block(part.id, arguments_object(part.arguments))
+    if isinstance(part, BuiltinResultPart) and part.tool is BuiltinToolKind.WEB_SEARCH:
+        return web_search.result_block(part.call_id, part.output, part.status)
     return None
 
 
 def message_body(result: GenerateResult, *, message_id: str, model: str) -> dict[str, Any]:
     choice = result.choices[0]
-    blocks = [b for b in (_block(p) for p in choice.message.parts) if b is not None]
+    parts = choice.message.parts
+    blocks = [b for b in (_block(p) for p in parts) if b is not None]
+    searches = [
+        p.status
+        for p in parts
+        if isinstance(p, BuiltinResultPart) and p.tool is BuiltinToolKind.WEB_SEARCH
+    ]
     return {
         "id": message_id,
         "type": "message",
@@ -112,11 +137,12 @@ def message_body(result: GenerateResult, *, message_id: str, model: str) -> dict
         "content": blocks,
         "stop_reason": STOP_REASONS[choice.finish_reason],
         "stop_sequence": None,
-        "usage": usage_body(result.usage),
+        "usage": usage_body(result.usage, searches),
     }
 
 
 StreamEvent = tuple[str, dict[str, Any]]
+_SEARCH = str(BuiltinToolKind.WEB_SEARCH)
 
 
 @dataclass(slots=True)
@@ -124,6 +150,8 @@ class _Block:
     index: int
     kind: PartKind
     text: list[str] = field(default_factory=list)
+    call_id: str = ""  # a web search result's call
+    status: str = "completed"  # a web search result's
 
 
 class EventEncoder:
@@ -138,6 +166,7 @@ class EventEncoder:
         self._blocks: dict[int, _Block] = {}
         self._usage = Usage()
         self._stop_reason: str | None = None
+        self._searches: list[str] = []  # the statuses of the web search results so far
 
     def _start(self) -> list[StreamEvent]:
         if self._started:
@@ -175,18 +204,28 @@ class EventEncoder:
                 pass  # sent as headers
             case PartStart() | PartDelta() | PartEnd() | ChoiceEnd() if event.choice != 0:
                 pass  # this API has one choice
-            # Model Studio's Messages API documents no server tools: their runs are not shown.
-            case PartStart() if event.kind in BUILTIN_KINDS:
+            # Only web search is an Anthropic server tool: other built-in runs are not shown
+            # (Model Studio's Messages API documents no server tools).
+            case PartStart() if event.kind in BUILTIN_KINDS and event.tool_name != _SEARCH:
                 pass
+            case PartStart() if event.kind is PartKind.BUILTIN_RESULT:
+                # Anthropic sends a search's result whole, in its block's start: held back
+                # until its end.
+                index = len(self._blocks)
+                status = event.status or "completed"
+                result = _Block(index, event.kind, call_id=event.tool_call_id or "", status=status)
+                self._blocks[event.part] = result
             case PartStart():
                 out.append(self._open(event))
+            case PartDelta() | PartEnd() if self._holds_result(event.part):
+                out.extend(self._result(self._blocks[event.part], event))
             case PartDelta() | PartEnd() if event.part not in self._blocks:
                 pass  # a part no block was opened for
             case PartDelta():
                 block = self._blocks[event.part]
                 block.text.append(event.text)
                 if block.kind is PartKind.TEXT:
-                    delta = {"type": "text_delta", "text": event.text}
+                    delta: dict[str, Any] = {"type": "text_delta", "text": event.text}
                 elif block.kind is PartKind.REASONING:
                     delta = {"type": "thinking_delta", "thinking": event.text}
                 else:
@@ -206,6 +245,20 @@ class EventEncoder:
                 assert_never(event)
         return out
 
+    def _holds_result(self, part: int) -> bool:
+        block = self._blocks.get(part)
+        return block is not None and block.kind is PartKind.BUILTIN_RESULT
+
+    def _result(self, block: _Block, event: PartDelta | PartEnd) -> list[StreamEvent]:
+        if isinstance(event, PartDelta):
+            block.text.append(event.text)
+            return []
+        self._searches.append(block.status)
+        content = web_search.result_block(block.call_id, "".join(block.text), block.status)
+        start = {"type": "content_block_start", "index": block.index, "content_block": content}
+        stop = {"type": "content_block_stop", "index": block.index}
+        return [("content_block_start", start), ("content_block_stop", stop)]
+
     def _open(self, event: PartStart) -> StreamEvent:
         block = _Block(len(self._blocks), event.kind)
         self._blocks[event.part] = block
@@ -213,6 +266,9 @@ class EventEncoder:
             content: dict[str, Any] = {"type": "text", "text": ""}
         elif event.kind is PartKind.REASONING:
             content = {"type": "thinking", "thinking": "", "signature": ""}
+        elif event.kind is PartKind.BUILTIN_CALL:
+            # its input streams as input_json_delta, as a tool_use block's does
+            content = web_search.call_block(event.tool_call_id or "", {})
         else:
             content = {
                 "type": "tool_use",
@@ -238,7 +294,7 @@ class EventEncoder:
                         "stop_reason": self._stop_reason or "end_turn",
                         "stop_sequence": None,
                     },
-                    "usage": usage_body(self._usage),
+                    "usage": usage_body(self._usage, self._searches),
                 },
             )
         )

@@ -66,8 +66,45 @@ class RedactedThinkingBlock(WireModel):
     data: str
 
 
+class ServerToolUseBlock(WireModel):
+    """A server tool's call, as a client hands back an earlier answer."""
+
+    type: Literal["server_tool_use"]
+    id: str
+    name: str
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class WebSearchResultBlock(WireModel):
+    type: Literal["web_search_result"]
+    url: str
+    title: str
+    encrypted_content: str
+    page_age: str | None = None
+
+
+class WebSearchToolResultError(WireModel):
+    type: Literal["web_search_tool_result_error"]
+    error_code: str
+
+
+class WebSearchToolResultBlock(WireModel):
+    """A web search's result, as a client hands back an earlier answer."""
+
+    type: Literal["web_search_tool_result"]
+    tool_use_id: str
+    content: list[WebSearchResultBlock] | WebSearchToolResultError
+
+
 ContentBlock = Annotated[
-    TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | RedactedThinkingBlock,
+    TextBlock
+    | ImageBlock
+    | ToolUseBlock
+    | ToolResultBlock
+    | ThinkingBlock
+    | RedactedThinkingBlock
+    | ServerToolUseBlock
+    | WebSearchToolResultBlock,
     Field(discriminator="type"),
 ]
 
@@ -87,11 +124,19 @@ class OutputConfigWire(WireModel):
 
 
 class ToolWire(WireModel):
+    """A client tool, or a server tool (`type` names it). A server tool's own fields are
+    typed loosely here and checked in `decode`, with Anthropic's messages."""
+
     name: str
     description: str | None = None
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
     type: str | None = None
     cache_control: CacheControlWire | None = None
+    # web_search_20250305's
+    max_uses: Any = None
+    allowed_domains: Any = None
+    blocked_domains: Any = None
+    user_location: Any = None
 
 
 class ToolChoiceWire(WireModel):

@@ -24,9 +24,11 @@ class SearchFailed(Exception):
     bad status, bad JSON, missing index): the tool loop turns it into a failed tool result
     the model and the client see."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, rate_limited: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        # The provider said "too many requests" (HTTP 429): a client told so may wait.
+        self.rate_limited = rate_limited
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ def format_for_model(
     mark what it takes from result N with the marker `citation_format` gives for N."""
     if not results:
         return NO_RESULTS
-    blocks = [_block(result, citation_format) for result in results]
+    blocks = [result_text(result, citation_format) for result in results]
     head = "# Web search results\n\nThe following was found on the web for this request."
     if cite:
         example = citation_marker(1, citation_format)
@@ -49,7 +49,9 @@ def format_for_model(
     return head + "\n\n" + "\n\n".join(blocks)
 
 
-def _block(result: SearchResult, citation_format: str) -> str:
+def result_text(result: SearchResult, citation_format: str = CITATION_REF) -> str:
+    """One result as the model reads it: its marker and title, its source, its date, its
+    snippet."""
     lines = [f"{citation_marker(result.index, citation_format)} {result.title}"]
     lines.append(
         f"Source: {result.site_name} ({result.url})"

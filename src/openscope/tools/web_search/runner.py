@@ -14,7 +14,15 @@ The outcome's `output` is the JSON of the Responses `web_search_call` item's own
 
 Sources carry no title: Model Studio's items have none. `search_results` is not an item
 field: it keeps what Model Studio's native `search_info.search_results[]` shows (for Chat's
-`enable_source`), which the Responses encoder leaves out.
+`enable_source`), which the Responses encoder leaves out. `results_read` keeps, per result,
+what the model read of it (`url`, `title`, `published` as an ISO date or null, `content`:
+the result's text as the model saw it), for Anthropic's `web_search_result` blocks. A
+failed search also names why in `error_code` (a `core.builtin_tools.SearchFailure`).
+
+Anthropic's web search adds, through `WebSearch`'s typed fields: `blocked_sites`, whose
+results are dropped here before the model or the client sees them (the rest renumbered),
+and `user_location`, told to the model in the function's description (no provider here
+takes a location: the model can put the place in its query).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from openscope.core.builtin_tools import (
     MAX_ASSIGNED_SITES,
     BuiltinTool,
     BuiltinToolKind,
+    SearchFailure,
     WebSearch,
 )
 from openscope.core.messages import BuiltinResultPart
@@ -38,8 +47,10 @@ from openscope.tools.web_search.model import (
     SearchProvider,
     SearchQuery,
     SearchResult,
+    numbered,
 )
-from openscope.tools.web_search.render import CITATION_NUMBER, format_for_model
+from openscope.tools.web_search.render import CITATION_NUMBER, format_for_model, result_text
+from openscope.tools.web_search.sites import host_allowed, host_of, normalise_site
 from openscope.tools.web_search.strategy import SearchPlan, parse_strategy, plan_for
 
 FUNCTION_NAME = "web_search"
@@ -80,7 +91,14 @@ class WebSearchRunner:
         return BuiltinToolKind.WEB_SEARCH
 
     def function(self, spec: BuiltinTool) -> ToolSpec:
-        return ToolSpec(FUNCTION_NAME, DESCRIPTION, PARAMETERS)
+        location = spec.user_location if isinstance(spec, WebSearch) else None
+        where = location.describe() if location is not None else ""
+        if not where:
+            return ToolSpec(FUNCTION_NAME, DESCRIPTION, PARAMETERS)
+        # The user's location reaches the model here, so a query about "the weather" or "a
+        # pharmacy near me" names the place (no provider here searches by location).
+        description = f"{DESCRIPTION} The user is in {where}: search for local results there."
+        return ToolSpec(FUNCTION_NAME, description, PARAMETERS)
 
     async def run(
         self, spec: BuiltinTool, arguments: dict[str, Any], context: ToolContext
@@ -88,7 +106,11 @@ class WebSearchRunner:
         raw_query = arguments.get("query")
         if not isinstance(raw_query, str) or not raw_query.strip():
             shown = "" if not isinstance(raw_query, str) else raw_query
-            return _failed(shown, "The web_search call needs a `query`: a non-empty string.")
+            return _failed(
+                shown,
+                "The web_search call needs a `query`: a non-empty string.",
+                SearchFailure.INVALID_INPUT,
+            )
         text = raw_query.strip()
         options = spec.options if isinstance(spec, WebSearch) else {}
         try:
@@ -96,14 +118,21 @@ class WebSearchRunner:
             query = _query(text, plan, options)
             cite, citation_format = _citations(plan, options)
         except ValueError as exc:  # OptionsError, or a value SearchQuery refuses
-            return _failed(text, f"The web search could not run: {exc}.")
+            return _failed(
+                text, f"The web search could not run: {exc}.", SearchFailure.INVALID_INPUT
+            )
         try:
             results = await self.provider.search(query)
         except SearchFailed as exc:
-            return _failed(text, f"The web search failed: {exc.message}")
+            code = (
+                SearchFailure.TOO_MANY_REQUESTS if exc.rate_limited else SearchFailure.UNAVAILABLE
+            )
+            return _failed(text, f"The web search failed: {exc.message}", code)
+        if isinstance(spec, WebSearch) and spec.blocked_sites:
+            results = _without_blocked(results, spec.blocked_sites)
         return ToolOutcome(
             for_model=format_for_model(results, cite=cite, citation_format=citation_format),
-            output=_output(text, results),
+            output=_output(text, results, citation_format=citation_format),
         )
 
     def recall(self, result: BuiltinResultPart) -> str:
@@ -159,7 +188,21 @@ def _optional_str(options: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def _output(query: str, results: Sequence[SearchResult]) -> str:
+def _without_blocked(results: Sequence[SearchResult], blocked: Sequence[str]) -> list[SearchResult]:
+    """The results from none of the `blocked` sites (or their subdomains), numbered anew so
+    the model's markers stay 1..n."""
+    sites = [site for site in (normalise_site(s) for s in blocked) if site]
+    kept = [r for r in results if not (sites and host_allowed(host_of(r.url), sites))]
+    return numbered(kept)
+
+
+def _output(
+    query: str,
+    results: Sequence[SearchResult],
+    *,
+    citation_format: str = CITATION_NUMBER,
+    failure: SearchFailure | None = None,
+) -> str:
     sources = [{"type": "url", "url": result.url} for result in results]
     search_results = [
         {
@@ -171,20 +214,33 @@ def _output(query: str, results: Sequence[SearchResult]) -> str:
         }
         for r in results
     ]
-    return json.dumps(
+    read = [
         {
-            "action": {"type": "search", "query": query, "sources": sources},
-            "search_results": search_results,
-        },
-        ensure_ascii=False,
-    )
+            "url": r.url,
+            "title": r.title,
+            "published": r.published.date().isoformat() if r.published else None,
+            "content": result_text(r, citation_format),
+        }
+        for r in results
+    ]
+    output: dict[str, Any] = {
+        "action": {"type": "search", "query": query, "sources": sources},
+        "search_results": search_results,
+        "results_read": read,
+    }
+    if failure is not None:
+        output["error_code"] = str(failure)
+    return json.dumps(output, ensure_ascii=False)
 
 
-def _failed(query: str, for_model: str) -> ToolOutcome:
-    return ToolOutcome(for_model=for_model, output=_output(query, ()), status="failed")
+def _failed(query: str, for_model: str, failure: SearchFailure) -> ToolOutcome:
+    output = _output(query, (), failure=failure)
+    return ToolOutcome(for_model=for_model, output=output, status="failed")
 
 
 def recall_search(result: BuiltinResultPart) -> str:
+    """An earlier search as the model read it: each result's text as it was given (kept in
+    `results_read`), else its numbered titles and URLs (an item a client sent back)."""
     try:
         data = json.loads(result.output)
     except ValueError:
@@ -193,15 +249,21 @@ def recall_search(result: BuiltinResultPart) -> str:
         return "The web search left no readable result."
     action = data.get("action")
     query = action.get("query") if isinstance(action, dict) else None
+    read = data.get("results_read")
     found = data.get("search_results")
-    lines = [
-        f"[{r.get('index')}] {r.get('title') or r.get('url')} ({r.get('url')})"
-        for r in (found if isinstance(found, list) else ())
-        if isinstance(r, dict)
-    ]
+    joint = "\n"
+    if isinstance(read, list) and read:
+        lines = [r["content"] for r in read if isinstance(r, dict) and "content" in r]
+        joint = "\n\n"
+    else:
+        lines = [
+            f"[{r.get('index')}] {r.get('title') or r.get('url')} ({r.get('url')})"
+            for r in (found if isinstance(found, list) else ())
+            if isinstance(r, dict)
+        ]
     if result.status == "failed" or not lines:
-        error = data.get("error")
+        error = data.get("error") or data.get("error_code")
         what = f" for {query!r}" if isinstance(query, str) and query else ""
         return f"The web search{what} found nothing" + (f": {error}" if error else ".")
     head = f"Results of the web search for {query!r}:" if query else "Web search results:"
-    return "\n".join([head, *lines])
+    return joint.join([head, *lines])

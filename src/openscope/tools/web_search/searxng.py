@@ -163,7 +163,9 @@ class SearxngProvider:
         async with self._session.get(self._search_url, params=params, headers=headers) as resp:
             if resp.status != 200:
                 hint = " (is `json` in its search.formats?)" if resp.status == 403 else ""
-                raise SearchFailed(f"SearXNG answered HTTP {resp.status}{hint}")
+                raise SearchFailed(
+                    f"SearXNG answered HTTP {resp.status}{hint}", rate_limited=resp.status == 429
+                )
             body = await self._read_bounded(resp)
         try:
             return orjson.loads(body)
