@@ -117,6 +117,25 @@ async def test_model_studio_gets_its_own_parameters_unchanged() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("tool", "named"),
+    [
+        (WebSearch(max_uses=2), "max_uses"),
+        (WebSearch(blocked_sites=("example.com",)), "blocked_domains"),
+    ],
+)
+async def test_model_studio_refuses_search_settings_it_has_no_switch_for(
+    tool: WebSearch, named: str
+) -> None:
+    fake = FakeTransport(Reply(lines=ANSWER))
+    with pytest.raises(InvalidParameter) as refused:
+        await events(backend(fake, dialect="dashscope"), ask(builtin_tools=(tool,)))
+    assert refused.value.message == (
+        f"The web search of this model's upstream does not support {named}."
+    )
+    assert not fake.sent
+
+
 def test_features_follow_the_dialect_and_options() -> None:
     fake = FakeTransport()
     studio = backend(fake, dialect="dashscope", thinking=True).features("m")

@@ -8,6 +8,7 @@ from typing import Any
 
 from openscope.backends.openai_upstream.dialect import Dialect
 from openscope.core.builtin_tools import BuiltinToolKind, CodeInterpreter, WebSearch
+from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
     CacheControl,
     ImagePart,
@@ -211,6 +212,22 @@ def _model_studio_tools(request: GenerateRequest) -> JSON:
     extra: JSON = {}
     for tool in request.builtin_tools:
         if isinstance(tool, WebSearch):
+            # Model Studio's search takes only chat's search_options: a limit or a filter
+            # it has no switch for (Anthropic's web search tool) is refused, not dropped.
+            unsupported = [
+                name
+                for name, value in (
+                    ("max_uses", tool.max_uses),
+                    ("blocked_domains", tool.blocked_sites),
+                    ("user_location", tool.user_location),
+                )
+                if value
+            ]
+            if unsupported:
+                raise InvalidParameter(
+                    f"The web search of this model's upstream does not support {unsupported[0]}.",
+                    param="tools",
+                )
             extra["enable_search"] = True
             if tool.options:
                 extra["search_options"] = tool.options
