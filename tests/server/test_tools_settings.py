@@ -127,7 +127,8 @@ async def test_searxng_search_with_extractor_and_code_interpreter(tmp_path: Path
         assert isinstance(code, CodeInterpreterRunner)
         sandbox = code.containers.policy
         assert (sandbox.max_containers, sandbox.memory_bytes) == (3, 512 << 20)
-        assert (tmp_path / "data" / "code_interpreter" / "containers").is_dir()
+        instances = tmp_path / "data" / "code_interpreter" / "instances"
+        assert code.containers.instance_dir.parent == instances
         # nothing listens on port 9: the search fails as a tool result, not an exception
         outcome = await search.run(WebSearch(), {"query": "tides"}, CONTEXT)
         assert outcome.status == "failed"
@@ -184,15 +185,16 @@ async def test_the_expiry_chore_and_closing_reach_the_containers(tmp_path: Path)
     assert isinstance(code, CodeInterpreterRunner)
     outcome = await code.run(CodeInterpreter(), {"code": "print(1)"}, CONTEXT)
     assert outcome.for_model == "1"
-    container_id = code.container_of("default")
+    container_id = json.loads(outcome.output)["container_id"]
     await asyncio.sleep(0.1)
     await expire_idle_tools(runners)
     assert container_id not in code.containers
-    assert code.container_of("default") is None
     kept = await code.containers.create()
+    instance_dir = code.containers.instance_dir
+    assert (instance_dir / "containers" / kept).is_dir()
     await close_tool_runners(runners)
     assert kept not in code.containers
-    assert not (tmp_path / "ci" / "containers" / kept).exists()
+    assert not instance_dir.exists()
 
 
 async def test_closing_goes_on_past_a_runner_that_fails(

@@ -116,8 +116,17 @@ class WebExtractor:
 
 @dataclass(frozen=True, slots=True)
 class CodeInterpreter:
-    """Run code the model writes in a sandbox (the server's own: no client container)."""
+    """Run code the model writes in a sandbox (the server's own containers).
 
+    `container_id`: the container the calls run in (OpenAI's `container` given as an id);
+    None lets the server choose (the conversation's own). `auto_container`: the client
+    sent `{"type": "auto"}`, kept to echo the tool as it was sent. `requires_thinking`:
+    the API runs the tool in thinking mode only (Model Studio's Chat), so a request on a
+    model that cannot think, or with thinking off, is refused."""
+
+    container_id: str | None = None
+    auto_container: bool = False
+    requires_thinking: bool = False
     kind: BuiltinToolKind = field(default=BuiltinToolKind.CODE_INTERPRETER, init=False)
 
 

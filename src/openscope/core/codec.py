@@ -184,6 +184,10 @@ def builtin_tool_to_dict(tool: BuiltinTool) -> JSON:
     match tool:
         case WebSearch(options=options):
             return {"type": str(tool.kind), "options": options}
+        case CodeInterpreter(container_id=str() as container_id):
+            return {"type": str(tool.kind), "container": container_id}
+        case CodeInterpreter(auto_container=True):
+            return {"type": str(tool.kind), "container": {"type": "auto"}}
         case WebExtractor() | CodeInterpreter() | ImageSearch():
             return {"type": str(tool.kind)}
         case FileSearch(vector_store_ids=ids, max_num_results=most):
@@ -208,7 +212,10 @@ def builtin_tool_from_dict(data: JSON) -> BuiltinTool:
         case BuiltinToolKind.WEB_EXTRACTOR:
             return WebExtractor()
         case BuiltinToolKind.CODE_INTERPRETER:
-            return CodeInterpreter()
+            container = data.get("container")
+            if isinstance(container, str):
+                return CodeInterpreter(container_id=container)
+            return CodeInterpreter(auto_container=container is not None)
         case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
             return ImageSearch(kind)
         case BuiltinToolKind.FILE_SEARCH:

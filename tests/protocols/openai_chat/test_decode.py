@@ -160,6 +160,7 @@ def test_extension_parameters_reach_the_core() -> None:
             enable_search=True,
             search_options={"forced_search": True},
             enable_code_interpreter=True,
+            stream=True,
             modalities=["text", "audio"],
         )
     )
@@ -167,7 +168,7 @@ def test_extension_parameters_reach_the_core() -> None:
     assert request.thinking.budget_tokens == 100
     assert request.builtin_tools == (
         WebSearch(options={"forced_search": True}),
-        CodeInterpreter(),
+        CodeInterpreter(requires_thinking=True),  # Chat runs it only in thinking mode
     )
     assert request.output_modalities == ("text", "audio")
 
@@ -267,3 +268,37 @@ def test_sound_search_options_pass_on_as_given() -> None:
     }
     request, _ = decode(body(enable_search=True, search_options=options))
     assert request.builtin_tools == (WebSearch(options=options),)
+
+
+# -- enable_code_interpreter (builtin-tools.md §2) -------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [None, False])
+def test_the_code_interpreter_needs_streaming(stream: bool | None) -> None:
+    fields: dict[str, Any] = {"enable_code_interpreter": True, "enable_thinking": True}
+    if stream is not None:
+        fields["stream"] = stream
+    error = error_of(body(**fields))
+    assert error.param == "enable_code_interpreter"
+    assert error.message == (
+        "enable_code_interpreter supports only streaming output: set stream to true."
+    )
+
+
+def test_the_code_interpreter_is_not_beside_function_tools() -> None:
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    error = error_of(body(enable_code_interpreter=True, stream=True, tools=tools))
+    assert error.param == "enable_code_interpreter"
+    assert error.message == (
+        "enable_code_interpreter cannot be used together with function calling: send either "
+        "tools or enable_code_interpreter."
+    )
+
+
+def test_the_code_interpreter_off_asks_nothing() -> None:
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    request, _ = decode(body(enable_code_interpreter=False, tools=tools))
+    assert request.builtin_tools == ()
+    # and an empty tools list is no function calling
+    request, _ = decode(body(enable_code_interpreter=True, stream=True, tools=[]))
+    assert request.builtin_tools == (CodeInterpreter(requires_thinking=True),)

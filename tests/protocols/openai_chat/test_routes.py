@@ -158,7 +158,7 @@ def test_health_needs_no_key(scripted_client: AppFactory) -> None:
     [
         ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
         ({"enable_search": True}, "enable_search"),
-        ({"enable_code_interpreter": True}, "enable_code_interpreter"),
+        # enable_code_interpreter: test_code_interpreter_routes.py (it needs thinking)
         # qwen-plus cannot speak: the catalogue would refuse before the backend is asked
         ({"model": "qwen3-omni-flash", "modalities": ["text", "audio"]}, "modalities"),
         (

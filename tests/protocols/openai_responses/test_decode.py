@@ -136,7 +136,14 @@ def test_empty_input_is_refused() -> None:
     [
         ({"type": "web_search"}, WebSearch()),
         ({"type": "code_interpreter"}, CodeInterpreter()),
-        ({"type": "code_interpreter", "container": {"type": "auto"}}, CodeInterpreter()),
+        (
+            {"type": "code_interpreter", "container": {"type": "auto"}},
+            CodeInterpreter(auto_container=True),
+        ),
+        (
+            {"type": "code_interpreter", "container": "cntr_6903bf2c0a1b8190aa77"},
+            CodeInterpreter(container_id="cntr_6903bf2c0a1b8190aa77"),
+        ),
         ({"type": "web_search_image"}, ImageSearch(BuiltinToolKind.WEB_SEARCH_IMAGE)),
         ({"type": "image_search"}, ImageSearch(BuiltinToolKind.IMAGE_SEARCH)),
         ({"type": "file_search", "vector_store_ids": ["vs_1"]}, FileSearch(("vs_1",))),
@@ -172,13 +179,32 @@ def test_built_in_tools_missing_what_they_need_are_refused(tool: dict[str, Any])
     ("tool", "words"),
     [
         ({"type": "web_search", "search_context_size": "low"}, "'search_context_size'"),
-        ({"type": "code_interpreter", "container": "cntr_1"}, "container"),
-        ({"type": "code_interpreter", "container": {"type": "auto", "file_ids": []}}, "container"),
         (
             {"type": "web_search_image", "max_results": 3},
             "web_search_image takes no options; 'max_results' is not supported.",
         ),
         ({"type": "image_search", "bbox": [0, 0, 1, 1]}, "image_search takes no options; 'bbox'"),
+        (
+            {"type": "code_interpreter", "container": {"type": "auto", "file_ids": []}},
+            "'file_ids' is not supported",
+        ),
+        (
+            {"type": "code_interpreter", "container": {"type": "auto", "memory_limit": "1g"}},
+            "'memory_limit' is not supported",
+        ),
+        (
+            {
+                "type": "code_interpreter",
+                "container": {"type": "auto", "network_policy": {"type": "disabled"}},
+            },
+            "'network_policy' is not supported",
+        ),
+        ({"type": "code_interpreter", "container": "my-box"}, "'my-box' is not a container id"),
+        ({"type": "code_interpreter", "container": "cntr_"}, "'cntr_' is not a container id"),
+        ({"type": "code_interpreter", "container": "cntr_a/../b"}, "is not a container id"),
+        ({"type": "code_interpreter", "container": {"type": "fixed"}}, 'with type "auto"'),
+        ({"type": "code_interpreter", "container": 7}, "expected a container id"),
+        ({"type": "code_interpreter", "file_ids": []}, "does not support 'file_ids'"),
     ],
 )
 def test_built_in_tool_options_nothing_honours_are_refused(

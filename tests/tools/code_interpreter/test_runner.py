@@ -1,6 +1,6 @@
-"""CodeInterpreterRunner against the real bwrap: the item's fields, one container per
-workspace (state kept, other workspaces apart), figures as images, sandbox failures and the
-model's bad arguments as failed outcomes, idle expiry and closing."""
+"""CodeInterpreterRunner against the real bwrap: the item's fields, figures as images,
+sandbox failures and the model's bad arguments as failed outcomes, idle expiry and closing.
+(Which container a call runs in: test_container_scope.py.)"""
 
 from __future__ import annotations
 
@@ -14,15 +14,26 @@ import pytest
 
 from openscope.core.builtin_tools import BuiltinToolKind, CodeInterpreter
 from openscope.core.messages import BuiltinResultPart
-from openscope.core.tool_runner import ToolContext
+from openscope.core.tool_runner import ToolContext, ToolOutcome
 from openscope.tools.code_interpreter import CodeInterpreterRunner, Containers
 from tests.tools.code_interpreter.conftest import SMALL, requires_bwrap
 
 SPEC = CodeInterpreter()
 
 
-def context(workspace: str = "ws_a") -> ToolContext:
-    return ToolContext(request_id="req_1", workspace=workspace)
+def context(workspace: str = "ws_a", *earlier: str) -> ToolContext:
+    """A call's context; `earlier`: outputs of the conversation's earlier code runs."""
+    results = tuple(
+        BuiltinResultPart(f"ci_{n}", BuiltinToolKind.CODE_INTERPRETER, output)
+        for n, output in enumerate(earlier)
+    )
+    return ToolContext(request_id="req_1", workspace=workspace, earlier=results)
+
+
+def container_of(outcome: ToolOutcome) -> str:
+    container_id = json.loads(outcome.output)["container_id"]
+    assert isinstance(container_id, str)
+    return container_id
 
 
 @pytest.fixture
@@ -54,7 +65,7 @@ async def test_arguments_without_code_fail_without_a_container(
     output = json.loads(outcome.output)
     assert output["outputs"] == [{"type": "logs", "logs": outcome.for_model}]
     assert "container_id" not in output
-    assert not list((tmp_path / "sandbox" / "containers").iterdir())
+    assert not list(pool.instance_dir.joinpath("containers").iterdir())
 
 
 async def test_a_sandbox_that_cannot_start_is_a_failed_outcome(tmp_path: Path) -> None:
@@ -75,31 +86,13 @@ async def test_a_run_gives_the_items_fields(runner: CodeInterpreterRunner) -> No
     outcome = await runner.run(SPEC, {"code": "print(12**3)"}, context())
     assert outcome.status == "completed"
     assert outcome.for_model == "1728"
-    container_id = runner.container_of("ws_a")
-    assert container_id is not None
+    container_id = container_of(outcome)
+    assert container_id in runner.containers
     assert json.loads(outcome.output) == {
         "code": "print(12**3)",
         "outputs": [{"type": "logs", "logs": "1728\n"}],
         "container_id": container_id,
     }
-
-
-@requires_bwrap
-async def test_a_workspace_keeps_its_state_and_others_do_not_see_it(
-    runner: CodeInterpreterRunner,
-) -> None:
-    await runner.run(SPEC, {"code": "x = 41\nopen('f.txt', 'w').write('hi')"}, context("ws_a"))
-    again = await runner.run(SPEC, {"code": "print(x + 1, open('f.txt').read())"}, context("ws_a"))
-    assert again.for_model == "42 hi"
-    other = await runner.run(
-        SPEC, {"code": "import os\nprint(os.listdir('.'))\nx"}, context("ws_b")
-    )
-    # the user's code raising is a completed call: the model reads the traceback
-    assert other.status == "completed"
-    assert other.for_model.startswith("[]\n")
-    assert "NameError: name 'x' is not defined" in other.for_model
-    ids = {json.loads(o.output)["container_id"] for o in (again, other)}
-    assert len(ids) == 2
 
 
 @requires_bwrap
@@ -130,10 +123,11 @@ async def test_the_time_limit_is_a_failed_outcome_with_what_was_printed(
     assert outcome.for_model.startswith("The code did not finish: the code ran longer than")
     logs = json.loads(outcome.output)["outputs"][0]["logs"]
     assert logs.endswith(f"[sandbox] {outcome.for_model.split(': ', 1)[1][:-1]}")
-    # the container survives: the next call runs (in a fresh Python)
-    after = await runner.run(SPEC, {"code": "print('again')"}, context())
+    # the container survives: the conversation's next call runs in it (a fresh Python)
+    after = await runner.run(SPEC, {"code": "print('again')"}, context("ws_a", outcome.output))
     assert after.status == "completed"
     assert after.for_model.endswith("again")
+    assert container_of(after) == container_of(outcome)
 
 
 @requires_bwrap
@@ -147,19 +141,25 @@ async def test_long_logs_are_cut_for_the_model_only(containers: Containers) -> N
 
 
 @requires_bwrap
-async def test_idle_containers_expire_and_the_workspace_gets_a_new_one(tmp_path: Path) -> None:
+async def test_idle_containers_expire_and_the_conversation_is_told(tmp_path: Path) -> None:
     now = [0.0]
     pool = Containers(tmp_path / "sandbox", SMALL, clock=lambda: now[0])
     tool = CodeInterpreterRunner(pool)
     try:
-        await tool.run(SPEC, {"code": "x = 1"}, context())
-        first = tool.container_of("ws_a")
+        before = await tool.run(SPEC, {"code": "x = 1"}, context())
+        first = container_of(before)
         now[0] += SMALL.idle_seconds + 1
         assert await tool.expire_idle() == [first]
-        assert tool.container_of("ws_a") is None
-        outcome = await tool.run(SPEC, {"code": "print('x' in globals())"}, context())
-        assert outcome.for_model == "False"
-        assert json.loads(outcome.output)["container_id"] not in (first, None)
+        assert first not in pool
+        code = {"code": "print('x' in globals())"}
+        outcome = await tool.run(SPEC, code, context("ws_a", before.output))
+        assert outcome.status == "completed"
+        assert outcome.for_model == (
+            f"[sandbox] Container {first} was not found or has expired. This code ran in a "
+            "new, empty container: variables and files of the earlier calls are gone.\nFalse"
+        )
+        assert container_of(outcome) not in (first, None)
+        assert json.loads(outcome.output)["outputs"][0]["logs"].endswith("\nFalse\n")
     finally:
         await tool.aclose()
 
@@ -167,11 +167,11 @@ async def test_idle_containers_expire_and_the_workspace_gets_a_new_one(tmp_path:
 @requires_bwrap
 async def test_aclose_removes_every_container(containers: Containers) -> None:
     tool = CodeInterpreterRunner(containers)
-    await tool.run(SPEC, {"code": "1"}, context("ws_a"))
-    container_id = tool.container_of("ws_a")
+    container_id = container_of(await tool.run(SPEC, {"code": "1"}, context("ws_a")))
+    assert containers.instance_dir.exists()
     await tool.aclose()
     assert container_id not in containers
-    assert tool.container_of("ws_a") is None
+    assert not containers.instance_dir.exists()
 
 
 def test_the_model_log_cap_has_a_floor(tmp_path: Path) -> None:
@@ -193,11 +193,12 @@ class ExpiresOnce(Containers):
 
 @requires_bwrap
 async def test_a_container_expiring_after_the_lookup_is_replaced_once(tmp_path: Path) -> None:
-    tool = CodeInterpreterRunner(ExpiresOnce(tmp_path / "sandbox", SMALL))
+    pool = ExpiresOnce(tmp_path / "sandbox", SMALL)
+    tool = CodeInterpreterRunner(pool)
     try:
         outcome = await tool.run(SPEC, {"code": "print('ran')"}, context())
         assert (outcome.status, outcome.for_model) == ("completed", "ran")
-        assert json.loads(outcome.output)["container_id"] == tool.container_of("ws_a")
+        assert container_of(outcome) in pool
     finally:
         await tool.aclose()
 

@@ -11,6 +11,7 @@ from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.catalog.spec import ModelSpec, ThinkingMode
 from openscope.core.request import GenerateRequest, ResponseFormatType, ToolChoiceMode
 from openscope.core.rules.capabilities import check_capabilities
+from openscope.core.rules.code_interpreter import check_code_interpreter
 from openscope.core.rules.fields import Field
 from openscope.core.rules.image_tools import check_image_tools
 from openscope.core.rules.refusal import Refusal
@@ -40,6 +41,7 @@ def check_request(request: GenerateRequest, spec: ModelSpec, *, stream: bool) ->
     if request.thinking.effort is not None and not caps.effort:
         raise Refusal(Wording.MODEL_LACKS_SETTING, Field.EFFORT, model=model)
     thinking = thinking_enabled(request, spec)
+    check_code_interpreter(request, spec, thinking)
     budget = request.thinking.budget_tokens
     if budget is not None and thinking:
         limit = spec.max_thinking_tokens or spec.max_output_tokens

@@ -79,6 +79,7 @@ class Wording(StrEnum):
     PARTIAL_WHILE_THINKING = "Partial mode is not supported in thinking mode: set {param} to false."
     # combinations
     N_WITH_TOOLS = "{param} must be 1 when the {tools} parameter is set."
+    CODE_INTERPRETER_NEEDS_THINKING = "{param} works only in thinking mode: set {thinking} to true."
     # what this server's backend can do (engine), not the model
     BACKEND_LACKS = (
         "The parameter {param} is not supported yet by the backend serving model {model} on "

@@ -73,8 +73,27 @@ def _builtin_tools(wire: ChatCompletionRequest) -> tuple[BuiltinTool, ...]:
             )
         tools.append(WebSearch(options=options))
     if wire.enable_code_interpreter:
-        tools.append(CodeInterpreter())
+        _check_code_interpreter(wire)
+        # Thinking mode too (Model Studio's Chat runs the interpreter only while the model
+        # thinks): the core checks it against the model's catalogue entry.
+        tools.append(CodeInterpreter(requires_thinking=True))
     return tuple(tools)
+
+
+def _check_code_interpreter(wire: ChatCompletionRequest) -> None:
+    """Model Studio's Chat rules for `enable_code_interpreter` that the request alone
+    shows (builtin-tools.md §2): streaming only, and never beside function tools."""
+    if not wire.stream:
+        raise InvalidParameter(
+            "enable_code_interpreter supports only streaming output: set stream to true.",
+            param="enable_code_interpreter",
+        )
+    if wire.tools:
+        raise InvalidParameter(
+            "enable_code_interpreter cannot be used together with function calling: send "
+            "either tools or enable_code_interpreter.",
+            param="enable_code_interpreter",
+        )
 
 
 def decode(body: Any) -> tuple[GenerateRequest, ChatCompletionRequest]:

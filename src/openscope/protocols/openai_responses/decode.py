@@ -3,6 +3,7 @@ checks and messages."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, TypeVar, assert_never
 
@@ -329,14 +330,7 @@ def _builtin_tool(kind: BuiltinToolKind, wire: ToolWire) -> BuiltinTool:
         case BuiltinToolKind.WEB_EXTRACTOR:
             return WebExtractor()
         case BuiltinToolKind.CODE_INTERPRETER:
-            # The sandbox is the server's own: a container of the client's cannot be used.
-            container = extra.pop("container", None)
-            if extra or container not in (None, {"type": "auto"}):
-                raise InvalidParameter(
-                    'Invalid \'tools\': code_interpreter takes only container {"type": "auto"}.',
-                    param="tools",
-                )
-            return CodeInterpreter()
+            return _code_interpreter(extra)
         case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
             # Model Studio's image tools take no options either (builtin-tools.md §3.0).
             if extra:
@@ -388,6 +382,47 @@ def _builtin_tool(kind: BuiltinToolKind, wire: ToolWire) -> BuiltinTool:
             )
         case _:
             assert_never(kind)
+
+
+# A container id as OpenAI writes them ("cntr_" and hex); ours are "cntr_" and 32 hex.
+CONTAINER_ID = re.compile(r"^cntr_[A-Za-z0-9]{1,128}$")
+
+
+def _code_interpreter(options: dict[str, Any]) -> CodeInterpreter:
+    """OpenAI's `container`: a container id (the calls run in it: one of the caller's
+    that is gone fails them) or `{"type": "auto"}` (the server's choice: the
+    conversation's own). The sandbox's limits and its closed network are the server's:
+    `auto`'s `memory_limit`, `network_policy` and `file_ids` are refused, not ignored."""
+    container = options.pop("container", None)
+    if options:
+        raise InvalidParameter(
+            f"Invalid 'tools': code_interpreter does not support '{sorted(options)[0]}'.",
+            param="tools",
+        )
+    if container is None:
+        return CodeInterpreter()
+    if isinstance(container, str):
+        if not CONTAINER_ID.match(container):
+            raise InvalidParameter(
+                f"Invalid 'tools[].container': '{container[:64]}' is not a container id "
+                "(cntr_...).",
+                param="tools",
+            )
+        return CodeInterpreter(container_id=container)
+    if not isinstance(container, dict) or container.get("type") != "auto":
+        raise InvalidParameter(
+            "Invalid 'tools[].container': expected a container id (cntr_...) or an object "
+            'with type "auto".',
+            param="tools",
+        )
+    unsupported = sorted(set(container) - {"type"})
+    if unsupported:
+        raise InvalidParameter(
+            f"Invalid 'tools[].container': '{unsupported[0]}' is not supported: the "
+            "server's own sandbox limits apply and it has no network.",
+            param="tools",
+        )
+    return CodeInterpreter(auto_container=True)
 
 
 def _tool(wire: ToolWire) -> ToolSpec | BuiltinTool:

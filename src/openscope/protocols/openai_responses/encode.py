@@ -39,6 +39,7 @@ from openscope.core.request import ResponseFormat, ResponseFormatType, ToolChoic
 from openscope.core.state import Conversation, Item, Page, StoredResponse
 from openscope.core.turns import output_item_id_for
 from openscope.protocols.openai_responses import names
+from openscope.protocols.openai_responses.streamed_string import StreamedString
 from openscope.protocols.statuses import HTTP_STATUS
 
 
@@ -383,6 +384,8 @@ class _OpenItem:
     chunks: list[str] = field(default_factory=list)
     call: _OpenItem | None = None  # a built-in result's call, whose item it completes
     status: str | None = None  # a built-in result's, from its PartStart
+    code: StreamedString | None = None  # a code_interpreter call's code, as it streams
+    code_sent: str = ""  # the code its `_code.delta` events gave so far
 
 
 StreamEvent = dict[str, Any]
@@ -432,6 +435,8 @@ class ResponseStreamEncoder:
             case PartDelta():
                 item = self._items[event.part]
                 item.chunks.append(event.text)
+                if item.code is not None:
+                    return self._code_delta(item, item.code.feed(event.text))
                 if item.kind in BUILTIN_KINDS:
                     return []  # the item is whole when its result is in
                 return [self._delta(item, event.text)]
@@ -459,6 +464,8 @@ class ResponseStreamEncoder:
         self._items[event.part] = item
         if event.kind is PartKind.BUILTIN_CALL:
             self._builtin_calls[event.tool_call_id or ""] = item
+            if item.name == BuiltinToolKind.CODE_INTERPRETER:
+                return self._open_code(item)
             return []  # added once its arguments are whole (they fill the item's fields)
         where = {"item_id": item_id, "output_index": item.output_index}
         if event.kind is PartKind.TEXT:
@@ -512,7 +519,46 @@ class ResponseStreamEncoder:
         name = f"response.{item.name}_call.{step}"
         return self._event(name, output_index=item.output_index, item_id=item.item_id)
 
+    def _open_code(self, item: _OpenItem) -> list[StreamEvent]:
+        """A code_interpreter call is added as it starts, its code streamed as the model
+        writes it (OpenAI's `response.code_interpreter_call_code.delta` / `.done`, between
+        `in_progress` and `interpreting`)."""
+        item.code = StreamedString("code")
+        body = builtin_call_body(item.item_id, _builtin_call(item), None) | {"code": ""}
+        added = self._event("response.output_item.added", output_index=item.output_index, item=body)
+        return [added, self._progress(item, "in_progress")]
+
+    def _code_delta(self, item: _OpenItem, text: str) -> list[StreamEvent]:
+        if not text:
+            return []
+        item.code_sent += text
+        return [
+            self._event(
+                "response.code_interpreter_call_code.delta",
+                item_id=item.item_id,
+                output_index=item.output_index,
+                delta=text,
+            )
+        ]
+
+    def _close_code(self, item: _OpenItem) -> list[StreamEvent]:
+        """The code is whole: the rest of it (none when the arguments are well-formed
+        JSON), its `done`, and `interpreting` while it runs."""
+        code = _call_fields(_builtin_call(item)).get("code")
+        if not isinstance(code, str) or not code.startswith(item.code_sent):
+            code = item.code_sent  # bad arguments: the call fails; the code seen stands
+        sent = self._code_delta(item, code[len(item.code_sent) :])
+        done = self._event(
+            "response.code_interpreter_call_code.done",
+            item_id=item.item_id,
+            output_index=item.output_index,
+            code=code,
+        )
+        return [*sent, done, self._progress(item, "interpreting")]
+
     def _close(self, item: _OpenItem) -> list[StreamEvent]:
+        if item.code is not None:
+            return self._close_code(item)
         if item.kind is PartKind.BUILTIN_CALL:
             # Added now, with the fields its arguments give (web_search's action.query, as
             # in Model Studio's `added` item); done once its result is in.

@@ -3,7 +3,10 @@
 API for the tool loop (all async, one `Containers` per server, made in the lifespan):
 
     containers = Containers(root_dir: Path, policy: SandboxPolicy = SandboxPolicy())
-    container_id = await containers.create()                 # "cntr_<32 hex>"
+        # this instance's own directory under root_dir/instances (several instances may
+        # share a root; each removes only the directories of instances that have ended)
+    container_id = await containers.create(owner)             # "cntr_<32 hex>"
+    containers.owner_of(container_id) -> str | None          # its workspace, if live
     result = await containers.run(container_id, code)        # -> RunResult
         result.logs: str          stdout + stderr in order (subprocess output may lag),
                                   then the traceback when the code raised
@@ -23,8 +26,9 @@ printed first. Run `code_interpreter_call` outputs from it as `{"type": "logs", 
 and `{"type": "image", "url": image.data_url}`.
 
 `CodeInterpreterRunner(containers)` is the tool loop's `BuiltinToolRunner`
-(`core.tool_runner`): function `code_interpreter(code)`, one container per workspace (see
-its module), `expire_idle()` and `aclose()` for the server's chores and shutdown.
+(`core.tool_runner`): function `code_interpreter(code)`, one container per conversation,
+never shared across workspaces (see its module), `expire_idle()` and `aclose()` for the
+server's chores and shutdown.
 
 Guarantees (each checked by tests/tools/code_interpreter against the real bwrap):
 * No network: a network namespace of its own (only its own loopback, no route out); nothing

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -39,10 +40,52 @@ class _Container:
     work_dir: Path
     slot: int
     last_used: float
+    owner: str  # the workspace it was made for: no other may run in it
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     worker: Worker | None = None
     ran_before: bool = False  # a worker of this container has run a cell
     lost: str | None = None  # why the last worker died, told with the next cell
+
+
+def not_found_reason(container_id: str) -> str:
+    """What a call naming a container that is not there is told (never whether a
+    container of that id exists for someone else)."""
+    return f"Container {container_id} was not found or has expired."
+
+
+INSTANCES_DIR = "instances"
+LOCK_FILE = "lock"
+SETUP_LOCK_FILE = ".setup.lock"
+
+
+def _hold_lock(path: Path) -> int:
+    """Open `path` and take its exclusive lock (held until the descriptor closes)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _remove_dead_instances(instances: Path) -> None:
+    """Remove the directories of instances that have ended: those whose lock is free.
+    (Called under the setup lock, under which an instance makes its directory and locks
+    it: a directory without a lock holder is never one being set up.)"""
+    for directory in instances.iterdir():
+        if directory.name.startswith(".") or not directory.is_dir() or directory.is_symlink():
+            continue
+        try:
+            fd = _hold_lock(directory / LOCK_FILE)
+        except BlockingIOError:
+            continue  # a live instance holds it
+        except OSError:
+            continue  # cannot tell: leave it
+        try:
+            _remove_tree(directory)
+        finally:
+            os.close(fd)
 
 
 def _remove_tree(path: Path) -> None:
@@ -62,8 +105,14 @@ def _remove_tree(path: Path) -> None:
 
 
 class Containers:
-    """The live containers under `root_dir` (which this object owns: leftovers of an earlier
-    process are removed)."""
+    """The live containers of this server instance.
+
+    Several instances may share one `root_dir` (one data dir, several processes): each
+    owns a directory of its own under `root_dir/instances`, holding its runtime files and
+    its containers, with an exclusive `flock` on its lock file for as long as it lives.
+    At startup an instance removes only the directories whose lock it can take: the
+    kernel drops a lock when its process ends, however it ends, so those are provably
+    dead instances' leftovers; a live instance's containers are never touched."""
 
     def __init__(
         self,
@@ -74,14 +123,25 @@ class Containers:
     ) -> None:
         self.policy = policy or SandboxPolicy()
         self._clock = clock
-        self._root = Path(root_dir).resolve()
+        instances = Path(root_dir).resolve() / INSTANCES_DIR
+        instances.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # One instance at a time cleans up and makes its directory: none can then find
+        # another's directory in the instant before that one has locked it.
+        setup = os.open(instances / SETUP_LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(setup, fcntl.LOCK_EX)
+            _remove_dead_instances(instances)
+            self._root = instances / f"{os.getpid()}-{secrets.token_hex(4)}"
+            self._root.mkdir(mode=0o711)
+            self._lock_file = _hold_lock(self._root / LOCK_FILE)
+        finally:
+            os.close(setup)
         self._runtime = self._root / "runtime"
         self._dirs = self._root / "containers"
         self._live: dict[str, _Container] = {}
         self._as_root = os.geteuid() == 0
-        _remove_tree(self._dirs)
-        self._dirs.mkdir(parents=True, mode=0o700)
-        self._runtime.mkdir(parents=True, exist_ok=True, mode=0o755)
+        self._dirs.mkdir(mode=0o700)
+        self._runtime.mkdir(mode=0o755)
         source = Path(__file__).parent / "runtime"
         for name in RUNTIME_FILES:
             shutil.copyfile(source / name, self._runtime / name)
@@ -90,6 +150,11 @@ class Containers:
             f"{self.policy.cpu_seconds} s CPU, {self.policy.memory_bytes >> 20} MiB memory"
         )
 
+    @property
+    def instance_dir(self) -> Path:
+        """This instance's own directory under the root (its runtime and containers)."""
+        return self._root
+
     def __contains__(self, container_id: object) -> bool:
         return container_id in self._live
 
@@ -97,9 +162,15 @@ class Containers:
         """The host path of a container's files (its /mnt/data)."""
         return self._get(container_id).work_dir
 
-    async def create(self) -> str:
-        """A new empty container; its worker starts with its first cell. When all
-        `max_containers` exist, the least recently used idle one is removed first."""
+    def owner_of(self, container_id: str) -> str | None:
+        """The workspace a live container was made for; None when it is not live."""
+        container = self._live.get(container_id)
+        return container.owner if container is not None else None
+
+    async def create(self, owner: str = "") -> str:
+        """A new empty container for the workspace `owner`; its worker starts with its
+        first cell. When all `max_containers` exist, the least recently used idle one is
+        removed first."""
         await self.expire_idle()
         if len(self._live) >= self.policy.max_containers:
             idle = [c for c in self._live.values() if not c.lock.locked()]
@@ -115,7 +186,7 @@ class Containers:
         work_dir.mkdir(mode=0o700)
         if self._as_root:
             os.chown(work_dir, self._uid(slot), self._uid(slot))
-        self._live[container_id] = _Container(container_id, work_dir, slot, self._clock())
+        self._live[container_id] = _Container(container_id, work_dir, slot, self._clock(), owner)
         return container_id
 
     async def run(self, container_id: str, code: str) -> RunResult:
@@ -189,9 +260,7 @@ class Containers:
     def _get(self, container_id: str) -> _Container:
         container = self._live.get(container_id)
         if container is None:
-            raise SandboxFailed(
-                "not_found", f"container {container_id!r} does not exist or has expired"
-            )
+            raise SandboxFailed("not_found", not_found_reason(container_id))
         return container
 
     async def remove(self, container_id: str) -> None:
@@ -214,7 +283,13 @@ class Containers:
         return expired
 
     async def aclose(self) -> None:
-        """Remove every container."""
+        """Remove every container, then this instance's directory (and its lock)."""
         for container_id in list(self._live):
             with contextlib.suppress(OSError):
                 await self.remove(container_id)
+        if self._lock_file < 0:
+            return
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(_remove_tree, self._root)
+        os.close(self._lock_file)
+        self._lock_file = -1

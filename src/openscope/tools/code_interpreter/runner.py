@@ -1,13 +1,20 @@
 """`CodeInterpreterRunner`: the sandbox as the tool loop runs it (`core.tool_runner`).
 
-One container per workspace (`ToolContext.workspace`): the calls of every request of a
-workspace share its Python state and its /mnt/data files, for as long as the container
-lives, i.e. until it has been idle for the policy's `idle_seconds` (20 min by default) or
-the server stops; the next call then starts an empty one. Model Studio keeps a container
-per conversation; the seam gives a runner only the request and its workspace, so the
-workspace is the narrowest scope that lets a conversation's later turns (other requests)
-find their files, and the widest that never crosses a tenant. Calls of one workspace run
-one at a time (the container's lock).
+A container per conversation. A call runs in
+1. the container the tool names (`CodeInterpreter.container_id`, OpenAI's `container`
+   given as an id): when it is not live, or not the caller's workspace's, the call fails
+   with "Container cntr_... was not found or has expired." (never a silent new one);
+2. else the container of the latest code run the conversation holds (`ToolContext.earlier`:
+   an earlier round of this request, an earlier turn of its chain or conversation, an item
+   the client sent back), when it is live and the caller's workspace's; when it is not,
+   a new one, and the logs open with a line telling the model its state is gone;
+3. else a new container.
+So a Responses chain keeps its variables and /mnt/data files from turn to turn, two
+unrelated requests never share one, and no workspace ever runs in, or learns of, another
+workspace's container (one that is not the caller's reads as not found). A container lives
+until it has been idle for the policy's `idle_seconds` (20 min by default), is pushed out
+by `max_containers`, or the server stops. Calls in one container run one at a time (its
+lock).
 
 The outcome's `output` is the JSON of the Responses `code_interpreter_call` item's own
 fields (builtin-tools.md §3.4)::
@@ -24,15 +31,15 @@ no bwrap) is a failed one whose logs end with the reason.
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
+from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, CodeInterpreter
 from openscope.core.messages import BuiltinResultPart
 from openscope.core.request import ToolSpec
 from openscope.core.tool_runner import ToolContext, ToolOutcome
-from openscope.tools.code_interpreter.containers import Containers
+from openscope.tools.code_interpreter.containers import Containers, not_found_reason
 from openscope.tools.code_interpreter.results import RunResult, SandboxFailed
 
 FUNCTION_NAME = "code_interpreter"
@@ -53,7 +60,7 @@ DEFAULT_MAX_LOGS_FOR_MODEL = 20_000
 
 
 class CodeInterpreterRunner:
-    """Runs `code_interpreter` calls in `containers`, one container per workspace."""
+    """Runs `code_interpreter` calls in `containers`, one container per conversation."""
 
     def __init__(
         self, containers: Containers, *, max_logs_for_model: int = DEFAULT_MAX_LOGS_FOR_MODEL
@@ -62,8 +69,6 @@ class CodeInterpreterRunner:
             raise ValueError("max_logs_for_model must be at least 100 characters")
         self.containers = containers
         self.max_logs_for_model = max_logs_for_model
-        self._by_workspace: dict[str, str] = {}
-        self._creating = asyncio.Lock()  # two first calls of a workspace make one container
 
     @property
     def kind(self) -> BuiltinToolKind:
@@ -71,11 +76,6 @@ class CodeInterpreterRunner:
 
     def function(self, spec: BuiltinTool) -> ToolSpec:
         return ToolSpec(FUNCTION_NAME, DESCRIPTION, PARAMETERS)
-
-    def container_of(self, workspace: str) -> str | None:
-        """The live container a workspace's calls run in, if it has one."""
-        container_id = self._by_workspace.get(workspace)
-        return container_id if container_id in self.containers else None
 
     async def run(
         self, spec: BuiltinTool, arguments: dict[str, Any], context: ToolContext
@@ -85,41 +85,62 @@ class CodeInterpreterRunner:
             reason = "The code_interpreter call needs `code`: a non-empty string of Python."
             shown = code if isinstance(code, str) else ""
             return ToolOutcome(reason, _output(shown, None, reason), status="failed")
-        container_id: str | None = None
+        named = spec.container_id if isinstance(spec, CodeInterpreter) else None
+        if named is not None and not self._usable(named, context.workspace):
+            reason = not_found_reason(named)
+            return ToolOutcome(reason, _output(code, named, reason), status="failed")
+        container_id = named
+        notice = ""
         try:
-            container_id = await self._container(context.workspace)
+            if container_id is None:
+                container_id, notice = await self._conversation_container(context)
             try:
                 result = await self.containers.run(container_id, code)
             except SandboxFailed as failure:
-                if failure.kind != "not_found":
+                if failure.kind != "not_found" or named is not None:
                     raise
-                # Expired between the lookup and the run: one fresh container, once.
-                container_id = await self._container(context.workspace)
+                # Expired between the lookup and the run: a new container, once (the
+                # model is told when it was the conversation's, holding its state).
+                if container_id == latest_container(context.earlier):
+                    notice = _state_lost(container_id)
+                container_id = await self.containers.create(context.workspace)
                 result = await self.containers.run(container_id, code)
         except SandboxFailed as failure:
-            return self._failed(code, container_id, failure)
-        return self._completed(code, result)
+            if failure.kind == "not_found" and named is not None:
+                reason = not_found_reason(named)
+                return ToolOutcome(reason, _output(code, named, reason), status="failed")
+            return self._failed(code, container_id, failure, notice)
+        return self._completed(code, result, notice)
 
-    async def _container(self, workspace: str) -> str:
-        async with self._creating:
-            container_id = self.container_of(workspace)
-            if container_id is None:
-                container_id = await self.containers.create()
-                self._by_workspace[workspace] = container_id
-            return container_id
+    def _usable(self, container_id: str, workspace: str) -> bool:
+        """Whether the caller's workspace may run in the container: it is live and
+        made for that workspace."""
+        return self.containers.owner_of(container_id) == workspace
 
-    def _completed(self, code: str, result: RunResult) -> ToolOutcome:
+    async def _conversation_container(self, context: ToolContext) -> tuple[str, str]:
+        """The container of the conversation's latest code run, or a new one; with the
+        notice the logs open with when the conversation had one that is gone."""
+        latest = latest_container(context.earlier)
+        if latest is not None and self._usable(latest, context.workspace):
+            return latest, ""
+        fresh = await self.containers.create(context.workspace)
+        return fresh, _state_lost(latest) if latest is not None else ""
+
+    def _completed(self, code: str, result: RunResult, notice: str) -> ToolOutcome:
         images = [image.data_url for image in result.images]
-        logs = self._for_model(result.logs)
+        full_logs = notice + result.logs
+        logs = self._for_model(full_logs)
         if not logs and not images:
             logs = "(the code ran and printed nothing)"
         if images:
             shown = "1 image was" if len(images) == 1 else f"{len(images)} images were"
             logs += f"\n[{shown} produced and shown to the user]"
-        return ToolOutcome(logs.rstrip(), _output(code, result.container_id, result.logs, images))
+        return ToolOutcome(logs.rstrip(), _output(code, result.container_id, full_logs, images))
 
-    def _failed(self, code: str, container_id: str | None, failure: SandboxFailed) -> ToolOutcome:
-        logs = failure.logs
+    def _failed(
+        self, code: str, container_id: str | None, failure: SandboxFailed, notice: str
+    ) -> ToolOutcome:
+        logs = notice + failure.logs
         note = f"[sandbox] {failure.reason}"
         full_logs = f"{logs}\n{note}" if logs else note
         for_model = f"The code did not finish: {failure.reason}."
@@ -157,18 +178,37 @@ class CodeInterpreterRunner:
         return text
 
     async def expire_idle(self) -> list[str]:
-        """Remove the containers idle past the policy's `idle_seconds` and forget the
-        workspaces they served; the ids removed. For the server's periodic chores."""
-        expired = await self.containers.expire_idle()
-        for workspace, container_id in list(self._by_workspace.items()):
-            if container_id not in self.containers:
-                del self._by_workspace[workspace]
-        return expired
+        """Remove the containers idle past the policy's `idle_seconds`; the ids removed.
+        For the server's periodic chores."""
+        return await self.containers.expire_idle()
 
     async def aclose(self) -> None:
         """Remove every container (their processes and files)."""
-        self._by_workspace.clear()
         await self.containers.aclose()
+
+
+def latest_container(earlier: Iterable[BuiltinResultPart]) -> str | None:
+    """The container of the latest code run among `earlier` (oldest first) that names
+    one: the `container_id` its output holds."""
+    found: str | None = None
+    for result in earlier:
+        if result.tool is not BuiltinToolKind.CODE_INTERPRETER:
+            continue
+        try:
+            data = json.loads(result.output)
+        except ValueError:
+            continue
+        container_id = data.get("container_id") if isinstance(data, dict) else None
+        if isinstance(container_id, str) and container_id:
+            found = container_id
+    return found
+
+
+def _state_lost(container_id: str) -> str:
+    return (
+        f"[sandbox] {not_found_reason(container_id)} This code ran in a new, empty "
+        "container: variables and files of the earlier calls are gone.\n"
+    )
 
 
 def _output(code: str, container_id: str | None, logs: str, images: list[str] | None = None) -> str:
