@@ -809,7 +809,7 @@ async def test_calls_past_max_uses_are_not_run_and_name_why() -> None:
     }
     for output in outputs.values():
         assert json.loads(output) == {
-            "error": "Not run: web_search may be used at most 1 times in this request.",
+            "error": "Not run: web_search may be used at most once in this request.",
             "error_code": "max_uses_exceeded",
         }
     # the model read why, and answered after all
@@ -840,3 +840,21 @@ async def test_without_max_uses_every_call_runs() -> None:
     runner = Runner()
     await run(pipeline(backend, runner), ask(WebSearch()))
     assert len(runner.runs) == 2
+
+
+# -- chat's search strategies ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("strategy", "searches"), [("turbo", 1), ("agent", 3)])
+async def test_a_chat_strategy_bounds_the_searches_then_search_is_no_longer_offered(
+    strategy: str, searches: int
+) -> None:
+    backend = scripted(*[calls(("web_search", QUERY))] * searches, says("Done."))
+    search = Runner()
+    spec = WebSearch(options={"search_strategy": strategy}, by_strategy=True)
+    events = await run(pipeline(backend, search), ask(spec))
+
+    assert_one_stream(events)
+    assert len(search.runs) == searches
+    offered = [[t.name for t in request.tools] for request, _ in backend.requests]
+    assert offered == [["web_search"]] * searches + [[]]

@@ -26,6 +26,11 @@ class BuiltinToolKind(StrEnum):
 SEARCH_STRATEGIES = ("turbo", "max", "agent", "agent_max")
 CITATION_FORMATS = ("[<number>]", "[ref_<number>]")
 MAX_ASSIGNED_SITES = 25
+DEFAULT_SEARCH_STRATEGY = "turbo"
+# The searches one answer may make under each strategy. Model Studio documents them in
+# words only: turbo and max search once, the agent strategies "several rounds of search
+# and reasoning" (agent_max also reads the pages found). The numbers are ours.
+SEARCH_ROUNDS = {"turbo": 1, "max": 1, "agent": 3, "agent_max": 5}
 _FLAG_OPTIONS = ("forced_search", "enable_source", "enable_citation", "enable_search_extension")
 
 
@@ -93,10 +98,12 @@ class WebSearch:
     fields: `max_uses` (calls the model may make in one request; None: no limit of its
     own), `blocked_sites` (hosts whose results are never shown) and `user_location`; its
     `allowed_domains` go to `assigned_site_list`, and a `tool_choice` naming the tool to
-    `forced_search`."""
+    `forced_search`. `by_strategy` (chat): the searches an answer may make follow
+    `search_options.search_strategy` (`SEARCH_ROUNDS`)."""
 
     options: dict[str, Any] = field(default_factory=dict)
     max_uses: int | None = None
+    by_strategy: bool = False
     blocked_sites: tuple[str, ...] = ()
     user_location: UserLocation | None = None
     kind: BuiltinToolKind = field(default=BuiltinToolKind.WEB_SEARCH, init=False)
@@ -105,6 +112,24 @@ class WebSearch:
     def forced(self) -> bool:
         """Whether the model must search before it answers (`forced_search: true`)."""
         return self.options.get("forced_search") is True
+
+    @property
+    def strategy(self) -> str:
+        value = self.options.get("search_strategy")
+        return value if isinstance(value, str) else DEFAULT_SEARCH_STRATEGY
+
+    @property
+    def most_searches(self) -> int | None:
+        """How many searches one answer may make (None: only the tool loop's rounds bound
+        them): Anthropic's `max_uses`, else chat's strategy's rounds."""
+        if self.max_uses is not None:
+            return self.max_uses
+        return SEARCH_ROUNDS.get(self.strategy) if self.by_strategy else None
+
+    @property
+    def reads_pages(self) -> bool:
+        """Chat's `agent_max` strategy reads the pages it finds (the web extractor)."""
+        return self.by_strategy and self.strategy == "agent_max"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import pytest
 from openscope.backends.openai_upstream import UpstreamBackend
 from openscope.backends.openai_upstream.options import UpstreamOptions
 from openscope.backends.openai_upstream.transport import TransportError
-from openscope.core.builtin_tools import WebSearch
+from openscope.core.builtin_tools import CodeInterpreter, WebExtractor, WebSearch
 from openscope.core.errors import InvalidParameter, Overloaded, RateLimited
 from openscope.core.events import Event
 from openscope.core.fold import fold
@@ -372,3 +372,22 @@ async def test_a_route_s_refusal_is_worded_by_each_api() -> None:
         await events(backend(FakeTransport(), dialect="ollama", thinking=True), request)
     assert "thinking_budget" in chat_body(caught.value, "r")["error"]["message"]
     assert "thinking.budget_tokens" in anthropic_body(caught.value, "r")["error"]["message"]
+
+
+async def test_model_studio_reads_pages_only_under_agent_max() -> None:
+    fake = FakeTransport(Reply(lines=ANSWER))
+    agent_max = WebSearch({"search_strategy": "agent_max"}, by_strategy=True)
+    await events(backend(fake, dialect="dashscope"), ask(builtin_tools=(agent_max, WebExtractor())))
+    assert fake.sent[0][1]["search_options"] == {"search_strategy": "agent_max"}
+    with pytest.raises(InvalidParameter) as refused:
+        await events(
+            backend(fake, dialect="dashscope"), ask(builtin_tools=(WebSearch(), WebExtractor()))
+        )
+    assert "only under chat's agent_max search strategy" in refused.value.message
+    with pytest.raises(InvalidParameter) as refused:
+        named = CodeInterpreter(container_id="cntr_abc")
+        await events(backend(fake, dialect="dashscope"), ask(builtin_tools=(named,)))
+    assert refused.value.message == (
+        "The code interpreter of this model's upstream does not take a container id."
+    )
+    assert len(fake.sent) == 1

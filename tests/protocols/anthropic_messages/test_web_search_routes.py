@@ -154,19 +154,49 @@ def test_the_stream_ends_as_the_unstreamed_answer(
     assert final.usage.server_tool_use.web_search_requests == 1
 
 
+def two_at_once(first: str, second: str) -> ScriptedBackend:
+    """Calls web_search twice in its first turn, then answers with what it read last."""
+
+    def script(request: GenerateRequest, choice: int) -> list[Event]:
+        results = [m for m in request.messages if m.role is Role.TOOL]
+        if not results:
+            events: list[Event] = []
+            for part, query in enumerate((first, second)):
+                arguments = json.dumps({"query": query})
+                events += [
+                    PartStart(0, part, PartKind.TOOL_CALL, f"call_{part}", "web_search"),
+                    PartDelta(0, part, arguments),
+                    PartEnd(0, part),
+                ]
+            return [*events, ChoiceEnd(0, FinishReason.TOOL_CALLS)]
+        answer = f"I read: {_result_text(results[-1])}"
+        return [
+            PartStart(0, 0, PartKind.TEXT),
+            PartDelta(0, 0, answer),
+            PartEnd(0, 0),
+            ChoiceEnd(0, FinishReason.STOP),
+        ]
+
+    return ScriptedBackend(script)
+
+
 def test_max_uses_refuses_the_calls_past_it(scripted_client: AppFactory, corpus: Path) -> None:
-    backend = model(["bell rock", "green tea", "lighthouse"])
+    backend = two_at_once("bell rock", "green tea")
     message = create(claude(scripted_client, backend, corpus), tools=[SEARCH | {"max_uses": 1}])
     kinds = [b.type for b in message.content]
-    assert kinds == ["server_tool_use", "web_search_tool_result"] * 3 + ["text"]
+    # one turn's two calls, then their two results (the loop runs a turn's calls in order)
+    assert kinds == ["server_tool_use"] * 2 + ["web_search_tool_result"] * 2 + ["text"]
     results = [b for b in message.content if b.type == "web_search_tool_result"]
     assert isinstance(results[0].content, list)
-    for refused in results[1:]:
-        assert refused.content.type == "web_search_tool_result_error"  # type: ignore[union-attr]
-        assert refused.content.error_code == "max_uses_exceeded"  # type: ignore[union-attr]
+    refused = results[1].content
+    assert refused.type == "web_search_tool_result_error"  # type: ignore[union-attr]
+    assert refused.error_code == "max_uses_exceeded"  # type: ignore[union-attr]
     assert message.usage.server_tool_use is not None
     assert message.usage.server_tool_use.web_search_requests == 1
-    assert "may be used at most 1 times" in message.content[-1].text  # type: ignore[union-attr]
+    assert "may be used at most once" in message.content[-1].text  # type: ignore[union-attr]
+    # spent, the tool is no longer offered: the model answers with what it has
+    answering, _ = backend.requests[-1]
+    assert "web_search" not in [tool.name for tool in answering.tools]
 
 
 def test_domains_filter_the_results(scripted_client: AppFactory, corpus: Path) -> None:

@@ -167,7 +167,7 @@ def test_extension_parameters_reach_the_core() -> None:
     assert request.thinking.enabled is True
     assert request.thinking.budget_tokens == 100
     assert request.builtin_tools == (
-        WebSearch(options={"forced_search": True}),
+        WebSearch(options={"forced_search": True}, by_strategy=True),
         CodeInterpreter(requires_thinking=True),  # Chat runs it only in thinking mode
     )
     assert request.output_modalities == ("text", "audio")
@@ -260,14 +260,35 @@ def test_bad_search_options_are_refused_when_the_request_comes_in(
 def test_sound_search_options_pass_on_as_given() -> None:
     options = {
         "forced_search": True,
-        "search_strategy": "agent_max",
+        "search_strategy": "max",
         "freshness": 7,
         "assigned_site_list": ["a.com"],
         "citation_format": "[ref_<number>]",
         "some_future_option": 1,
     }
     request, _ = decode(body(enable_search=True, search_options=options))
-    assert request.builtin_tools == (WebSearch(options=options),)
+    assert request.builtin_tools == (WebSearch(options=options, by_strategy=True),)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "searches"), [(None, 1), ("turbo", 1), ("max", 1), ("agent", 3), ("agent_max", 5)]
+)
+def test_the_strategy_bounds_the_searches_of_an_answer(strategy: str | None, searches: int) -> None:
+    options = {} if strategy is None else {"search_strategy": strategy}
+    request, _ = decode(body(enable_search=True, search_options=options, stream=True))
+    search = request.builtin_tools[0]
+    assert isinstance(search, WebSearch) and search.most_searches == searches
+
+
+def test_agent_max_reads_the_pages_it_finds_and_streams_only() -> None:
+    options = {"search_strategy": "agent_max"}
+    request, _ = decode(body(enable_search=True, search_options=options, stream=True))
+    assert [tool.kind for tool in request.builtin_tools] == ["web_search", "web_extractor"]
+    error = error_of(body(enable_search=True, search_options=options))
+    assert error.param == "search_options"
+    assert error.message == (
+        "The agent_max search strategy supports only streaming output: set stream to true."
+    )
 
 
 # -- enable_code_interpreter (builtin-tools.md §2) -------------------------------------------

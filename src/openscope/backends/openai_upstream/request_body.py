@@ -7,7 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from openscope.backends.openai_upstream.dialect import Dialect
-from openscope.core.builtin_tools import BuiltinToolKind, CodeInterpreter, WebSearch
+from openscope.core.builtin_tools import (
+    BuiltinTool,
+    BuiltinToolKind,
+    CodeInterpreter,
+    WebExtractor,
+    WebSearch,
+)
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
     CacheControl,
@@ -208,36 +214,45 @@ def _partial(messages: list[JSON], dialect: Dialect) -> JSON:
 
 
 def _model_studio_tools(request: GenerateRequest) -> JSON:
-    """Model Studio runs chat's built-in tools itself: its own switches, unchanged."""
+    """Model Studio runs chat's built-in tools itself: its own switches, unchanged. What
+    its switches cannot carry is refused, never dropped."""
     extra: JSON = {}
+    reads_pages = any(isinstance(t, WebSearch) and t.reads_pages for t in request.builtin_tools)
     for tool in request.builtin_tools:
+        problem = _model_studio_problem(tool, reads_pages)
+        if problem is not None:
+            raise InvalidParameter(problem, param="tools")
         if isinstance(tool, WebSearch):
-            # Model Studio's search takes only chat's search_options: a limit or a filter
-            # it has no switch for (Anthropic's web search tool) is refused, not dropped.
-            unsupported = [
-                name
-                for name, value in (
-                    ("max_uses", tool.max_uses),
-                    ("blocked_domains", tool.blocked_sites),
-                    ("user_location", tool.user_location),
-                )
-                if value
-            ]
-            if unsupported:
-                raise InvalidParameter(
-                    f"The web search of this model's upstream does not support {unsupported[0]}.",
-                    param="tools",
-                )
             extra["enable_search"] = True
             if tool.options:
                 extra["search_options"] = tool.options
         elif isinstance(tool, CodeInterpreter):
             extra["enable_code_interpreter"] = True
+        # a WebExtractor rides on the agent_max strategy, which search_options carry
     return extra
+
+
+def _model_studio_problem(tool: BuiltinTool, reads_pages: bool) -> str | None:
+    if isinstance(tool, WebSearch):
+        # Anthropic's web search tool's limits and filters have no switch there.
+        for name, value in (
+            ("max_uses", tool.max_uses),
+            ("blocked_domains", tool.blocked_sites),
+            ("user_location", tool.user_location),
+        ):
+            if value:
+                return f"The web search of this model's upstream does not support {name}."
+    elif isinstance(tool, CodeInterpreter) and tool.container_id is not None:
+        return "The code interpreter of this model's upstream does not take a container id."
+    elif isinstance(tool, WebExtractor) and not reads_pages:
+        return "This model's upstream reads pages only under chat's agent_max search strategy."
+    return None
 
 
 # The engines that can continue a final assistant message (chat's partial mode).
 PARTIAL_DIALECTS = frozenset({"dashscope", "vllm", "sglang", "llama-server"})
 
 # The built-in tools a Model Studio upstream runs through chat's switches.
-MODEL_STUDIO_TOOLS = frozenset({BuiltinToolKind.WEB_SEARCH, BuiltinToolKind.CODE_INTERPRETER})
+MODEL_STUDIO_TOOLS = frozenset(
+    {BuiltinToolKind.WEB_SEARCH, BuiltinToolKind.WEB_EXTRACTOR, BuiltinToolKind.CODE_INTERPRETER}
+)

@@ -195,16 +195,31 @@ def _failed(message: str, code: SearchFailure | None = None) -> ToolOutcome:
 
 
 def _past_max_uses(call: _Part, uses: dict[str, int]) -> ToolOutcome | None:
-    """The failed outcome of a call past its tool's `max_uses` (only Anthropic's web search
-    has one), else None, counting the call as a use."""
+    """The failed outcome of a call past its tool's limit (Anthropic's `max_uses`, chat's
+    search strategy: only web search has one), else None, counting the call as a use."""
     assert call.builtin is not None
     name, spec = call.builtin.function.name, call.builtin.spec
-    limit = spec.max_uses if isinstance(spec, WebSearch) else None
+    limit = _most_uses(spec)
     if limit is not None and uses.get(name, 0) >= limit:
-        message = f"Not run: {name} may be used at most {limit} times in this request."
+        times = "once" if limit == 1 else f"{limit} times"
+        message = f"Not run: {name} may be used at most {times} in this request."
         return _failed(message, SearchFailure.MAX_USES_EXCEEDED)
     uses[name] = uses.get(name, 0) + 1
     return None
+
+
+def _most_uses(spec: BuiltinTool) -> int | None:
+    return spec.most_searches if isinstance(spec, WebSearch) else None
+
+
+def _unspent(offered: Mapping[str, _Offered], uses: Mapping[str, int]) -> dict[str, _Offered]:
+    """The built-ins still offered: a tool whose uses are spent is no longer shown, so the
+    model answers with what it has instead of calling it for a refusal."""
+    return {
+        name: o
+        for name, o in offered.items()
+        if (limit := _most_uses(o.spec)) is None or uses.get(name, 0) < limit
+    }
 
 
 def _result_part(call: _Part, outcome: ToolOutcome) -> BuiltinResultPart:
@@ -349,7 +364,7 @@ class ToolLoop:
         uses: dict[str, int] = {}  # runs so far, by function name (for `max_uses`)
         with_builtins = True
         while True:
-            shown = offered if with_builtins else {}
+            shown = _unspent(offered, uses) if with_builtins else {}
             request = replace(
                 base,
                 messages=messages,

@@ -11,6 +11,7 @@ from openscope.core.arguments import arguments_text
 from openscope.core.builtin_tools import (
     BuiltinTool,
     CodeInterpreter,
+    WebExtractor,
     WebSearch,
     search_options_problem,
 )
@@ -71,7 +72,17 @@ def _builtin_tools(wire: ChatCompletionRequest) -> tuple[BuiltinTool, ...]:
             raise InvalidParameter(
                 f"Invalid parameter 'search_options': {problem}.", param="search_options"
             )
-        tools.append(WebSearch(options=options))
+        search = WebSearch(options=options, by_strategy=True)
+        tools.append(search)
+        if search.reads_pages:
+            # agent_max searches and reads the pages found; Model Studio streams it only.
+            if not wire.stream:
+                raise InvalidParameter(
+                    "The agent_max search strategy supports only streaming output: set "
+                    "stream to true.",
+                    param="search_options",
+                )
+            tools.append(WebExtractor())
     if wire.enable_code_interpreter:
         _check_code_interpreter(wire)
         # Thinking mode too (Model Studio's Chat runs the interpreter only while the model

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import assert_never
 
+from openscope.core.builtin_tools import SEARCH_ROUNDS
+
 
 class SearchStrategy(StrEnum):
     TURBO = "turbo"
@@ -61,17 +63,25 @@ def parse_strategy(value: str | None) -> SearchStrategy:
 
 
 def plan_for(strategy: SearchStrategy) -> SearchPlan:
-    """The plan a strategy implies (see the module docstring's table)."""
+    """The plan a strategy implies (see the module docstring's table; the rounds are the
+    core's, which the tool loop holds each answer to)."""
+    rounds = SEARCH_ROUNDS[strategy.value]
     match strategy:
         case SearchStrategy.TURBO:
-            return SearchPlan(strategy, 10, 1, False, honours_filters=True, honours_citations=True)
+            return SearchPlan(
+                strategy, 10, rounds, False, honours_filters=True, honours_citations=True
+            )
         case SearchStrategy.MAX:
-            return SearchPlan(strategy, 20, 1, False, honours_filters=False, honours_citations=True)
+            return SearchPlan(
+                strategy, 20, rounds, False, honours_filters=False, honours_citations=True
+            )
         case SearchStrategy.AGENT:
             return SearchPlan(
-                strategy, 10, 3, False, honours_filters=False, honours_citations=False
+                strategy, 10, rounds, False, honours_filters=False, honours_citations=False
             )
         case SearchStrategy.AGENT_MAX:
-            return SearchPlan(strategy, 10, 5, True, honours_filters=False, honours_citations=False)
+            return SearchPlan(
+                strategy, 10, rounds, True, honours_filters=False, honours_citations=False
+            )
         case _ as unreachable:
             assert_never(unreachable)
