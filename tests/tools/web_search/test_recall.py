@@ -44,3 +44,19 @@ async def test_a_search_that_found_nothing_or_failed_says_so() -> None:
     assert runner.recall(BuiltinResultPart("ws_3", KIND, "[]")) == (
         "The web search left no readable result."
     )
+
+
+async def test_a_later_search_numbers_its_results_after_the_earlier_ones() -> None:
+    runner = WebSearchRunner(FakeProvider())
+    first = await runner.run(WebSearch(), {"query": "a"}, ToolContext("r", "w"))
+    earlier = (
+        BuiltinResultPart("ws_1", KIND, first.output),
+        # a failed search and another tool's result number nothing
+        BuiltinResultPart("ws_2", KIND, '{"search_results": [{"index": 9}]}', status="failed"),
+        BuiltinResultPart("ci_1", BuiltinToolKind.CODE_INTERPRETER, '{"outputs": []}'),
+    )
+    second = await runner.run(WebSearch(), {"query": "b"}, ToolContext("r", "w", None, earlier))
+
+    assert [r["index"] for r in json.loads(first.output)["search_results"]] == [1, 2]
+    assert [r["index"] for r in json.loads(second.output)["search_results"]] == [3, 4]
+    assert "[3] Hangzhou weather" in second.for_model

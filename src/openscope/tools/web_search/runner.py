@@ -130,6 +130,9 @@ class WebSearchRunner:
             return _failed(text, f"The web search failed: {exc.message}", code)
         if isinstance(spec, WebSearch) and spec.blocked_sites:
             results = _without_blocked(results, spec.blocked_sites)
+        # Numbered on from the conversation's earlier searches: each [ref_N] in the model's
+        # context names one result, whichever search found it.
+        results = numbered(results, start=next_result_index(context.earlier))
         return ToolOutcome(
             for_model=format_for_model(results, cite=cite, citation_format=citation_format),
             output=_output(text, results, citation_format=citation_format),
@@ -186,6 +189,23 @@ def _optional_str(options: dict[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise OptionsError(f"{key} must be a string; got {value!r}")
     return value
+
+
+def next_result_index(earlier: Sequence[BuiltinResultPart]) -> int:
+    """One past the highest result number of the earlier web searches (1 with none)."""
+    highest = 0
+    for result in earlier:
+        if result.tool is not BuiltinToolKind.WEB_SEARCH or result.status != "completed":
+            continue
+        try:
+            found = json.loads(result.output).get("search_results")
+        except (ValueError, AttributeError):
+            continue
+        for entry in found if isinstance(found, list) else ():
+            index = entry.get("index") if isinstance(entry, dict) else None
+            if isinstance(index, int) and not isinstance(index, bool):
+                highest = max(highest, index)
+    return highest + 1
 
 
 def _without_blocked(results: Sequence[SearchResult], blocked: Sequence[str]) -> list[SearchResult]:
