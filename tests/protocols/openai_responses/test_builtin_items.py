@@ -201,6 +201,8 @@ def test_output_that_is_not_the_tools_fields_keeps_the_generic_shape(
         (EXTRACTOR, {"goal": "g", "urls": "a"}, {"goal": "g"}),
         (CODE, {"code": ["x"]}, {}),
         (CODE, "[]", {}),
+        # cut short by the length limit: the code as far as it was written (and streamed)
+        (CODE, '{"code": "print(\\"hi', {"code": 'print("hi'}),
     ],
 )
 def test_an_in_progress_item_shows_only_well_typed_arguments(

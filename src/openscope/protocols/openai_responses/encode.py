@@ -183,11 +183,25 @@ def _call_fields(call: BuiltinCallPart) -> dict[str, Any]:
                 shown["urls"] = urls
             return shown
         case BuiltinToolKind.CODE_INTERPRETER:
-            return {"code": code} if _is_str(code) else {}
+            if _is_str(code):
+                return {"code": code}
+            if _is_json(call.arguments):
+                return {}  # whole, but with no code string: the run fails on it
+            # Arguments cut short (the answer's length ran out): the code as far as it was
+            # written, which is what the `_code.delta` events streamed.
+            return {"code": StreamedString("code").feed(call.arguments)}
         case BuiltinToolKind.WEB_SEARCH_IMAGE:
             return {"name": str(call.tool), "arguments": _image_arguments(call.arguments)}
         case _:
             return {}
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _image_arguments(text: str) -> str:
