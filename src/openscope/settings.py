@@ -212,7 +212,8 @@ class CodeInterpreterSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    # Where the containers' files live (removed and remade at every start).
+    # Where the containers' files live: each server instance keeps its own directory
+    # there (several may share it) and removes those of instances that have ended.
     # Default: data_dir/code_interpreter.
     root_dir: Path | None = None
     # Wall-clock seconds one run may take (the run is killed after it).
@@ -227,8 +228,12 @@ class CodeInterpreterSettings(BaseModel):
     max_output_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
     # Seconds a container may sit unused before it is removed with its files.
     idle_seconds: float = Field(default=20 * 60.0, gt=0, le=7 * 86_400, allow_inf_nan=False)
-    # Containers alive at once (one per workspace that ran code recently).
+    # Containers alive at once (one per conversation that ran code recently); past it
+    # the least recently used idle one is removed.
     max_containers: int = Field(default=32, ge=1, le=10_000)
+    # One workspace's share of them (at most max_containers): past it, that workspace's
+    # own least recently used idle container makes room, never another tenant's.
+    max_containers_per_workspace: int = Field(default=8, ge=1, le=10_000)
 
 
 class ToolsSettings(BaseModel):

@@ -90,6 +90,7 @@ def test_a_full_tools_table_is_read(tmp_path: Path) -> None:
         ("[tools.code_interpreter]\nmemory_mb = 16\n", "memory_mb"),
         ("[tools.code_interpreter]\ntimeout_seconds = -1\n", "timeout_seconds"),
         ("[tools.code_interpreter]\nnetwork = true\n", "network"),
+        ("[tools.code_interpreter]\nmax_containers_per_workspace = 0\n", "per_workspace"),
         ("[tools]\nfile_search = {}\n", "file_search"),
     ],
 )

@@ -113,6 +113,7 @@ def _code_interpreter(config: CodeInterpreterSettings, data_dir: Path) -> CodeIn
         max_output_bytes=config.max_output_bytes,
         idle_seconds=config.idle_seconds,
         max_containers=config.max_containers,
+        max_containers_per_workspace=config.max_containers_per_workspace,
     )
     if shutil.which(policy.bwrap) is None:
         log.warning(

@@ -127,6 +127,21 @@ async def test_the_least_recently_used_container_makes_room(tmp_path: Path) -> N
     await pool.aclose()
 
 
+async def test_a_workspace_past_its_share_makes_room_among_its_own(tmp_path: Path) -> None:
+    now = [0.0]
+    policy = SandboxPolicy(max_containers=4, max_containers_per_workspace=2)
+    pool = Containers(tmp_path / "sandbox", policy, clock=lambda: now[0])
+    other = await pool.create("ws_other")  # the oldest of all
+    mine = []
+    for _ in range(3):
+        now[0] += 1
+        mine.append(await pool.create("ws_busy"))
+    # the busy workspace's third container pushed out its own oldest, not the other's
+    assert other in pool
+    assert mine[0] not in pool and mine[1] in pool and mine[2] in pool
+    await pool.aclose()
+
+
 def _processes_mentioning(text: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():

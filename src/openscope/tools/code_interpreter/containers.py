@@ -169,16 +169,15 @@ class Containers:
 
     async def create(self, owner: str = "") -> str:
         """A new empty container for the workspace `owner`; its worker starts with its
-        first cell. When all `max_containers` exist, the least recently used idle one is
-        removed first."""
+        first cell. When the workspace has its `max_containers_per_workspace`, its own
+        least recently used idle container is removed first; when all `max_containers`
+        exist, the least recently used idle one of any workspace."""
         await self.expire_idle()
+        own = [c for c in self._live.values() if c.owner == owner]
+        if len(own) >= self.policy.max_containers_per_workspace:
+            await self._make_room(own, "this workspace's")
         if len(self._live) >= self.policy.max_containers:
-            idle = [c for c in self._live.values() if not c.lock.locked()]
-            if not idle:
-                raise SandboxFailed(
-                    "busy", f"all {self.policy.max_containers} sandbox containers are running code"
-                )
-            await self.remove(min(idle, key=lambda c: c.last_used).id)
+            await self._make_room(list(self._live.values()), "all")
         used = {c.slot for c in self._live.values()}
         slot = next(n for n in range(self.policy.max_containers) if n not in used)
         container_id = f"cntr_{secrets.token_hex(16)}"
@@ -188,6 +187,12 @@ class Containers:
             os.chown(work_dir, self._uid(slot), self._uid(slot))
         self._live[container_id] = _Container(container_id, work_dir, slot, self._clock(), owner)
         return container_id
+
+    async def _make_room(self, among: list[_Container], whose: str) -> None:
+        idle = [c for c in among if not c.lock.locked()]
+        if not idle:
+            raise SandboxFailed("busy", f"{whose} {len(among)} sandbox containers are running code")
+        await self.remove(min(idle, key=lambda c: c.last_used).id)
 
     async def run(self, container_id: str, code: str) -> RunResult:
         """Run one cell in the container: a RunResult (the user's exceptions included), or

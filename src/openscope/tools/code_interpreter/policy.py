@@ -51,6 +51,9 @@ class SandboxPolicy:
     max_image_bytes: int = 8 << 20  # per PNG
     idle_seconds: float = 20 * 60.0  # a container unused this long is removed
     max_containers: int = 32
+    # One workspace's share: past it, its own least recently used idle container makes
+    # room, so no tenant can push every other tenant's containers out.
+    max_containers_per_workspace: int = 8
     start_seconds: float = 20.0  # for a worker to start and say it is ready
     uid_base: int = 200_000
     bwrap: str = "bwrap"
