@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -71,5 +72,27 @@ def test_responses_stream_shows_the_run_as_it_happens(interpreting: Server) -> N
     numbers = [e.sequence_number for e in events]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
 
+    deltas = [e for e in events if e.type == "response.code_interpreter_call_code.delta"]
+    assert "".join(e.delta for e in deltas) == CODE  # type: ignore[union-attr]
+    (code_done,) = [e for e in events if e.type == "response.code_interpreter_call_code.done"]
+    assert code_done.code == CODE  # type: ignore[union-attr]
+    assert types.index("response.code_interpreter_call_code.done") < interpreting_at
     final = stream.get_final_response()
     assert final.output[0].model_dump()["outputs"][0]["logs"] == "56088\n"
+
+
+def test_a_chained_turn_runs_in_the_conversations_container(interpreting: Server) -> None:
+    client = openai_sdk(interpreting)
+    tools: list[Any] = [{"type": "code_interpreter", "container": {"type": "auto"}}]
+    first = client.responses.create(model=SCRIPTED, input="x = 41", tools=tools)
+    second = client.responses.create(
+        model=SCRIPTED, input="print(x + 1)", tools=tools, previous_response_id=first.id
+    )
+    unrelated = client.responses.create(model=SCRIPTED, input="print(x + 1)", tools=tools)
+
+    one, two, other = (r.output[0].model_dump() for r in (first, second, unrelated))
+    assert two["container_id"] == one["container_id"]
+    assert two["outputs"] == [{"type": "logs", "logs": "42\n"}]
+    # a request outside the chain gets a container of its own, without x
+    assert other["container_id"] != one["container_id"]
+    assert "NameError" in other["outputs"][0]["logs"]
