@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 import httpx
-from server import MODEL, StreamResult, chat_body, serve_config, stream_chat, user
 
 from openscope.tools.web_search import LocalIndexProvider, SearchQuery, build_index
+from server import MODEL, StreamResult, chat_body, serve_config, stream_chat, user
 
 # A catalogued Model Studio name served by the embedded model, as users alias them.
 ALIAS = "qwen-plus"
@@ -51,7 +51,8 @@ def write_corpus(folder: Path, documents: int, seed: int = 7) -> None:
             f"The {topic} of {place} was designed by {person} and opened in {year}."
             for _ in range(rng.randint(3, 12))
         )
-        page = f"---\nurl: https://example.org/{topic}/{n}\n---\n# The {topic} of {place}\n\n{body}\n"
+        front = f"---\nurl: https://example.org/{topic}/{n}\n---\n"
+        page = f"{front}# The {topic} of {place}\n\n{body}\n"
         (folder / f"page-{n:05d}.md").write_text(page)
     answer = (
         "---\nurl: https://example.org/port-ellery-bridge\n---\n# Port Ellery harbour bridge\n\n"
@@ -73,7 +74,9 @@ def index_search_seconds(index: Path, rounds: int) -> list[float]:
     return asyncio.run(measure())
 
 
-async def one_round(client: httpx.AsyncClient, server: object, first: str) -> dict[str, StreamResult]:
+async def one_round(
+    client: httpx.AsyncClient, server: object, first: str
+) -> dict[str, StreamResult]:
     plain = chat_body(user(QUESTION), 64, model=ALIAS)
     searching = chat_body(
         user(QUESTION), 64, model=ALIAS, enable_search=True, search_options={"forced_search": True}
