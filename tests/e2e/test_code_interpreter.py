@@ -10,7 +10,9 @@ the string never closed), so it cannot show a run that completes."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,3 +98,38 @@ def test_a_chained_turn_runs_in_the_conversations_container(interpreting: Server
     # a request outside the chain gets a container of its own, without x
     assert other["container_id"] != one["container_id"]
     assert "NameError" in other["outputs"][0]["logs"]
+
+
+def _processes_running(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue  # gone meanwhile
+    return found
+
+
+def test_a_client_hanging_up_mid_run_has_the_cell_killed(interpreting: Server) -> None:
+    marker = "913.25"  # a sleep nothing else on the machine runs
+    code = f"import subprocess; subprocess.run(['sleep', '{marker}'])"
+    client = openai_sdk(interpreting)
+    with client.responses.stream(
+        model=SCRIPTED,
+        input=code,
+        tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+    ) as stream:
+        for event in stream:
+            if event.type == "response.code_interpreter_call.interpreting":
+                break
+        deadline = time.monotonic() + 10
+        while not _processes_running(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _processes_running(marker), "the cell never started"
+    # leaving the block closed the connection: the server cancels the run and its cell
+    deadline = time.monotonic() + 10
+    while _processes_running(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _processes_running(marker)

@@ -858,3 +858,20 @@ async def test_a_chat_strategy_bounds_the_searches_then_search_is_no_longer_offe
     assert len(search.runs) == searches
     offered = [[t.name for t in request.tools] for request, _ in backend.requests]
     assert offered == [["web_search"]] * searches + [[]]
+
+
+@pytest.mark.parametrize(
+    "features",
+    [
+        every_feature(builtin_tools=frozenset({SEARCH})),  # runs search itself (Model Studio)
+        every_feature(tools=False),  # cannot call functions: no function turns to read
+    ],
+)
+async def test_earlier_runs_stay_as_they_are_for_a_backend_that_cannot_read_them_as_calls(
+    features: BackendFeatures,
+) -> None:
+    backend = scripted(says("Sunny."), features=features)
+    call = chained()
+    await run(pipeline(backend, Runner()), call)
+
+    assert backend.requests[0][0].messages == call.request.messages

@@ -52,20 +52,27 @@ def earlier_results(messages: Iterable[Message]) -> tuple[BuiltinResultPart, ...
 class FunctionTurns:
     """Rewrites built-in parts as function turns. `function_name(kind)`: the name of the
     function the model calls for a tool (the one offered this request, else the tool's
-    own name); `runners`: who recalls a result of their kind."""
+    own name); `runners`: who recalls a result of their kind; `rewrites(kind)`: whether
+    a tool's parts are rewritten (those of a tool the backend runs itself are left as
+    they are)."""
 
     def __init__(
         self,
         runners: Mapping[BuiltinToolKind, BuiltinToolRunner],
         function_name: Callable[[BuiltinToolKind], str],
+        rewrites: Callable[[BuiltinToolKind], bool] = lambda kind: True,
     ) -> None:
         self._runners = runners
         self._function_name = function_name
+        self._rewrites = rewrites
 
     def rewrite(self, messages: Iterable[Message]) -> tuple[Message, ...]:
         out: list[Message] = []
         for message in messages:
-            if any(isinstance(p, BuiltinCallPart | BuiltinResultPart) for p in message.parts):
+            if any(
+                isinstance(p, BuiltinCallPart | BuiltinResultPart) and self._rewrites(p.tool)
+                for p in message.parts
+            ):
                 out.extend(self._split(message))
             else:
                 out.append(message)
@@ -85,7 +92,11 @@ class FunctionTurns:
                 said.clear()
 
         for part in message.parts:
-            if isinstance(part, BuiltinCallPart):
+            if isinstance(part, BuiltinCallPart | BuiltinResultPart) and not self._rewrites(
+                part.tool
+            ):
+                said.append(part)  # the backend's own run: left for it
+            elif isinstance(part, BuiltinCallPart):
                 said.append(ToolCallPart(part.id, self._function_name(part.tool), part.arguments))
                 pending[part.id] = part
             elif isinstance(part, BuiltinResultPart):

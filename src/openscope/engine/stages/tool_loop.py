@@ -37,7 +37,7 @@ from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 
-from openscope.backends.base import Backend
+from openscope.backends.base import Backend, BackendFeatures
 from openscope.core import ids
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, SearchFailure, WebSearch
 from openscope.core.call import Call
@@ -307,23 +307,34 @@ class ToolLoop:
         earlier: tuple[BuiltinResultPart, ...] = ()
         if has_builtin_parts(call.request.messages):
             # Earlier runs in the history: the model reads them as function turns, a
-            # runner finds its state in their results.
+            # runner finds its state in their results. Only on a backend that calls
+            # functions, and only for the tools it does not run itself (a Model Studio
+            # upstream keeps its own runs, which it is not sent as function calls).
             earlier = earlier_results(call.request.messages)
-            kinds = {str(o.spec.kind): name for name, o in offered.items()}
-            turns = FunctionTurns(self._runners, lambda kind: kinds.get(str(kind), str(kind)))
-            messages = turns.rewrite(call.request.messages)
-            call = replace(call, request=replace(call.request, messages=messages))
+            features = self._features(call.request)
+            if features.tools:
+                kinds = {str(o.spec.kind): name for name, o in offered.items()}
+                turns = FunctionTurns(
+                    self._runners,
+                    lambda kind: kinds.get(str(kind), str(kind)),
+                    rewrites=lambda kind: kind not in features.builtin_tools,
+                )
+                messages = turns.rewrite(call.request.messages)
+                call = replace(call, request=replace(call.request, messages=messages))
         if not offered:
             return next(call)  # nothing to run here: no hop
         # (n > 1 beside a built-in tool is refused by the core rules, before admission)
         return self._loop(call, offered, next, earlier)
 
+    def _features(self, request: GenerateRequest) -> BackendFeatures:
+        route = self._router.resolve(request.model).route
+        return self._backends[route.backend].features(route.model)
+
     def _offered(self, request: GenerateRequest) -> dict[str, _Offered]:
         """The built-in tools this loop runs for `request`, by their function's name."""
         if not request.builtin_tools:
             return {}
-        route = self._router.resolve(request.model).route
-        features = self._backends[route.backend].features(route.model)
+        features = self._features(request)
         if not features.tools:
             return {}  # nothing to offer them as (Resolve refused them, or lets them by)
         offered: dict[str, _Offered] = {}
