@@ -103,6 +103,15 @@ def test_an_unrelated_request_starts_empty(client: openai.OpenAI) -> None:
     assert call_of(other).container_id != call_of(first).container_id
 
 
+def test_items_sent_back_keep_the_container_without_storing(client: openai.OpenAI) -> None:
+    first = run(client, "x = 6 * 7", store=False)
+    history = [item.model_dump(exclude_none=True) for item in first.output]
+    then = [*history, {"role": "user", "content": "print(x + 1)"}]
+    second = client.responses.create(model=MODEL, input=then, tools=[AUTO], store=False)  # type: ignore[arg-type]
+    assert call_of(second).outputs[0].logs == "43\n"
+    assert call_of(second).container_id == call_of(first).container_id
+
+
 def test_a_conversation_keeps_its_state(client: openai.OpenAI) -> None:
     conversation = client.conversations.create()
     run(client, "total = 10", conversation=conversation.id)

@@ -490,7 +490,9 @@ def test_reasoning_items() -> None:
     ("item", "fragment"),
     [
         ({"type": "item_reference", "id": "msg_1"}, "'item_reference' items are not supported"),
-        ({"type": "web_search_call", "id": "ws_1"}, "'web_search_call' items are not supported"),
+        ({"type": "mcp_call", "id": "mcp_1"}, "'mcp_call' items are not supported"),
+        ({"type": "code_interpreter_call", "code": 5}, "'input[1].code': expected a string"),
+        ({"type": "web_search_call", "action": []}, "'input[1].action': expected an object"),
         ({"role": "tool", "content": "x"}, "role"),
         ({"content": "no role"}, "role"),
         (

@@ -167,27 +167,30 @@ def test_streamed_the_item_has_no_status_events(
     assert completed["usage"]["x_tools"] == {"web_search_image": {"count": 1}}
 
 
-def test_a_replayed_web_search_image_call_is_refused_clearly(
+def test_a_replayed_web_search_image_call_reaches_the_model_again(
     client: tuple[openai.OpenAI, ScriptedBackend],
 ) -> None:
     sdk_client, backend = client
+    listed = json.dumps([{"title": "West Lake", "url": "https://img.example/w.jpg", "index": 1}])
     item = {
         "type": "web_search_image_call",
         "id": "msg_1",
         "status": "completed",
         "name": "web_search_image",
         "arguments": ARGUMENTS,
-        "output": "[]",
+        "output": listed,
     }
-    with pytest.raises(openai.BadRequestError) as caught:
-        sdk_client.responses.create(model=MODEL, input=[item, {"role": "user", "content": "hi"}])  # type: ignore[list-item]
-    body: dict[str, Any] = caught.value.body  # type: ignore[assignment]
-    assert body["code"] == "invalid_parameter_error"
-    assert body["message"] == (
-        "Invalid 'input[0].type': 'web_search_image_call' items are not supported; use "
-        "message, function_call, function_call_output or reasoning."
+    sdk_client.responses.create(
+        model=MODEL,
+        input=[item, {"role": "user", "content": "and the second one?"}],  # type: ignore[list-item]
+        tools=[{"type": "web_search_image"}],
     )
-    assert not backend.requests
+    seen, _ = backend.requests[0]
+    call, result = seen.messages[0], seen.messages[1]
+    assert call.role is Role.ASSISTANT and result.role is Role.TOOL
+    assert result.parts[0].text == (  # type: ignore[union-attr]
+        "Images found:\n[1] West Lake (https://img.example/w.jpg)"
+    )
 
 
 def vision_app(scripted_client: AppFactory, backend: ScriptedBackend) -> openai.OpenAI:

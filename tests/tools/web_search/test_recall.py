@@ -60,3 +60,10 @@ async def test_a_later_search_numbers_its_results_after_the_earlier_ones() -> No
     assert [r["index"] for r in json.loads(first.output)["search_results"]] == [1, 2]
     assert [r["index"] for r in json.loads(second.output)["search_results"]] == [3, 4]
     assert "[3] Hangzhou weather" in second.for_model
+
+
+def test_an_item_with_only_its_sources_is_recalled_by_their_urls() -> None:
+    runner = WebSearchRunner(FakeProvider([]))
+    action = {"type": "search", "query": "q", "sources": [{"type": "url", "url": "https://a/"}]}
+    text = runner.recall(BuiltinResultPart("ws_1", KIND, json.dumps({"action": action})))
+    assert text == "Results of the web search for 'q':\n[1] https://a/"

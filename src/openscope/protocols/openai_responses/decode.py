@@ -45,6 +45,10 @@ from openscope.core.rules.ranges import checked_sampling
 from openscope.core.state import Item, TurnSettings
 from openscope.core.turns import Turn
 from openscope.protocols.http import parse_wire
+from openscope.protocols.openai_responses.builtin_items import (
+    BUILTIN_ITEM_TYPES,
+    builtin_item_message,
+)
 from openscope.protocols.openai_responses.schemas import (
     ContentPartWire,
     ItemWire,
@@ -286,9 +290,14 @@ def _item(wire: ItemWire, position: int, created: int) -> Item:
             text = text or "".join(p.text or "" for p in wire.content)
         message = Message(Role.ASSISTANT, (ReasoningPart(text),))
         return Item(wire.id or ids.input_item_id("rs"), message, created)
+    if wire.type in BUILTIN_ITEM_TYPES:
+        item_id = wire.id or ids.input_item_id("msg")
+        fields = wire.model_dump(exclude_none=True)
+        return Item(item_id, builtin_item_message(wire.type, fields, item_id, position), created)
     raise InvalidParameter(
         f"Invalid 'input[{position}].type': '{wire.type}' items are not supported; use "
-        "message, function_call, function_call_output or reasoning.",
+        "message, function_call, function_call_output, reasoning or a built-in tool's "
+        f"item ({', '.join(BUILTIN_ITEM_TYPES)}).",
         param="input",
     )
 

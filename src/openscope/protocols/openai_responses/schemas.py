@@ -22,7 +22,10 @@ class ContentPartWire(WireModel):
 
 
 class ItemWire(WireModel):
-    """Any input item; which fields matter depends on `type` (a message when absent)."""
+    """Any input item; which fields matter depends on `type` (a message when absent). A
+    built-in tool's item keeps its own fields (`action`, `code`, `outputs`, ...) as extras."""
+
+    model_config = ConfigDict(extra="allow")
 
     type: str = "message"
     id: str | None = None

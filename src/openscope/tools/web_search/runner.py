@@ -275,12 +275,16 @@ def recall_search(result: BuiltinResultPart) -> str:
     if isinstance(read, list) and read:
         lines = [r["content"] for r in read if isinstance(r, dict) and "content" in r]
         joint = "\n\n"
-    else:
+    elif isinstance(found, list) and found:
         lines = [
             f"[{r.get('index')}] {r.get('title') or r.get('url')} ({r.get('url')})"
-            for r in (found if isinstance(found, list) else ())
+            for r in found
             if isinstance(r, dict)
         ]
+    else:  # an item as Model Studio shows it: the sources' URLs only
+        sources = action.get("sources") if isinstance(action, dict) else None
+        urls = [s.get("url") for s in sources or () if isinstance(s, dict)]
+        lines = [f"[{n}] {url}" for n, url in enumerate(urls, 1) if isinstance(url, str)]
     if result.status == "failed" or not lines:
         error = data.get("error") or data.get("error_code")
         what = f" for {query!r}" if isinstance(query, str) and query else ""
