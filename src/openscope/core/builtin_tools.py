@@ -69,6 +69,7 @@ class SearchFailure(StrEnum):
     UNAVAILABLE = "unavailable"  # the provider failed (down, timed out, bad answer)
     TOO_MANY_REQUESTS = "too_many_requests"  # the provider refused: rate limited
     MAX_USES_EXCEEDED = "max_uses_exceeded"  # the request's `max_uses` calls were spent
+    QUERY_TOO_LONG = "query_too_long"  # a query past the search's length limit
 
 
 @dataclass(frozen=True, slots=True)

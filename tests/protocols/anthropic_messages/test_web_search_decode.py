@@ -225,7 +225,8 @@ def test_a_result_whose_content_is_not_ours_is_kept_without_its_text() -> None:
         ("max_uses_exceeded", "max_uses_exceeded"),
         ("invalid_tool_input", "invalid_input"),
         ("too_many_requests", "too_many_requests"),
-        ("query_too_long", "unavailable"),
+        ("query_too_long", "query_too_long"),
+        ("request_too_large", "unavailable"),  # a code of theirs we never give
     ],
 )
 def test_a_failed_search_handed_back_is_a_failed_result(code: str, failure: str) -> None:

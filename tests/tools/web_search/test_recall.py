@@ -67,3 +67,13 @@ def test_an_item_with_only_its_sources_is_recalled_by_their_urls() -> None:
     action = {"type": "search", "query": "q", "sources": [{"type": "url", "url": "https://a/"}]}
     text = runner.recall(BuiltinResultPart("ws_1", KIND, json.dumps({"action": action})))
     assert text == "Results of the web search for 'q':\n[1] https://a/"
+
+
+async def test_a_query_past_the_limit_fails_as_too_long_without_searching() -> None:
+    provider = FakeProvider()
+    runner = WebSearchRunner(provider)
+    outcome = await runner.run(WebSearch(), {"query": "word " * 40}, ToolContext("r", "w"))
+    assert outcome.status == "failed"
+    assert json.loads(outcome.output)["error_code"] == "query_too_long"
+    assert outcome.for_model.startswith("The query is longer than 120 characters")
+    assert not provider.queries

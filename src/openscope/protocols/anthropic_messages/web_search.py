@@ -53,6 +53,7 @@ ERROR_CODES: dict[SearchFailure, str] = {
     SearchFailure.UNAVAILABLE: "unavailable",
     SearchFailure.TOO_MANY_REQUESTS: "too_many_requests",
     SearchFailure.MAX_USES_EXCEEDED: "max_uses_exceeded",
+    SearchFailure.QUERY_TOO_LONG: "query_too_long",
 }
 FAILURES = {code: failure for failure, code in ERROR_CODES.items()}
 

@@ -112,6 +112,14 @@ class WebSearchRunner:
                 SearchFailure.INVALID_INPUT,
             )
         text = raw_query.strip()
+        if len(text) > MAX_QUERY_CHARS:
+            # Offered with a maxLength, but only a forced call is held to it by the grammar.
+            return _failed(
+                text[:MAX_QUERY_CHARS],
+                f"The query is longer than {MAX_QUERY_CHARS} characters: search with a "
+                "shorter one.",
+                SearchFailure.QUERY_TOO_LONG,
+            )
         options = spec.options if isinstance(spec, WebSearch) else {}
         try:
             plan = plan_for(parse_strategy(_optional_str(options, "search_strategy")))
