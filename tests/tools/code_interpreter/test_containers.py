@@ -176,6 +176,29 @@ async def _other_runs_fine(tmp_path: Path) -> str:
         await pool.aclose()
 
 
+async def test_concurrent_creates_share_the_last_slot(tmp_path: Path) -> None:
+    pool = Containers(tmp_path / "sandbox", SandboxPolicy(max_containers=2))
+    try:
+        first, second = await pool.create(), await pool.create()
+        made = await asyncio.gather(pool.create(), pool.create())
+        assert all(box in pool for box in made)
+        assert first not in pool and second not in pool
+    finally:
+        await pool.aclose()
+
+
+async def test_concurrent_creates_keep_a_workspace_within_its_share(tmp_path: Path) -> None:
+    policy = SandboxPolicy(max_containers=10, max_containers_per_workspace=2)
+    pool = Containers(tmp_path / "sandbox", policy)
+    try:
+        earlier = [await pool.create("ws"), await pool.create("ws")]
+        made = await asyncio.gather(*(pool.create("ws") for _ in range(3)))
+        # each pushed out the workspace's oldest: only the two newest are left
+        assert [box in pool for box in earlier + made] == [False] * 3 + [True] * 2
+    finally:
+        await pool.aclose()
+
+
 def processes_mentioning(text: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():

@@ -139,6 +139,7 @@ class Containers:
         self._runtime = self._root / "runtime"
         self._dirs = self._root / "containers"
         self._live: dict[str, _Container] = {}
+        self._creating = asyncio.Lock()
         self._as_root = os.geteuid() == 0
         self._dirs.mkdir(mode=0o700)
         self._runtime.mkdir(mode=0o755)
@@ -172,14 +173,24 @@ class Containers:
         first cell. When the workspace has its `max_containers_per_workspace`, its own
         least recently used idle container is removed first; when all `max_containers`
         exist, the least recently used idle one of any workspace."""
-        await self.expire_idle()
-        own = [c for c in self._live.values() if c.owner == owner]
-        if len(own) >= self.policy.max_containers_per_workspace:
-            await self._make_room(own, "this workspace's")
-        if len(self._live) >= self.policy.max_containers:
-            await self._make_room(list(self._live.values()), "all")
-        used = {c.slot for c in self._live.values()}
-        slot = next(n for n in range(self.policy.max_containers) if n not in used)
+        # One create at a time: another's would otherwise count the same free room, or
+        # take the slot this one's room-making freed, while this one awaits a removal.
+        async with self._creating:
+            await self.expire_idle()
+            own = [c for c in self._live.values() if c.owner == owner]
+            if len(own) >= self.policy.max_containers_per_workspace:
+                await self._make_room(own, "this workspace's")
+            if len(self._live) >= self.policy.max_containers:
+                await self._make_room(list(self._live.values()), "all")
+            used = {c.slot for c in self._live.values()}
+            slot = next((n for n in range(self.policy.max_containers) if n not in used), None)
+            if slot is None:  # not expected under the lock; never a StopIteration
+                raise SandboxFailed(
+                    "busy", f"all {self.policy.max_containers} sandbox containers are in use"
+                )
+            return self._add(owner, slot)
+
+    def _add(self, owner: str, slot: int) -> str:
         container_id = f"cntr_{secrets.token_hex(16)}"
         work_dir = self._dirs / container_id
         work_dir.mkdir(mode=0o700)
