@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from openscope.tools.code_interpreter import Containers, SandboxFailed, SandboxPolicy
-from tests.tools.code_interpreter.conftest import SMALL, requires_bwrap
+from tests.tools.code_interpreter.conftest import (
+    SMALL,
+    process_started,
+    processes_mentioning,
+    requires_bwrap,
+)
 
 pytestmark = requires_bwrap
 
@@ -155,8 +160,7 @@ async def test_a_call_cancelled_while_its_worker_starts_leaves_no_process(
     box = await pool.create()
     work_dir = str(pool.work_dir(box))
     call = asyncio.create_task(pool.run(box, "print('never')"))
-    while not processes_mentioning(work_dir):
-        await asyncio.sleep(0.005)
+    await process_started(work_dir)
     await asyncio.sleep(0.1)  # the start now waits for the worker's "ready"
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -197,16 +201,3 @@ async def test_concurrent_creates_keep_a_workspace_within_its_share(tmp_path: Pa
         assert [box in pool for box in earlier + made] == [False] * 3 + [True] * 2
     finally:
         await pool.aclose()
-
-
-def processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if text.encode() in cmdline:
-                found.append(int(entry.name))
-    return found

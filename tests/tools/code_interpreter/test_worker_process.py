@@ -1,4 +1,4 @@
-"""A worker whose start is cancelled or fails leaves no process and no task behind."""
+"""A worker whose start is cancelled leaves no process and no task behind."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 
 from openscope.tools.code_interpreter.worker_process import Worker
-from tests.tools.code_interpreter.test_containers import processes_mentioning
-
-
-async def _started(marker: str) -> None:
-    while not processes_mentioning(marker):
-        await asyncio.sleep(0.005)
+from tests.tools.code_interpreter.conftest import (
+    process_started,
+    processes_mentioning,
+)
 
 
 def _stderr_tasks() -> list[asyncio.Task[object]]:
@@ -27,7 +25,7 @@ async def test_a_cancelled_start_kills_the_process(tmp_path: Path) -> None:
     start = asyncio.create_task(
         Worker.start(never_ready, start_seconds=30, line_limit=4096, limits="")
     )
-    await asyncio.wait_for(_started(marker), 10)
+    await process_started(marker)
     await asyncio.sleep(0.2)  # the start now waits for "ready"
     start.cancel()
     with pytest.raises(asyncio.CancelledError):
