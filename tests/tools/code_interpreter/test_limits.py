@@ -113,7 +113,9 @@ async def test_tmp_is_a_tmpfs_of_the_policys_size(tmp_path: Path) -> None:
     containers = Containers(tmp_path / "sandbox", policy)
     try:
         box = await containers.create()
-        size = await containers.run(box, "import os\ns = os.statvfs('/tmp')\ns.f_blocks * s.f_frsize")
+        size = await containers.run(
+            box, "import os\ns = os.statvfs('/tmp')\ns.f_blocks * s.f_frsize"
+        )
         assert size.logs == f"{policy.tmp_bytes}\n"
         # 6 files of 1 MiB (SMALL's per-file limit) into a 4 MiB /tmp
         fill = "for n in range(6):\n    open(f'/tmp/f{n}', 'wb').write(b'1' * (1 << 20))"
