@@ -226,6 +226,11 @@ class CodeInterpreterSettings(BaseModel):
     max_processes: int = Field(default=64, ge=8, le=4096)
     # Bytes one run may print (stdout + stderr); the run fails past it.
     max_output_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    # Size of a container's /tmp in MiB (memory of the host; a write past it fails).
+    tmp_mb: int = Field(default=64, ge=8, le=64 * 1024)
+    # All the files of a container's /mnt/data, in MiB: past it the run fails and the
+    # container is removed with its files (checked every second while code runs).
+    disk_mb: int = Field(default=512, ge=16, le=1024 * 1024)
     # Seconds a container may sit unused before it is removed with its files.
     idle_seconds: float = Field(default=20 * 60.0, gt=0, le=7 * 86_400, allow_inf_nan=False)
     # Containers alive at once (one per conversation that ran code recently); past it

@@ -111,6 +111,8 @@ def _code_interpreter(config: CodeInterpreterSettings, data_dir: Path) -> CodeIn
         memory_bytes=config.memory_mb << 20,
         max_processes=config.max_processes,
         max_output_bytes=config.max_output_bytes,
+        tmp_bytes=config.tmp_mb << 20,
+        max_disk_bytes=config.disk_mb << 20,
         idle_seconds=config.idle_seconds,
         max_containers=config.max_containers,
         max_containers_per_workspace=config.max_containers_per_workspace,

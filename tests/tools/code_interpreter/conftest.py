@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,3 +32,25 @@ async def containers(tmp_path: Path) -> AsyncIterator[Containers]:
     pool = Containers(tmp_path / "sandbox", SMALL)
     yield pool
     await pool.aclose()
+
+
+async def process_started(text: str, within: float = 10.0) -> None:
+    """Poll until a process's command line mentions `text`."""
+    for _ in range(int(within / 0.005)):
+        if processes_mentioning(text):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"no process mentioning {text} started within {within:g} s")
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline:
+                found.append(int(entry.name))
+    return found

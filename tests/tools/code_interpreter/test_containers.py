@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from openscope.tools.code_interpreter import Containers, SandboxFailed, SandboxPolicy
-from tests.tools.code_interpreter.conftest import SMALL, requires_bwrap
+from tests.tools.code_interpreter.conftest import (
+    SMALL,
+    process_started,
+    processes_mentioning,
+    requires_bwrap,
+)
 
 pytestmark = requires_bwrap
 
@@ -83,12 +89,12 @@ async def test_a_cancelled_call_kills_its_cell(containers: Containers) -> None:
     work_dir = str(containers.work_dir(box))
     call = asyncio.create_task(containers.run(box, "import time\ntime.sleep(60)"))
     await asyncio.sleep(0.3)
-    assert _processes_mentioning(work_dir)
+    assert processes_mentioning(work_dir)
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call
     await asyncio.sleep(0.2)
-    assert not _processes_mentioning(work_dir)
+    assert not processes_mentioning(work_dir)
     after = await containers.run(box, "print('fresh')")
     assert after.restarted
     assert "because the previous call was cancelled while it ran" in after.logs
@@ -107,7 +113,7 @@ async def test_an_idle_container_expires(tmp_path: Path) -> None:
     assert await pool.expire_idle() == [box]
     assert not work_dir.exists()
     assert box not in pool
-    assert not _processes_mentioning(str(work_dir))
+    assert not processes_mentioning(str(work_dir))
     with pytest.raises(SandboxFailed) as failed:
         await pool.run(box, "x")
     assert failed.value.kind == "not_found"
@@ -142,14 +148,56 @@ async def test_a_workspace_past_its_share_makes_room_among_its_own(tmp_path: Pat
     await pool.aclose()
 
 
-def _processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if text.encode() in cmdline:
-                found.append(int(entry.name))
-    return found
+async def test_a_call_cancelled_while_its_worker_starts_leaves_no_process(
+    tmp_path: Path,
+) -> None:
+    # bwrap behind a script that waits first: the call is surely cancelled while the
+    # worker starts (a client disconnect, the tool loop's timeout)
+    slow_bwrap = tmp_path / "slow-bwrap"
+    slow_bwrap.write_text('#!/bin/sh\nsleep 0.5\nexec bwrap "$@"\n')
+    slow_bwrap.chmod(0o755)
+    pool = Containers(tmp_path / "sandbox", replace(SMALL, bwrap=str(slow_bwrap)))
+    box = await pool.create()
+    work_dir = str(pool.work_dir(box))
+    call = asyncio.create_task(pool.run(box, "print('never')"))
+    await process_started(work_dir)
+    await asyncio.sleep(0.1)  # the start now waits for the worker's "ready"
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await pool.remove(box)
+    await pool.aclose()
+    assert not processes_mentioning(work_dir)
+    after = await asyncio.wait_for(_other_runs_fine(tmp_path), 30)
+    assert after == "fine\n"
+
+
+async def _other_runs_fine(tmp_path: Path) -> str:
+    pool = Containers(tmp_path / "other", SMALL)
+    try:
+        return (await pool.run(await pool.create(), "print('fine')")).logs
+    finally:
+        await pool.aclose()
+
+
+async def test_concurrent_creates_share_the_last_slot(tmp_path: Path) -> None:
+    pool = Containers(tmp_path / "sandbox", SandboxPolicy(max_containers=2))
+    try:
+        first, second = await pool.create(), await pool.create()
+        made = await asyncio.gather(pool.create(), pool.create())
+        assert all(box in pool for box in made)
+        assert first not in pool and second not in pool
+    finally:
+        await pool.aclose()
+
+
+async def test_concurrent_creates_keep_a_workspace_within_its_share(tmp_path: Path) -> None:
+    policy = SandboxPolicy(max_containers=10, max_containers_per_workspace=2)
+    pool = Containers(tmp_path / "sandbox", policy)
+    try:
+        earlier = [await pool.create("ws"), await pool.create("ws")]
+        made = await asyncio.gather(*(pool.create("ws") for _ in range(3)))
+        # each pushed out the workspace's oldest: only the two newest are left
+        assert [box in pool for box in earlier + made] == [False] * 3 + [True] * 2
+    finally:
+        await pool.aclose()

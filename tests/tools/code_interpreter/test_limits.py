@@ -106,3 +106,23 @@ async def test_a_file_larger_than_the_limit_is_refused(containers: Containers) -
     result = await containers.run(box, f"with open('big', 'wb') as f:\n    f.write(b'0' * {size})")
     assert result.error and "File too large" in result.logs
     assert (containers.work_dir(box) / "big").stat().st_size == SMALL.max_file_bytes
+
+
+async def test_tmp_is_a_tmpfs_of_the_policys_size(tmp_path: Path) -> None:
+    policy = replace(SMALL, tmp_bytes=4 << 20)
+    containers = Containers(tmp_path / "sandbox", policy)
+    try:
+        box = await containers.create()
+        size = await containers.run(
+            box, "import os\ns = os.statvfs('/tmp')\ns.f_blocks * s.f_frsize"
+        )
+        assert size.logs == f"{policy.tmp_bytes}\n"
+        # 6 files of 1 MiB (SMALL's per-file limit) into a 4 MiB /tmp
+        fill = "for n in range(6):\n    open(f'/tmp/f{n}', 'wb').write(b'1' * (1 << 20))"
+        full = await containers.run(box, fill)
+        # a completed run whose traceback tells the model why
+        assert full.error and "No space left on device" in full.logs
+        after = await containers.run(box, "print('fine')")
+        assert after.logs == "fine\n" and not after.restarted
+    finally:
+        await containers.aclose()

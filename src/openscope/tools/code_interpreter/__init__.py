@@ -21,9 +21,9 @@ API for the tool loop (all async, one `Containers` per server, made in the lifes
 Every failure of ours raises `SandboxFailed(kind, reason, logs=...)`: `reason` is meant for
 the model and the client (e.g. "the code ran longer than the 60 s time limit"), `kind` is one
 of unavailable (bwrap missing, sandbox would not start), not_found (unknown or expired
-container), busy, timeout, cpu, memory, processes, output, crashed; `logs` holds what the cell
-printed first. Run `code_interpreter_call` outputs from it as `{"type": "logs", "logs": ...}`
-and `{"type": "image", "url": image.data_url}`.
+container), busy, timeout, cpu, memory, processes, output, disk (the container was removed),
+crashed; `logs` holds what the cell printed first. Run `code_interpreter_call` outputs from
+it as `{"type": "logs", "logs": ...}` and `{"type": "image", "url": image.data_url}`.
 
 `CodeInterpreterRunner(containers)` is the tool loop's `BuiltinToolRunner`
 (`core.tool_runner`): function `code_interpreter(code)`, one container per conversation,
@@ -37,9 +37,11 @@ Guarantees (each checked by tests/tools/code_interpreter against the real bwrap)
   fresh Python.
 * The filesystem is /usr (and /bin, /lib* links), the interpreter's prefix, the
   site-packages holding numpy / pandas / matplotlib / sympy and the worker's two files, all
-  read-only; a private /tmp (tmpfs); the container's own writable /mnt/data (the cells' cwd,
-  files kept across calls). Nothing else of the host: not its /etc (but ld.so.cache, fonts,
-  localtime), not the data dir, not other containers, not the project tree.
+  read-only; a private /tmp (a tmpfs of `tmp_bytes`, 64 MiB: a write past it is the cell's
+  ENOSPC); the container's own writable /mnt/data (the cells' cwd, files kept across calls,
+  `max_disk_bytes` in all, 512 MiB). Nothing else of the host: not its /etc (but
+  ld.so.cache, fonts, localtime), not the data dir, not other containers, not the project
+  tree.
 * Own pid, ipc, uts (and cgroup) namespaces; --die-with-parent, --new-session; when the server
   is root, each container runs as its own unprivileged uid (policy.uid_base + slot) with no
   capabilities, otherwise as the server's uid in a user namespace.
@@ -47,18 +49,26 @@ Guarantees (each checked by tests/tools/code_interpreter against the real bwrap)
   space, processes+threads (of the container's uid; see SandboxPolicy), file size, open
   files, no core files. A wall-clock timeout per cell kills the whole process group from
   outside. stdout+stderr of a cell is capped (`max_output_bytes`), and so are images.
-* Processes a cell starts are killed when it ends.
+* Processes a cell starts are killed when it ends; so is a worker whose start is cancelled.
+* Disk: /mnt/data is measured (allocated blocks, at least 4 KiB per entry, off the event
+  loop) every `disk_poll_seconds` (1 s) while a cell runs and after it; past
+  `max_disk_bytes` the cell is killed and fails (kind "disk"), and the container is removed
+  with its files: the next call starts in an empty one.
 * State: one long-lived Python per container, cells share its namespace like a notebook
   (the value of a trailing expression is printed). A cell that kills it (timeout, CPU, memory)
   fails with SandboxFailed; the next cell starts a fresh Python on the same files. Hitting
   the process or output limit fails the cell but keeps the worker and its variables.
 * Containers idle for `idle_seconds` (20 min) are removed, processes and files; at most
-  `max_containers` live at once (creating one more removes the least recently used idle one).
+  `max_containers` live at once (creating one more removes the least recently used idle one),
+  at most `max_containers_per_workspace` of one workspace; creates run one at a time, so
+  concurrent ones keep within both.
 
-Limits: no quota on the total size of /mnt/data or /tmp (only the per-file size limit);
-without root the process limit counts all of the server uid's processes. numpy, pandas,
-matplotlib and sympy come from the `code-interpreter` extra; without it, importing them is the
-user code's ImportError.
+Limits: the disk cap is polled, not enforced by the kernel: a cell may write past it by
+what the disk takes in one poll interval and one walk of the directory (each file at most
+`max_file_bytes`), until it is killed and its files are deleted; /tmp (RAM) adds
+`tmp_bytes` per container. Without root the process limit counts all of the server uid's
+processes. numpy, pandas, matplotlib and sympy come from the `code-interpreter` extra;
+without it, importing them is the user code's ImportError.
 """
 
 from openscope.tools.code_interpreter.containers import Containers

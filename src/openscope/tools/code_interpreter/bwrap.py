@@ -81,7 +81,8 @@ def worker_command(
         args.bind("--ro-bind", source, dest)
     args.bind("--ro-bind", runtime_dir, RUNTIME_DIR)
     args.add("--proc", "/proc", "--dev", "/dev")
-    args.add("--perms", "1777", "--tmpfs", "/tmp")
+    # bounded: a tmpfs's default size is half the host's RAM
+    args.add("--perms", "1777", "--size", str(policy.tmp_bytes), "--tmpfs", "/tmp")
     args.bind("--bind", work_dir, WORK_DIR)
     # The worker changes into WORK_DIR once it has its uid: the dir is 0700 and bwrap, root
     # without its capabilities, may not enter it.

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openscope.tools.code_interpreter import bwrap
+from openscope.tools.code_interpreter.disk import disk_usage
 from openscope.tools.code_interpreter.policy import SandboxPolicy
 from openscope.tools.code_interpreter.results import (
     FailureKind,
@@ -45,6 +46,7 @@ class _Container:
     worker: Worker | None = None
     ran_before: bool = False  # a worker of this container has run a cell
     lost: str | None = None  # why the last worker died, told with the next cell
+    over_disk: bool = False  # the disk watchdog found its files past the cap
 
 
 def not_found_reason(container_id: str) -> str:
@@ -139,6 +141,7 @@ class Containers:
         self._runtime = self._root / "runtime"
         self._dirs = self._root / "containers"
         self._live: dict[str, _Container] = {}
+        self._creating = asyncio.Lock()
         self._as_root = os.geteuid() == 0
         self._dirs.mkdir(mode=0o700)
         self._runtime.mkdir(mode=0o755)
@@ -172,14 +175,24 @@ class Containers:
         first cell. When the workspace has its `max_containers_per_workspace`, its own
         least recently used idle container is removed first; when all `max_containers`
         exist, the least recently used idle one of any workspace."""
-        await self.expire_idle()
-        own = [c for c in self._live.values() if c.owner == owner]
-        if len(own) >= self.policy.max_containers_per_workspace:
-            await self._make_room(own, "this workspace's")
-        if len(self._live) >= self.policy.max_containers:
-            await self._make_room(list(self._live.values()), "all")
-        used = {c.slot for c in self._live.values()}
-        slot = next(n for n in range(self.policy.max_containers) if n not in used)
+        # One create at a time: another's would otherwise count the same free room, or
+        # take the slot this one's room-making freed, while this one awaits a removal.
+        async with self._creating:
+            await self.expire_idle()
+            own = [c for c in self._live.values() if c.owner == owner]
+            if len(own) >= self.policy.max_containers_per_workspace:
+                await self._make_room(own, "this workspace's")
+            if len(self._live) >= self.policy.max_containers:
+                await self._make_room(list(self._live.values()), "all")
+            used = {c.slot for c in self._live.values()}
+            slot = next((n for n in range(self.policy.max_containers) if n not in used), None)
+            if slot is None:  # not expected under the lock; never a StopIteration
+                raise SandboxFailed(
+                    "busy", f"all {self.policy.max_containers} sandbox containers are in use"
+                )
+            return self._add(owner, slot)
+
+    def _add(self, owner: str, slot: int) -> str:
         container_id = f"cntr_{secrets.token_hex(16)}"
         work_dir = self._dirs / container_id
         work_dir.mkdir(mode=0o700)
@@ -202,9 +215,47 @@ class Containers:
         async with container.lock:
             container.last_used = self._clock()
             try:
-                return await self._run(container, code)
+                try:
+                    result = await self._run(container, code)
+                except SandboxFailed as failure:
+                    await self._check_disk(container, failure.logs)
+                    raise
+                await self._check_disk(container, result.logs)
+                return result
             finally:
                 container.last_used = self._clock()
+
+    async def _check_disk(self, container: _Container, logs: str) -> None:
+        """After a cell: when the container's files are past `max_disk_bytes`, remove it
+        with them and fail the cell (another would only add to them)."""
+        if not container.over_disk and not await self._over_disk(container):
+            return
+        await self.remove(container.id)
+        cap = self.policy.max_disk_bytes / (1 << 20)
+        raise SandboxFailed(
+            "disk",
+            f"the files in /mnt/data exceeded the disk limit ({cap:g} MiB): the container "
+            "was removed with its files, so the next call starts in a new, empty container",
+            logs=logs,
+        )
+
+    async def _over_disk(self, container: _Container) -> bool:
+        cap = self.policy.max_disk_bytes
+        try:
+            used = await asyncio.to_thread(disk_usage, container.work_dir, cap)
+        except OSError:
+            return True  # files that cannot even be counted are not to be kept
+        return used > cap
+
+    async def _watch_disk(self, container: _Container, worker: Worker) -> None:
+        """While a cell runs: kill it once the container's files are past the cap, so a
+        long cell cannot write far beyond it (at most a poll interval's worth)."""
+        while True:
+            await asyncio.sleep(self.policy.disk_poll_seconds)
+            if await self._over_disk(container):
+                container.over_disk = True
+                worker.kill_now()
+                return
 
     async def _run(self, container: _Container, code: str) -> RunResult:
         notice = ""
@@ -217,6 +268,7 @@ class Containers:
                 )
             container.worker = await self._start(container)
         container.ran_before = True
+        watchdog = asyncio.create_task(self._watch_disk(container, container.worker))
         try:
             reply = await container.worker.run(code, self.policy.wall_seconds)
         except SandboxFailed as failure:
@@ -225,6 +277,9 @@ class Containers:
         except asyncio.CancelledError:
             container.lost = "the previous call was cancelled while it ran"
             raise
+        finally:
+            # not awaited: that could swallow a cancellation of this call
+            watchdog.cancel()
         logs = notice + str(reply.get("logs", ""))
         limit = reply.get("limit")
         if limit is not None:

@@ -46,6 +46,14 @@ class SandboxPolicy:
     max_processes: int = 64  # processes and threads of the container's uid
     max_file_bytes: int = 100 << 20  # largest file a cell may write
     max_open_files: int = 256
+    # /tmp is a tmpfs of this size: its pages are the host's RAM, counted against no rlimit
+    # and kept until the worker ends (a write past it is the cell's ENOSPC).
+    tmp_bytes: int = 64 << 20
+    # All the files of a container's /mnt/data (allocated blocks, at least one 4 KiB block
+    # per entry), measured every `disk_poll_seconds` while a cell runs and after it; past
+    # it the cell fails and the container is removed with its files.
+    max_disk_bytes: int = 512 << 20
+    disk_poll_seconds: float = 1.0
     max_output_bytes: int = 1 << 20  # stdout + stderr of one cell
     max_images: int = 8  # per cell
     max_image_bytes: int = 8 << 20  # per PNG

@@ -15,6 +15,7 @@ FailureKind = Literal[
     "memory",  # the memory limit
     "processes",  # the process limit
     "output",  # the stdout + stderr cap
+    "disk",  # the container's files past the disk cap (it was removed)
     "crashed",  # the worker died some other way
 ]
 

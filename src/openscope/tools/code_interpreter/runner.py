@@ -13,8 +13,9 @@ So a Responses chain keeps its variables and /mnt/data files from turn to turn, 
 unrelated requests never share one, and no workspace ever runs in, or learns of, another
 workspace's container (one that is not the caller's reads as not found). A container lives
 until it has been idle for the policy's `idle_seconds` (20 min by default), is pushed out
-by `max_containers`, or the server stops. Calls in one container run one at a time (its
-lock).
+by `max_containers`, its files pass `max_disk_bytes` (the call fails and the next one
+starts in a new container, as above), or the server stops. Calls in one container run one
+at a time (its lock).
 
 The outcome's `output` is the JSON of the Responses `code_interpreter_call` item's own
 fields (builtin-tools.md §3.4)::

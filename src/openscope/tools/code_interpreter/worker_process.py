@@ -75,6 +75,13 @@ class Worker:
             raise SandboxFailed(
                 "unavailable", f"the sandbox did not start within {start_seconds:g} s"
             ) from None
+        except BaseException:
+            # A cancellation (client disconnect, the tool loop's timeout) or anything else:
+            # nobody will hold this worker, so it must not live on (nor its stderr task).
+            # The SIGKILL goes out before kill's first await: a second cancellation can
+            # only cut the waiting short, and the pipes' EOF ends the stderr task anyway.
+            await worker.kill()
+            raise
         if ready != {"ready": True}:
             await worker.kill()
             detail = worker._stderr.decode("utf-8", "replace").strip() or "no message"
@@ -151,8 +158,9 @@ class Worker:
                 os.killpg(self._process.pid, signal.SIGKILL)
 
     async def kill(self) -> None:
-        """kill_now, then wait for the process to be reaped."""
+        """kill_now, then wait for the process to be reaped and its stderr to end."""
         self.kill_now()
         await self._process.wait()
+        # past the second, wait_for cancels the task (something still held the pipe)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stderr_task, 1.0)
