@@ -10,14 +10,19 @@ returns is read twice: `for_model` goes back into the conversation as the tool's
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
-from openscope.core.messages import BuiltinResultPart
+from openscope.core.messages import BuiltinResultPart, ImagePart
 from openscope.core.request import ToolSpec
 
 ToolStatus = Literal["completed", "failed"]
+
+# Asks the request's own model about an image: (the image, an instruction) -> its text
+# answer. Raises the backend's error (an `OpenScopeError`) when the model cannot answer.
+Describe = Callable[[ImagePart, str], Awaitable[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +33,19 @@ class ToolContext:
     the conversation, oldest first: those in the request's history (an earlier turn of a
     chain, an item the client sent back) and those of this request's earlier rounds. A
     tool finds its state there (the container a code call ran in) and goes on from what
-    the model has seen (a search numbers its sources after the earlier searches')."""
+    the model has seen (a search numbers its sources after the earlier searches').
+
+    For a tool that searches by an image of the input (`image_search`), the loop also
+    gives `images`, the request's input images in order (a call names one by its index),
+    and `describe`, which asks the request's own model about one of them (its tokens are
+    the request's usage too); None when no offered tool needs it."""
 
     request_id: str
     workspace: str
     deadline: float | None = None
     earlier: tuple[BuiltinResultPart, ...] = ()
+    images: tuple[ImagePart, ...] = ()
+    describe: Describe | None = None
 
 
 @dataclass(frozen=True, slots=True)

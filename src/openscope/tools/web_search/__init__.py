@@ -24,6 +24,9 @@ Each result has what the wire needs: `index`, `title`, `url`, `site_name`, `icon
 
 `WebSearchImageRunner(provider)` runs `web_search_image(queries)` through the provider's
 image results (`search_images`, when it is an `ImageSearchProvider`; both providers here are).
+`ImageSearchRunner(provider)` runs `image_search(img_idx, bbox)`: the request's own model
+describes the input image's region (`ToolContext.describe`), and its words are searched the
+same way.
 
 Providers (each a `SearchProvider`):
 
@@ -37,6 +40,7 @@ Providers (each a `SearchProvider`):
 
 from openscope.core.builtin_tools import MAX_ASSIGNED_SITES
 from openscope.tools.web_search.image_runner import WebSearchImageRunner
+from openscope.tools.web_search.image_search_runner import ImageSearchRunner
 from openscope.tools.web_search.images import ImageResult, ImageSearchProvider
 from openscope.tools.web_search.local_index import BuildReport, LocalIndexProvider, build_index
 from openscope.tools.web_search.model import (
@@ -61,6 +65,7 @@ __all__ = [
     "MAX_ASSIGNED_SITES",
     "BuildReport",
     "ImageResult",
+    "ImageSearchRunner",
     "ImageSearchProvider",
     "LocalIndexProvider",
     "SearchFailed",

@@ -6,14 +6,12 @@ results, and the images found are merged (each query's first image, then each qu
 second, ...), deduplicated and numbered from 1.
 
 The outcome's `output` is the JSON of the Responses `web_search_image_call` item's own fields
-(builtin-tools.md §3.5)::
+(builtin-tools.md §3.5, written by `image_call`)::
 
     {"name": "web_search_image",
      "arguments": "{\\"queries\\": [\\"cute cat\\"]}",
      "output": "[{\\"title\\": \\"A cat\\", \\"url\\": \\"https://…/cat.jpg\\", \\"index\\": 1}]"}
 
-`arguments` and `output` are JSON strings, as on Model Studio, written with Python's default
-separators as its samples are. A failed call keeps the shape, with the reason as `output`.
 A provider without image results (one that is not an `ImageSearchProvider`) fails every call,
 saying so: an empty list would read as "nothing matched".
 """
@@ -21,16 +19,20 @@ saying so: an empty list would read as "nothing matched".
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Sequence
 from typing import Any
 
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
 from openscope.core.messages import BuiltinResultPart
 from openscope.core.request import ToolSpec
 from openscope.core.tool_runner import ToolContext, ToolOutcome
+from openscope.tools.web_search.image_call import (
+    call_fields,
+    failed_call,
+    listed,
+    recall_images,
+    shown_arguments,
+)
 from openscope.tools.web_search.images import (
-    ImageResult,
     ImageSearchProvider,
     format_images_for_model,
     merge_images,
@@ -81,7 +83,7 @@ class WebSearchImageRunner:
     async def run(
         self, spec: BuiltinTool, arguments: dict[str, Any], context: ToolContext
     ) -> ToolOutcome:
-        shown = json.dumps(arguments, ensure_ascii=False)
+        shown = shown_arguments(arguments)
         queries = _queries(arguments.get("queries"))
         if isinstance(queries, str):
             return _failed(shown, queries)
@@ -109,26 +111,14 @@ class WebSearchImageRunner:
             return _failed(shown, f"The image search failed: {failure.message}")
         images = merge_images([search.result() for search in searches], MAX_IMAGES)
         return ToolOutcome(
-            for_model=format_images_for_model(images), output=_fields(shown, _listed(images))
+            for_model=format_images_for_model(images),
+            output=call_fields(FUNCTION_NAME, shown, listed(images)),
         )
 
     def recall(self, result: BuiltinResultPart) -> str:
         """An earlier image search as the model reads it again: the images it listed (title
         and URL), or why it failed."""
-        try:
-            fields = json.loads(result.output)
-            listed = json.loads(fields["output"]) if result.status == "completed" else None
-        except (ValueError, KeyError, TypeError):
-            return "The image search left no readable result."
-        if not isinstance(listed, list):
-            reason = fields.get("output") if isinstance(fields, dict) else None
-            return str(reason or "The image search failed.")
-        lines = [
-            f"[{image.get('index')}] {image.get('title') or image.get('url')} ({image.get('url')})"
-            for image in listed
-            if isinstance(image, dict)
-        ]
-        return "\n".join(["Images found:", *lines]) if lines else "The image search found nothing."
+        return recall_images(result)
 
 
 def _queries(value: Any) -> list[str] | str:
@@ -148,18 +138,5 @@ def _queries(value: Any) -> list[str] | str:
     return list(dict.fromkeys(queries))
 
 
-def _listed(images: Sequence[ImageResult]) -> str:
-    return json.dumps(
-        [{"title": image.title, "url": image.url, "index": image.index} for image in images],
-        ensure_ascii=False,
-    )
-
-
-def _fields(arguments: str, output: str) -> str:
-    return json.dumps(
-        {"name": FUNCTION_NAME, "arguments": arguments, "output": output}, ensure_ascii=False
-    )
-
-
 def _failed(arguments: str, reason: str) -> ToolOutcome:
-    return ToolOutcome(for_model=reason, output=_fields(arguments, reason), status="failed")
+    return failed_call(FUNCTION_NAME, arguments, reason)
