@@ -1,8 +1,9 @@
 """The built-in tools' runners, built from the `[tools]` settings, and their shutdown.
 
 Only what is configured is built (nothing by default): web search from
-`[tools.web_search]`, and beside it `web_search_image` when its provider has image results
-(SearXNG's images category, the local index's images); the extractor with
+`[tools.web_search]`, and beside it `web_search_image` and `image_search` when its provider
+has image results (SearXNG's images category, the local index's images; `image_search`
+runs only for routes whose backend sees images); the extractor with
 `[tools.web_extractor] enabled` (settings refuse it without web search, which Model Studio
 requires beside it), the code interpreter with `[tools.code_interpreter] enabled`. The
 lifespan closes them with `close_tool_runners` and has the chores call `expire_idle_tools`
@@ -32,6 +33,7 @@ from openscope.tools.fetch import Fetcher, FetchPolicy, networks
 from openscope.tools.web_extractor import OutputLimits, WebExtractor, WebExtractorRunner
 from openscope.tools.web_search import (
     ImageSearchProvider,
+    ImageSearchRunner,
     LocalIndexProvider,
     SearchProvider,
     SearxngProvider,
@@ -68,6 +70,8 @@ def build_tool_runners(settings: Settings) -> ToolRunners:
         if isinstance(provider, ImageSearchProvider):
             # shares the provider, which the web search runner closes
             runners[BuiltinToolKind.WEB_SEARCH_IMAGE] = WebSearchImageRunner(provider)
+            # image_search: the route's model describes the image, this provider searches
+            runners[BuiltinToolKind.IMAGE_SEARCH] = ImageSearchRunner(provider)
         if tools.web_extractor.enabled:
             runners[BuiltinToolKind.WEB_EXTRACTOR] = _extractor(tools.web_extractor)
     if tools.code_interpreter.enabled:

@@ -1,7 +1,9 @@
 """Rules on the image tools: `image_search` searches by an image of the request's input
 (Model Studio: the input must contain an image), so a request without one is refused before
-anything runs. Whether this server can run it at all is the backend's to say (the engine's
-`check_features`): none of its tools searches by image; a Model Studio upstream may."""
+anything runs. Whether this server can run it at all is the engine's to say
+(`check_features`): a Model Studio upstream runs it itself; the tool loop runs it when a
+search provider with image results is configured and the route's backend sees images (the
+model describes the image, the provider finds images like it)."""
 
 from __future__ import annotations
 

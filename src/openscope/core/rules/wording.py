@@ -88,9 +88,14 @@ class Wording(StrEnum):
     UPSTREAM_LACKS = (
         "The parameter {param} is not supported yet by the {upstream} upstream on this server."
     )
-    NO_REVERSE_IMAGE_SEARCH = (
-        "The built-in tool image_search needs a reverse image search provider, which this "
-        "server does not have."
+    # image_search runs as: the model describes the image, the search provider finds images
+    NO_IMAGE_SEARCH_PROVIDER = (
+        "The built-in tool image_search needs an image search provider, and none is "
+        "configured on this server."
+    )
+    IMAGE_SEARCH_NEEDS_VISION = (
+        "The built-in tool image_search needs a model that can see images; the backend "
+        "serving model {model} on this server cannot."
     )
     BACKEND_LACKS_TOOL = (
         "The built-in tool {tool} is not supported yet by the backend serving model {model} "

@@ -34,10 +34,13 @@ BUILTIN_FIELDS = {
 }
 
 
-def _builtin_unsupported(kind: BuiltinToolKind, model: str) -> InvalidParameter:
-    if kind is BuiltinToolKind.IMAGE_SEARCH:
-        # No backend of ours searches by image, and no provider here can: not "yet" either.
-        return Refusal(Wording.NO_REVERSE_IMAGE_SEARCH, Field.TOOLS)
+def _builtin_unsupported(
+    kind: BuiltinToolKind, model: str, features: BackendFeatures
+) -> InvalidParameter:
+    if kind is BuiltinToolKind.IMAGE_SEARCH and features.tools:
+        # The tool loop would run it on this backend (it calls functions), had it a runner:
+        # one exists only with a search provider that has image results.
+        return Refusal(Wording.NO_IMAGE_SEARCH_PROVIDER, Field.TOOLS)
     field = BUILTIN_FIELDS.get(kind)
     if field is not None:
         return Refusal(Wording.BACKEND_LACKS, field, model=model)
@@ -47,6 +50,13 @@ def _builtin_unsupported(kind: BuiltinToolKind, model: str) -> InvalidParameter:
 def check_features(request: GenerateRequest, target: Target, features: BackendFeatures) -> None:
     """Refuse, naming the parameter, whatever the backend cannot do: never drop it."""
     model = target.served.id
+    if (
+        any(t.kind is BuiltinToolKind.IMAGE_SEARCH for t in request.builtin_tools)
+        and BuiltinToolKind.IMAGE_SEARCH in features.builtin_tools
+        and not features.vision
+    ):
+        # Said before the input's image is refused: the tool is why an image was sent.
+        raise Refusal(Wording.IMAGE_SEARCH_NEEDS_VISION, Field.TOOLS, model=model)
     thinking = rules.thinking_enabled(request, target.served.spec)
     needs = [
         (bool(request.tools), features.tools, Field.TOOLS),
@@ -76,7 +86,7 @@ def check_features(request: GenerateRequest, target: Target, features: BackendFe
         raise _unsupported(Field.CACHE_CONTROL, model)
     for tool in request.builtin_tools:
         if tool.kind not in features.builtin_tools:
-            raise _builtin_unsupported(tool.kind, model)
+            raise _builtin_unsupported(tool.kind, model, features)
 
 
 def _settle_thinking(

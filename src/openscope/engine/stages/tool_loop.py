@@ -25,7 +25,13 @@ object all become a failed result. A client that leaves while a tool runs cancel
 The stream stays one answer: part indices go on from round to round, there is exactly one
 `ChoiceEnd`, and each `UsageReport` carries the totals of the rounds so far (the last one
 is the sum of every round), so the meter outside the loop writes one record with the
-summed usage. A request that needs none of this passes through with no hop."""
+summed usage. A request that needs none of this passes through with no hop.
+
+A tool that searches by an image of the input (`image_search`) gets the input's images and
+`describe` in its `ToolContext`: a short sub-request to the same model (the image and an
+instruction, no tools, no thinking) whose text is the answer. Its usage is added to the
+answer's: the reports after it, and the last one, include its tokens; it does not count
+against the answer's `max_tokens` (which bounds what the client is answered)."""
 
 from __future__ import annotations
 
@@ -55,6 +61,7 @@ from openscope.core.events import (
 )
 from openscope.core.messages import (
     BuiltinResultPart,
+    ImagePart,
     Message,
     Part,
     ReasoningPart,
@@ -63,8 +70,15 @@ from openscope.core.messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from openscope.core.request import GenerateRequest, ToolChoice, ToolChoiceMode, ToolSpec
-from openscope.core.tool_runner import BuiltinToolRunner, ToolContext, ToolOutcome
+from openscope.core.request import (
+    GenerateRequest,
+    SamplingParams,
+    ThinkingConfig,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolSpec,
+)
+from openscope.core.tool_runner import BuiltinToolRunner, Describe, ToolContext, ToolOutcome
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router
 from openscope.engine.stages.tool_history import FunctionTurns, earlier_results, has_builtin_parts
@@ -79,6 +93,10 @@ DEFAULT_MAX_ROUNDS = 8
 # failure, which keeps the cell's logs and its container, comes first.
 DEFAULT_TOOL_TIMEOUT = 90.0
 DEFAULT_TOTAL_TOOL_TIME = 300.0
+# The tools that look at the input's images through the request's model (`describe`).
+SEES_INPUT_IMAGES = frozenset({BuiltinToolKind.IMAGE_SEARCH})
+# A description for an image search is a few words.
+DESCRIPTION_TOKENS = 48
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +106,21 @@ class _Offered:
     spec: BuiltinTool
     runner: BuiltinToolRunner
     function: ToolSpec
+
+
+@dataclass(slots=True)
+class _Aside:
+    """The usage of the loop's own sub-requests (image descriptions), added to the answer's."""
+
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sight:
+    """What a tool that looks at the input's images is given (`ToolContext`)."""
+
+    images: tuple[ImagePart, ...] = ()
+    describe: Describe | None = None
 
 
 @dataclass(slots=True)
@@ -368,6 +401,8 @@ class ToolLoop:
             builtin_tools=tuple(t for t in original.builtin_tools if t.kind not in runs_here),
         )
         messages = original.messages
+        aside = _Aside()
+        sight = _sight(call, offered, next, aside)
         usage = Usage()
         next_part = 0
         rounds = 0
@@ -383,7 +418,7 @@ class ToolLoop:
                 tool_choice=_choice(original, shown, first=rounds == 0),
                 sampling=replace(base.sampling, max_tokens=_left(original, usage)),
             )
-            turn = _Round(offered, next_part, usage)
+            turn = _Round(offered, next_part, _summed(usage, aside.usage))
             async with aclosing(next(replace(call, request=request))) as events:
                 async for event in events:
                     for out in turn.take(event):
@@ -405,7 +440,7 @@ class ToolLoop:
                 else:
                     started = self._monotonic()
                     time_left = self._total_tool_time - tool_time
-                    outcome = await self._run(tool_call, call, time_left, earlier)
+                    outcome = await self._run(tool_call, call, time_left, earlier, sight)
                     tool_time += self._monotonic() - started
                 outcomes.append(outcome)
                 earlier = (*earlier, _result_part(tool_call, outcome))
@@ -416,6 +451,9 @@ class ToolLoop:
             if stop is None and _left(original, usage) == 0:
                 stop = FinishReason.LENGTH
             if stop is not None:
+                if aside.usage != Usage():
+                    # what the tools asked of the model since the last report
+                    yield UsageReport(_summed(usage, aside.usage))
                 yield ChoiceEnd(0, stop)
                 return
             messages = (*messages, *_history(turn, outcomes))
@@ -427,6 +465,7 @@ class ToolLoop:
         call: Call,
         time_left: float,
         earlier: tuple[BuiltinResultPart, ...],
+        sight: _Sight,
     ) -> ToolOutcome:
         """One run of a built-in tool, within its time: a failure of any kind is a failed
         outcome; only the client leaving (a cancellation) goes on up, stopping the run."""
@@ -444,7 +483,14 @@ class ToolLoop:
             timeout = min(timeout, call.deadline - self._monotonic())
         if timeout <= 0:
             return _failed(f"Not run: no time was left for {name}.")
-        context = ToolContext(call.request_id, call.principal.workspace, call.deadline, earlier)
+        context = ToolContext(
+            call.request_id,
+            call.principal.workspace,
+            call.deadline,
+            earlier,
+            images=sight.images,
+            describe=sight.describe,
+        )
         try:
             async with asyncio.timeout(timeout):
                 return await offered.runner.run(offered.spec, arguments, context)
@@ -453,6 +499,69 @@ class ToolLoop:
         except Exception:
             log.exception("the built-in tool %s failed (request %s)", name, call.request_id)
             return _failed(f"{name} failed with an internal error.")
+
+
+def _sight(call: Call, offered: Mapping[str, _Offered], next: Next, aside: _Aside) -> _Sight:
+    """The input's images and a way to ask the model about one, for the tools that look at
+    them; nothing for the other requests."""
+    if not any(o.spec.kind in SEES_INPUT_IMAGES for o in offered.values()):
+        return _Sight()
+
+    async def describe(image: ImagePart, instruction: str) -> str:
+        request = _description_request(call.request, image, instruction)
+        text_parts: set[int] = set()
+        chunks: list[str] = []
+        spent = Usage()
+        try:
+            async with aclosing(next(replace(call, request=request))) as events:
+                async for event in events:
+                    match event:
+                        case PartStart(choice=0, kind=PartKind.TEXT):
+                            text_parts.add(event.part)
+                        case PartDelta(choice=0) if event.part in text_parts:
+                            chunks.append(event.text)
+                        case UsageReport(usage=reported):
+                            spent = reported  # each report holds the call's totals so far
+                        case _:
+                            pass
+        finally:
+            aside.usage = _summed(aside.usage, spent)  # spent even if the run is cut short
+        return "".join(chunks)
+
+    return _Sight(input_images(call.request.messages), describe)
+
+
+def input_images(messages: tuple[Message, ...]) -> tuple[ImagePart, ...]:
+    """The images of the input in order (a tool's result may hold some too): what
+    `image_search`'s `img_idx` counts, from 0."""
+    images: list[ImagePart] = []
+    for message in messages:
+        for part in message.parts:
+            if isinstance(part, ImagePart):
+                images.append(part)
+            elif isinstance(part, ToolResultPart):
+                images.extend(p for p in part.content if isinstance(p, ImagePart))
+    return tuple(images)
+
+
+def _description_request(
+    request: GenerateRequest, image: ImagePart, instruction: str
+) -> GenerateRequest:
+    """The request's model asked about one image: the image and the instruction alone, no
+    tools, no thinking, a few words at most; the client's sampling choices kept."""
+    s = request.sampling
+    return GenerateRequest(
+        model=request.model,
+        messages=(Message(Role.USER, (image, TextPart(instruction))),),
+        sampling=SamplingParams(
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=s.top_k,
+            seed=s.seed,
+            max_tokens=DESCRIPTION_TOKENS,
+        ),
+        thinking=ThinkingConfig(enabled=False),
+    )
 
 
 def _stop(turn: _Round, with_builtins: bool) -> FinishReason | None:

@@ -5,10 +5,10 @@ found again (its owner is checked there, never here).
 
 The item's own fields are the ones the encoder writes (`encode.builtin_call_body`):
 `web_search_call.action`, `web_extractor_call.{goal,urls,output}`,
-`code_interpreter_call.{code,outputs,container_id}`, `web_search_image_call.{name,
-arguments,output}`. Model Studio accepts `web_search_call` items back (with `action.query`
-or `action.queries`, and `sources`), builtin-tools.md §3.0; the others are taken alike. An
-item still in progress carries only its call."""
+`code_interpreter_call.{code,outputs,container_id}`, `web_search_image_call` and
+`image_search_call.{name,arguments,output}`. Model Studio accepts `web_search_call` items
+back (with `action.query` or `action.queries`, and `sources`), builtin-tools.md §3.0; the
+others are taken alike. An item still in progress carries only its call."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ BUILTIN_ITEM_TYPES = {
         BuiltinToolKind.WEB_EXTRACTOR,
         BuiltinToolKind.CODE_INTERPRETER,
         BuiltinToolKind.WEB_SEARCH_IMAGE,
+        BuiltinToolKind.IMAGE_SEARCH,
     )
 }
 _DONE = {"completed": "completed", "failed": "failed", "incomplete": "failed"}
@@ -90,7 +91,7 @@ def _parts(
             if container is not None:
                 shown["container_id"] = container
             return ({"code": code}, shown)
-        case BuiltinToolKind.WEB_SEARCH_IMAGE:
+        case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
             arguments = _typed(fields, "arguments", str, where) or "{}"
             try:
                 parsed = json.loads(arguments)

@@ -110,6 +110,7 @@ _RESULT_FIELDS: dict[BuiltinToolKind, tuple[str, ...]] = {
     BuiltinToolKind.WEB_EXTRACTOR: ("goal", "urls", "output"),
     BuiltinToolKind.CODE_INTERPRETER: ("code", "outputs", "container_id"),
     BuiltinToolKind.WEB_SEARCH_IMAGE: ("name", "arguments", "output"),
+    BuiltinToolKind.IMAGE_SEARCH: ("name", "arguments", "output"),
 }
 
 
@@ -118,12 +119,12 @@ def builtin_call_body(
 ) -> dict[str, Any]:
     """A built-in tool's `<tool>_call` item: in progress until its result is in.
 
-    A tool with a runner (web_search, web_extractor, code_interpreter, web_search_image)
-    shows its own fields (builtin-tools.md §3.2-3.5): while in progress those its call's
-    arguments give (`action.query`; `goal` and `urls`; `code`; `name` and `arguments`),
-    once done those of its result's output
-    JSON, as the runner wrote them. Any other tool, or an output that is not a JSON object
-    holding any of its tool's fields, shows the call's `arguments` and the raw `output`."""
+    A tool with a runner (web_search, web_extractor, code_interpreter, web_search_image,
+    image_search) shows its own fields (builtin-tools.md §3.2-3.5): while in progress those
+    its call's arguments give (`action.query`; `goal` and `urls`; `code`; `name` and
+    `arguments`), once done those of its result's output JSON, as the runner wrote them.
+    Any other tool, or an output that is not a JSON object holding any of its tool's
+    fields, shows the call's `arguments` and the raw `output`."""
     status = result.status if result is not None else "in_progress"
     head: dict[str, Any] = {"id": item_id, "type": f"{call.tool}_call", "status": status}
     own = _own_fields(call, result)
@@ -162,7 +163,7 @@ def _own_fields(call: BuiltinCallPart, result: BuiltinResultPart | None) -> dict
             shown["output"] = error
         case BuiltinToolKind.CODE_INTERPRETER:
             shown["outputs"] = [{"type": "logs", "logs": error}]
-        case BuiltinToolKind.WEB_SEARCH_IMAGE:
+        case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
             shown["output"] = error
     return shown
 
@@ -190,7 +191,7 @@ def _call_fields(call: BuiltinCallPart) -> dict[str, Any]:
             # Arguments cut short (the answer's length ran out): the code as far as it was
             # written, which is what the `_code.delta` events streamed.
             return {"code": StreamedString("code").feed(call.arguments)}
-        case BuiltinToolKind.WEB_SEARCH_IMAGE:
+        case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
             return {"name": str(call.tool), "arguments": _image_arguments(call.arguments)}
         case _:
             return {}
@@ -205,7 +206,7 @@ def _is_json(text: str) -> bool:
 
 
 def _image_arguments(text: str) -> str:
-    """web_search_image's `arguments` as its runner writes them (the call's JSON object in
+    """An image tool's `arguments` as its runner writes them (the call's JSON object in
     Python's default separators, as Model Studio's samples show), so `added` and `done`
     agree; text that is no JSON object is shown as the model wrote it."""
     arguments = _json_object(text or "{}")

@@ -73,6 +73,8 @@ REGION = (
     "1000, in a few words for an image search; answer with the words only."
 )
 Box = tuple[float, float, float, float]
+# Quotes a model may put around its answer (typographic ones too).
+QUOTES = "\"'`\u201c\u201d\u2018\u2019"
 
 
 class ImageSearchRunner:
@@ -145,7 +147,7 @@ def search_words(answer: str) -> str:
     quotes or the full stop a model may add, at most `MAX_QUERY_CHARS` (cut between
     words where it can be)."""
     line = next((line for line in answer.splitlines() if line.strip()), "")
-    words = " ".join(line.split()).strip("\"'“”‘’`").rstrip(".。").strip()
+    words = " ".join(line.split()).strip(QUOTES).rstrip(".。").strip()
     if len(words) <= MAX_QUERY_CHARS:
         return words
     cut = words[:MAX_QUERY_CHARS]
@@ -168,7 +170,7 @@ def _image_index(value: Any, count: int) -> int | str:
     return value
 
 
-def _box(value: Any) -> Box | None | str:
+def _box(value: Any) -> Box | str | None:
     """The call's region (None: the whole image), or why it is not one."""
     if value is None:
         return None
