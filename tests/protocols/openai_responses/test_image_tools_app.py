@@ -2,8 +2,9 @@
 openai SDK: a model's `web_search_image` call runs against the local index and comes back
 as a `web_search_image_call` item (streamed, whole and retrieved alike) with
 `usage.x_tools.web_search_image`; `image_search` is refused before anything runs, saying
-why (no image in the input; no reverse image search on this server), unless the route's
-backend runs it itself."""
+why (no image in the input; no image search provider configured; a route whose backend
+cannot see images), unless the route's backend runs it itself. Its working path is in
+`test_image_search_app.py`."""
 
 from __future__ import annotations
 
@@ -222,14 +223,50 @@ def test_image_search_without_an_image_is_refused(scripted_client: AppFactory) -
     assert not backend.requests
 
 
-def test_image_search_with_an_image_is_refused_for_want_of_a_provider(
-    scripted_client: AppFactory,
-) -> None:
+def test_image_search_without_a_search_provider_is_refused(scripted_client: AppFactory) -> None:
     backend = ScriptedBackend()
     body = refused(vision_app(scripted_client, backend), IMAGE_INPUT)
     assert body["message"] == (
-        "The built-in tool image_search needs a reverse image search provider, which this "
-        "server does not have."
+        "The built-in tool image_search needs an image search provider, and none is "
+        "configured on this server."
+    )
+    assert not backend.requests
+
+
+def test_image_search_on_a_backend_that_cannot_see_is_refused(
+    scripted_client: AppFactory, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "images.jsonl"
+    corpus.write_text("".join(orjson.dumps(record).decode() + "\n" for record in IMAGES))
+    backend = ScriptedBackend(features=BackendFeatures(tools=True, vision=False))
+    app = scripted_client(
+        backend,
+        aliases={VISION_MODEL: "smollm2-135m-instruct"},
+        tools={"web_search": {"provider": "local", "source": str(corpus)}},
+    )
+    body = refused(sdk(app), IMAGE_INPUT)
+    assert body["message"] == (
+        "The built-in tool image_search needs a model that can see images; the backend "
+        f"serving model {VISION_MODEL} on this server cannot."
+    )
+    assert not backend.requests
+
+
+def test_image_search_on_a_backend_without_function_calls_is_refused(
+    scripted_client: AppFactory, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "images.jsonl"
+    corpus.write_text("".join(orjson.dumps(record).decode() + "\n" for record in IMAGES))
+    backend = ScriptedBackend(features=BackendFeatures(tools=False, vision=True))
+    app = scripted_client(
+        backend,
+        aliases={VISION_MODEL: "smollm2-135m-instruct"},
+        tools={"web_search": {"provider": "local", "source": str(corpus)}},
+    )
+    body = refused(sdk(app), IMAGE_INPUT)
+    assert body["message"] == (
+        "The built-in tool image_search is not supported yet by the backend serving model "
+        f"{VISION_MODEL} on this server."
     )
     assert not backend.requests
 
