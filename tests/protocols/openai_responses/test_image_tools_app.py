@@ -233,17 +233,16 @@ def test_image_search_without_a_search_provider_is_refused(scripted_client: AppF
     assert not backend.requests
 
 
+@pytest.mark.parametrize("with_provider", [True, False])
 def test_image_search_on_a_backend_that_cannot_see_is_refused(
-    scripted_client: AppFactory, tmp_path: Path
+    scripted_client: AppFactory, tmp_path: Path, with_provider: bool
 ) -> None:
+    # said whether or not a provider is configured: one would not help
     corpus = tmp_path / "images.jsonl"
     corpus.write_text("".join(orjson.dumps(record).decode() + "\n" for record in IMAGES))
     backend = ScriptedBackend(features=BackendFeatures(tools=True, vision=False))
-    app = scripted_client(
-        backend,
-        aliases={VISION_MODEL: "smollm2-135m-instruct"},
-        tools={"web_search": {"provider": "local", "source": str(corpus)}},
-    )
+    tools = {"web_search": {"provider": "local", "source": str(corpus)}} if with_provider else {}
+    app = scripted_client(backend, aliases={VISION_MODEL: "smollm2-135m-instruct"}, tools=tools)
     body = refused(sdk(app), IMAGE_INPUT)
     assert body["message"] == (
         "The built-in tool image_search needs a model that can see images; the backend "

@@ -52,10 +52,10 @@ def check_features(request: GenerateRequest, target: Target, features: BackendFe
     model = target.served.id
     if (
         any(t.kind is BuiltinToolKind.IMAGE_SEARCH for t in request.builtin_tools)
-        and BuiltinToolKind.IMAGE_SEARCH in features.builtin_tools
         and not features.vision
     ):
-        # Said before the input's image is refused: the tool is why an image was sent.
+        # Said before the input's image is refused: the tool is why an image was sent, and
+        # it needs the model to see it wherever it runs (here or on a Model Studio upstream).
         raise Refusal(Wording.IMAGE_SEARCH_NEEDS_VISION, Field.TOOLS, model=model)
     thinking = rules.thinking_enabled(request, target.served.spec)
     needs = [
