@@ -113,6 +113,7 @@ async def test_searxng_search_with_extractor_and_code_interpreter(tmp_path: Path
         assert set(runners) == {
             BuiltinToolKind.WEB_SEARCH,
             BuiltinToolKind.WEB_SEARCH_IMAGE,  # SearXNG has image results
+            BuiltinToolKind.IMAGE_SEARCH,  # so image_search can search what the model sees
             BuiltinToolKind.WEB_EXTRACTOR,
             BuiltinToolKind.CODE_INTERPRETER,
         }
@@ -143,7 +144,11 @@ async def test_a_local_index_is_built_from_its_source_at_start(tmp_path: Path) -
     corpus.write_text("".join(json.dumps(doc) + "\n" for doc in CORPUS))
     loaded = settings(tmp_path, f'[tools.web_search]\nprovider = "local"\nsource = "{corpus}"\n')
     runners = build_tool_runners(loaded)
-    assert set(runners) == {BuiltinToolKind.WEB_SEARCH, BuiltinToolKind.WEB_SEARCH_IMAGE}
+    assert set(runners) == {
+        BuiltinToolKind.WEB_SEARCH,
+        BuiltinToolKind.WEB_SEARCH_IMAGE,
+        BuiltinToolKind.IMAGE_SEARCH,
+    }
     search = runners[BuiltinToolKind.WEB_SEARCH]
     assert isinstance(search, WebSearchRunner)
     assert isinstance(search.provider, LocalIndexProvider)
