@@ -101,6 +101,9 @@ class GenerateRequest:
     audio: dict[str, Any] | None = None
     # Responses' `x-dashscope-session-cache: enable`: cache the conversation explicitly.
     session_cache: bool = False
+    # Chat's `vl_high_resolution_images`: read each image at up to 16,384 tokens instead of
+    # Model Studio's default 1,280 (28x28-pixel patches each).
+    high_resolution_images: bool = False
     # Model Studio's partial mode: the last message is an assistant prefix that the answer
     # continues (the answer holds only the continuation). Decoders set it only when the
     # last message is an assistant one.

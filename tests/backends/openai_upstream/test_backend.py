@@ -17,6 +17,7 @@ from openscope.core.events import Event
 from openscope.core.fold import fold
 from openscope.core.messages import (
     CacheControl,
+    ImagePart,
     Message,
     Role,
     TextPart,
@@ -391,3 +392,38 @@ async def test_model_studio_reads_pages_only_under_agent_max() -> None:
         "The code interpreter of this model's upstream does not take a container id."
     )
     assert len(fake.sent) == 1
+
+
+PICTURE = (Message(Role.USER, (TextPart("What is this?"), ImagePart("https://x.test/a.png"))),)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sent"),
+    [
+        ("dashscope", {"vl_high_resolution_images": True}),
+        ("vllm", {"mm_processor_kwargs": {"max_pixels": 16_384 * 28 * 28}}),
+    ],
+)
+async def test_high_resolution_images_are_asked_for_as_the_engine_spells_it(
+    dialect: str, sent: dict[str, Any]
+) -> None:
+    fake = FakeTransport(Reply(lines=ANSWER))
+    request = ask(messages=PICTURE, high_resolution_images=True)
+    await events(backend(fake, dialect=dialect, vision=True), request)
+    body = fake.sent[0][1]
+    assert {key: body[key] for key in sent} == sent
+
+
+async def test_high_resolution_images_an_engine_cannot_read_are_refused_not_dropped() -> None:
+    fake = FakeTransport(Reply(lines=ANSWER))
+    up = backend(fake, dialect="llama-server", vision=True)
+    with pytest.raises(InvalidParameter) as refused:
+        await events(up, ask(messages=PICTURE, high_resolution_images=True))
+    assert refused.value.param == "vl_high_resolution_images"
+    assert refused.value.message == (
+        "vl_high_resolution_images is not supported by this model's upstream (llama-server)."
+    )
+    # without images the switch changes nothing, as on Model Studio
+    await events(up, ask(high_resolution_images=True))
+    assert len(fake.sent) == 1
+    assert "mm_processor_kwargs" not in fake.sent[0][1]

@@ -323,3 +323,8 @@ def test_the_code_interpreter_off_asks_nothing() -> None:
     # and an empty tools list is no function calling
     request, _ = decode(body(enable_code_interpreter=True, stream=True, tools=[]))
     assert request.builtin_tools == (CodeInterpreter(requires_thinking=True),)
+
+
+def test_vl_high_resolution_images_reaches_the_core() -> None:
+    assert decode(body(vl_high_resolution_images=True))[0].high_resolution_images is True
+    assert decode(body())[0].high_resolution_images is False

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -81,6 +81,9 @@ class Dialect:
     # It refuses a system message after the first turn ("System message must be at the
     # beginning."): the system messages are merged into one, first.
     system_first: bool = True
+    # How it is asked to read images at high resolution (chat's vl_high_resolution_images),
+    # or None: it cannot be, and such a request with images is refused.
+    high_resolution_images: Mapping[str, Any] | None = None
 
 
 DIALECTS: dict[DialectName, Dialect] = {
@@ -90,6 +93,9 @@ DIALECTS: dict[DialectName, Dialect] = {
         reasoning_fields=("reasoning", "reasoning_content"),
         tokenize="messages",
         stop_token_ids=True,
+        # Qwen-VL's processor takes the pixel budget per request: Model Studio's 16,384
+        # tokens of 28x28 pixels.
+        high_resolution_images={"mm_processor_kwargs": {"max_pixels": 16_384 * 28 * 28}},
     ),
     "sglang": Dialect("sglang", _sglang, accepts_reasoning_history=True, stop_token_ids=True),
     "llama-server": Dialect(
@@ -109,7 +115,12 @@ DIALECTS: dict[DialectName, Dialect] = {
         health_path="/",  # "Ollama is running"
     ),
     "dashscope": Dialect(
-        "dashscope", _dashscope, model_studio=True, system_first=False, health_path=None
+        "dashscope",
+        _dashscope,
+        model_studio=True,
+        system_first=False,
+        health_path=None,
+        high_resolution_images={"vl_high_resolution_images": True},
     ),
     "openai": Dialect("openai", _openai, top_k=False, thinking_budget=False, health_path=None),
 }

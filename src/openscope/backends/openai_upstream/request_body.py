@@ -4,6 +4,7 @@ whether or not the client asked for it."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from openscope.backends.openai_upstream.dialect import Dialect
@@ -26,6 +27,7 @@ from openscope.core.messages import (
     ToolResultPart,
 )
 from openscope.core.request import GenerateRequest, ResponseFormatType, ToolChoiceMode
+from openscope.core.rules.capabilities import has_images
 
 JSON = dict[str, Any]
 
@@ -197,6 +199,14 @@ def chat_body(
         body["reasoning_effort"] = thinking.effort
     if dialect.model_studio:
         body.update(_model_studio_tools(request))
+    if request.high_resolution_images and has_images(request):
+        if dialect.high_resolution_images is None:
+            raise InvalidParameter(
+                f"vl_high_resolution_images is not supported by this model's upstream "
+                f"({dialect.name}).",
+                param="vl_high_resolution_images",
+            )
+        body.update(copy.deepcopy(dict(dialect.high_resolution_images)))
     if request.partial:
         body.update(_partial(body["messages"], dialect))
     return body

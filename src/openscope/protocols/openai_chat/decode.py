@@ -124,6 +124,7 @@ def decode(body: Any) -> tuple[GenerateRequest, ChatCompletionRequest]:
         output_modalities=tuple(wire.modalities or ("text",)),
         audio=wire.audio,
         partial=_partial(wire),
+        high_resolution_images=wire.vl_high_resolution_images is True,
     )
     return request, wire
 
