@@ -875,3 +875,18 @@ async def test_earlier_runs_stay_as_they_are_for_a_backend_that_cannot_read_them
     await run(pipeline(backend, Runner()), call)
 
     assert backend.requests[0][0].messages == call.request.messages
+
+
+def test_count_tokens_sees_the_builtins_as_the_functions_the_model_is_offered() -> None:
+    backend = scripted(says("-"))
+    route = router()
+    loop = ToolLoop({SEARCH: Runner()}, router=route, backends={"b": backend})
+    request = chained(WebSearch()).request
+    seen = loop.as_the_model_sees_it(replace(request, tools=(WEATHER,)))
+
+    assert [t.name for t in seen.tools] == ["get_weather", "web_search"]
+    assert seen.builtin_tools == ()  # run here, not asked of the backend
+    assert [m.role for m in seen.messages][1:3] == [Role.ASSISTANT, Role.TOOL]
+    # a request with nothing to run here is left as it is
+    plain = ask()
+    assert loop.as_the_model_sees_it(plain.request) == plain.request

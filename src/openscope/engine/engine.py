@@ -137,6 +137,7 @@ class Engine:
             if runners
             else None
         )
+        self._tool_loop = tool_loop
         self._pipeline = build_pipeline(
             router,
             self._backends,
@@ -161,6 +162,10 @@ class Engine:
         return self._pipeline(call)
 
     async def count_tokens(self, request: GenerateRequest) -> int:
+        """The input tokens of `request` as its model's first turn reads them (built-in
+        tools run here count as the functions they are offered as)."""
+        if self._tool_loop is not None:
+            request = self._tool_loop.as_the_model_sees_it(request)
         target = self._router.resolve(request.model)
         return await self._backends[target.route.backend].count_tokens(request, target.route.model)
 

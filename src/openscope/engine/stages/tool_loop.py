@@ -335,25 +335,48 @@ class ToolLoop:
         self._total_tool_time = total_tool_time
         self._monotonic = monotonic
 
+    def as_the_model_sees_it(self, request: GenerateRequest) -> GenerateRequest:
+        """`request` as the model's first turn reads it: the built-ins run here offered as
+        functions beside the client's, earlier runs as function turns (what count_tokens
+        counts, as Anthropic's does with its server tools)."""
+        offered = self._offered(request)
+        request = self._with_history_as_calls(request, offered)
+        if not offered:
+            return request
+        runs_here = {o.spec.kind for o in offered.values()}
+        return replace(
+            request,
+            tools=(*request.tools, *(o.function for o in offered.values())),
+            builtin_tools=tuple(t for t in request.builtin_tools if t.kind not in runs_here),
+        )
+
+    def _with_history_as_calls(
+        self, request: GenerateRequest, offered: Mapping[str, _Offered]
+    ) -> GenerateRequest:
+        """Earlier runs in the history as function turns: the model reads them so. Only on
+        a backend that calls functions, and only for the tools it does not run itself (a
+        Model Studio upstream keeps its own runs, which it is not sent as function calls)."""
+        if not has_builtin_parts(request.messages):
+            return request
+        features = self._features(request)
+        if not features.tools:
+            return request
+        kinds = {str(o.spec.kind): name for name, o in offered.items()}
+        turns = FunctionTurns(
+            self._runners,
+            lambda kind: kinds.get(str(kind), str(kind)),
+            rewrites=lambda kind: kind not in features.builtin_tools,
+        )
+        return replace(request, messages=turns.rewrite(request.messages))
+
     def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
         offered = self._offered(call.request)
         earlier: tuple[BuiltinResultPart, ...] = ()
         if has_builtin_parts(call.request.messages):
-            # Earlier runs in the history: the model reads them as function turns, a
-            # runner finds its state in their results. Only on a backend that calls
-            # functions, and only for the tools it does not run itself (a Model Studio
-            # upstream keeps its own runs, which it is not sent as function calls).
+            # A runner finds its state in the earlier runs' results; the model reads them
+            # as function turns.
             earlier = earlier_results(call.request.messages)
-            features = self._features(call.request)
-            if features.tools:
-                kinds = {str(o.spec.kind): name for name, o in offered.items()}
-                turns = FunctionTurns(
-                    self._runners,
-                    lambda kind: kinds.get(str(kind), str(kind)),
-                    rewrites=lambda kind: kind not in features.builtin_tools,
-                )
-                messages = turns.rewrite(call.request.messages)
-                call = replace(call, request=replace(call.request, messages=messages))
+            call = replace(call, request=self._with_history_as_calls(call.request, offered))
         if not offered:
             return next(call)  # nothing to run here: no hop
         # (n > 1 beside a built-in tool is refused by the core rules, before admission)
