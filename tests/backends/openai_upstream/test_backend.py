@@ -427,3 +427,34 @@ async def test_high_resolution_images_an_engine_cannot_read_are_refused_not_drop
     await events(up, ask(high_resolution_images=True))
     assert len(fake.sent) == 1
     assert "mm_processor_kwargs" not in fake.sent[0][1]
+
+
+async def test_the_key_can_come_from_an_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VLLM_KEY", "sk-from-env")
+    fake = FakeTransport(Reply(lines=ANSWER))
+    await events(backend(fake, api_key_env="VLLM_KEY"), ask())
+    assert fake.sent[0][2]["Authorization"] == "Bearer sk-from-env"
+    replicas = UpstreamOptions.model_validate(
+        {"deployments": [{"url": URL, "api_key_env": "VLLM_KEY"}]}
+    ).replicas()
+    assert replicas[0].api_key is not None
+    assert replicas[0].api_key.get_secret_value() == "sk-from-env"
+    assert "sk-from-env" not in repr(replicas)
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"api_key_env": "NOT_SET_ANYWHERE"}, "NOT_SET_ANYWHERE, which is not set"),
+        ({"api_key_env": "VLLM_KEY", "api_key": "sk-x"}, "either api_key or api_key_env"),
+    ],
+)
+def test_a_key_variable_that_is_not_there_or_beside_a_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch, options: dict[str, Any], problem: str
+) -> None:
+    monkeypatch.setenv("VLLM_KEY", "sk-from-env")
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    with pytest.raises(ValueError, match=problem):
+        UpstreamOptions.model_validate({"url": URL, **options})

@@ -4,6 +4,7 @@ several), their dialect, what the model can do, and how to fail over."""
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -22,6 +23,19 @@ def _http_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _key_from(env_name: str | None, key: SecretStr | None) -> SecretStr | None:
+    """The key given as `api_key`, or read from the environment variable `api_key_env`
+    (so that a key can live in a secret store while the rest of the TOML does not)."""
+    if env_name is None:
+        return key
+    if key is not None:
+        raise ValueError("give either api_key or api_key_env, not both")
+    value = os.environ.get(env_name)
+    if not value:
+        raise ValueError(f"api_key_env names {env_name}, which is not set in the environment")
+    return SecretStr(value)
+
+
 class Deployment(BaseModel):
     """One replica: the base URL of its OpenAI-compatible API, e.g. http://10.0.0.5:8000/v1."""
 
@@ -29,6 +43,7 @@ class Deployment(BaseModel):
 
     url: str
     api_key: SecretStr | None = None
+    api_key_env: str | None = None  # or the key from this environment variable
     weight: int = Field(default=1, ge=1)  # its share of the requests no affinity decides
     priority: int = Field(default=0, ge=0)  # 0 first; higher ones only when those fail
     max_concurrent: int | None = Field(default=None, ge=1)
@@ -38,12 +53,20 @@ class Deployment(BaseModel):
     def _url(cls, url: str) -> str:
         return _http_url(url)
 
+    @model_validator(mode="after")
+    def _key(self) -> Deployment:
+        key = _key_from(self.api_key_env, self.api_key)
+        if key is not self.api_key:
+            object.__setattr__(self, "api_key", key)  # frozen: set once, while validating
+        return self
+
 
 class UpstreamOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str | None = None  # one replica; or `deployments` for several
     api_key: SecretStr | None = None  # for `url`
+    api_key_env: str | None = None  # or the key of `url` from this environment variable
     deployments: tuple[Deployment, ...] = ()
     dialect: DialectName = "openai"
     # What the served model can do; a request needing what it cannot is refused by name.
@@ -77,6 +100,9 @@ class UpstreamOptions(BaseModel):
     def _one_way(self) -> UpstreamOptions:
         if (self.url is None) == (not self.deployments):
             raise ValueError("give either url (one replica) or deployments (several)")
+        key = _key_from(self.api_key_env, self.api_key)
+        if key is not self.api_key:
+            object.__setattr__(self, "api_key", key)  # frozen: set once, while validating
         return self
 
     def replicas(self) -> tuple[Deployment, ...]:
