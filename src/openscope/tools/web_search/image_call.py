@@ -14,7 +14,8 @@ from typing import Any
 
 from openscope.core.messages import BuiltinResultPart
 from openscope.core.tool_runner import ToolOutcome
-from openscope.tools.web_search.images import ImageResult
+from openscope.tools.web_search.images import ImageResult, ImageSearchProvider
+from openscope.tools.web_search.model import SearchProvider
 
 
 def shown_arguments(arguments: dict[str, Any]) -> str:
@@ -59,3 +60,13 @@ def recall_images(result: BuiltinResultPart) -> str:
         if isinstance(image, dict)
     ]
     return "\n".join(["Images found:", *lines]) if lines else "The image search found nothing."
+
+
+def image_provider(provider: SearchProvider) -> ImageSearchProvider | str:
+    """The provider as one with image results, or why it cannot be used (for the model)."""
+    if isinstance(provider, ImageSearchProvider):
+        return provider
+    return (
+        f"Image search is not available: the search provider ({type(provider).__name__}) "
+        "has no image results."
+    )

@@ -28,12 +28,12 @@ from openscope.core.tool_runner import ToolContext, ToolOutcome
 from openscope.tools.web_search.image_call import (
     call_fields,
     failed_call,
+    image_provider,
     listed,
     recall_images,
     shown_arguments,
 )
 from openscope.tools.web_search.images import (
-    ImageSearchProvider,
     format_images_for_model,
     merge_images,
 )
@@ -87,13 +87,9 @@ class WebSearchImageRunner:
         queries = _queries(arguments.get("queries"))
         if isinstance(queries, str):
             return _failed(shown, queries)
-        provider = self.provider
-        if not isinstance(provider, ImageSearchProvider):
-            return _failed(
-                shown,
-                f"Image search is not available: the search provider "
-                f"({type(provider).__name__}) has no image results.",
-            )
+        provider = image_provider(self.provider)
+        if isinstance(provider, str):
+            return _failed(shown, provider)
         failure: SearchFailed | None = None
         try:
             # A task group: when one query fails, the others are cancelled, not left running.

@@ -27,12 +27,12 @@ from openscope.core.tool_runner import ToolContext, ToolOutcome
 from openscope.tools.web_search.image_call import (
     call_fields,
     failed_call,
+    image_provider,
     listed,
     recall_images,
     shown_arguments,
 )
 from openscope.tools.web_search.images import (
-    ImageSearchProvider,
     format_images_for_model,
     merge_images,
 )
@@ -102,14 +102,9 @@ class ImageSearchRunner:
         box = _box(arguments.get("bbox"))
         if isinstance(box, str):
             return failed_call(FUNCTION_NAME, shown, box)
-        provider = self.provider
-        if not isinstance(provider, ImageSearchProvider):
-            return failed_call(
-                FUNCTION_NAME,
-                shown,
-                f"Image search is not available: the search provider "
-                f"({type(provider).__name__}) has no image results.",
-            )
+        provider = image_provider(self.provider)
+        if isinstance(provider, str):
+            return failed_call(FUNCTION_NAME, shown, provider)
         if context.describe is None:
             reason = "Image search is not available: no model is at hand to look at the image."
             return failed_call(FUNCTION_NAME, shown, reason)
