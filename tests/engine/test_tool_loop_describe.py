@@ -28,11 +28,11 @@ from openscope.core.events import (
 )
 from openscope.core.messages import ImagePart, Message, Role, TextPart, ToolResultPart
 from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig, ToolSpec
-from openscope.core.tool_runner import ToolContext
 from openscope.engine import Engine, Route, Router
 from openscope.engine.pipeline import Next, compose
 from openscope.engine.stages.backend import RunOnBackend
-from openscope.engine.stages.tool_loop import ToolLoop, input_images
+from openscope.engine.stages.tool_loop import ToolLoop
+from openscope.engine.stages.tool_sight import input_images
 from openscope.tools.web_search import (
     ImageResult,
     ImageSearchRunner,
@@ -213,12 +213,15 @@ async def test_a_failed_description_is_a_failed_call_and_its_usage_still_counts(
     assert reports(events)[-1].input_tokens == sum(counted)
 
 
-async def test_other_tools_get_no_images_and_no_describe() -> None:
+async def test_a_tool_that_does_not_describe_costs_no_model_call() -> None:
     runner = Runner(BuiltinToolKind.WEB_SEARCH)
     backend = model(calls(("web_search", '{"query": "x"}')), says("ok"))
-    await run(pipeline(backend, runner), ask(WebSearch()))
+    events = await run(pipeline(backend, runner), ask(WebSearch()))
     ((_, _, context),) = runner.runs
-    assert context == ToolContext("req-1", CALLER.workspace, None, ())
+    assert context.images == (PHOTO, SCAN)  # the same seam for every tool
+    assert len(backend.requests) == 2  # the call's turn and the answer's, no description
+    counted = [await backend.count_tokens(r, m) for r, m in backend.requests]
+    assert reports(events)[-1].input_tokens == sum(counted)
 
 
 def test_input_images_count_those_in_tool_results_in_order() -> None:

@@ -107,6 +107,18 @@ class Usage:
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    def __add__(self, other: Usage) -> Usage:
+        """The usage of two calls of one answer together (a tool loop's rounds); the later
+        call's cache type wins."""
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_creation_tokens=self.cache_creation_tokens + other.cache_creation_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            cache_type=other.cache_type or self.cache_type,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class UsageReport:

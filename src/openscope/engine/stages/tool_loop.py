@@ -39,12 +39,11 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from openscope.backends.base import Backend, BackendFeatures
-from openscope.core import ids
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, SearchFailure, WebSearch
 from openscope.core.call import Call
 from openscope.core.errors import InvalidParameter
@@ -61,27 +60,18 @@ from openscope.core.events import (
 )
 from openscope.core.messages import (
     BuiltinResultPart,
-    ImagePart,
-    Message,
-    Part,
-    ReasoningPart,
-    Role,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
 )
 from openscope.core.request import (
     GenerateRequest,
-    SamplingParams,
-    ThinkingConfig,
     ToolChoice,
     ToolChoiceMode,
-    ToolSpec,
 )
-from openscope.core.tool_runner import BuiltinToolRunner, Describe, ToolContext, ToolOutcome
+from openscope.core.tool_runner import BuiltinToolRunner, ToolContext, ToolOutcome
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router
 from openscope.engine.stages.tool_history import FunctionTurns, earlier_results, has_builtin_parts
+from openscope.engine.stages.tool_round import Offered, Round, RoundPart, history_of
+from openscope.engine.stages.tool_sight import AsideUsage, Sight, sight_of
 
 log = logging.getLogger("openscope.tools")
 
@@ -93,133 +83,6 @@ DEFAULT_MAX_ROUNDS = 8
 # failure, which keeps the cell's logs and its container, comes first.
 DEFAULT_TOOL_TIMEOUT = 90.0
 DEFAULT_TOTAL_TOOL_TIME = 300.0
-# The tools that look at the input's images through the request's model (`describe`).
-SEES_INPUT_IMAGES = frozenset({BuiltinToolKind.IMAGE_SEARCH})
-# A description for an image search is a few words.
-DESCRIPTION_TOKENS = 48
-
-
-@dataclass(frozen=True, slots=True)
-class _Offered:
-    """A built-in tool the loop runs for one request: the function the model sees for it."""
-
-    spec: BuiltinTool
-    runner: BuiltinToolRunner
-    function: ToolSpec
-
-
-@dataclass(slots=True)
-class _Aside:
-    """The usage of the loop's own sub-requests (image descriptions), added to the answer's."""
-
-    usage: Usage = field(default_factory=Usage)
-
-
-@dataclass(frozen=True, slots=True)
-class _Sight:
-    """What a tool that looks at the input's images is given (`ToolContext`)."""
-
-    images: tuple[ImagePart, ...] = ()
-    describe: Describe | None = None
-
-
-@dataclass(slots=True)
-class _Part:
-    """A part of one round, as the client sees it (`index`) and as the history keeps it."""
-
-    kind: PartKind
-    index: int
-    tool_call_id: str | None = None
-    tool_name: str | None = None
-    chunks: list[str] = field(default_factory=list)
-    signature: str | None = None
-    builtin: _Offered | None = None  # a call to a built-in tool's function
-    call_id: str = ""  # the built-in call part's own id (fresh)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.chunks)
-
-    def message_part(self) -> Part | None:
-        if self.kind is PartKind.TEXT:
-            return TextPart(self.text)
-        if self.kind is PartKind.REASONING:
-            return ReasoningPart(self.text, signature=self.signature)
-        if self.builtin is not None:
-            return ToolCallPart(self.tool_call_id or "", self.builtin.function.name, self.text)
-        return None
-
-
-class _Round:
-    """One call of the model: its events renumbered after the earlier rounds', its calls
-    to built-in functions turned into built-in call parts, its finish held back while a
-    built-in call is pending, its usage reported on top of the earlier rounds'."""
-
-    def __init__(self, builtins: Mapping[str, _Offered], first_part: int, before: Usage) -> None:
-        self._builtins = builtins
-        self._parts: dict[int, _Part] = {}
-        self.next_part = first_part
-        self._before = before
-        self.usage = Usage()
-        self.finish: FinishReason | None = None
-        self.client_called = False
-
-    @property
-    def parts(self) -> list[_Part]:
-        return list(self._parts.values())
-
-    @property
-    def builtin_calls(self) -> list[_Part]:
-        return [part for part in self._parts.values() if part.builtin is not None]
-
-    def take(self, event: Event) -> Iterator[Event]:
-        match event:
-            case UsageReport(usage=usage):
-                self.usage = usage
-                yield UsageReport(_summed(self._before, usage))
-            case PartStart(choice=0):
-                yield self._start(event)
-            case PartDelta(choice=0) if event.part in self._parts:
-                part = self._parts[event.part]
-                part.chunks.append(event.text)
-                yield replace(event, part=part.index)
-            case PartEnd(choice=0) if event.part in self._parts:
-                part = self._parts[event.part]
-                part.signature = event.signature
-                yield replace(event, part=part.index)
-            case ChoiceEnd(choice=0):
-                self.finish = event.finish_reason
-                if not self.builtin_calls:
-                    yield event  # the answer's one finish
-            case _:
-                yield event  # only choice 0 exists here (n > 1 is refused)
-
-    def _start(self, event: PartStart) -> PartStart:
-        part = _Part(event.kind, self.next_part, event.tool_call_id, event.tool_name)
-        self.next_part += 1
-        self._parts[event.part] = part
-        builtin = self._builtins.get(event.tool_name or "")
-        if event.kind is not PartKind.TOOL_CALL:
-            return replace(event, part=part.index)
-        if builtin is None:
-            self.client_called = True
-            return replace(event, part=part.index)
-        part.builtin = builtin
-        part.call_id = ids.tool_call_id()
-        part.tool_call_id = event.tool_call_id or ids.tool_call_id()
-        kind = str(builtin.spec.kind)
-        return PartStart(0, part.index, PartKind.BUILTIN_CALL, part.call_id, kind)
-
-
-def _summed(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        input_tokens=a.input_tokens + b.input_tokens,
-        output_tokens=a.output_tokens + b.output_tokens,
-        cached_tokens=a.cached_tokens + b.cached_tokens,
-        cache_creation_tokens=a.cache_creation_tokens + b.cache_creation_tokens,
-        reasoning_tokens=a.reasoning_tokens + b.reasoning_tokens,
-        cache_type=b.cache_type or a.cache_type,
-    )
 
 
 def _failed(message: str, code: SearchFailure | None = None) -> ToolOutcome:
@@ -227,7 +90,7 @@ def _failed(message: str, code: SearchFailure | None = None) -> ToolOutcome:
     return ToolOutcome(for_model=message, output=json.dumps(output), status="failed")
 
 
-def _past_max_uses(call: _Part, uses: dict[str, int]) -> ToolOutcome | None:
+def _past_max_uses(call: RoundPart, uses: dict[str, int]) -> ToolOutcome | None:
     """The failed outcome of a call past its tool's limit (Anthropic's `max_uses`, chat's
     search strategy: only web search has one), else None, counting the call as a use."""
     assert call.builtin is not None
@@ -245,7 +108,7 @@ def _most_uses(spec: BuiltinTool) -> int | None:
     return spec.most_searches if isinstance(spec, WebSearch) else None
 
 
-def _unspent(offered: Mapping[str, _Offered], uses: Mapping[str, int]) -> dict[str, _Offered]:
+def _unspent(offered: Mapping[str, Offered], uses: Mapping[str, int]) -> dict[str, Offered]:
     """The built-ins still offered: a tool whose uses are spent is no longer shown, so the
     model answers with what it has instead of calling it for a refusal."""
     return {
@@ -255,12 +118,12 @@ def _unspent(offered: Mapping[str, _Offered], uses: Mapping[str, int]) -> dict[s
     }
 
 
-def _result_part(call: _Part, outcome: ToolOutcome) -> BuiltinResultPart:
+def _result_part(call: RoundPart, outcome: ToolOutcome) -> BuiltinResultPart:
     assert call.builtin is not None
     return BuiltinResultPart(call.call_id, call.builtin.spec.kind, outcome.output, outcome.status)
 
 
-def _result_events(call: _Part, index: int, outcome: ToolOutcome) -> list[Event]:
+def _result_events(call: RoundPart, index: int, outcome: ToolOutcome) -> list[Event]:
     assert call.builtin is not None
     kind = str(call.builtin.spec.kind)
     start = PartStart(0, index, PartKind.BUILTIN_RESULT, call.call_id, kind, status=outcome.status)
@@ -268,7 +131,7 @@ def _result_events(call: _Part, index: int, outcome: ToolOutcome) -> list[Event]
     return [start, *body, PartEnd(0, index)]
 
 
-def _forced(request: GenerateRequest, offered: Mapping[str, _Offered]) -> str | None:
+def _forced(request: GenerateRequest, offered: Mapping[str, Offered]) -> str | None:
     """The built-in function the first turn must call: the one `tool_choice` names (by
     its function's name or its tool type), else web search with `forced_search`."""
     choice = request.tool_choice
@@ -285,7 +148,7 @@ def _forced(request: GenerateRequest, offered: Mapping[str, _Offered]) -> str | 
     return None
 
 
-def _choice(request: GenerateRequest, offered: Mapping[str, _Offered], first: bool) -> ToolChoice:
+def _choice(request: GenerateRequest, offered: Mapping[str, Offered], first: bool) -> ToolChoice:
     """The first turn keeps the client's choice (a forced built-in call made by name);
     later turns choose freely, among the built-ins only while they are offered."""
     choice = request.tool_choice
@@ -351,7 +214,7 @@ class ToolLoop:
         )
 
     def _with_history_as_calls(
-        self, request: GenerateRequest, offered: Mapping[str, _Offered]
+        self, request: GenerateRequest, offered: Mapping[str, Offered]
     ) -> GenerateRequest:
         """Earlier runs in the history as function turns: the model reads them so. Only on
         a backend that calls functions, and only for the tools it does not run itself (a
@@ -386,20 +249,20 @@ class ToolLoop:
         route = self._router.resolve(request.model).route
         return self._backends[route.backend].features(route.model)
 
-    def _offered(self, request: GenerateRequest) -> dict[str, _Offered]:
+    def _offered(self, request: GenerateRequest) -> dict[str, Offered]:
         """The built-in tools this loop runs for `request`, by their function's name."""
         if not request.builtin_tools:
             return {}
         features = self._features(request)
         if not features.tools:
             return {}  # nothing to offer them as (Resolve refused them, or lets them by)
-        offered: dict[str, _Offered] = {}
+        offered: dict[str, Offered] = {}
         for spec in request.builtin_tools:
             runner = self._runners.get(spec.kind)
             if runner is None or spec.kind in features.builtin_tools:
                 continue  # no runner, or the backend runs it itself (a Model Studio upstream)
             function = runner.function(spec)
-            offered.setdefault(function.name, _Offered(spec, runner, function))
+            offered.setdefault(function.name, Offered(spec, runner, function))
         for tool in request.tools:
             if tool.name in offered:
                 raise InvalidParameter(
@@ -412,7 +275,7 @@ class ToolLoop:
     async def _loop(
         self,
         call: Call,
-        offered: dict[str, _Offered],
+        offered: dict[str, Offered],
         next: Next,
         earlier: tuple[BuiltinResultPart, ...],
     ) -> AsyncGenerator[Event, None]:
@@ -424,8 +287,8 @@ class ToolLoop:
             builtin_tools=tuple(t for t in original.builtin_tools if t.kind not in runs_here),
         )
         messages = original.messages
-        aside = _Aside()
-        sight = _sight(call, offered, next, aside)
+        aside = AsideUsage()
+        sight = sight_of(call, next, aside)
         usage = Usage()
         next_part = 0
         rounds = 0
@@ -441,12 +304,12 @@ class ToolLoop:
                 tool_choice=_choice(original, shown, first=rounds == 0),
                 sampling=replace(base.sampling, max_tokens=_left(original, usage)),
             )
-            turn = _Round(offered, next_part, _summed(usage, aside.usage))
+            turn = Round(offered, next_part, usage + aside.usage)
             async with aclosing(next(replace(call, request=request))) as events:
                 async for event in events:
                     for out in turn.take(event):
                         yield out
-            usage = _summed(usage, turn.usage)
+            usage = usage + turn.usage
             next_part = turn.next_part
             calls = turn.builtin_calls
             if not calls:
@@ -476,19 +339,19 @@ class ToolLoop:
             if stop is not None:
                 if aside.usage != Usage():
                     # what the tools asked of the model since the last report
-                    yield UsageReport(_summed(usage, aside.usage))
+                    yield UsageReport(usage + aside.usage)
                 yield ChoiceEnd(0, stop)
                 return
-            messages = (*messages, *_history(turn, outcomes))
+            messages = (*messages, *history_of(turn, outcomes))
             with_builtins = rounds < self._max_rounds and tool_time < self._total_tool_time
 
     async def _run(
         self,
-        tool_call: _Part,
+        tool_call: RoundPart,
         call: Call,
         time_left: float,
         earlier: tuple[BuiltinResultPart, ...],
-        sight: _Sight,
+        sight: Sight,
     ) -> ToolOutcome:
         """One run of a built-in tool, within its time: a failure of any kind is a failed
         outcome; only the client leaving (a cancellation) goes on up, stopping the run."""
@@ -524,70 +387,7 @@ class ToolLoop:
             return _failed(f"{name} failed with an internal error.")
 
 
-def _sight(call: Call, offered: Mapping[str, _Offered], next: Next, aside: _Aside) -> _Sight:
-    """The input's images and a way to ask the model about one, for the tools that look at
-    them; nothing for the other requests."""
-    if not any(o.spec.kind in SEES_INPUT_IMAGES for o in offered.values()):
-        return _Sight()
-
-    async def describe(image: ImagePart, instruction: str) -> str:
-        request = _description_request(call.request, image, instruction)
-        text_parts: set[int] = set()
-        chunks: list[str] = []
-        spent = Usage()
-        try:
-            async with aclosing(next(replace(call, request=request))) as events:
-                async for event in events:
-                    match event:
-                        case PartStart(choice=0, kind=PartKind.TEXT):
-                            text_parts.add(event.part)
-                        case PartDelta(choice=0) if event.part in text_parts:
-                            chunks.append(event.text)
-                        case UsageReport(usage=reported):
-                            spent = reported  # each report holds the call's totals so far
-                        case _:
-                            pass
-        finally:
-            aside.usage = _summed(aside.usage, spent)  # spent even if the run is cut short
-        return "".join(chunks)
-
-    return _Sight(input_images(call.request.messages), describe)
-
-
-def input_images(messages: tuple[Message, ...]) -> tuple[ImagePart, ...]:
-    """The images of the input in order (a tool's result may hold some too): what
-    `image_search`'s `img_idx` counts, from 0."""
-    images: list[ImagePart] = []
-    for message in messages:
-        for part in message.parts:
-            if isinstance(part, ImagePart):
-                images.append(part)
-            elif isinstance(part, ToolResultPart):
-                images.extend(p for p in part.content if isinstance(p, ImagePart))
-    return tuple(images)
-
-
-def _description_request(
-    request: GenerateRequest, image: ImagePart, instruction: str
-) -> GenerateRequest:
-    """The request's model asked about one image: the image and the instruction alone, no
-    tools, no thinking, a few words at most; the client's sampling choices kept."""
-    s = request.sampling
-    return GenerateRequest(
-        model=request.model,
-        messages=(Message(Role.USER, (image, TextPart(instruction))),),
-        sampling=SamplingParams(
-            temperature=s.temperature,
-            top_p=s.top_p,
-            top_k=s.top_k,
-            seed=s.seed,
-            max_tokens=DESCRIPTION_TOKENS,
-        ),
-        thinking=ThinkingConfig(enabled=False),
-    )
-
-
-def _stop(turn: _Round, with_builtins: bool) -> FinishReason | None:
+def _stop(turn: Round, with_builtins: bool) -> FinishReason | None:
     """How the answer ends after this round's tool calls, or None to go on."""
     if turn.finish is FinishReason.LENGTH:
         return FinishReason.LENGTH  # a call cut short: its arguments are not whole
@@ -602,24 +402,3 @@ def _left(request: GenerateRequest, usage: Usage) -> int | None:
     """The output the next turn may generate: `max_tokens` bounds the whole answer."""
     limit = request.sampling.max_tokens
     return None if limit is None else max(0, limit - usage.output_tokens)
-
-
-def _history(turn: _Round, outcomes: list[ToolOutcome]) -> list[Message]:
-    """The model's turn (what it said, and its calls) and one tool turn per call with what
-    the model reads of its result."""
-    parts = tuple(p for p in (part.message_part() for part in turn.parts) if p is not None)
-    results = [
-        Message(
-            Role.TOOL,
-            (
-                ToolResultPart(
-                    tool_call.tool_call_id or "",
-                    (TextPart(outcome.for_model),),
-                    is_error=outcome.status == "failed",
-                ),
-            ),
-            name=tool_call.builtin.function.name if tool_call.builtin else None,
-        )
-        for tool_call, outcome in zip(turn.builtin_calls, outcomes, strict=True)
-    ]
-    return [Message(Role.ASSISTANT, parts), *results]
