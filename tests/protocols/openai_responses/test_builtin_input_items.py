@@ -11,8 +11,8 @@ import pytest
 
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.messages import BuiltinCallPart, BuiltinResultPart
+from openscope.protocols.openai_responses.builtin_items import builtin_call_body
 from openscope.protocols.openai_responses.decode import input_items
-from openscope.protocols.openai_responses.encode import builtin_call_body
 from openscope.protocols.openai_responses.schemas import ItemWire
 
 SEARCH = {

@@ -10,8 +10,10 @@ import json
 
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.messages import BuiltinCallPart, BuiltinResultPart, Role
-from openscope.protocols.openai_responses.builtin_items import builtin_item_message
-from openscope.protocols.openai_responses.encode import builtin_call_body
+from openscope.protocols.openai_responses.builtin_items import (
+    builtin_call_body,
+    builtin_item_message,
+)
 
 IMAGE_SEARCH = BuiltinToolKind.IMAGE_SEARCH
 CALL_ARGUMENTS = '{"img_idx":0,"bbox":[0,0,1000,1000]}'  # the spec's sample

@@ -1,9 +1,10 @@
-"""Built-in tool items a client sends back in `input` (the stateless way to go on:
-`input=[*response.output, next_message]`), decoded into the call and result parts the
-tool loop reads: the model sees the earlier run again, and a code run's container is
-found again (its owner is checked there, never here).
+"""Built-in tool items, both ways: a call and its result as one `<tool>_call` item
+(`builtin_call_body`), and such items a client sends back in `input` (the stateless way
+to go on: `input=[*response.output, next_message]`), decoded into the call and result
+parts the tool loop reads: the model sees the earlier run again, and a code run's
+container is found again (its owner is checked there, never here).
 
-The item's own fields are the ones the encoder writes (`encode.builtin_call_body`):
+The item's own fields are the ones `builtin_call_body` writes:
 `web_search_call.action`, `web_extractor_call.{goal,urls,output}`,
 `code_interpreter_call.{code,outputs,container_id}`, `web_search_image_call` and
 `image_search_call.{name,arguments,output}`. Model Studio accepts `web_search_call` items
@@ -18,6 +19,7 @@ from typing import Any
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import BuiltinCallPart, BuiltinResultPart, Message, Role
+from openscope.protocols.openai_responses.streamed_string import StreamedString
 
 # The item types this decodes, by the tool they belong to.
 BUILTIN_ITEM_TYPES = {
@@ -117,3 +119,126 @@ _NAMES: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
 
 def _invalid(where: str, expected: str) -> InvalidParameter:
     return InvalidParameter(f"Invalid '{where}': expected {expected}.", param="input")
+
+
+# -- out ------------------------------------------------------------------------------------
+
+
+_RESULT_FIELDS: dict[BuiltinToolKind, tuple[str, ...]] = {
+    BuiltinToolKind.WEB_SEARCH: ("action",),
+    BuiltinToolKind.WEB_EXTRACTOR: ("goal", "urls", "output"),
+    BuiltinToolKind.CODE_INTERPRETER: ("code", "outputs", "container_id"),
+    BuiltinToolKind.WEB_SEARCH_IMAGE: ("name", "arguments", "output"),
+    BuiltinToolKind.IMAGE_SEARCH: ("name", "arguments", "output"),
+}
+
+
+def builtin_call_body(
+    item_id: str, call: BuiltinCallPart, result: BuiltinResultPart | None
+) -> dict[str, Any]:
+    """A built-in tool's `<tool>_call` item: in progress until its result is in.
+
+    A tool with a runner (web_search, web_extractor, code_interpreter, web_search_image,
+    image_search) shows its own fields (builtin-tools.md §3.2-3.5): while in progress those
+    its call's arguments give (`action.query`; `goal` and `urls`; `code`; `name` and
+    `arguments`), once done those of its result's output JSON, as the runner wrote them.
+    Any other tool, or an output that is not a JSON object holding any of its tool's
+    fields, shows the call's `arguments` and the raw `output`."""
+    status = result.status if result is not None else "in_progress"
+    head: dict[str, Any] = {"id": item_id, "type": f"{call.tool}_call", "status": status}
+    own = _own_fields(call, result)
+    if own is not None:
+        return head | own
+    head["arguments"] = call.arguments
+    if result is not None:
+        head["output"] = result.output
+    return head
+
+
+def _own_fields(call: BuiltinCallPart, result: BuiltinResultPart | None) -> dict[str, Any] | None:
+    """The item's own fields, or None for the generic shape."""
+    fields = _RESULT_FIELDS.get(call.tool)
+    if fields is None:
+        return None
+    if result is None:
+        return call_fields(call)
+    output = _json_object(result.output)
+    if output is None:
+        return None  # not written by the tool loop: shown as it is
+    own = {name: output[name] for name in fields if name in output}
+    if own:
+        return own
+    error = output.get("error")
+    if set(output) != {"error"} or not isinstance(error, str):
+        return None  # not written by the tool loop: shown as it is
+    # The loop's own failure (a timeout, a run that raised, bad arguments) writes only an
+    # error: the item keeps its tool's shape, from the call, with the error where the
+    # tool's output would be (a client reading `outputs[0].logs` finds the reason).
+    shown = call_fields(call)
+    match call.tool:
+        case BuiltinToolKind.WEB_SEARCH:
+            shown["action"] = {**shown["action"], "sources": []}
+        case BuiltinToolKind.WEB_EXTRACTOR:
+            shown["output"] = error
+        case BuiltinToolKind.CODE_INTERPRETER:
+            shown["outputs"] = [{"type": "logs", "logs": error}]
+        case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
+            shown["output"] = error
+    return shown
+
+
+def call_fields(call: BuiltinCallPart) -> dict[str, Any]:
+    """The fields the call's arguments give: only what the model wrote with the right type
+    (a call with bad arguments fails, its reason in the `done` item), so `added` and
+    `done` have one shape."""
+    arguments = _json_object(call.arguments) or {}
+    query, goal = arguments.get("query"), arguments.get("goal")
+    urls, code = arguments.get("urls"), arguments.get("code")
+    match call.tool:
+        case BuiltinToolKind.WEB_SEARCH:
+            return {"action": {"type": "search"} | ({"query": query} if _is_str(query) else {})}
+        case BuiltinToolKind.WEB_EXTRACTOR:
+            shown: dict[str, Any] = {"goal": goal} if _is_str(goal) else {}
+            if isinstance(urls, list) and all(_is_str(url) for url in urls):
+                shown["urls"] = urls
+            return shown
+        case BuiltinToolKind.CODE_INTERPRETER:
+            if _is_str(code):
+                return {"code": code}
+            if _is_json(call.arguments):
+                return {}  # whole, but with no code string: the run fails on it
+            # Arguments cut short (the answer's length ran out): the code as far as it was
+            # written, which is what the `_code.delta` events streamed.
+            return {"code": StreamedString("code").feed(call.arguments)}
+        case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
+            return {"name": str(call.tool), "arguments": _image_arguments(call.arguments)}
+        case _:
+            return {}
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _image_arguments(text: str) -> str:
+    """An image tool's `arguments` as its runner writes them (the call's JSON object in
+    Python's default separators, as Model Studio's samples show), so `added` and `done`
+    agree; text that is no JSON object is shown as the model wrote it."""
+    arguments = _json_object(text or "{}")
+    return text if arguments is None else json.dumps(arguments, ensure_ascii=False)
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from openscope.core.request import ResponseFormat, ResponseFormatType, ToolChoic
 from openscope.core.state import Conversation, Item, Page, StoredResponse
 from openscope.core.turns import output_item_id_for
 from openscope.protocols.openai_responses import names
+from openscope.protocols.openai_responses.builtin_items import builtin_call_body, call_fields
 from openscope.protocols.openai_responses.streamed_string import StreamedString
 from openscope.protocols.statuses import HTTP_STATUS
 
@@ -105,126 +105,6 @@ def item_body(item: Item) -> dict[str, Any]:
 
 # The fields of each tool's `<tool>_call` item that come from its result's output JSON
 # (builtin-tools.md §3.2-3.5); the tool runners write them under these names.
-_RESULT_FIELDS: dict[BuiltinToolKind, tuple[str, ...]] = {
-    BuiltinToolKind.WEB_SEARCH: ("action",),
-    BuiltinToolKind.WEB_EXTRACTOR: ("goal", "urls", "output"),
-    BuiltinToolKind.CODE_INTERPRETER: ("code", "outputs", "container_id"),
-    BuiltinToolKind.WEB_SEARCH_IMAGE: ("name", "arguments", "output"),
-    BuiltinToolKind.IMAGE_SEARCH: ("name", "arguments", "output"),
-}
-
-
-def builtin_call_body(
-    item_id: str, call: BuiltinCallPart, result: BuiltinResultPart | None
-) -> dict[str, Any]:
-    """A built-in tool's `<tool>_call` item: in progress until its result is in.
-
-    A tool with a runner (web_search, web_extractor, code_interpreter, web_search_image,
-    image_search) shows its own fields (builtin-tools.md §3.2-3.5): while in progress those
-    its call's arguments give (`action.query`; `goal` and `urls`; `code`; `name` and
-    `arguments`), once done those of its result's output JSON, as the runner wrote them.
-    Any other tool, or an output that is not a JSON object holding any of its tool's
-    fields, shows the call's `arguments` and the raw `output`."""
-    status = result.status if result is not None else "in_progress"
-    head: dict[str, Any] = {"id": item_id, "type": f"{call.tool}_call", "status": status}
-    own = _own_fields(call, result)
-    if own is not None:
-        return head | own
-    head["arguments"] = call.arguments
-    if result is not None:
-        head["output"] = result.output
-    return head
-
-
-def _own_fields(call: BuiltinCallPart, result: BuiltinResultPart | None) -> dict[str, Any] | None:
-    """The item's own fields, or None for the generic shape."""
-    fields = _RESULT_FIELDS.get(call.tool)
-    if fields is None:
-        return None
-    if result is None:
-        return _call_fields(call)
-    output = _json_object(result.output)
-    if output is None:
-        return None  # not written by the tool loop: shown as it is
-    own = {name: output[name] for name in fields if name in output}
-    if own:
-        return own
-    error = output.get("error")
-    if set(output) != {"error"} or not isinstance(error, str):
-        return None  # not written by the tool loop: shown as it is
-    # The loop's own failure (a timeout, a run that raised, bad arguments) writes only an
-    # error: the item keeps its tool's shape, from the call, with the error where the
-    # tool's output would be (a client reading `outputs[0].logs` finds the reason).
-    shown = _call_fields(call)
-    match call.tool:
-        case BuiltinToolKind.WEB_SEARCH:
-            shown["action"] = {**shown["action"], "sources": []}
-        case BuiltinToolKind.WEB_EXTRACTOR:
-            shown["output"] = error
-        case BuiltinToolKind.CODE_INTERPRETER:
-            shown["outputs"] = [{"type": "logs", "logs": error}]
-        case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
-            shown["output"] = error
-    return shown
-
-
-def _call_fields(call: BuiltinCallPart) -> dict[str, Any]:
-    """The fields the call's arguments give: only what the model wrote with the right type
-    (a call with bad arguments fails, its reason in the `done` item), so `added` and
-    `done` have one shape."""
-    arguments = _json_object(call.arguments) or {}
-    query, goal = arguments.get("query"), arguments.get("goal")
-    urls, code = arguments.get("urls"), arguments.get("code")
-    match call.tool:
-        case BuiltinToolKind.WEB_SEARCH:
-            return {"action": {"type": "search"} | ({"query": query} if _is_str(query) else {})}
-        case BuiltinToolKind.WEB_EXTRACTOR:
-            shown: dict[str, Any] = {"goal": goal} if _is_str(goal) else {}
-            if isinstance(urls, list) and all(_is_str(url) for url in urls):
-                shown["urls"] = urls
-            return shown
-        case BuiltinToolKind.CODE_INTERPRETER:
-            if _is_str(code):
-                return {"code": code}
-            if _is_json(call.arguments):
-                return {}  # whole, but with no code string: the run fails on it
-            # Arguments cut short (the answer's length ran out): the code as far as it was
-            # written, which is what the `_code.delta` events streamed.
-            return {"code": StreamedString("code").feed(call.arguments)}
-        case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
-            return {"name": str(call.tool), "arguments": _image_arguments(call.arguments)}
-        case _:
-            return {}
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _image_arguments(text: str) -> str:
-    """An image tool's `arguments` as its runner writes them (the call's JSON object in
-    Python's default separators, as Model Studio's samples show), so `added` and `done`
-    agree; text that is no JSON object is shown as the model wrote it."""
-    arguments = _json_object(text or "{}")
-    return text if arguments is None else json.dumps(arguments, ensure_ascii=False)
-
-
-def _is_str(value: object) -> bool:
-    return isinstance(value, str)
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _assistant_message(item_id: str, text: str | None, status: str) -> dict[str, Any]:
     content = [] if text is None else [_output_text(text)]
     return {
@@ -559,7 +439,7 @@ class ResponseStreamEncoder:
     def _close_code(self, item: _OpenItem) -> list[StreamEvent]:
         """The code is whole: the rest of it (none when the arguments are well-formed
         JSON), its `done`, and `interpreting` while it runs."""
-        code = _call_fields(_builtin_call(item)).get("code")
+        code = call_fields(_builtin_call(item)).get("code")
         if not isinstance(code, str) or not code.startswith(item.code_sent):
             code = item.code_sent  # bad arguments: the call fails; the code seen stands
         sent = self._code_delta(item, code[len(item.code_sent) :])
