@@ -9,7 +9,6 @@ the string never closed), so it cannot show a run that completes."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import CONFIG, SCRIPTED, Server, openai_sdk, serving
+from tests.tools.code_interpreter.conftest import requires_bwrap
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("bwrap") is None, reason="needs bwrap: apt-get install bubblewrap"
-)
+pytestmark = requires_bwrap  # .ci/run installs it
 CODE = "print(123 * 456)"
 
 
