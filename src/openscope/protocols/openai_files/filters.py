@@ -14,7 +14,8 @@ from openscope.core.knowledge import (
     Filter,
 )
 
-COMPARISONS: frozenset[str] = frozenset(get_args(ComparisonOp))
+# The wire's comparison types are the core's operators, by the same names.
+COMPARISONS: dict[str, ComparisonOp] = {op: op for op in get_args(ComparisonOp)}
 COMPOUNDS = frozenset({"and", "or"})
 LIST_OPS = frozenset({"in", "nin"})
 
@@ -24,6 +25,8 @@ def parse_filter(value: Any, where: str = "filters") -> Filter:
     if not isinstance(value, dict):
         raise _invalid(where, "expected an object")
     kind = value.get("type")
+    if not isinstance(kind, str):  # a list or an object would not even hash
+        raise _invalid(f"{where}.type", "expected a string")
     if kind in COMPOUNDS:
         _only(value, {"type", "filters"}, where)
         members = value.get("filters")
@@ -42,16 +45,10 @@ def parse_filter(value: Any, where: str = "filters") -> Filter:
         key = value["key"]
         if not isinstance(key, str) or not key:
             raise _invalid(f"{where}.key", "expected a non-empty string")
-        return Comparison(key, _op(kind), _compared(kind, value["value"], f"{where}.value"))
-    allowed = ", ".join(sorted(COMPARISONS | COMPOUNDS))
+        compared = _compared(kind, value["value"], f"{where}.value")
+        return Comparison(key, COMPARISONS[kind], compared)
+    allowed = ", ".join(sorted(COMPARISONS.keys() | COMPOUNDS))
     raise _invalid(f"{where}.type", f"expected one of {allowed}, got {kind!r}")
-
-
-def _op(kind: str) -> ComparisonOp:
-    for op in get_args(ComparisonOp):
-        if op == kind:
-            return op  # type: ignore[no-any-return]
-    raise AssertionError(kind)
 
 
 def _compared(kind: str, value: Any, where: str) -> AttributeValue | tuple[AttributeValue, ...]:
