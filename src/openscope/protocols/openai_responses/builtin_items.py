@@ -198,7 +198,7 @@ def _own_fields(call: BuiltinCallPart, result: BuiltinResultPart | None) -> dict
     if output is None:
         return None  # not written by the tool loop: shown as it is
     own = {name: output[name] for name in fields if name in output}
-    if own:
+    if set(own) - {"error"}:  # (file_search's `error` comes beside its own fields)
         return own
     error = output.get("error")
     if set(output) != {"error"} or not isinstance(error, str):
