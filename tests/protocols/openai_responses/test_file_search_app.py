@@ -11,6 +11,7 @@ given the knowledge service the way the server passes it (`knowledge=`)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -293,3 +294,33 @@ def test_without_a_knowledge_service_file_search_is_refused(
     with pytest.raises(openai.BadRequestError) as caught:
         create(client, [tool("vs_hr")])
     assert "file_search" in str(caught.value)
+
+
+def test_in_a_conversation_results_are_numbered_on_and_items_keep_citations(
+    make: Any,
+) -> None:
+    def cites_the_handbook(request: GenerateRequest, choice: int) -> list[Event]:
+        last = request.messages[-1]
+        if last.role is Role.TOOL:
+            read = last.parts[0]
+            assert isinstance(read, ToolResultPart)
+            marker = re.search(r"\[file_\d+\](?= handbook\.md)", read.text)
+            assert marker is not None
+            return text_events([f"25 days {marker.group()}."], choice=choice)
+        return searches_then_answers(request, choice)
+
+    client, _, _ = make(cites_the_handbook)
+    conversation = client.conversations.create()
+    first = create(client, [tool("vs_hr", "vs_sales")], conversation=conversation.id)
+    second = create(client, [tool("vs_hr", "vs_sales")], conversation=conversation.id)
+    texts = [r.http_response.json()["output"][1]["content"][0] for r in (first, second)]
+    assert [t["text"] for t in texts] == ["25 days [file_1].", "25 days [file_3]."]
+    cited = {"type": "file_citation", "file_id": "file-hb", "filename": "handbook.md", "index": 8}
+    assert [t["annotations"] for t in texts] == [[cited], [cited]]
+    listed = client.conversations.items.with_raw_response.list(conversation.id, order="desc")
+    messages = [
+        item["content"][0]
+        for item in listed.http_response.json()["data"]
+        if item["type"] == "message" and item["role"] == "assistant"
+    ]
+    assert messages == texts[::-1]

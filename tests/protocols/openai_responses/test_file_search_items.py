@@ -189,7 +189,7 @@ def test_streamed_in_any_pieces_each_marker_is_found_once(size: int) -> None:
     files = {3: HANDBOOK, 12: PRICES}
     scanner = CitationScanner(files)
     found: list[dict[str, Any]] = []
-    for end in range(size, len(text) + size, size):
-        found += scanner.feed(text[:end])
+    for start in range(0, len(text), size):
+        found += scanner.feed(text[start : start + size])
     assert found == file_citations(text, files)
     assert [a["index"] for a in found] == [2, 14, 22, 58]

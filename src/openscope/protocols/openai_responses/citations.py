@@ -72,27 +72,31 @@ def annotation(cited: CitedFile, index: int) -> dict[str, Any]:
 
 def file_citations(text: str, files: Mapping[int, CitedFile]) -> list[dict[str, Any]]:
     """The annotations of every marker in `text` that names one of `files`."""
-    return CitationScanner(files).feed(text, whole=True)
+    return CitationScanner(files).feed(text)
 
 
 class CitationScanner:
-    """Finds the markers of a text as it streams, each once: `feed` the text so far."""
+    """Finds the markers of a text as it streams, each once, reading each delta once: it
+    holds back only the text's end that may begin a marker not yet whole."""
 
     def __init__(self, files: Mapping[int, CitedFile]) -> None:
         self._files = files
-        self._scanned = 0  # no marker starts before this that was not yet found
+        self._held = ""  # the end of the text read so far that may begin a marker
+        self._held_at = 0  # where `_held` begins in the text
 
-    def feed(self, text: str, *, whole: bool = False) -> list[dict[str, Any]]:
-        """The annotations of the markers completed in `text` since the last call.
-        `whole`: the text is complete."""
+    def feed(self, delta: str) -> list[dict[str, Any]]:
+        """The annotations of the markers the text completes with `delta`."""
         if not self._files:
             return []
+        text = self._held + delta
         found: list[dict[str, Any]] = []
-        for match in FILE_CITATION.finditer(text, self._scanned):
+        resume = 0
+        for match in FILE_CITATION.finditer(text):
             cited = self._files.get(int(match.group(1)))
             if cited is not None:
-                found.append(annotation(cited, match.start()))
-            self._scanned = match.end()
-        if not whole:
-            self._scanned = max(self._scanned, len(text) - LONGEST_MARKER + 1)
+                found.append(annotation(cited, self._held_at + match.start()))
+            resume = match.end()
+        keep = max(resume, len(text) - LONGEST_MARKER + 1)
+        self._held = text[keep:]
+        self._held_at += keep
         return found

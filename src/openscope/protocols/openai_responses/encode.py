@@ -114,8 +114,6 @@ def item_body(item: Item, files: Mapping[int, CitedFile] | None = None) -> dict[
     }
 
 
-# The fields of each tool's `<tool>_call` item that come from its result's output JSON
-# (builtin-tools.md §3.2-3.5); the tool runners write them under these names.
 def item_bodies(items: Sequence[Item]) -> list[dict[str, Any]]:
     """The JSON of `items`, whose messages' text may cite the file search results among
     them (a response's output, a page of a conversation: numbered on, so in any order)."""
@@ -125,6 +123,8 @@ def item_bodies(items: Sequence[Item]) -> list[dict[str, Any]]:
     return [item_body(i, files) for i in items]
 
 
+# The fields of each tool's `<tool>_call` item that come from its result's output JSON
+# (builtin-tools.md §3.2-3.5); the tool runners write them under these names.
 def _assistant_message(
     item_id: str, text: str | None, status: str, annotations: Sequence[dict[str, Any]] = ()
 ) -> dict[str, Any]:
@@ -359,7 +359,7 @@ class ResponseStreamEncoder:
                     return self._code_delta(item, item.code.feed(event.text))
                 if item.kind in BUILTIN_KINDS:
                     return []  # the item is whole when its result is in
-                return [self._delta(item, event.text), *self._annotations(item)]
+                return [self._delta(item, event.text), *self._annotations(item, event.text)]
             case PartEnd():
                 return self._close(self._items[event.part])
             case _:
@@ -437,12 +437,12 @@ class ResponseStreamEncoder:
             )
         return self._event("response.function_call_arguments.delta", **where, delta=text)
 
-    def _annotations(self, item: _OpenItem) -> list[StreamEvent]:
-        """`annotation.added` for each citation the text's newest delta completed."""
+    def _annotations(self, item: _OpenItem, delta: str) -> list[StreamEvent]:
+        """`annotation.added` for each citation the text's newest `delta` completed."""
         if item.citations is None:
             return []
         sent = []
-        for annotation in item.citations.feed("".join(item.chunks)):
+        for annotation in item.citations.feed(delta):
             sent.append(
                 self._event(
                     "response.output_text.annotation.added",
