@@ -4,10 +4,14 @@ and their results are parts of the answer (`BuiltinCallPart`, `BuiltinResultPart
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # knowledge imports state, which imports this module
+    from openscope.core.knowledge import Filter
 
 
 class BuiltinToolKind(StrEnum):
@@ -167,12 +171,34 @@ class ImageSearch:
             raise ValueError(f"{self.kind} is not an image search")
 
 
+# The rankers OpenAI's `ranking_options.ranker` names. Here a search ranks its hits by
+# fusing the vector and keyword rankings and nothing reranks them after: `auto` and
+# `default-2024-11-15` are that ranking, `none` (no reranker) is exactly it too.
+FILE_SEARCH_RANKERS = ("auto", "default-2024-11-15", "none")
+# How the model cites a file search result in its answer: `[file_3]` names result 3 (the
+# results of one conversation's searches are numbered on from search to search). The
+# Responses encoder turns each marker of a result it has seen into a `file_citation`.
+FILE_CITATION = re.compile(r"\[file_(\d{1,5})\]")
+
+
+def file_citation_marker(index: int) -> str:
+    """The marker citing file search result `index` (`[file_<index>]`)."""
+    return f"[file_{index}]"
+
+
 @dataclass(frozen=True, slots=True)
 class FileSearch:
-    """Search a vector store (Model Studio takes exactly one id)."""
+    """Search vector stores: only those named in `vector_store_ids`, in the caller's
+    workspace (Model Studio takes one id, OpenAI two). OpenAI's options: `max_num_results`
+    (None: the search's default), `filters` on the files' attributes, and
+    `ranking_options`' `score_threshold` (hits below it are dropped; None: all kept) and
+    `ranker` (one of `FILE_SEARCH_RANKERS`, kept as sent to be echoed)."""
 
     vector_store_ids: tuple[str, ...]
     max_num_results: int | None = None
+    filters: Filter | None = None
+    score_threshold: float | None = None
+    ranker: str | None = None
     kind: BuiltinToolKind = field(default=BuiltinToolKind.FILE_SEARCH, init=False)
 
 

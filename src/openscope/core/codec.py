@@ -16,6 +16,7 @@ from openscope.core.builtin_tools import (
     WebSearch,
 )
 from openscope.core.events import Usage
+from openscope.core.knowledge import Comparison, Compound, Filter
 from openscope.core.messages import (
     BuiltinCallPart,
     BuiltinResultPart,
@@ -191,7 +192,14 @@ def builtin_tool_to_dict(tool: BuiltinTool) -> JSON:
         case WebExtractor() | CodeInterpreter() | ImageSearch():
             return {"type": str(tool.kind)}
         case FileSearch(vector_store_ids=ids, max_num_results=most):
-            return {"type": str(tool.kind), "vector_store_ids": list(ids), "max_num_results": most}
+            ranking = {"ranker": tool.ranker, "score_threshold": tool.score_threshold}
+            return {
+                "type": str(tool.kind),
+                "vector_store_ids": list(ids),
+                "max_num_results": most,
+                "filters": filter_to_dict(tool.filters) if tool.filters is not None else None,
+                "ranking_options": {k: v for k, v in ranking.items() if v is not None} or None,
+            }
         case Mcp():
             return {
                 "type": str(tool.kind),
@@ -219,7 +227,15 @@ def builtin_tool_from_dict(data: JSON) -> BuiltinTool:
         case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
             return ImageSearch(kind)
         case BuiltinToolKind.FILE_SEARCH:
-            return FileSearch(tuple(data["vector_store_ids"]), data.get("max_num_results"))
+            filters = data.get("filters")
+            ranking = data.get("ranking_options") or {}
+            return FileSearch(
+                tuple(data["vector_store_ids"]),
+                data.get("max_num_results"),
+                filters=filter_from_dict(filters) if filters is not None else None,
+                score_threshold=ranking.get("score_threshold"),
+                ranker=ranking.get("ranker"),
+            )
         case BuiltinToolKind.MCP:
             return Mcp(
                 data["server_label"],
@@ -229,6 +245,27 @@ def builtin_tool_from_dict(data: JSON) -> BuiltinTool:
             )
         case _:
             assert_never(kind)
+
+
+def filter_to_dict(value: Filter) -> JSON:
+    """A filter in OpenAI's wire shape (`{type: eq, key, value}`, `{type: and, filters}`)."""
+    match value:
+        case Comparison(key=key, op=op, value=tuple() as values):
+            return {"type": op, "key": key, "value": list(values)}
+        case Comparison(key=key, op=op, value=single):
+            return {"type": op, "key": key, "value": single}
+        case Compound(op=op, filters=filters):
+            return {"type": op, "filters": [filter_to_dict(f) for f in filters]}
+        case _:
+            assert_never(value)
+
+
+def filter_from_dict(data: JSON) -> Filter:
+    kind = data["type"]
+    if kind in ("and", "or"):
+        return Compound(kind, tuple(filter_from_dict(f) for f in data["filters"]))
+    value = data["value"]
+    return Comparison(data["key"], kind, tuple(value) if isinstance(value, list) else value)
 
 
 def settings_to_dict(settings: TurnSettings) -> JSON:

@@ -38,7 +38,10 @@ class ToolContext:
     For a tool that searches by an image of the input (`image_search`), the loop also
     gives `images`, the request's input images in order (a call names one by its index),
     and `describe`, which asks the request's own model about one of them (its tokens are
-    the request's usage too); None when no offered tool needs it."""
+    the request's usage too); None when no offered tool needs it.
+
+    `question`: the text of the request's latest user message (None: it has none), what a
+    search looks for when the model's call names no query (Model Studio's file_search)."""
 
     request_id: str
     workspace: str
@@ -46,6 +49,7 @@ class ToolContext:
     earlier: tuple[BuiltinResultPart, ...] = ()
     images: tuple[ImagePart, ...] = ()
     describe: Describe | None = None
+    question: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

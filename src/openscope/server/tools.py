@@ -3,7 +3,8 @@
 Only what is configured is built (nothing by default): web search from
 `[tools.web_search]`, and beside it `web_search_image` and `image_search` when its provider
 has image results (SearXNG's images category, the local index's images; `image_search`
-runs only for routes whose backend sees images); the extractor with
+runs only for routes whose backend sees images); `file_search` when the server keeps
+vector stores (the knowledge service is given); the extractor with
 `[tools.web_extractor] enabled` (settings refuse it without web search, which Model Studio
 requires beside it), the code interpreter with `[tools.code_interpreter] enabled`. The
 lifespan closes them with `close_tool_runners` and has the chores call `expire_idle_tools`
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from openscope.core.builtin_tools import BuiltinToolKind
+from openscope.core.knowledge import KnowledgeSearch
 from openscope.core.tool_runner import BuiltinToolRunner
 from openscope.server.chores import shutdown_step
 from openscope.settings import (
@@ -30,6 +32,7 @@ from openscope.settings import (
 )
 from openscope.tools.code_interpreter import CodeInterpreterRunner, Containers, SandboxPolicy
 from openscope.tools.fetch import Fetcher, FetchPolicy, networks
+from openscope.tools.file_search import FileSearchRunner
 from openscope.tools.web_extractor import OutputLimits, WebExtractor, WebExtractorRunner
 from openscope.tools.web_search import (
     ImageSearchProvider,
@@ -57,13 +60,16 @@ class _Closable(Protocol):
     async def aclose(self) -> None: ...
 
 
-def build_tool_runners(settings: Settings) -> ToolRunners:
-    """The runners of the tools `settings` enable, by kind. Building the local search
-    index from `source` blocks (reading only files changed since the last build): call
-    this before serving, or through `asyncio.to_thread`. Raises SettingsError when the
-    index cannot be built."""
+def build_tool_runners(settings: Settings, knowledge: KnowledgeSearch | None = None) -> ToolRunners:
+    """The runners of the tools `settings` enable, by kind, and `file_search` when the
+    server has vector stores to search (`knowledge`: the service behind them). Building
+    the local search index from `source` blocks (reading only files changed since the
+    last build): call this before serving, or through `asyncio.to_thread`. Raises
+    SettingsError when the index cannot be built."""
     tools = settings.tools
     runners: ToolRunners = {}
+    if knowledge is not None:
+        runners[BuiltinToolKind.FILE_SEARCH] = FileSearchRunner(knowledge)
     if tools.web_search is not None:
         provider = _search_provider(tools.web_search, settings.data_dir)
         runners[BuiltinToolKind.WEB_SEARCH] = WebSearchRunner(provider)

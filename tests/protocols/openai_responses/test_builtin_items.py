@@ -209,8 +209,9 @@ def test_an_in_progress_item_shows_only_well_typed_arguments(
     assert body == {"id": "msg_x", "type": f"{tool}_call", "status": "in_progress"} | fields
 
 
-# (image_search has a runner now: its items are in test_image_search_items.py)
-@pytest.mark.parametrize("tool", [BuiltinToolKind.MCP, BuiltinToolKind.FILE_SEARCH])
+# (image_search and file_search have runners now: their items are in
+# test_image_search_items.py and test_file_search_items.py)
+@pytest.mark.parametrize("tool", [BuiltinToolKind.MCP])
 def test_tools_without_a_runner_keep_the_generic_shape(tool: BuiltinToolKind) -> None:
     output = json.dumps({"action": {"type": "search"}, "code": "x"})
     arguments = '{"queries": ["cat"]}'

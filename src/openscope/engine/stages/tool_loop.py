@@ -39,7 +39,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import replace
 
@@ -58,9 +58,7 @@ from openscope.core.events import (
     Usage,
     UsageReport,
 )
-from openscope.core.messages import (
-    BuiltinResultPart,
-)
+from openscope.core.messages import BuiltinResultPart, Message, Role
 from openscope.core.request import (
     GenerateRequest,
     ToolChoice,
@@ -376,6 +374,7 @@ class ToolLoop:
             earlier,
             images=sight.images,
             describe=sight.describe,
+            question=latest_question(call.request.messages),
         )
         try:
             async with asyncio.timeout(timeout):
@@ -385,6 +384,16 @@ class ToolLoop:
         except Exception:
             log.exception("the built-in tool %s failed (request %s)", name, call.request_id)
             return _failed(f"{name} failed with an internal error.")
+
+
+def latest_question(messages: Sequence[Message]) -> str | None:
+    """The text of the latest user message that has any (one holding only images or a
+    function's results is passed over); None when no user message has text."""
+    for message in reversed(messages):
+        text = message.text.strip() if message.role is Role.USER else ""
+        if text:
+            return text
+    return None
 
 
 def _stop(turn: Round, with_builtins: bool) -> FinishReason | None:

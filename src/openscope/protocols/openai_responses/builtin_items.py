@@ -7,7 +7,8 @@ container is found again (its owner is checked there, never here).
 The item's own fields are the ones `builtin_call_body` writes:
 `web_search_call.action`, `web_extractor_call.{goal,urls,output}`,
 `code_interpreter_call.{code,outputs,container_id}`, `web_search_image_call` and
-`image_search_call.{name,arguments,output}`. Model Studio accepts `web_search_call` items
+`image_search_call.{name,arguments,output}`, `file_search_call.{queries,results}` (and
+`error` when it failed). Model Studio accepts `web_search_call` items
 back (with `action.query` or `action.queries`, and `sources`), builtin-tools.md §3.0; the
 others are taken alike. An item still in progress carries only its call."""
 
@@ -30,6 +31,7 @@ BUILTIN_ITEM_TYPES = {
         BuiltinToolKind.CODE_INTERPRETER,
         BuiltinToolKind.WEB_SEARCH_IMAGE,
         BuiltinToolKind.IMAGE_SEARCH,
+        BuiltinToolKind.FILE_SEARCH,
     )
 }
 _DONE = {"completed": "completed", "failed": "failed", "incomplete": "failed"}
@@ -103,8 +105,36 @@ def _parts(
                 raise _invalid(f"{where}.arguments", "a JSON object as a string")
             output = _typed(fields, "output", str, where) or ""
             return (parsed, {"name": str(kind), "arguments": arguments, "output": output})
+        case BuiltinToolKind.FILE_SEARCH:
+            queries = _typed(fields, "queries", list, where) or []
+            if not all(isinstance(q, str) for q in queries):
+                raise _invalid(f"{where}.queries", "a list of strings")
+            results = _typed(fields, "results", list, where) or []
+            for n, result in enumerate(results):
+                _file_search_result(result, f"{where}.results[{n}]")
+            found: dict[str, Any] = {"queries": queries, "results": results}
+            error = _typed(fields, "error", str, where)
+            if error is not None:
+                found["error"] = error
+            return ({"queries": queries}, found)
         case _:
             raise AssertionError(f"no item type for {kind}")
+
+
+def _file_search_result(result: object, where: str) -> None:
+    """A `file_search_call` result as Model Studio shows them: `file_id`, `filename`,
+    `score` (0-1) and `text`; OpenAI's `attributes` too."""
+    if not isinstance(result, dict):
+        raise _invalid(where, "an object with file_id, filename, score and text")
+    for name in ("file_id", "filename", "text"):
+        if not isinstance(result.get(name), str):
+            raise _invalid(f"{where}.{name}", "a string")
+    score = result.get("score")
+    if not isinstance(score, int | float) or isinstance(score, bool):
+        raise _invalid(f"{where}.score", "a number")
+    attributes = result.get("attributes")
+    if attributes is not None and not isinstance(attributes, dict):
+        raise _invalid(f"{where}.attributes", "an object")
 
 
 def _typed(fields: dict[str, Any], name: str, kind: type, where: str) -> Any:
@@ -130,6 +160,7 @@ _RESULT_FIELDS: dict[BuiltinToolKind, tuple[str, ...]] = {
     BuiltinToolKind.CODE_INTERPRETER: ("code", "outputs", "container_id"),
     BuiltinToolKind.WEB_SEARCH_IMAGE: ("name", "arguments", "output"),
     BuiltinToolKind.IMAGE_SEARCH: ("name", "arguments", "output"),
+    BuiltinToolKind.FILE_SEARCH: ("queries", "results", "error"),
 }
 
 
@@ -139,9 +170,10 @@ def builtin_call_body(
     """A built-in tool's `<tool>_call` item: in progress until its result is in.
 
     A tool with a runner (web_search, web_extractor, code_interpreter, web_search_image,
-    image_search) shows its own fields (builtin-tools.md §3.2-3.5): while in progress those
-    its call's arguments give (`action.query`; `goal` and `urls`; `code`; `name` and
-    `arguments`), once done those of its result's output JSON, as the runner wrote them.
+    image_search, file_search) shows its own fields (builtin-tools.md §3.2-3.6): while in
+    progress those its call's arguments give (`action.query`; `goal` and `urls`; `code`;
+    `name` and `arguments`; `queries`), once done those of its result's output JSON, as
+    the runner wrote them.
     Any other tool, or an output that is not a JSON object holding any of its tool's
     fields, shows the call's `arguments` and the raw `output`."""
     status = result.status if result is not None else "in_progress"
@@ -166,7 +198,7 @@ def _own_fields(call: BuiltinCallPart, result: BuiltinResultPart | None) -> dict
     if output is None:
         return None  # not written by the tool loop: shown as it is
     own = {name: output[name] for name in fields if name in output}
-    if own:
+    if set(own) - {"error"}:  # (file_search's `error` comes beside its own fields)
         return own
     error = output.get("error")
     if set(output) != {"error"} or not isinstance(error, str):
@@ -184,6 +216,8 @@ def _own_fields(call: BuiltinCallPart, result: BuiltinResultPart | None) -> dict
             shown["outputs"] = [{"type": "logs", "logs": error}]
         case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
             shown["output"] = error
+        case BuiltinToolKind.FILE_SEARCH:
+            shown |= {"results": [], "error": error}
     return shown
 
 
@@ -212,6 +246,14 @@ def call_fields(call: BuiltinCallPart) -> dict[str, Any]:
             return {"code": StreamedString("code").feed(call.arguments)}
         case BuiltinToolKind.WEB_SEARCH_IMAGE | BuiltinToolKind.IMAGE_SEARCH:
             return {"name": str(call.tool), "arguments": _image_arguments(call.arguments)}
+        case BuiltinToolKind.FILE_SEARCH:
+            # Model Studio's `added` item has the queries already; a call that names none
+            # searches the user's question, which the `done` item shows.
+            queries = arguments.get("queries")
+            if _is_str(queries):
+                queries = [queries]
+            fine = isinstance(queries, list) and all(_is_str(q) for q in queries)
+            return {"queries": queries if fine else []}
         case _:
             return {}
 

@@ -49,6 +49,7 @@ from openscope.protocols.openai_responses.builtin_items import (
     BUILTIN_ITEM_TYPES,
     builtin_item_message,
 )
+from openscope.protocols.openai_responses.file_search_tool import file_search_tool
 from openscope.protocols.openai_responses.schemas import (
     ContentPartWire,
     ItemWire,
@@ -124,7 +125,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
     items = input_items(wire.input)
     if not items:
         raise InvalidParameter("Invalid 'input': the input must not be empty.", param="input")
-    declared = [_tool(t) for t in wire.tools or ()]
+    declared = [_tool(t, n) for n, t in enumerate(wire.tools or ())]
     tools = tuple(t for t in declared if isinstance(t, ToolSpec))
     builtin_tools = tuple(t for t in declared if not isinstance(t, ToolSpec))
     kinds = {t.kind for t in builtin_tools}
@@ -133,6 +134,14 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
         # search found); alone, nothing would lead the model to a page.
         raise InvalidParameter(
             "Invalid 'tools': web_extractor must be used together with web_search.",
+            param="tools",
+        )
+    if sum(isinstance(t, FileSearch) for t in builtin_tools) > 1:
+        # The model is offered one file_search function: a second tool's stores and
+        # options would have no call of their own.
+        raise InvalidParameter(
+            "Invalid 'tools': at most one file_search tool; name every vector store in its "
+            "vector_store_ids.",
             param="tools",
         )
     response_format = _response_format(wire)
@@ -322,8 +331,9 @@ def _content(
     return tuple(parts)
 
 
-def _builtin_tool(kind: BuiltinToolKind, wire: ToolWire) -> BuiltinTool:
-    """A built-in tool with its options; the tool itself honours or refuses them."""
+def _builtin_tool(kind: BuiltinToolKind, wire: ToolWire, where: str) -> BuiltinTool:
+    """A built-in tool with its options; the tool itself honours or refuses them.
+    `where`: its place in the request (`tools[0]`)."""
     extra = dict(wire.model_extra or {})
     match kind:
         case BuiltinToolKind.WEB_SEARCH:
@@ -350,19 +360,7 @@ def _builtin_tool(kind: BuiltinToolKind, wire: ToolWire) -> BuiltinTool:
                 )
             return ImageSearch(kind)
         case BuiltinToolKind.FILE_SEARCH:
-            ids_ = extra.get("vector_store_ids")
-            if not isinstance(ids_, list) or not ids_ or not all(isinstance(i, str) for i in ids_):
-                raise InvalidParameter(
-                    "Invalid 'tools': a file_search tool needs vector_store_ids, a list of ids.",
-                    param="tools",
-                )
-            limit = extra.get("max_num_results")
-            if limit is not None and (not isinstance(limit, int) or not 1 <= limit <= 50):
-                raise InvalidParameter(
-                    "Invalid 'tools': max_num_results must be an integer in [1, 50].",
-                    param="tools",
-                )
-            return FileSearch(tuple(ids_), max_num_results=limit)
+            return file_search_tool(extra, where)
         case BuiltinToolKind.MCP:
             label, url = extra.get("server_label"), extra.get("server_url")
             if not isinstance(label, str) or not isinstance(url, str) or not label or not url:
@@ -434,9 +432,9 @@ def _code_interpreter(options: dict[str, Any]) -> CodeInterpreter:
     return CodeInterpreter(auto_container=True)
 
 
-def _tool(wire: ToolWire) -> ToolSpec | BuiltinTool:
+def _tool(wire: ToolWire, position: int) -> ToolSpec | BuiltinTool:
     if wire.type in BUILTIN_TOOL_TYPES:
-        return _builtin_tool(BuiltinToolKind(wire.type), wire)
+        return _builtin_tool(BuiltinToolKind(wire.type), wire, f"tools[{position}]")
     if wire.type != "function" or not wire.name:
         raise InvalidParameter(
             f"Invalid tool of type '{wire.type}': expected a function tool with a name.",

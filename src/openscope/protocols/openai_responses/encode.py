@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -39,6 +39,13 @@ from openscope.core.state import Conversation, Item, Page, StoredResponse
 from openscope.core.turns import output_item_id_for
 from openscope.protocols.openai_responses import names
 from openscope.protocols.openai_responses.builtin_items import builtin_call_body, call_fields
+from openscope.protocols.openai_responses.citations import (
+    CitationScanner,
+    CitedFile,
+    all_cited_files,
+    cited_files,
+    file_citations,
+)
 from openscope.protocols.openai_responses.streamed_string import StreamedString
 from openscope.protocols.statuses import HTTP_STATUS
 
@@ -61,7 +68,9 @@ def _input_content(part: TextPart | ImagePart) -> dict[str, Any]:
     return {"type": "input_image", "image_url": part.url, "detail": part.detail or "auto"}
 
 
-def item_body(item: Item) -> dict[str, Any]:
+def item_body(item: Item, files: Mapping[int, CitedFile] | None = None) -> dict[str, Any]:
+    """One item's JSON. `files`: the file search results its text may cite (an assistant
+    message's `file_citation` annotations), by the number they are cited by."""
     message = item.message
     parts = message.parts
     first = parts[0] if parts else None
@@ -92,7 +101,9 @@ def item_body(item: Item) -> dict[str, Any]:
             "summary": [{"type": "summary_text", "text": first.text}],
         }
     if message.role is Role.ASSISTANT:
-        return _assistant_message(item.id, message.text, "completed")
+        text = message.text
+        cited = file_citations(text, files) if files else []
+        return _assistant_message(item.id, text, "completed", cited)
     role = "system" if message.role is Role.SYSTEM else str(message.role)
     return {
         "id": item.id,
@@ -103,10 +114,21 @@ def item_body(item: Item) -> dict[str, Any]:
     }
 
 
+def item_bodies(items: Sequence[Item]) -> list[dict[str, Any]]:
+    """The JSON of `items`, whose messages' text may cite the file search results among
+    them (a response's output, a page of a conversation: numbered on, so in any order)."""
+    files = all_cited_files(
+        part for i in items for part in i.message.parts if isinstance(part, BuiltinResultPart)
+    )
+    return [item_body(i, files) for i in items]
+
+
 # The fields of each tool's `<tool>_call` item that come from its result's output JSON
 # (builtin-tools.md §3.2-3.5); the tool runners write them under these names.
-def _assistant_message(item_id: str, text: str | None, status: str) -> dict[str, Any]:
-    content = [] if text is None else [_output_text(text)]
+def _assistant_message(
+    item_id: str, text: str | None, status: str, annotations: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    content = [] if text is None else [_output_text(text, annotations)]
     return {
         "id": item_id,
         "type": "message",
@@ -116,12 +138,12 @@ def _assistant_message(item_id: str, text: str | None, status: str) -> dict[str,
     }
 
 
-def _output_text(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+def _output_text(text: str, annotations: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": list(annotations), "logprobs": []}
 
 
 def page_body(page: Page) -> dict[str, Any]:
-    data = [item_body(i) for i in page.items]
+    data = item_bodies(page.items)
     return {
         "object": "list",
         "data": data,
@@ -132,7 +154,7 @@ def page_body(page: Page) -> dict[str, Any]:
 
 
 def items_body(items: tuple[Item, ...]) -> dict[str, Any]:
-    data = [item_body(i) for i in items]
+    data = item_bodies(items)
     return {
         "object": "list",
         "data": data,
@@ -227,7 +249,7 @@ def response_body(record: StoredResponse, *, status: str | None = None) -> dict[
         "instructions": settings.instructions,
         "max_output_tokens": settings.max_output_tokens,
         "model": record.model,
-        "output": [item_body(i) for i in record.output_items] if done else [],
+        "output": item_bodies(record.output_items) if done else [],
         "parallel_tool_calls": settings.parallel_tool_calls,
         "previous_response_id": record.previous_response_id,
         "reasoning": {"effort": settings.reasoning_effort, "summary": None},
@@ -281,6 +303,8 @@ class _OpenItem:
     status: str | None = None  # a built-in result's, from its PartStart
     code: StreamedString | None = None  # a code_interpreter call's code, as it streams
     code_sent: str = ""  # the code its `_code.delta` events gave so far
+    citations: CitationScanner | None = None  # a text's, once file search results are in
+    annotations: list[dict[str, Any]] = field(default_factory=list)  # the text's, so far
 
 
 StreamEvent = dict[str, Any]
@@ -306,6 +330,7 @@ class ResponseStreamEncoder:
         self._items: dict[int, _OpenItem] = {}  # by part index
         self._outputs = 0  # output items opened so far
         self._builtin_calls: dict[str, _OpenItem] = {}  # by call id
+        self._cited: dict[int, CitedFile] = {}  # the file search results found so far
 
     def _event(self, type_: str, **fields: Any) -> StreamEvent:
         event = {"type": type_, "sequence_number": self._sequence, **fields}
@@ -334,7 +359,7 @@ class ResponseStreamEncoder:
                     return self._code_delta(item, item.code.feed(event.text))
                 if item.kind in BUILTIN_KINDS:
                     return []  # the item is whole when its result is in
-                return [self._delta(item, event.text)]
+                return [self._delta(item, event.text), *self._annotations(item, event.text)]
             case PartEnd():
                 return self._close(self._items[event.part])
             case _:
@@ -364,6 +389,8 @@ class ResponseStreamEncoder:
             return []  # added once its arguments are whole (they fill the item's fields)
         where = {"item_id": item_id, "output_index": item.output_index}
         if event.kind is PartKind.TEXT:
+            if self._cited:
+                item.citations = CitationScanner(self._cited)
             body = _assistant_message(item_id, None, "in_progress")
             return [
                 self._event(
@@ -409,6 +436,25 @@ class ResponseStreamEncoder:
                 "response.reasoning_summary_text.delta", **where, summary_index=0, delta=text
             )
         return self._event("response.function_call_arguments.delta", **where, delta=text)
+
+    def _annotations(self, item: _OpenItem, delta: str) -> list[StreamEvent]:
+        """`annotation.added` for each citation the text's newest `delta` completed."""
+        if item.citations is None:
+            return []
+        sent = []
+        for annotation in item.citations.feed(delta):
+            sent.append(
+                self._event(
+                    "response.output_text.annotation.added",
+                    item_id=item.item_id,
+                    output_index=item.output_index,
+                    content_index=0,
+                    annotation_index=len(item.annotations),
+                    annotation=annotation,
+                )
+            )
+            item.annotations.append(annotation)
+        return sent
 
     def _progress(self, item: _OpenItem, step: str) -> StreamEvent:
         name = f"response.{item.name}_call.{step}"
@@ -470,6 +516,7 @@ class ResponseStreamEncoder:
                 item.call_id or "", tool, "".join(item.chunks), item.status or "completed"
             )
             body = builtin_call_body(item.item_id, _builtin_call(item.call), result)
+            self._cited.update(cited_files(result))
             steps = TOOL_PROGRESS.get(tool, ())
             # made in the order sent: each event takes the next sequence number
             sent = (
@@ -488,12 +535,15 @@ class ResponseStreamEncoder:
                     "response.output_text.done", **where, content_index=0, text=text, logprobs=[]
                 ),
                 self._event(
-                    "response.content_part.done", **where, content_index=0, part=_output_text(text)
+                    "response.content_part.done",
+                    **where,
+                    content_index=0,
+                    part=_output_text(text, item.annotations),
                 ),
                 self._event(
                     "response.output_item.done",
                     **done,
-                    item=_assistant_message(item.item_id, text, "completed"),
+                    item=_assistant_message(item.item_id, text, "completed", item.annotations),
                 ),
             ]
         if item.kind is PartKind.REASONING:
