@@ -15,6 +15,7 @@ from openscope.backends.scripted import ScriptedBackend
 from openscope.core.builtin_tools import BuiltinToolKind, FileSearch
 from openscope.core.call import Call
 from openscope.core.catalog import default_catalog
+from openscope.core.errors import NotFound
 from openscope.core.events import (
     ChoiceEnd,
     Event,
@@ -127,8 +128,24 @@ async def test_a_call_without_queries_searches_the_question_in_the_callers_store
     assert "[file_1] handbook.md\nHolidays: 25 days a year." in read.text
 
 
-async def test_a_store_not_found_reaches_the_model_as_a_failed_result() -> None:
+async def test_a_store_of_another_workspace_refuses_the_request_before_generating() -> None:
     fake = FakeKnowledge({"other": STORES["acme"]})  # the store is another workspace's
+    backend = scripted(calls_file_search('{"queries": ["holidays"]}'), says("Sorry."))
+    with pytest.raises(NotFound) as refused:
+        await run(pipeline(backend, fake), ask())
+    assert "vs_hr" in refused.value.message
+    assert not backend.requests and not fake.searched
+
+
+class GoneWhileAnswering(FakeKnowledge):
+    """A store that passes the check before the first turn, then is deleted."""
+
+    async def check_stores(self, workspace: str, store_ids: Sequence[str]) -> None:
+        return None
+
+
+async def test_a_store_gone_by_the_time_of_the_search_reaches_the_model_as_a_failure() -> None:
+    fake = GoneWhileAnswering({"other": STORES["acme"]})
     backend = scripted(calls_file_search('{"queries": ["holidays"]}'), says("Sorry."))
     events = await run(pipeline(backend, fake), ask())
     assert fake.searched == [Searched("acme", ("vs_hr",), fake.searched[0].query)]

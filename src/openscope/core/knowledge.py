@@ -414,3 +414,8 @@ class KnowledgeSearch(Protocol):
     async def search_stores(
         self, workspace: str, store_ids: Sequence[str], query: SearchQuery
     ) -> tuple[SearchHit, ...]: ...
+
+    async def check_stores(self, workspace: str, store_ids: Sequence[str]) -> None:
+        """Raise `NotFound` (param `tools`) naming the first of `store_ids` that this
+        workspace cannot search (missing, another workspace's, or expired)."""
+        ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
 from openscope.core.messages import BuiltinResultPart, ImagePart
@@ -88,4 +88,16 @@ class BuiltinToolRunner(Protocol):
         """What the model reads of an earlier run, known only by its wire `output` (a
         stored turn, an item the client sent back): what `for_model` said, as far as
         the output keeps it."""
+        ...
+
+
+@runtime_checkable
+class ChecksBeforeGenerating(Protocol):
+    """A runner that can tell before the model's first turn that its tool cannot run for
+    this caller (a vector store the request names is missing, or another workspace's):
+    the request is refused then, with the runner's error, before any byte of an answer,
+    instead of the model meeting a failed call."""
+
+    async def check(self, spec: BuiltinTool, workspace: str) -> None:
+        """Raise the `OpenScopeError` the request is refused with; return if it may run."""
         ...

@@ -38,7 +38,7 @@ from openscope.server.tools import build_tool_runners
 from openscope.settings import Settings
 from tests.conftest import AppFactory
 from tests.protocols.openai_responses.test_routes import sdk
-from tests.tools.file_search.fake_knowledge import FakeKnowledge, Searched
+from tests.tools.file_search.fake_knowledge import FakeKnowledge
 
 ARGUMENTS = '{"queries": ["holidays", "X1 phone price"]}'
 HANDBOOK = SearchHit("file-hb", "handbook.md", 0, "Holidays: 25 days a year.")
@@ -216,21 +216,16 @@ def test_streamed_the_item_and_annotations_come_in_model_studios_order(make: Any
 
 def test_a_store_not_named_is_never_searched_and_a_foreign_one_not_found(make: Any) -> None:
     client, backend, fake = make()
-    body = create(client, [tool("vs_other")]).http_response.json()
-    call, _ = body["output"]
-    assert call["status"] == "failed"
-    assert call["results"] == []
-    assert call["error"] == "The file search failed: Vector store with id 'vs_other' not found."
-    assert "x_tools" not in body["usage"]  # a failed run is not counted
-    assert fake.searched == [Searched(DEFAULT_WORKSPACE, ("vs_other",), fake.searched[0].query)]
-    # the model read why, and answered
-    _, (answered, _) = backend.requests
-    read = answered.messages[-1].parts[0]
-    assert isinstance(read, ToolResultPart) and read.is_error
-    assert "vs_other" in read.text
+    with pytest.raises(openai.NotFoundError) as refused:
+        create(client, [tool("vs_other")])
+    body = refused.value.response.json()
+    assert body["code"] == "not_found"
+    assert body["message"] == "Vector store with id 'vs_other' not found."
+    # refused before the model's first turn: nothing was searched, nothing generated
+    assert not fake.searched and not backend.requests
     # a request naming one store never reaches the others
     create(client, [tool("vs_hr")])
-    assert [s.store_ids for s in fake.searched] == [("vs_other",), ("vs_hr",)]
+    assert [s.store_ids for s in fake.searched] == [("vs_hr",)]
 
 
 def test_a_citation_of_no_result_is_left_unannotated(make: Any) -> None:

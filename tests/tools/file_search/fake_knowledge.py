@@ -47,6 +47,12 @@ class FakeKnowledge:
         hits.sort(key=lambda hit: -hit.score)
         return tuple(hits[: query.max_num_results])
 
+    async def check_stores(self, workspace: str, store_ids: Sequence[str]) -> None:
+        owned = self.stores.get(workspace, {})
+        for store_id in store_ids:
+            if store_id not in owned:
+                raise NotFound(f"Vector store with id '{store_id}' not found.", param="tools")
+
 
 def _words(text: str) -> set[str]:
     return {w.strip(".,:;?!").lower() for w in text.split() if w.strip(".,:;?!")}

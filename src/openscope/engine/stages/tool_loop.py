@@ -64,7 +64,12 @@ from openscope.core.request import (
     ToolChoice,
     ToolChoiceMode,
 )
-from openscope.core.tool_runner import BuiltinToolRunner, ToolContext, ToolOutcome
+from openscope.core.tool_runner import (
+    BuiltinToolRunner,
+    ChecksBeforeGenerating,
+    ToolContext,
+    ToolOutcome,
+)
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router
 from openscope.engine.stages.tool_history import FunctionTurns, earlier_results, has_builtin_parts
@@ -278,6 +283,11 @@ class ToolLoop:
         earlier: tuple[BuiltinResultPart, ...],
     ) -> AsyncGenerator[Event, None]:
         original = call.request
+        # Before the first turn, so that a tool that cannot run for this caller refuses
+        # the request before any event (the first `anext` raises).
+        for runs in offered.values():
+            if isinstance(runs.runner, ChecksBeforeGenerating):
+                await runs.runner.check(runs.spec, call.principal.workspace)
         # The backend is not asked to run what runs here (specs hold dicts: by kind).
         runs_here = {o.spec.kind for o in offered.values()}
         base = replace(

@@ -103,6 +103,12 @@ class FileSearchRunner:
             output=output_json(queries, hits, first),
         )
 
+    async def check(self, spec: BuiltinTool, workspace: str) -> None:
+        """Refuse the request before it generates when a store it names is missing or
+        another workspace's (a 404, as the Vector Stores API answers for that id)."""
+        if isinstance(spec, FileSearch):
+            await self.knowledge.check_stores(workspace, spec.vector_store_ids)
+
     def recall(self, result: BuiltinResultPart) -> str:
         """An earlier search as the model read it: its queries and its numbered results
         (all of it is kept in the item), or why it failed."""
