@@ -304,6 +304,9 @@ class UpstreamEmbeddingModel(BaseModel):
     api_key_env: str | None = None
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
     max_connections: int = Field(default=16, ge=1, le=1024)
+    # The most texts one upstream request carries (Model Studio takes 10); the vector
+    # stores' longer lists go in several.
+    max_batch_rows: int = Field(default=10, ge=1, le=2048)
 
     @field_validator("url")
     @classmethod

@@ -124,6 +124,7 @@ def build_embeddings(
                     send_dimensions=model.send_dimensions,
                     timeout=model.timeout_seconds,
                     max_connections=model.max_connections,
+                    max_batch_rows=model.max_batch_rows,
                 )
     return EmbeddingModels(
         embedders,

@@ -198,3 +198,14 @@ async def test_no_texts_ask_nothing(
 ) -> None:
     assert (await make(closers, upstream.url).embed([])).vectors == ()
     assert upstream.bodies == []
+
+
+async def test_more_texts_than_a_request_takes_go_in_several(
+    upstream: FakeUpstream, closers: list[UpstreamEmbedder]
+) -> None:
+    texts = [f"text {i}" for i in range(23)]
+    result = await make(closers, upstream.url, max_batch_rows=10).embed(texts)
+    assert [len(body["input"]) for body in upstream.bodies] == [10, 10, 3]
+    assert [b for body in upstream.bodies for b in body["input"]] == texts
+    assert len(result.vectors) == 23 and result.tokens == 21  # 7 a request
+    assert [v[0] for v in result.vectors[9:12]] == [10.0, 1.0, 2.0]

@@ -51,7 +51,8 @@ class UpstreamEmbedder:
     (default: the same). `dimensions`: the length of the upstream's vectors; with
     `send_dimensions` it is also sent as the request's `dimensions` (for a model that
     gives several lengths, like Model Studio's text-embedding-v4). A vector of another
-    length is an upstream fault, never passed on."""
+    length is an upstream fault, never passed on. `max_batch_rows`: the most texts one
+    request carries (Model Studio takes 10); more are sent in several, one after another."""
 
     def __init__(
         self,
@@ -65,6 +66,7 @@ class UpstreamEmbedder:
         timeout: float = 60.0,
         connect_timeout: float = 10.0,
         max_connections: int = 16,
+        max_batch_rows: int = 10,
         transport: Transport | None = None,
     ) -> None:
         self._url = url.rstrip("/") + "/embeddings"
@@ -72,6 +74,9 @@ class UpstreamEmbedder:
         self._name = name or model
         self._dimensions = dimensions
         self._send_dimensions = send_dimensions
+        if max_batch_rows < 1:
+            raise ValueError("max_batch_rows must be at least 1")
+        self._max_batch_rows = max_batch_rows
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._transport = transport or AiohttpTransport(
             max_connections=max_connections,
@@ -87,8 +92,15 @@ class UpstreamEmbedder:
         return self._dimensions
 
     async def embed(self, texts: Sequence[str], use: EmbeddingUse = "passage") -> Embeddings:
-        if not texts:
-            return Embeddings(vectors=(), tokens=0)
+        vectors: list[tuple[float, ...]] = []
+        tokens = 0
+        for start in range(0, len(texts), self._max_batch_rows):
+            batch = await self._request(texts[start : start + self._max_batch_rows])
+            vectors.extend(batch.vectors)
+            tokens += batch.tokens
+        return Embeddings(vectors=tuple(vectors), tokens=tokens)
+
+    async def _request(self, texts: Sequence[str]) -> Embeddings:
         body: dict[str, Any] = {
             "model": self._upstream_model,
             "input": list(texts),
