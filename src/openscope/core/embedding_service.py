@@ -37,7 +37,7 @@ class EmbeddingsService(Protocol):
         texts: Sequence[str],
         *,
         dimensions: int | None = None,
-        use: EmbeddingUse = "query",
+        use: EmbeddingUse = "passage",
     ) -> Embeddings:
         """`texts` embedded by `model`, each vector `dimensions` long (None: the model's
         own length). `use`: how a model trained with both reads the texts."""

@@ -24,11 +24,17 @@ from openscope.core.errors import NotFound, OpenScopeError
 from openscope.engine import Engine, Route, Router, ToolLimits
 from openscope.engine.responses import Responses
 from openscope.engine.usage_writer import UsageWriter, keep_ledger
-from openscope.protocols import anthropic_messages, openai_chat, openai_responses
+from openscope.protocols import (
+    anthropic_messages,
+    openai_chat,
+    openai_embeddings,
+    openai_responses,
+)
 from openscope.protocols.http import ProtocolContext, ProtocolErrors, json_response, request_id_of
 from openscope.server.admin import ADMIN_PREFIX, AdminService, admin_router, admin_schema
 from openscope.server.auth import ApiKeyAuth
 from openscope.server.chores import Chores, shutdown_step
+from openscope.server.embeddings import build_embeddings
 from openscope.server.keys import LAST_USED_GRANULARITY
 from openscope.server.metrics import metrics_registry
 from openscope.server.observability import AccessLog, FanOut, Refusals, RequestMetrics
@@ -54,6 +60,8 @@ def errors_for(path: str) -> ProtocolErrors:
         return anthropic_messages.ERRORS
     if openai_responses.claims(path):
         return openai_responses.ERRORS
+    if openai_embeddings.claims(path):
+        return openai_embeddings.ERRORS
     return openai_chat.ERRORS
 
 
@@ -127,6 +135,7 @@ def create_app(
         else None
     )
     tool_runners = build_tool_runners(settings)
+    embeddings = build_embeddings(settings.embeddings)  # None when [embeddings] enabled = false
     tools = settings.tools
     engine = Engine(
         build_router(settings, catalog, built, loop_tools=frozenset(tool_runners)),
@@ -190,6 +199,8 @@ def create_app(
             await shutdown_step("writing the keys' last-used times", directory.write_last_used())
             await shutdown_step("stopping the engine", engine.close())
             await shutdown_step("closing the built-in tools", close_tool_runners(tool_runners))
+            if embeddings is not None:
+                await shutdown_step("closing the embedding models", embeddings.close())
             # after the engine: the last calls' records are queued by then
             await shutdown_step("writing the queued usage", usage_writer.close())
             if limits is not None:
@@ -209,6 +220,7 @@ def create_app(
     app.state.engine = engine
     app.state.store = store
     app.state.usage_writer = usage_writer
+    app.state.embeddings = embeddings
     app.state.ready = False
     if tracer is not None:
         app.add_middleware(TracingMiddleware, tracer=tracer)  # inside: the id is set first
@@ -223,6 +235,12 @@ def create_app(
     app.include_router(openai_chat.build_router(context))
     app.include_router(anthropic_messages.build_router(context))
     app.include_router(openai_responses.build_router(context))
+    if embeddings is not None:
+        app.include_router(
+            openai_embeddings.build_router(
+                embeddings, context.authenticate, settings.max_body_bytes
+            )
+        )
     if platform.enabled:
         admin = admin_router(AdminService(store, directory), ApiKeyAuth(directory, Scope.ADMIN))
         app.include_router(admin)

@@ -70,7 +70,7 @@ class EmbeddingModels:
         texts: Sequence[str],
         *,
         dimensions: int | None = None,
-        use: EmbeddingUse = "query",
+        use: EmbeddingUse = "passage",
     ) -> Embeddings:
         embedder = self.embedder(model)
         if not principal.may_call(model):

@@ -122,7 +122,7 @@ def test_one_text(client: TestClient, embedder: ScriptedEmbedder) -> None:
     assert len(result.data) == 1 and result.data[0].index == 0
     assert result.data[0].embedding == pytest.approx(list(embedder.vector("hello there")))
     assert (result.usage.prompt_tokens, result.usage.total_tokens) == (2, 2)
-    assert embedder.calls == [(["hello there"], "query")]
+    assert embedder.calls == [(["hello there"], "passage")]
 
 
 def test_a_batch_keeps_its_order(client: TestClient, embedder: ScriptedEmbedder) -> None:

@@ -74,7 +74,7 @@ def _encoding(value: str | None) -> EncodingFormat:
 
 def _use(value: str | None) -> EmbeddingUse:
     if value is None:
-        return "query"
+        return "passage"  # DashScope's default text_type is "document"
     use = _USES.get(value)
     if use is None:
         raise InvalidParameter(

@@ -24,5 +24,5 @@ class EmbeddingsRequest(BaseModel):
     # OpenAI's end-user id, for abuse monitoring; it changes nothing in the answer.
     user: StrictStr | None = None
     # DashScope's native `text_type`: "query" or "document", for models trained to read
-    # the two differently (E5 is); the compatible mode's default here is "query".
+    # the two differently (E5 is); absent, "document", as DashScope's own default.
     text_type: StrictStr | None = None
