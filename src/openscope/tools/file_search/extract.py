@@ -150,7 +150,10 @@ def _is_docx(content: bytes) -> bool:
 
 def _decode(content: bytes, *, partial: bool = False) -> str:
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return content.decode("utf-16", errors="strict" if not partial else "ignore")
+        try:
+            return content.decode("utf-16", errors="ignore" if partial else "strict")
+        except UnicodeDecodeError:
+            raise ExtractionFailed(IngestError.INVALID_FILE, "the UTF-16 text is broken") from None
     if b"\x00" in content:
         raise ExtractionFailed(IngestError.UNSUPPORTED_FILE, "binary content is not text")
     for encoding in TEXT_ENCODINGS:
