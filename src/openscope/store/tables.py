@@ -215,9 +215,7 @@ vector_stores = Table(
 vector_store_files = Table(
     "vector_store_files",
     metadata,
-    Column(
-        "store_id", String, ForeignKey("vector_stores.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("store_id", String, ForeignKey("vector_stores.id", ondelete="CASCADE"), nullable=False),
     Column("file_id", String, nullable=False, index=True),
     Column("created_at", BigInteger, nullable=False),
     Column("status", String, nullable=False),
@@ -239,9 +237,7 @@ file_batches = Table(
     "file_batches",
     metadata,
     Column("id", String, primary_key=True),
-    Column(
-        "store_id", String, ForeignKey("vector_stores.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("store_id", String, ForeignKey("vector_stores.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("cancelled", Boolean, nullable=False),
 )
@@ -250,9 +246,7 @@ chunks = Table(
     "chunks",
     metadata,
     Column("id", SEQ_TYPE, primary_key=True, autoincrement=True),
-    Column(
-        "store_id", String, ForeignKey("vector_stores.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("store_id", String, ForeignKey("vector_stores.id", ondelete="CASCADE"), nullable=False),
     Column("file_id", String, nullable=False),
     Column("position", Integer, nullable=False),
     Column("text", Text, nullable=False),

@@ -75,7 +75,9 @@ async def test_removed_chunks_and_stores_are_not_found(filled: ChunkIndex) -> No
 
 
 async def test_adding_a_chunk_again_replaces_it(filled: ChunkIndex) -> None:
-    await filled.add([IndexedChunk(3, "vs_a", "file-2", "zebra crossing", EMBEDDER.vector("zebra"))])
+    await filled.add(
+        [IndexedChunk(3, "vs_a", "file-2", "zebra crossing", EMBEDDER.vector("zebra"))]
+    )
     assert await search(filled, "zebra", mode="keyword") == [3]
     assert await search(filled, "travel", mode="keyword") == []
 

@@ -13,7 +13,9 @@ EMBEDDER = EmbedderMark("fake", 8)
 NOW = 1_800_000_000
 
 
-def a_file(file_id: str, workspace: str = "w1", *, created_at: int = NOW, **kw: object) -> StoredFile:
+def a_file(
+    file_id: str, workspace: str = "w1", *, created_at: int = NOW, **kw: object
+) -> StoredFile:
     return StoredFile(
         id=file_id,
         workspace=workspace,

@@ -9,9 +9,11 @@ import docx
 
 def pdf_with_text(*lines: str) -> bytes:
     """A one-page PDF whose text layer holds `lines` (Helvetica, ASCII)."""
-    stream = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(
-        f"({line.replace('(', '[').replace(')', ']')}) '" for line in lines
-    ) + " ET"
+    stream = (
+        "BT /F1 12 Tf 72 720 Td 14 TL "
+        + " ".join(f"({line.replace('(', '[').replace(')', ']')}) '" for line in lines)
+        + " ET"
+    )
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from openscope.core.knowledge import ChunkingStrategy
 from openscope.tools.file_search.chunking import chunk_text, split_units
 from tests.engine.knowledge.fake_embedder import FakeEmbedder, words
 
-PROSE = " ".join(f"Sentence number {i} talks about topic {i % 7} in plain words." for i in range(300))
+PROSE = " ".join(
+    f"Sentence number {i} talks about topic {i % 7} in plain words." for i in range(300)
+)
 
 
 def test_units_join_back_into_the_text_exactly() -> None:
-    text = "  Hello,   world!\n\n阿里云百炼X1手机的屏幕很大。 supercalifragilisticexpialidocious\tend "
+    text = (
+        "  Hello,   world!\n\n阿里云百炼X1手机的屏幕很大。 supercalifragilisticexpialidocious\tend "
+    )
     units = split_units(text)
     assert "".join(units) == text
     assert all(len(unit.strip()) <= 16 for unit in units)
@@ -37,7 +42,7 @@ async def test_each_chunk_overlaps_the_one_before_by_at_most_the_overlap() -> No
     embedder = FakeEmbedder()
     strategy = ChunkingStrategy(max_chunk_size_tokens=120, chunk_overlap_tokens=40)
     chunks = await chunk_text(PROSE, strategy, embedder.count_tokens)
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         shared = _shared(before.text, after.text)
         assert 30 <= len(words(shared)) <= 40
 

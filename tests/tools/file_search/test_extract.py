@@ -35,7 +35,9 @@ def test_html_keeps_the_article_and_drops_the_boilerplate() -> None:
 
 
 def test_pdf_text_layer() -> None:
-    content = pdf_with_text("The Orbital K7 drill has a 2.5 Ah battery.", "Charge it for 40 minutes.")
+    content = pdf_with_text(
+        "The Orbital K7 drill has a 2.5 Ah battery.", "Charge it for 40 minutes."
+    )
     text = extract_text("manual.pdf", content)
     assert "Orbital K7 drill has a 2.5 Ah battery" in text
     assert "Charge it for 40 minutes" in text
@@ -60,7 +62,10 @@ def test_unknown_extensions_are_sniffed() -> None:
 
 
 def test_binary_of_an_unknown_kind_is_unsupported() -> None:
-    assert failure("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR").code == IngestError.UNSUPPORTED_FILE
+    assert (
+        failure("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR").code
+        == IngestError.UNSUPPORTED_FILE
+    )
     assert failure("blob.bin", bytes(range(256))).code == IngestError.UNSUPPORTED_FILE
 
 
@@ -73,7 +78,10 @@ def test_a_file_that_is_not_what_its_extension_says_is_invalid() -> None:
 
 def test_text_that_is_no_known_encoding_is_invalid() -> None:
     assert failure("odd.txt", b"\xfe\xff\x81\x30\xff\xff\xfe").code == IngestError.INVALID_FILE
-    assert failure("latin.txt", "caf\xe9 cr\xe8me \xff".encode("latin-1")).code == IngestError.INVALID_FILE
+    assert (
+        failure("latin.txt", "caf\xe9 cr\xe8me \xff".encode("latin-1")).code
+        == IngestError.INVALID_FILE
+    )
 
 
 def test_a_file_without_text_is_invalid() -> None:
