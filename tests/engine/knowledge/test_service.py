@@ -435,3 +435,34 @@ async def test_bad_chunking_and_expiry_are_refused(service: KnowledgeService) ->
             file_ids=["file-missing"],
             chunking=ChunkingStrategy(),
         )
+
+
+async def test_deleting_a_store_deletes_its_chunks_not_its_files(
+    service: KnowledgeService, setup: Setup
+) -> None:
+    store = await ready_store(service, [("drill.md", DRILL, {})])
+    other = await ready_store(service, [("drill2.md", DRILL, {})])
+    await service.delete_store(ALICE, store.id)
+    with pytest.raises(NotFound):
+        await service.get_store(ALICE, store.id)
+    with pytest.raises(NotFound):
+        await service.search(ALICE, store.id, query("drill"))
+    assert (
+        len(
+            (
+                await service.list_files(ALICE, purpose=None, limit=9, order=Order.ASC, after=None)
+            ).data
+        )
+        == 2
+    )
+    assert (await service.search(ALICE, other.id, query("Orbital drill")))[
+        0
+    ].filename == "drill2.md"
+
+
+async def test_adding_files_counts_as_use(service: KnowledgeService, setup: Setup) -> None:
+    store = await ready_store(service, [])
+    setup.clock.now += 100
+    uploaded = await upload(service, "a.txt", b"words")
+    await service.add_file(ALICE, store.id, uploaded.id, attributes={}, chunking=ChunkingStrategy())
+    assert (await service.get_store(ALICE, store.id)).last_active_at == store.last_active_at + 100

@@ -32,7 +32,7 @@ from openscope.store.knowledge import chunks as ch
 from openscope.store.knowledge import files as fl
 from openscope.store.knowledge import store_files as sf
 from openscope.store.knowledge import vector_stores as vs
-from openscope.store.knowledge.records import EmbedderMark, NewVectorStore
+from openscope.store.knowledge.records import EmbedderMark, NewVectorStore, is_expired
 from openscope.store.knowledge.store_files import Claim
 from openscope.store.store import WRITE_OPTION
 
@@ -226,6 +226,7 @@ class KnowledgeStore:
         async with self._write() as conn:
             await _owned_store(conn, workspace, store_id, lock=True)
             await _check_files(conn, workspace, [file_id for file_id, _ in files])
+            await vs.touch_stores(conn, [store_id], now)
             if batch_id is not None:
                 await sf.insert_batch(conn, batch_id, store_id, now)
             unique = list(dict(files).items())
@@ -339,15 +340,14 @@ class KnowledgeStore:
             files: dict[str, dict[str, Attributes]] = {row["id"]: {} for row in rows}
             for store_id, file_id, attributes in await sf.completed_files(conn, list(files)):
                 files[store_id][file_id] = attributes
-            found = await vs.with_counts(conn, rows, now)
             return [
                 SearchableStore(
                     id=row["id"],
                     embedder=vs.embedder_of(row),
-                    expired=store.status == "expired",
+                    expired=is_expired(row, now),
                     files=files[row["id"]],
                 )
-                for row, store in zip(rows, found, strict=True)
+                for row in rows
             ]
 
     @_to_the_end

@@ -83,8 +83,8 @@ def store_row(store: NewVectorStore) -> dict[str, Any]:
 
 def store_from_row(row: RowMapping, counts: FileCounts, usage_bytes: int, now: int) -> VectorStore:
     days = row["expires_after_days"]
-    expires_at = None if days is None else row["last_active_at"] + days * DAY
-    if expires_at is not None and expires_at <= now:
+    expires_at = expiry_of(row)
+    if is_expired(row, now):
         status: Any = "expired"
     else:
         status = "in_progress" if counts.in_progress else "completed"
@@ -102,6 +102,17 @@ def store_from_row(row: RowMapping, counts: FileCounts, usage_bytes: int, now: i
         expires_after_days=days,
         expires_at=expires_at,
     )
+
+
+def expiry_of(row: RowMapping) -> int | None:
+    """When the store expires: `expires_after_days` after its last use (None: never)."""
+    days = row["expires_after_days"]
+    return None if days is None else int(row["last_active_at"]) + days * DAY
+
+
+def is_expired(row: RowMapping, now: int) -> bool:
+    expires_at = expiry_of(row)
+    return expires_at is not None and expires_at <= now
 
 
 def counts_of(statuses: Mapping[str, int]) -> FileCounts:

@@ -8,10 +8,12 @@ no spaces between words), each distinct unit is counted once, and units are pack
 by those counts. Units counted apart can sum to less than the whole (rarely, at a joint), so
 every chunk is then counted whole, and one over the limit is packed again with a budget
 smaller by its excess. A chunk is always a contiguous slice of the text, cut between units:
-nothing is rewritten, and overlaps repeat the text exactly."""
+nothing is rewritten, and overlaps repeat the text exactly. The CPU work (cutting, packing,
+joining) runs in a worker thread, so a long document never stalls the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -44,16 +46,18 @@ async def chunk_text(
     text: str, strategy: ChunkingStrategy, count_tokens: TokenCounter
 ) -> list[Chunk]:
     """The text's chunks, in order (none for a blank text)."""
-    units = split_units(text)
-    if not units or not text.strip():
+    if not text.strip():
         return []
+    units = await asyncio.to_thread(split_units, text)
     overhead = (await count_tokens([""]))[0]  # what the counter adds to any text
     sizes = await _unit_sizes(units, count_tokens, overhead)
     limit = strategy.max_chunk_size_tokens
     budgets: dict[int, int] = {}
     measured: dict[tuple[int, int], int] = {}
     for _ in range(MAX_ROUNDS):
-        spans = _pack(sizes, limit, strategy.chunk_overlap_tokens, budgets)
+        spans = await asyncio.to_thread(
+            _pack, sizes, limit, strategy.chunk_overlap_tokens, dict(budgets)
+        )
         await _measure(units, spans, count_tokens, overhead, measured)
         over = [(i, j) for i, j in spans if measured[i, j] > limit and j - i > 1]
         if not over:
@@ -61,17 +65,27 @@ async def chunk_text(
         for i, j in over:
             budget = budgets.get(i, limit)
             budgets[i] = min(budget - 1, budget - (measured[i, j] - limit))
+    return await asyncio.to_thread(_chunks, units, spans, measured)
+
+
+def _join(units: list[str], spans: list[tuple[int, int]]) -> list[str]:
+    return ["".join(units[i:j]) for i, j in spans]
+
+
+def _chunks(
+    units: list[str], spans: list[tuple[int, int]], measured: dict[tuple[int, int], int]
+) -> list[Chunk]:
     return [Chunk("".join(units[i:j]), measured[i, j]) for i, j in spans]
 
 
 async def _unit_sizes(units: list[str], count_tokens: TokenCounter, overhead: int) -> list[int]:
-    distinct = list(dict.fromkeys(units))
+    distinct = await asyncio.to_thread(lambda: list(dict.fromkeys(units)))
     size: dict[str, int] = {}
     for at in range(0, len(distinct), COUNT_BATCH):
         batch = distinct[at : at + COUNT_BATCH]
         for unit, counted in zip(batch, await count_tokens(batch), strict=True):
             size[unit] = max(0, counted - overhead)
-    return [size[unit] for unit in units]
+    return await asyncio.to_thread(lambda: [size[unit] for unit in units])
 
 
 def _pack(
@@ -108,6 +122,7 @@ async def _measure(
     new = [span for span in spans if span not in measured]
     for at in range(0, len(new), COUNT_BATCH):
         batch = new[at : at + COUNT_BATCH]
-        counts = await count_tokens(["".join(units[i:j]) for i, j in batch])
+        texts = await asyncio.to_thread(_join, units, batch)
+        counts = await count_tokens(texts)
         for span, counted in zip(batch, counts, strict=True):
             measured[span] = max(0, counted - overhead)

@@ -8,6 +8,7 @@ superuser, or pgvector's trusted install), and otherwise says what is missing.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -64,6 +65,8 @@ class PostgresChunkIndex(ChunkIndex):
     async def add(self, chunks: Sequence[IndexedChunk]) -> None:
         if not chunks:
             return
+        # the words and the vectors' text are CPU work: off the event loop
+        rows = await asyncio.to_thread(_rows, chunks)
         async with self._engine.begin() as conn:
             await conn.execute(
                 sql(
@@ -73,16 +76,7 @@ class PostgresChunkIndex(ChunkIndex):
                     " ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding,"
                     " terms = EXCLUDED.terms"
                 ),
-                [
-                    {
-                        "id": c.id,
-                        "store_id": c.store_id,
-                        "file_id": c.file_id,
-                        "embedding": _vector(c.vector),
-                        "terms": " ".join(terms(c.text)),
-                    }
-                    for c in chunks
-                ],
+                rows,
             )
 
     async def remove(self, chunk_ids: Sequence[int]) -> None:
@@ -133,6 +127,19 @@ class PostgresChunkIndex(ChunkIndex):
                 query, {**params, "match": " | ".join(words), "limit": limit}
             )
             return [int(i) for (i,) in result]
+
+
+def _rows(chunks: Sequence[IndexedChunk]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "store_id": c.store_id,
+            "file_id": c.file_id,
+            "embedding": _vector(c.vector),
+            "terms": " ".join(terms(c.text)),
+        }
+        for c in chunks
+    ]
 
 
 def _scope(
