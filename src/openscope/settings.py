@@ -361,6 +361,45 @@ class EmbeddingsSettings(BaseModel):
         return {name: LOCAL_EMBEDDING_MODEL for name in MODEL_STUDIO_EMBEDDING_MODELS}
 
 
+class KnowledgeSettings(BaseModel):
+    """Files, vector stores and file_search (the `[knowledge]` table). Uploaded bytes live in
+    `blob_dir`; the chunk index beside the database (an SQLite file in data_dir, or pgvector
+    in the PostgreSQL database, which must then have the extension)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # The embedding model of [embeddings] (a name or an alias) that vector stores embed
+    # their chunks and searches with; a store keeps the model it was made with.
+    embedding_model: str = LOCAL_EMBEDDING_MODEL
+    # An upload larger than this is refused.
+    max_file_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # The purposes an upload may name: OpenAI's, and Model Studio's `file-extract`.
+    purposes: list[str] = Field(
+        default_factory=lambda: [
+            "assistants",
+            "batch",
+            "fine-tune",
+            "vision",
+            "user_data",
+            "evals",
+            "file-extract",
+        ],
+        min_length=1,
+    )
+    # How long an upload without `expires_after` is kept; unset: until deleted.
+    file_retention_seconds: int | None = Field(default=None, ge=60)
+    # Where uploads' bytes live. Default: data_dir/files. Replicas must share it.
+    blob_dir: Path | None = None
+    # How long the ingestion worker holds a file before another replica may take it over.
+    lease_seconds: int = Field(default=120, ge=10, le=3600)
+    # Files ingested at once by one server, and chunks per call to the embedder.
+    ingest_concurrency: int = Field(default=2, ge=1, le=64)
+    embed_batch: int = Field(default=32, ge=1, le=1024)
+    # Seconds between sweeps of expired files.
+    sweep_interval_seconds: float = Field(default=600.0, gt=0, le=86_400, allow_inf_nan=False)
+
+
 def _default_backends() -> dict[str, BackendSettings]:
     return {EMBEDDED_BACKEND: BackendSettings(type="llamacpp")}
 
@@ -396,6 +435,7 @@ class Settings(BaseModel):
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
     embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
 
     @model_validator(mode="after")
     def _shared_state_is_whole(self) -> Settings:

@@ -28,6 +28,7 @@ from openscope.protocols import (
     anthropic_messages,
     openai_chat,
     openai_embeddings,
+    openai_files,
     openai_responses,
 )
 from openscope.protocols.http import ProtocolContext, ProtocolErrors, json_response, request_id_of
@@ -36,6 +37,7 @@ from openscope.server.auth import ApiKeyAuth
 from openscope.server.chores import Chores, shutdown_step
 from openscope.server.embeddings import build_embeddings
 from openscope.server.keys import LAST_USED_GRANULARITY
+from openscope.server.knowledge import build_knowledge_service
 from openscope.server.metrics import metrics_registry
 from openscope.server.observability import AccessLog, FanOut, Refusals, RequestMetrics
 from openscope.server.platform import build_key_directory, build_limits
@@ -62,6 +64,8 @@ def errors_for(path: str) -> ProtocolErrors:
         return openai_responses.ERRORS
     if openai_embeddings.claims(path):
         return openai_embeddings.ERRORS
+    if openai_files.claims(path):
+        return openai_files.ERRORS
     return openai_chat.ERRORS
 
 
@@ -134,8 +138,9 @@ def create_app(
         if platform.enabled
         else None
     )
-    tool_runners = build_tool_runners(settings)
     embeddings = build_embeddings(settings.embeddings)  # None when [embeddings] enabled = false
+    knowledge = build_knowledge_service(settings, store, embeddings)
+    tool_runners = build_tool_runners(settings, knowledge=knowledge)
     tools = settings.tools
     engine = Engine(
         build_router(settings, catalog, built, loop_tools=frozenset(tool_runners)),
@@ -161,6 +166,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await migrate(store.engine)
+        if knowledge is not None:
+            await knowledge.start()  # opens its index: stops here without pgvector
         await engine.start()
         lower_serving_priority(settings.serving_nice)
         chores = Chores()
@@ -177,6 +184,12 @@ def create_app(
                 store, retention_days=platform.usage_retention_days, now=time.time()
             ),
         )
+        if knowledge is not None:
+            chores.every(
+                settings.knowledge.sweep_interval_seconds,
+                "knowledge: expired files",
+                knowledge.sweep_expired_files,
+            )
         if tool_runners:
             chores.every(
                 EXPIRY_INTERVAL_SECONDS,
@@ -199,6 +212,8 @@ def create_app(
             await shutdown_step("writing the keys' last-used times", directory.write_last_used())
             await shutdown_step("stopping the engine", engine.close())
             await shutdown_step("closing the built-in tools", close_tool_runners(tool_runners))
+            if knowledge is not None:  # before the embedder its worker uses, and the store
+                await shutdown_step("closing the vector stores", knowledge.aclose())
             if embeddings is not None:
                 await shutdown_step("closing the embedding models", embeddings.close())
             # after the engine: the last calls' records are queued by then
@@ -221,6 +236,7 @@ def create_app(
     app.state.store = store
     app.state.usage_writer = usage_writer
     app.state.embeddings = embeddings
+    app.state.knowledge = knowledge
     app.state.ready = False
     if tracer is not None:
         app.add_middleware(TracingMiddleware, tracer=tracer)  # inside: the id is set first
@@ -235,6 +251,15 @@ def create_app(
     app.include_router(openai_chat.build_router(context))
     app.include_router(anthropic_messages.build_router(context))
     app.include_router(openai_responses.build_router(context))
+    if knowledge is not None:
+        app.include_router(
+            openai_files.build_router(
+                context,
+                knowledge,
+                knowledge,
+                max_file_bytes=settings.knowledge.max_file_bytes,
+            )
+        )
     if embeddings is not None:
         app.include_router(
             openai_embeddings.build_router(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -175,4 +177,79 @@ rollup_marks = Table(
     metadata,
     Column("name", String, primary_key=True),
     Column("seq", SEQ_TYPE, nullable=False),
+)
+
+# Files and vector stores (core.knowledge). A file's bytes live in a blob store, not here;
+# a vector store's chunks are here, their vectors and keyword index in the chunk index.
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("workspace", String, nullable=False),
+    Column("filename", String, nullable=False),
+    Column("purpose", String, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True, index=True),
+    Index(None, "workspace", "created_at"),
+)
+
+vector_stores = Table(
+    "vector_stores",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("workspace", String, nullable=False),
+    Column("name", String, nullable=True),
+    Column("description", String, nullable=True),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_active_at", BigInteger, nullable=False),
+    Column("expires_after_days", Integer, nullable=True),
+    # the embedder its vectors came from: searching or adding with another is refused
+    Column("embedder_model", String, nullable=False),
+    Column("embedder_dims", Integer, nullable=False),
+    Index(None, "workspace", "created_at"),
+)
+
+vector_store_files = Table(
+    "vector_store_files",
+    metadata,
+    Column("store_id", String, ForeignKey("vector_stores.id", ondelete="CASCADE"), nullable=False),
+    Column("file_id", String, nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("status", String, nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("max_chunk_size_tokens", Integer, nullable=False),
+    Column("chunk_overlap_tokens", Integer, nullable=False),
+    Column("usage_bytes", BigInteger, nullable=False),
+    Column("last_error_code", String, nullable=True),
+    Column("last_error_message", String, nullable=True),
+    Column("batch_id", String, nullable=True, index=True),
+    # the ingestion worker's lease (epoch seconds): an in_progress file whose lease ran
+    # out (its worker died) is claimed again by any replica
+    Column("claimed_until", BigInteger, nullable=True),
+    PrimaryKeyConstraint("store_id", "file_id"),
+    Index(None, "status", "claimed_until"),
+)
+
+file_batches = Table(
+    "file_batches",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("store_id", String, ForeignKey("vector_stores.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("cancelled", Boolean, nullable=False),
+)
+
+chunks = Table(
+    "chunks",
+    metadata,
+    Column("id", SEQ_TYPE, primary_key=True, autoincrement=True),
+    Column("store_id", String, ForeignKey("vector_stores.id", ondelete="CASCADE"), nullable=False),
+    Column("file_id", String, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("tokens", Integer, nullable=False),
+    Index(None, "store_id", "file_id", "position"),
 )

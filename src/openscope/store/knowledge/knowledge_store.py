@@ -1,0 +1,425 @@
+"""The knowledge store: files, vector stores, the files attached to them, batches and
+chunks, over the store's SQLAlchemy engine. Every method is one transaction, begun the way
+`Store` begins them (BEGIN IMMEDIATE for writers on SQLite), and finishes even when its
+caller is cancelled (see `store.store.finishes_even_if_cancelled`). Everything is scoped by
+workspace: another workspace's ids are unknown here."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from openscope.core.errors import NotFound
+from openscope.core.knowledge import (
+    Attributes,
+    ChunkingStrategy,
+    FileBatch,
+    FileStatus,
+    IngestError,
+    StoredFile,
+    VectorStore,
+    VectorStoreFile,
+)
+from openscope.core.state import Order
+from openscope.store.knowledge import chunks as ch
+from openscope.store.knowledge import files as fl
+from openscope.store.knowledge import store_files as sf
+from openscope.store.knowledge import vector_stores as vs
+from openscope.store.knowledge.records import EmbedderMark, NewVectorStore, is_expired
+from openscope.store.knowledge.store_files import Claim
+from openscope.store.store import WRITE_OPTION
+
+log = logging.getLogger("openscope.store.knowledge")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _to_the_end(
+    method: Callable[Concatenate[KnowledgeStore, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[KnowledgeStore, P], Coroutine[Any, Any, T]]:
+    async def run(self: KnowledgeStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        task = asyncio.ensure_future(method(self, *args, **kwargs))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():
+                self._finishing.add(task)
+                task.add_done_callback(self._finished_after_cancel)
+            raise
+
+    return functools.update_wrapper(run, method)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchableStore:
+    """A store about to be searched: its embedder, whether it expired, and its completed
+    files (file id -> attributes)."""
+
+    id: str
+    embedder: EmbedderMark
+    expired: bool
+    files: Mapping[str, Attributes]
+
+
+class KnowledgeStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._finishing: set[asyncio.Task[Any]] = set()
+
+    async def close(self, *, finish_timeout: float = 10.0) -> None:
+        """Wait for the transactions cancelled callers left running (the engine is the
+        store's: closing it is the store's business)."""
+        if self._finishing:
+            await asyncio.wait(self._finishing, timeout=finish_timeout)
+
+    def _finished_after_cancel(self, task: asyncio.Task[Any]) -> None:
+        self._finishing.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("a knowledge transaction whose caller left failed: %r", error)
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as conn:
+            await conn.execution_options(**{WRITE_OPTION: True})
+            async with conn.begin():
+                yield conn
+
+    # Files
+
+    @_to_the_end
+    async def add_file(self, file: StoredFile) -> None:
+        async with self._write() as conn:
+            await fl.insert_file(conn, file)
+
+    @_to_the_end
+    async def get_file(self, workspace: str, file_id: str) -> StoredFile | None:
+        async with self._read() as conn:
+            return await fl.get_file(conn, workspace, file_id)
+
+    @_to_the_end
+    async def list_files(
+        self, workspace: str, *, purpose: str | None, limit: int, order: Order, after: str | None
+    ) -> tuple[list[StoredFile], bool]:
+        async with self._read() as conn:
+            return await fl.list_files(
+                conn, workspace, purpose=purpose, limit=limit, order=order, after=after
+            )
+
+    @_to_the_end
+    async def delete_file(self, workspace: str, file_id: str) -> list[int] | None:
+        """Delete the file and take it out of every store holding it; the ids of the
+        chunks it had (for the index), or None if the workspace has no such file."""
+        async with self._write() as conn:
+            if not await fl.delete_file(conn, workspace, file_id):
+                return None
+            removed: list[int] = []
+            for store_id in await sf.stores_holding(conn, file_id):
+                removed += await ch.delete_chunks(conn, store_id, file_id)
+            await sf.detach_everywhere(conn, file_id)
+            return removed
+
+    @_to_the_end
+    async def expired_files(self, now: int, limit: int) -> list[StoredFile]:
+        async with self._read() as conn:
+            return await fl.expired_files(conn, now, limit)
+
+    # Vector stores
+
+    @_to_the_end
+    async def create_store(
+        self,
+        store: NewVectorStore,
+        file_ids: Sequence[str],
+        chunking: ChunkingStrategy,
+        now: int,
+    ) -> VectorStore:
+        async with self._write() as conn:
+            await _check_files(conn, store.workspace, file_ids)
+            await vs.insert_store(conn, store)
+            if file_ids:
+                files: list[tuple[str, Attributes]] = [(f, {}) for f in dict.fromkeys(file_ids)]
+                await sf.attach_files(conn, store.id, files, chunking, batch_id=None, now=now)
+            created = await vs.get_store(conn, store.workspace, store.id, now)
+            assert created is not None
+            return created
+
+    @_to_the_end
+    async def get_store(self, workspace: str, store_id: str, now: int) -> VectorStore | None:
+        async with self._read() as conn:
+            return await vs.get_store(conn, workspace, store_id, now)
+
+    @_to_the_end
+    async def store_embedder(self, workspace: str, store_id: str) -> EmbedderMark | None:
+        async with self._read() as conn:
+            row = await vs.store_row_of(conn, workspace, store_id)
+            return None if row is None else vs.embedder_of(row)
+
+    @_to_the_end
+    async def update_store(
+        self, workspace: str, store_id: str, values: Mapping[str, Any], now: int
+    ) -> VectorStore | None:
+        """Set the columns in `values` (name, metadata, expires_after_days); the store as
+        it is then, or None if the workspace has no such store."""
+        async with self._write() as conn:
+            if not await vs.update_store(conn, workspace, store_id, values):
+                return None
+            return await vs.get_store(conn, workspace, store_id, now)
+
+    @_to_the_end
+    async def delete_store(self, workspace: str, store_id: str) -> bool:
+        """Delete the store with its files' attachments, batches and chunks."""
+        async with self._write() as conn:
+            return await vs.delete_store(conn, workspace, store_id)
+
+    @_to_the_end
+    async def list_stores(
+        self,
+        workspace: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
+        before: str | None,
+        now: int,
+    ) -> tuple[list[VectorStore], bool]:
+        async with self._read() as conn:
+            return await vs.list_stores(
+                conn, workspace, limit=limit, order=order, after=after, before=before, now=now
+            )
+
+    @_to_the_end
+    async def touch_stores(self, store_ids: Sequence[str], now: int) -> None:
+        async with self._write() as conn:
+            await vs.touch_stores(conn, store_ids, now)
+
+    # Files in vector stores
+
+    @_to_the_end
+    async def attach_files(
+        self,
+        workspace: str,
+        store_id: str,
+        files: Sequence[tuple[str, Attributes]],
+        chunking: ChunkingStrategy,
+        *,
+        batch_id: str | None,
+        now: int,
+    ) -> list[VectorStoreFile]:
+        """Attach the workspace's files to its store, in progress (and, with `batch_id`,
+        create that batch). Raises NotFound for a missing store or file."""
+        async with self._write() as conn:
+            await _owned_store(conn, workspace, store_id, lock=True)
+            await _check_files(conn, workspace, [file_id for file_id, _ in files])
+            await vs.touch_stores(conn, [store_id], now)
+            if batch_id is not None:
+                await sf.insert_batch(conn, batch_id, store_id, now)
+            unique = list(dict(files).items())
+            await sf.attach_files(conn, store_id, unique, chunking, batch_id=batch_id, now=now)
+            attached = []
+            for file_id, _ in unique:
+                got = await sf.get_store_file(conn, store_id, file_id)
+                assert got is not None
+                attached.append(got)
+            return attached
+
+    @_to_the_end
+    async def get_store_file(
+        self, workspace: str, store_id: str, file_id: str
+    ) -> VectorStoreFile | None:
+        async with self._read() as conn:
+            if await vs.store_row_of(conn, workspace, store_id) is None:
+                return None
+            return await sf.get_store_file(conn, store_id, file_id)
+
+    @_to_the_end
+    async def set_attributes(
+        self, workspace: str, store_id: str, file_id: str, attributes: Attributes
+    ) -> VectorStoreFile | None:
+        async with self._write() as conn:
+            if await vs.store_row_of(conn, workspace, store_id) is None:
+                return None
+            if not await sf.set_attributes(conn, store_id, file_id, attributes):
+                return None
+            return await sf.get_store_file(conn, store_id, file_id)
+
+    @_to_the_end
+    async def detach_file(self, workspace: str, store_id: str, file_id: str) -> list[int] | None:
+        """Take the file out of the store; its chunk ids (for the index), or None if the
+        store or the file in it is missing."""
+        async with self._write() as conn:
+            if await vs.store_row_of(conn, workspace, store_id) is None:
+                return None
+            if not await sf.detach_file(conn, store_id, file_id):
+                return None
+            return await ch.delete_chunks(conn, store_id, file_id)
+
+    @_to_the_end
+    async def list_store_files(
+        self,
+        workspace: str,
+        store_id: str,
+        *,
+        status: FileStatus | None,
+        batch_id: str | None,
+        limit: int,
+        order: Order,
+        after: str | None,
+        before: str | None,
+    ) -> tuple[list[VectorStoreFile], bool]:
+        async with self._read() as conn:
+            await _owned_store(conn, workspace, store_id)
+            if batch_id is not None and await sf.get_batch(conn, store_id, batch_id) is None:
+                raise NotFound(f"No file batch found with id '{batch_id}'.")
+            return await sf.list_store_files(
+                conn,
+                store_id,
+                status=status,
+                batch_id=batch_id,
+                limit=limit,
+                order=order,
+                after=after,
+                before=before,
+            )
+
+    @_to_the_end
+    async def file_texts(
+        self, workspace: str, store_id: str, file_id: str
+    ) -> tuple[str, ...] | None:
+        async with self._read() as conn:
+            if await vs.store_row_of(conn, workspace, store_id) is None:
+                return None
+            if await sf.get_store_file(conn, store_id, file_id) is None:
+                return None
+            return await ch.file_texts(conn, store_id, file_id)
+
+    @_to_the_end
+    async def get_batch(self, workspace: str, store_id: str, batch_id: str) -> FileBatch | None:
+        async with self._read() as conn:
+            if await vs.store_row_of(conn, workspace, store_id) is None:
+                return None
+            return await sf.get_batch(conn, store_id, batch_id)
+
+    @_to_the_end
+    async def cancel_batch(self, workspace: str, store_id: str, batch_id: str) -> FileBatch | None:
+        async with self._write() as conn:
+            if await vs.store_row_of(conn, workspace, store_id) is None:
+                return None
+            if await sf.get_batch(conn, store_id, batch_id) is None:
+                return None
+            await sf.cancel_batch(conn, store_id, batch_id)
+            return await sf.get_batch(conn, store_id, batch_id)
+
+    # Search
+
+    @_to_the_end
+    async def searchable(
+        self, workspace: str, store_ids: Sequence[str], now: int
+    ) -> list[SearchableStore]:
+        """The stores (in the order named) with their completed files; NotFound names the
+        first store the workspace does not have."""
+        async with self._read() as conn:
+            rows = []
+            for store_id in dict.fromkeys(store_ids):
+                rows.append(await _owned_store(conn, workspace, store_id))
+            files: dict[str, dict[str, Attributes]] = {row["id"]: {} for row in rows}
+            for store_id, file_id, attributes in await sf.completed_files(conn, list(files)):
+                files[store_id][file_id] = attributes
+            return [
+                SearchableStore(
+                    id=row["id"],
+                    embedder=vs.embedder_of(row),
+                    expired=is_expired(row, now),
+                    files=files[row["id"]],
+                )
+                for row in rows
+            ]
+
+    @_to_the_end
+    async def chunks_by_id(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
+        async with self._read() as conn:
+            return await ch.chunks_by_id(conn, ids)
+
+    @_to_the_end
+    async def filenames(self, file_ids: Sequence[str]) -> dict[str, str]:
+        async with self._read() as conn:
+            return await fl.filenames(conn, file_ids)
+
+    # The ingestion worker
+
+    @_to_the_end
+    async def claim_files(self, now: int, lease_seconds: int, limit: int) -> list[Claim]:
+        async with self._write() as conn:
+            return await sf.claim_files(conn, now, lease_seconds, limit)
+
+    @_to_the_end
+    async def renew(self, claim: Claim, lease: int) -> bool:
+        async with self._write() as conn:
+            return await sf.renew(conn, claim, lease)
+
+    @_to_the_end
+    async def replace_chunks(
+        self, claim: Claim, texts: Sequence[tuple[str, int]]
+    ) -> tuple[list[int], list[int]] | None:
+        """Replace the claimed file's chunks with `texts` (text, tokens): (the old ids, the
+        new ids), or None if the claim is no longer held (nothing changes)."""
+        async with self._write() as conn:
+            if not await sf.holds(conn, claim):
+                return None
+            old = await ch.delete_chunks(conn, claim.store_id, claim.file_id)
+            new = await ch.insert_chunks(conn, claim.store_id, claim.file_id, texts)
+            return old, new
+
+    @_to_the_end
+    async def clear_chunks(self, claim: Claim) -> list[int] | None:
+        """Delete the claimed file's chunks (a retry starts clean); their ids, or None if
+        the claim is no longer held."""
+        async with self._write() as conn:
+            if not await sf.holds(conn, claim):
+                return None
+            return await ch.delete_chunks(conn, claim.store_id, claim.file_id)
+
+    @_to_the_end
+    async def drop_chunks(self, ids: Sequence[int]) -> None:
+        async with self._write() as conn:
+            await ch.delete_chunk_ids(conn, ids)
+
+    @_to_the_end
+    async def complete(self, claim: Claim, usage_bytes: int) -> bool:
+        async with self._write() as conn:
+            return await sf.complete(conn, claim, usage_bytes)
+
+    @_to_the_end
+    async def fail(self, claim: Claim, code: IngestError, message: str) -> bool:
+        async with self._write() as conn:
+            return await sf.fail(conn, claim, code, message)
+
+
+async def _owned_store(
+    conn: AsyncConnection, workspace: str, store_id: str, *, lock: bool = False
+) -> Any:
+    row = await vs.store_row_of(conn, workspace, store_id, lock=lock)
+    if row is None:
+        raise NotFound(f"No vector store found with id '{store_id}'.")
+    return row
+
+
+async def _check_files(conn: AsyncConnection, workspace: str, file_ids: Sequence[str]) -> None:
+    for file_id in dict.fromkeys(file_ids):
+        if await fl.get_file(conn, workspace, file_id) is None:
+            raise NotFound(f"No file found with id '{file_id}'.", param="file_id")
