@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import pytest
 
@@ -9,6 +10,8 @@ from openscope.core.knowledge import (
     ChunkingStrategy,
     Comparison,
     Compound,
+    Embeddings,
+    EmbeddingUse,
     FileStatus,
     IngestError,
     SearchQuery,
@@ -377,6 +380,41 @@ async def test_a_crashed_worker_file_is_resumed_after_its_lease(
     ).status == FileStatus.COMPLETED
     assert not await knowledge.complete(crashed, 1)  # the dead worker's claim is void
     assert (await service.search(ALICE, store.id, query("Orbital drill")))[0].filename == "drill.md"
+
+
+class StuckEmbedder(FakeEmbedder):
+    """Embeds passages only once `go` is set: a worker stopped meanwhile is mid-file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def embed(self, texts: Sequence[str], use: EmbeddingUse = "passage") -> Embeddings:
+        if use == "passage":
+            self.embedding.set()
+            await self.go.wait()
+        return await super().embed(texts, use)
+
+
+async def test_a_stopped_worker_gives_its_files_back_at_once(setup: Setup) -> None:
+    stuck = StuckEmbedder()
+    stopping = await setup.service(stuck)
+    store = await ready_store(stopping, [])
+    uploaded = await upload(stopping, "drill.md", DRILL)
+    await stopping.add_file(
+        ALICE, store.id, uploaded.id, attributes={}, chunking=ChunkingStrategy(100, 20)
+    )
+    await stopping.start()
+    await asyncio.wait_for(stuck.embedding.wait(), 10)
+    await stopping.worker.aclose()  # a server stopping mid-file, its lease far from over
+    restarted = await setup.service(FakeEmbedder(stuck.model, stuck.dimensions))
+    try:
+        assert await restarted.worker.run_once() == 1  # taken at once, not after the lease
+    finally:
+        await restarted.worker.aclose()
+    done = await restarted.get_store_file(ALICE, store.id, uploaded.id)
+    assert done.status == FileStatus.COMPLETED
 
 
 async def test_the_background_worker_ingests_on_its_own(service: KnowledgeService) -> None:

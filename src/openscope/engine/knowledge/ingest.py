@@ -55,18 +55,30 @@ class IngestionWorker:
         self._clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # The claims being worked on, each at its latest lease (renewals replace them), by
+        # (store, file): a failure is recorded, and a stop releases them, under the lease
+        # the store now holds.
+        self._held: dict[tuple[str, str], Claim] = {}
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="knowledge-ingestion")
 
     async def aclose(self) -> None:
-        """Stop; files being ingested keep their lease and are taken over when it ends."""
+        """Stop, and release the files being ingested, so that the next server (this one
+        restarted, or another replica) takes them at once instead of when their leases
+        end. A worker that dies without stopping leaves its leases to run out."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        held, self._held = list(self._held.values()), {}
+        for claim in held:
+            try:
+                await self._store.release(claim)
+            except Exception:
+                log.exception("releasing file %s of store %s", claim.file_id, claim.store_id)
 
     def wake(self) -> None:
         """New work: look now instead of at the next poll."""
@@ -95,16 +107,21 @@ class IngestionWorker:
         return len(claims)
 
     async def ingest(self, claim: Claim) -> None:
+        key = (claim.store_id, claim.file_id)
+        self._held[key] = claim
         try:
             await self._ingest(claim)
+        except asyncio.CancelledError:
+            raise  # stopping: the claim stays held, for `aclose` to release
         except LostClaim:
             log.info("file %s of store %s: claim lost", claim.file_id, claim.store_id)
         except ExtractionFailed as failure:
-            await self._store.fail(claim, failure.code, failure.message)
+            await self._store.fail(self._held.get(key, claim), failure.code, failure.message)
         except Exception as error:
             log.exception("ingesting file %s of store %s failed", claim.file_id, claim.store_id)
             message = error.message if isinstance(error, OpenScopeError) else "ingestion failed"
-            await self._store.fail(claim, IngestError.SERVER_ERROR, message)
+            await self._store.fail(self._held.get(key, claim), IngestError.SERVER_ERROR, message)
+        self._held.pop(key, None)
 
     async def _ingest(self, claim: Claim) -> None:
         mine = EmbedderMark(self._embedder.model, self._embedder.dimensions)
@@ -163,4 +180,6 @@ class IngestionWorker:
         lease = max(now + self._limits.lease_seconds, claim.lease + 1)
         if not await self._store.renew(claim, lease):
             raise LostClaim
-        return dataclasses.replace(claim, lease=lease)
+        renewed = dataclasses.replace(claim, lease=lease)
+        self._held[(claim.store_id, claim.file_id)] = renewed
+        return renewed

@@ -373,6 +373,12 @@ class KnowledgeStore:
             return await sf.renew(conn, claim, lease)
 
     @_to_the_end
+    async def release(self, claim: Claim) -> bool:
+        """Give a claimed file back (a stopping worker): False if it was no longer held."""
+        async with self._write() as conn:
+            return await sf.release(conn, claim)
+
+    @_to_the_end
     async def replace_chunks(
         self, claim: Claim, texts: Sequence[tuple[str, int]]
     ) -> tuple[list[int], list[int]] | None:

@@ -280,6 +280,12 @@ async def renew(conn: AsyncConnection, claim: Claim, lease: int) -> bool:
     return result.rowcount > 0
 
 
+async def release(conn: AsyncConnection, claim: Claim) -> bool:
+    """Give the file back, still in progress, for any worker to claim at once."""
+    result = await conn.execute(update(vsf).where(_held(claim)).values(claimed_until=None))
+    return result.rowcount > 0
+
+
 async def complete(conn: AsyncConnection, claim: Claim, usage_bytes: int) -> bool:
     result = await conn.execute(
         update(vsf)
