@@ -241,6 +241,33 @@ class CodeInterpreterSettings(BaseModel):
     max_containers_per_workspace: int = Field(default=8, ge=1, le=10_000)
 
 
+class McpSettings(BaseModel):
+    """The `mcp` tool (Responses' `{"type": "mcp", "server_url": ...}`): the server lists
+    and calls the tools of the MCP servers a request names, over SSE or Streamable HTTP.
+    The `[tools.mcp]` table. A server's address must pass the web fetcher's rules:
+    loopback, private, link-local (cloud metadata), CGNAT, multicast and reserved
+    addresses are refused unless listed in `allow_networks`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    # Addresses or CIDRs reachable despite the SSRF guard, e.g. ["10.1.2.0/24"] for MCP
+    # servers on an intranet. Every other private address stays refused.
+    allow_networks: list[str] = Field(default_factory=list)
+    # Seconds to connect to a server and finish the MCP handshake.
+    connect_timeout_seconds: float = Field(default=10.0, gt=0, le=120, allow_inf_nan=False)
+    # Seconds one listing or one tool call may take once connected (past it the model
+    # reads that the call failed).
+    call_timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
+    # Characters of a tool's output the model reads at most (longer output is cut).
+    max_output_chars: int = Field(default=20_000, ge=1_000, le=1_000_000)
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks_parse(cls, entries: list[str]) -> list[str]:
+        return WebExtractorSettings._networks_parse(entries)
+
+
 class ToolsSettings(BaseModel):
     """The server's built-in tools (the `[tools]` table). Each is off until configured."""
 
@@ -249,6 +276,7 @@ class ToolsSettings(BaseModel):
     web_search: WebSearchSettings | None = None
     web_extractor: WebExtractorSettings = Field(default_factory=WebExtractorSettings)
     code_interpreter: CodeInterpreterSettings = Field(default_factory=CodeInterpreterSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
     # How far the tool loop goes for one request: model turns that ran tools, one tool
     # run's seconds (past it the model reads that the run failed; keep it above the code
     # interpreter's `timeout_seconds`, whose own failure keeps the cell's logs), and all

@@ -176,16 +176,50 @@ class FileSearch:
     kind: BuiltinToolKind = field(default=BuiltinToolKind.FILE_SEARCH, init=False)
 
 
+# Model Studio: "Maximum 10 MCP servers" in one request (builtin-tools.md §3.7).
+MAX_MCP_SERVERS = 10
+# How a request reaches an MCP server: Model Studio's "sse" (its only one), and the MCP
+# specification's newer Streamable HTTP transport, named as the SDKs name it.
+MCP_PROTOCOLS = ("sse", "streamable_http")
+
+
+@dataclass(frozen=True, slots=True)
+class McpApprovalPolicy:
+    """Which of a server's tools need the client's approval before they run (OpenAI's
+    `require_approval`). `default`: whether a tool named in neither list needs it;
+    `always` / `never`: tool names that always / never need it. The default policy
+    (nothing needs approval) is Model Studio's, which has no approvals and calls the
+    tools at once; OpenAI's own default, "always", must be asked for."""
+
+    default: bool = False
+    always: tuple[str, ...] = ()
+    never: tuple[str, ...] = ()
+
+    def needed(self, tool: str) -> bool:
+        if tool in self.never:
+            return False
+        return tool in self.always or self.default
+
+
 @dataclass(frozen=True, slots=True)
 class Mcp:
-    """Call the tools of a remote MCP server."""
+    """Call the tools of a remote MCP server. `server_protocol`: one of `MCP_PROTOCOLS`.
+    `headers` go to the server with every request and are never kept with the turn nor
+    shown in a repr (they may carry its credentials). `allowed_tools`: the server's tools
+    the model is offered (None: all of them). The server's tools are offered to the model
+    as functions named `<server_label>-<tool>` (Model Studio's names)."""
 
     server_label: str
     server_url: str
     server_protocol: str = "sse"
     server_description: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    allowed_tools: tuple[str, ...] | None = None
+    require_approval: McpApprovalPolicy = field(default_factory=McpApprovalPolicy)
     kind: BuiltinToolKind = field(default=BuiltinToolKind.MCP, init=False)
+
+    def allows(self, tool: str) -> bool:
+        return self.allowed_tools is None or tool in self.allowed_tools
 
 
 BuiltinTool = WebSearch | WebExtractor | CodeInterpreter | ImageSearch | FileSearch | Mcp

@@ -5,7 +5,8 @@ Only what is configured is built (nothing by default): web search from
 has image results (SearXNG's images category, the local index's images; `image_search`
 runs only for routes whose backend sees images); the extractor with
 `[tools.web_extractor] enabled` (settings refuse it without web search, which Model Studio
-requires beside it), the code interpreter with `[tools.code_interpreter] enabled`. The
+requires beside it), the code interpreter with `[tools.code_interpreter] enabled`, the MCP
+client with `[tools.mcp] enabled`. The
 lifespan closes them with `close_tool_runners` and has the chores call `expire_idle_tools`
 every `EXPIRY_INTERVAL_SECONDS`.
 """
@@ -23,6 +24,7 @@ from openscope.core.tool_runner import BuiltinToolRunner
 from openscope.server.chores import shutdown_step
 from openscope.settings import (
     CodeInterpreterSettings,
+    McpSettings,
     Settings,
     SettingsError,
     WebExtractorSettings,
@@ -30,6 +32,7 @@ from openscope.settings import (
 )
 from openscope.tools.code_interpreter import CodeInterpreterRunner, Containers, SandboxPolicy
 from openscope.tools.fetch import Fetcher, FetchPolicy, networks
+from openscope.tools.mcp import McpPolicy, McpToolRunner
 from openscope.tools.web_extractor import OutputLimits, WebExtractor, WebExtractorRunner
 from openscope.tools.web_search import (
     ImageSearchProvider,
@@ -78,7 +81,19 @@ def build_tool_runners(settings: Settings) -> ToolRunners:
         runners[BuiltinToolKind.CODE_INTERPRETER] = _code_interpreter(
             tools.code_interpreter, settings.data_dir
         )
+    if tools.mcp.enabled:
+        runners[BuiltinToolKind.MCP] = _mcp(tools.mcp)
     return runners
+
+
+def _mcp(config: McpSettings) -> McpToolRunner:
+    policy = McpPolicy(
+        connect_timeout=config.connect_timeout_seconds,
+        call_timeout=config.call_timeout_seconds,
+        allow=networks(*config.allow_networks),
+        max_output_chars=config.max_output_chars,
+    )
+    return McpToolRunner(policy)
 
 
 def _search_provider(config: WebSearchSettings, data_dir: Path) -> SearchProvider:

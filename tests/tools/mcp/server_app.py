@@ -1,0 +1,43 @@
+"""A real MCP server for the tests (the `mcp` SDK's MCPServer), run as a subprocess:
+`python server_app.py <sse|streamable-http> <port>`, listening on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from mcp.server.mcpserver import Context, MCPServer
+
+server = MCPServer("openscope-test")
+
+
+@server.tool(description="Add two integers.")
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@server.tool(description="The weather in a city.")
+def weather(city: str) -> str:
+    return f"{city}: sunny, 25 C"
+
+
+@server.tool(description="Always fails.")
+def boom() -> str:
+    raise ValueError("the tool broke")
+
+
+@server.tool(description="Never answers.")
+async def hang() -> str:
+    await asyncio.sleep(3600)
+    return "never"
+
+
+@server.tool(description="The Authorization header this call came with.")
+def whoami(ctx: Context) -> str:
+    headers = ctx.headers or {}
+    return headers.get("authorization", "(none)")
+
+
+if __name__ == "__main__":
+    transport, port = sys.argv[1], int(sys.argv[2])
+    server.run(transport, host="127.0.0.1", port=port)  # type: ignore[call-overload]
