@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
 
 server = MCPServer("openscope-test")
 
@@ -40,4 +41,8 @@ def whoami(ctx: Context) -> str:
 
 if __name__ == "__main__":
     transport, port = sys.argv[1], int(sys.argv[2])
-    server.run(transport, host="127.0.0.1", port=port)  # type: ignore[call-overload]
+    # Any Host header: a test reaches it by a name only the client's pinning resolves.
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    server.run(  # type: ignore[call-overload]
+        transport, host="127.0.0.1", port=port, transport_security=security
+    )

@@ -115,9 +115,7 @@ class Resolver:
         ("ftp://mcp.example/sse", (), "http or https"),
     ],
 )
-async def test_addresses_the_rules_refuse(
-    url: str, resolved: tuple[str, ...], reason: str
-) -> None:
+async def test_addresses_the_rules_refuse(url: str, resolved: tuple[str, ...], reason: str) -> None:
     with pytest.raises(McpRefused, match=reason):
         await checked_addresses(url, (), Resolver(*resolved))
 
