@@ -145,9 +145,50 @@ def listed_tools(output: str) -> tuple[McpToolInfo, ...]:
     return tuple(t for t in found if t is not None)
 
 
-def call_output(output: str | None, error: str | None) -> str:
-    """An `mcp_call` result's output: what the tool returned, or why it failed."""
-    return json.dumps({"output": output, "error": error}, ensure_ascii=False)
+class McpFailure(StrEnum):
+    """Where a failed call failed (OpenAI's `mcp_call.error.type`)."""
+
+    TOOL = "mcp_tool_execution_error"  # the tool ran and said it failed (`isError`)
+    PROTOCOL = "mcp_protocol_error"  # no answer: refused, unreachable, timed out, an RPC error
+    HTTP = "http_error"  # the server answered with an HTTP error status
+
+
+# JSON-RPC's "server error" code, for a failure that brought no code of its own.
+SERVER_ERROR_CODE = -32000
+
+
+def call_output(
+    output: str | None,
+    error: str | None,
+    failure: McpFailure = McpFailure.PROTOCOL,
+    code: int | None = None,
+) -> str:
+    """An `mcp_call` result's output: what the tool returned, or why it failed (`error`,
+    where: `failure`, with a JSON-RPC or HTTP `code`)."""
+    body: dict[str, Any] = {"output": output, "error": error}
+    if error is not None:
+        body |= {"error_type": str(failure), "error_code": code}
+    return json.dumps(body, ensure_ascii=False)
+
+
+def call_error(output: str) -> dict[str, Any] | None:
+    """A failed `mcp_call` result's error as OpenAI's item shows it (None: no error):
+    `{type: mcp_tool_execution_error, content}`, or `{type, code, message}` for the others.
+    An output with only an error (the tool loop's own failures: a timeout, bad arguments)
+    is a protocol error."""
+    data = _object(output) or {}
+    error = data.get("error")
+    if not isinstance(error, str):
+        return None
+    try:
+        failure = McpFailure(str(data.get("error_type")))
+    except ValueError:
+        failure = McpFailure.PROTOCOL
+    if failure is McpFailure.TOOL:
+        return {"type": str(failure), "content": [{"type": "text", "text": error}]}
+    code = data.get("error_code")
+    code = code if isinstance(code, int) and not isinstance(code, bool) else SERVER_ERROR_CODE
+    return {"type": str(failure), "code": code, "message": error}
 
 
 def call_result_text(output: str) -> str:

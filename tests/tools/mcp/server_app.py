@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -33,10 +34,11 @@ async def hang() -> str:
     return "never"
 
 
-@server.tool(description="The Authorization header this call came with.")
+@server.tool(description="The SHA-256 of the Authorization header this call came with.")
 def whoami(ctx: Context) -> str:
+    # a digest, not the header: a test looks for the header in what openscope keeps
     headers = ctx.headers or {}
-    return headers.get("authorization", "(none)")
+    return hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()
 
 
 if __name__ == "__main__":

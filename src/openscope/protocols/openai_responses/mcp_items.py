@@ -33,7 +33,9 @@ from openscope.core.errors import InvalidParameter
 from openscope.core.mcp import (
     McpApproval,
     McpCallStep,
+    McpFailure,
     McpStep,
+    call_error,
     call_output,
     listed_output,
     listed_tools,
@@ -221,14 +223,39 @@ def mcp_item_message(
         item_id, MCP, McpCallStep(step, label, name, arguments, approval).to_json()
     )
     status = _string(fields, "status", where) or "completed"
-    output, error = _string(fields, "output", where), _string(fields, "error", where)
+    output = _string(fields, "output", where)
+    error, failure, code = _error_of(fields.get("error"), where)
     if status not in ("completed", "failed", "incomplete") and output is None and error is None:
         return Message(Role.ASSISTANT, (call,))
     failed = status != "completed" or error is not None
     result = BuiltinResultPart(
-        item_id, MCP, call_output(output, error), "failed" if failed else "completed"
+        item_id, MCP, call_output(output, error, failure, code), "failed" if failed else "completed"
     )
     return Message(Role.ASSISTANT, (call, result))
+
+
+def _error_of(value: Any, where: str) -> tuple[str | None, McpFailure, int | None]:
+    """An `mcp_call` item's error: a string, or OpenAI's error object (its message, or its
+    content's text), with where it failed and its code."""
+    if value is None or isinstance(value, str):
+        return value, McpFailure.PROTOCOL, None
+    if isinstance(value, dict):
+        try:
+            failure = McpFailure(str(value.get("type")))
+        except ValueError:
+            failure = McpFailure.PROTOCOL
+        code = value.get("code")
+        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        message, content = value.get("message"), value.get("content")
+        if isinstance(message, str):
+            return message, failure, code
+        if isinstance(content, list):
+            texts = [c.get("text") for c in content if isinstance(c, dict)]
+            text = "".join(t for t in texts if isinstance(t, str))
+            return text or "The tool failed.", failure, code
+        if isinstance(content, str):
+            return content, failure, code
+    raise _invalid(f"Invalid '{where}.error': expected a string or an error object.", "input")
 
 
 def _string(fields: dict[str, Any], name: str, where: str) -> str | None:
@@ -267,7 +294,7 @@ def mcp_item_body(
     body = head | {
         "status": status,
         "output": output.get("output") if output else None,
-        "error": output.get("error") if output else None,
+        "error": call_error(result.output) if result is not None else None,
     }
     if result is not None and output is None:
         body["output"] = result.output  # not written here: shown as it is

@@ -12,11 +12,14 @@ import json
 import logging
 from typing import Any
 
+import httpx2
+
 from mcp import MCPError
 from mcp.types import CallToolResult, PaginatedRequestParams, TextContent, Tool
 
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, Mcp
 from openscope.core.mcp import (
+    McpFailure,
     McpToolInfo,
     McpUnavailable,
     call_output,
@@ -98,10 +101,16 @@ class McpToolRunner:
             ):
                 return _failed(f"The MCP tool {name} did not answer in time.")
             log.info("MCP %s: %s failed (%s)", spec.server_label, name, type(inner).__name__)
-            return _failed(f"The MCP tool {name} failed: {_reason(inner)}")
+            message = f"The MCP tool {name} failed: {_reason(inner)}"
+            if isinstance(inner, httpx2.HTTPStatusError):
+                return _failed(message, McpFailure.HTTP, inner.response.status_code)
+            if isinstance(inner, MCPError):
+                return _failed(message, code=inner.error.code)
+            return _failed(message)
         text = self._cut(_text(result))
         if result.is_error:
-            return ToolOutcome(text, call_output(None, text or "The tool failed."), "failed")
+            text = text or "The tool failed."
+            return ToolOutcome(text, call_output(None, text, McpFailure.TOOL), "failed")
         return ToolOutcome(text, call_output(text, None))
 
     def _cut(self, text: str) -> str:
@@ -126,8 +135,10 @@ def _text(result: CallToolResult) -> str:
     return f"(the tool returned no text: {', '.join(kinds)})" if kinds else ""
 
 
-def _failed(message: str) -> ToolOutcome:
-    return ToolOutcome(message, call_output(None, message), "failed")
+def _failed(
+    message: str, failure: McpFailure = McpFailure.PROTOCOL, code: int | None = None
+) -> ToolOutcome:
+    return ToolOutcome(message, call_output(None, message, failure, code), "failed")
 
 
 def _innermost(error: BaseException) -> BaseException:
