@@ -140,7 +140,7 @@ def test_a_hanging_server_fails_the_call_in_its_time(
 def test_the_approval_round_trip(client: openai.OpenAI, mcp: dict[str, Any]) -> None:
     tool = mcp | {"allowed_tools": ["add"], "require_approval": "always"}
     first = create(client, tool)
-    listing, request = first["output"]
+    _, request = first["output"]
     assert request["type"] == "mcp_approval_request"
     assert (request["name"], request["server_label"]) == ("add", "test")
     assert request["arguments"] == '{"a": 1, "b": 1}'

@@ -16,7 +16,7 @@ from openscope.backends.scripted import ScriptedBackend
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, Mcp, McpApprovalPolicy
 from openscope.core.call import Call
 from openscope.core.errors import InvalidParameter
-from openscope.core.events import Event, FinishReason, PartKind, PartStart
+from openscope.core.events import Event, FinishReason, PartStart
 from openscope.core.fold import fold
 from openscope.core.mcp import (
     McpApproval,

@@ -39,7 +39,7 @@ def mcp_server(transport: str) -> Iterator[str]:
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the test MCP server ({transport}) did not start")
+                    raise RuntimeError(f"the test MCP server ({transport}) did not start") from None
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}{PATHS[transport]}"
     finally:

@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 import httpx2
-
 from mcp import MCPError
 from mcp.types import CallToolResult, PaginatedRequestParams, TextContent, Tool
 
