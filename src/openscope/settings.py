@@ -4,6 +4,7 @@ command-line flags, each overriding the one before."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -241,6 +242,24 @@ class CodeInterpreterSettings(BaseModel):
     max_containers_per_workspace: int = Field(default=8, ge=1, le=10_000)
 
 
+class McpServerSettings(BaseModel):
+    """An MCP server the operator declares (`[tools.mcp.servers.<label>]`), which a chat
+    or Anthropic request uses by naming its label in `mcp_servers`. Its address is not
+    checked against the SSRF rules: the operator chose it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    transport: Literal["sse", "streamable_http"] = "sse"
+    description: str | None = None
+    # Headers sent with every request to the server, each read from an environment
+    # variable at start (header name -> variable name), so no secret sits in the file:
+    # e.g. {Authorization = "AMAP_MCP_AUTHORIZATION"}.
+    headers_from_env: dict[str, str] = Field(default_factory=dict)
+    # The server's tools the model is offered (unset: all of them).
+    allowed_tools: list[str] | None = None
+
+
 class McpSettings(BaseModel):
     """The `mcp` tool (Responses' `{"type": "mcp", "server_url": ...}`): the server lists
     and calls the tools of the MCP servers a request names, over SSE or Streamable HTTP.
@@ -261,6 +280,20 @@ class McpSettings(BaseModel):
     call_timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
     # Characters of a tool's output the model reads at most (longer output is cut).
     max_output_chars: int = Field(default=20_000, ge=1_000, le=1_000_000)
+    # Servers chat and Anthropic requests use by label (`"mcp_servers": ["amap"]`).
+    servers: dict[str, McpServerSettings] = Field(default_factory=dict)
+
+    @field_validator("servers")
+    @classmethod
+    def _labels_name_functions(
+        cls, servers: dict[str, McpServerSettings]
+    ) -> dict[str, McpServerSettings]:
+        for label in servers:
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", label):
+                raise ValueError(
+                    f"the MCP server label {label!r} may hold only letters, digits, '_' and '-'"
+                )
+        return servers
 
     @field_validator("allow_networks")
     @classmethod

@@ -64,6 +64,7 @@ class FakeMcp:
         self.answer = answer or ToolOutcome("42", call_output("42", None))
         self.unavailable = unavailable
         self.hangs = hangs
+        self.servers: dict[str, Mcp] = {}
         self.listed: list[str] = []
         self.called: list[tuple[str, str, dict[str, Any]]] = []
 
@@ -78,6 +79,9 @@ class FakeMcp:
         self, spec: BuiltinTool, arguments: dict[str, Any], context: ToolContext
     ) -> ToolOutcome:
         raise AssertionError("the loop calls call_tool")
+
+    def declared(self, label: str) -> Mcp | None:
+        return self.servers.get(label)
 
     def recall(self, result: BuiltinResultPart) -> str:
         return f"recalled {json.loads(result.output)['output']}"

@@ -207,7 +207,11 @@ class Mcp:
     `headers` go to the server with every request and are never kept with the turn nor
     shown in a repr (they may carry its credentials). `allowed_tools`: the server's tools
     the model is offered (None: all of them). The server's tools are offered to the model
-    as functions named `<server_label>-<tool>` (Model Studio's names)."""
+    as functions named `<server_label>-<tool>` (Model Studio's names).
+
+    `declared`: a server the server's settings declare, which a request names only by its
+    label (chat's and Anthropic's `mcp_servers`); its URL, headers and tools are the
+    settings', found when the tool loop starts (an unknown label is refused then)."""
 
     server_label: str
     server_url: str
@@ -216,10 +220,25 @@ class Mcp:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     allowed_tools: tuple[str, ...] | None = None
     require_approval: McpApprovalPolicy = field(default_factory=McpApprovalPolicy)
+    declared: bool = False
     kind: BuiltinToolKind = field(default=BuiltinToolKind.MCP, init=False)
 
     def allows(self, tool: str) -> bool:
         return self.allowed_tools is None or tool in self.allowed_tools
+
+
+def declared_mcp_servers(labels: object) -> tuple[Mcp, ...]:
+    """The servers a request names by label (`mcp_servers`, an extension of chat and
+    Anthropic Messages), or a message saying what is wrong (raised as ValueError)."""
+    if labels is None:
+        return ()
+    if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
+        raise ValueError("mcp_servers must be a list of server labels")
+    if len(labels) > MAX_MCP_SERVERS:
+        raise ValueError(f"mcp_servers takes at most {MAX_MCP_SERVERS} servers")
+    if len(set(labels)) != len(labels):
+        raise ValueError("mcp_servers names a server twice")
+    return tuple(Mcp(label, "", declared=True) for label in labels)
 
 
 BuiltinTool = WebSearch | WebExtractor | CodeInterpreter | ImageSearch | FileSearch | Mcp

@@ -14,12 +14,13 @@ every `EXPIRY_INTERVAL_SECONDS`.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from openscope.core.builtin_tools import BuiltinToolKind
+from openscope.core.builtin_tools import BuiltinToolKind, Mcp
 from openscope.core.tool_runner import BuiltinToolRunner
 from openscope.server.chores import shutdown_step
 from openscope.settings import (
@@ -82,18 +83,39 @@ def build_tool_runners(settings: Settings) -> ToolRunners:
             tools.code_interpreter, settings.data_dir
         )
     if tools.mcp.enabled:
-        runners[BuiltinToolKind.MCP] = _mcp(tools.mcp)
+        runners[BuiltinToolKind.MCP] = _mcp(tools.mcp, os.environ)
     return runners
 
 
-def _mcp(config: McpSettings) -> McpToolRunner:
+def _mcp(config: McpSettings, env: Mapping[str, str]) -> McpToolRunner:
     policy = McpPolicy(
         connect_timeout=config.connect_timeout_seconds,
         call_timeout=config.call_timeout_seconds,
         allow=networks(*config.allow_networks),
         max_output_chars=config.max_output_chars,
     )
-    return McpToolRunner(policy)
+    servers: dict[str, Mcp] = {}
+    for label, server in config.servers.items():
+        headers = {}
+        for header, variable in server.headers_from_env.items():
+            value = env.get(variable)
+            if not value:
+                raise SettingsError(
+                    f"tools.mcp.servers.{label}: the environment variable {variable} "
+                    f"(header {header}) is not set"
+                )
+            headers[header] = value
+        allowed = tuple(server.allowed_tools) if server.allowed_tools is not None else None
+        servers[label] = Mcp(
+            label,
+            server.url,
+            server.transport,
+            server.description,
+            headers=headers,
+            allowed_tools=allowed,
+            declared=True,
+        )
+    return McpToolRunner(policy, servers=servers)
 
 
 def _search_provider(config: WebSearchSettings, data_dir: Path) -> SearchProvider:

@@ -156,6 +156,7 @@ class McpStart:
     async def events(
         self, call: Call, messages: tuple[Message, ...], run: RunCall
     ) -> AsyncGenerator[Event, None]:
+        self.specs = tuple(self._resolved(spec) for spec in self.specs)
         labels = [spec.server_label for spec in self.specs]
         if len(set(labels)) != len(labels):
             raise InvalidParameter(
@@ -181,6 +182,19 @@ class McpStart:
             )
         for event_ in await self._approved(messages, run):
             yield event_
+
+    def _resolved(self, spec: Mcp) -> Mcp:
+        """A server named by its label, as the settings declare it."""
+        if not spec.declared:
+            return spec
+        declared = self.runner.declared(spec.server_label)
+        if declared is None:
+            raise InvalidParameter(
+                f"Invalid 'mcp_servers': no MCP server '{spec.server_label}' is declared on "
+                "this server.",
+                param="mcp_servers",
+            )
+        return declared
 
     async def _list(
         self, spec: Mcp, context: ToolContext

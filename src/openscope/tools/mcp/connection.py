@@ -108,9 +108,10 @@ class _PinnedTransport(httpx2.AsyncHTTPTransport):
 
 
 async def checked_addresses(
-    url: str, allow: tuple[IPNetwork, ...], resolver: HostResolver
+    url: str, allow: tuple[IPNetwork, ...], resolver: HostResolver, *, trusted: bool = False
 ) -> tuple[str, tuple[IPAddress, ...]]:
-    """The URL's host and its addresses, every one allowed; raises `McpRefused`."""
+    """The URL's host and its addresses, every one allowed (`trusted`: any address, for a
+    server the operator declared); raises `McpRefused`."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise McpRefused("the server_url must be an http or https URL with a host")
@@ -129,7 +130,7 @@ async def checked_addresses(
             raise McpRefused(f"could not resolve {host}: {error}") from None
         if not addresses:
             raise McpRefused(f"could not resolve {host}: no address")
-    for address in addresses:
+    for address in () if trusted else addresses:
         reason = refusal(address, allow)
         if reason is not None:
             raise McpRefused(f"{host} is a {reason} address, which may not be reached")
@@ -154,9 +155,10 @@ async def connect(
 ) -> AsyncIterator[ClientSession]:
     """An initialised session with the server `spec` names, closed on exit. Raises
     `McpRefused` before connecting; anything the SDK or HTTP raises goes on up (the caller
-    turns it into a failure; its `asyncio.timeout` bounds the handshake)."""
+    turns it into a failure; its `asyncio.timeout` bounds the handshake). A server the
+    settings declare (`spec.declared`) may be at any address: the operator named it."""
     host, addresses = await checked_addresses(
-        spec.server_url, policy.allow, resolver or SystemResolver()
+        spec.server_url, policy.allow, resolver or SystemResolver(), trusted=spec.declared
     )
     # The read timeout bounds a wait for the server's next bytes; the calls' own timeout
     # (`call_timeout`) is the session's, and the caller's bounds the whole.

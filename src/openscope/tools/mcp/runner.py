@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
@@ -34,11 +35,22 @@ log = logging.getLogger("openscope.tools.mcp")
 
 
 class McpToolRunner:
-    """The runner of tool `mcp` (`openscope.core.mcp.McpRunner`)."""
+    """The runner of tool `mcp` (`openscope.core.mcp.McpRunner`). `servers`: the servers
+    the settings declare, by label (each `declared`), which chat and Anthropic requests
+    name in `mcp_servers`."""
 
-    def __init__(self, policy: McpPolicy | None = None, resolver: HostResolver | None = None):
+    def __init__(
+        self,
+        policy: McpPolicy | None = None,
+        resolver: HostResolver | None = None,
+        servers: Mapping[str, Mcp] | None = None,
+    ):
         self._policy = policy or McpPolicy()
         self._resolver = resolver
+        self._servers = dict(servers or {})
+        for label, server in self._servers.items():
+            if server.server_label != label or not server.declared:
+                raise ValueError(f"the declared MCP server {label!r} is not declared as such")
 
     @property
     def kind(self) -> BuiltinToolKind:
@@ -53,6 +65,9 @@ class McpToolRunner:
     ) -> ToolOutcome:
         message = "An MCP call names the server's tool: use call_tool."
         return ToolOutcome(message, call_output(None, message), "failed")
+
+    def declared(self, label: str) -> Mcp | None:
+        return self._servers.get(label)
 
     def recall(self, result: BuiltinResultPart) -> str:
         return self._cut(call_result_text(result.output))
