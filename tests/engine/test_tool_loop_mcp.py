@@ -378,3 +378,14 @@ async def test_without_a_backend_that_calls_functions_nothing_is_listed() -> Non
     call = ask(server())
     events = await run(pipeline(backend, runner), replace(call))
     assert runner.listed == [] and steps(events) == []
+
+
+async def test_an_approval_without_its_server_in_the_tools_is_refused() -> None:
+    runner = FakeMcp()
+    _, message = await _approval_turn(runner)
+    history = _answer(message, approve=True)
+    with pytest.raises(InvalidParameter, match="server_label 'calc'"):
+        await run(pipeline(scripted(says("-")), runner), ask(history=history))
+    with pytest.raises(InvalidParameter, match="server_label 'calc'"):
+        await run(pipeline(scripted(says("-")), runner), ask(server("maps"), history=history))
+    assert runner.called == []

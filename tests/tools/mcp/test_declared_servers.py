@@ -118,3 +118,31 @@ def test_the_runner_knows_the_declared_servers(url: str, monkeypatch: pytest.Mon
         declared=True,
     )
     assert runner.declared("nope") is None
+
+
+def test_the_streams_show_only_the_answer(app: Any) -> None:
+    with app.stream(
+        "POST",
+        "/compatible-mode/v1/chat/completions",
+        json={
+            "model": "qwen-plus",
+            "messages": [{"role": "user", "content": "Go."}],
+            "mcp_servers": ["calc"],
+            "stream": True,
+        },
+    ) as response:
+        text = "".join(response.iter_text())
+    assert response.status_code == 200
+    assert "calc-add" not in text and "mcp_call" not in text
+    assert "[DONE]" in text
+    body = {
+        "model": "qwen-plus",
+        "max_tokens": 64,
+        "stream": True,
+        "messages": [{"role": "user", "content": "Go."}],
+        "mcp_servers": ["calc"],
+    }
+    with app.stream("POST", "/apps/anthropic/v1/messages", json=body) as response:
+        text = "".join(response.iter_text())
+    assert response.status_code == 200
+    assert "message_stop" in text and "mcp" not in text.replace("mcp_servers", "")

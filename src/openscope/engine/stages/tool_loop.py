@@ -79,6 +79,7 @@ from openscope.engine.routing import Router
 from openscope.engine.stages.tool_history import FunctionTurns, earlier_results, has_builtin_parts
 from openscope.engine.stages.tool_mcp import (
     McpStart,
+    check_no_approvals,
     functions,
     listed_in,
     mcp_specs,
@@ -268,6 +269,7 @@ class ToolLoop:
             # as function turns (once the MCP servers' work before the first round is done).
             earlier = earlier_results(call.request.messages)
             if not mcp:
+                check_no_approvals(call.request.messages)
                 call = replace(call, request=self._with_history_as_calls(call.request, offered))
         if not offered and not mcp:
             return next(call)  # nothing to run here: no hop

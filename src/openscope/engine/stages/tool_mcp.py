@@ -121,6 +121,55 @@ def waits_for_approval(part: RoundPart) -> bool:
     return step is not None and step.step is McpStep.APPROVAL_REQUEST
 
 
+def approved_unrun(messages: Iterable[Message]) -> list[tuple[str, McpCallStep]]:
+    """The approval requests the client approved in `messages` and no call carried out
+    yet, by their ids, oldest first; an answer to no request there is a 400."""
+    requests: dict[str, McpCallStep] = {}
+    done: set[str] = set()
+    answers: list[tuple[str, McpApproval]] = []
+    for message in messages:
+        for part in message.parts:
+            if isinstance(part, BuiltinCallPart) and part.tool is MCP:
+                step = McpCallStep.from_json(part.arguments)
+                if step is None or step.approval_request_id is None:
+                    continue
+                if step.step is McpStep.APPROVAL_REQUEST:
+                    requests[step.approval_request_id] = step
+                elif step.step is McpStep.CALL:
+                    done.add(step.approval_request_id)
+            elif isinstance(part, BuiltinResultPart) and part.tool is MCP:
+                approval = McpApproval.from_json(part.output)
+                if approval is not None:
+                    answers.append((part.call_id, approval))
+    unrun: list[tuple[str, McpCallStep]] = []
+    for request_id, approval in answers:
+        asked = requests.get(request_id)
+        if asked is None:
+            raise InvalidParameter(
+                f"Invalid 'input': no mcp_approval_request with id '{request_id}' in this "
+                "conversation.",
+                param="input",
+            )
+        if approval.approve and request_id not in done:
+            done.add(request_id)
+            unrun.append((request_id, asked))
+    return unrun
+
+
+def check_no_approvals(messages: Iterable[Message]) -> None:
+    """A request without MCP servers carries out no approval: one waiting is a 400."""
+    for request_id, asked in approved_unrun(messages):
+        raise _needs_server(request_id, asked.server_label)
+
+
+def _needs_server(request_id: str, label: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"Invalid 'tools': the approved call {request_id} needs the mcp tool with "
+        f"server_label '{label}' in this request's tools.",
+        param="tools",
+    )
+
+
 def part_events(index: int, call: BuiltinCallPart, result: BuiltinResultPart) -> list[Event]:
     kind = str(MCP)
     return [
@@ -210,44 +259,13 @@ class McpStart:
         return events
 
     async def _approved(self, messages: tuple[Message, ...], run: RunCall) -> list[Event]:
-        """Run the approved calls not run yet; a response to no request is a 400."""
-        requests: dict[str, McpCallStep] = {}
-        done: set[str] = set()
-        answers: list[tuple[str, McpApproval]] = []
-        for message in messages:
-            for part in message.parts:
-                if isinstance(part, BuiltinCallPart) and part.tool is MCP:
-                    step = McpCallStep.from_json(part.arguments)
-                    if step is None or step.approval_request_id is None:
-                        continue
-                    if step.step is McpStep.APPROVAL_REQUEST:
-                        requests[step.approval_request_id] = step
-                    elif step.step is McpStep.CALL:
-                        done.add(step.approval_request_id)
-                elif isinstance(part, BuiltinResultPart) and part.tool is MCP:
-                    approval = McpApproval.from_json(part.output)
-                    if approval is not None:
-                        answers.append((part.call_id, approval))
+        """Run the approved calls not run yet."""
         events: list[Event] = []
         by_label = {spec.server_label: spec for spec in self.specs}
-        for request_id, approval in answers:
-            asked = requests.get(request_id)
-            if asked is None:
-                raise InvalidParameter(
-                    f"Invalid 'input': no mcp_approval_request with id '{request_id}' in this "
-                    "conversation.",
-                    param="input",
-                )
-            if not approval.approve or request_id in done:
-                continue  # declined: the model reads so; or run already
-            done.add(request_id)
+        for request_id, asked in approved_unrun(messages):
             spec = by_label.get(asked.server_label)
             if spec is None:
-                raise InvalidParameter(
-                    f"Invalid 'tools': the approved call {request_id} needs the mcp tool with "
-                    f"server_label '{asked.server_label}' in this request's tools.",
-                    param="tools",
-                )
+                raise _needs_server(request_id, asked.server_label)
             step = McpCallStep(
                 McpStep.CALL, spec.server_label, asked.name, asked.arguments, request_id
             )
