@@ -414,3 +414,21 @@ def test_the_sdk_stream_accumulator_takes_the_stream() -> None:
     assert listing.type == "mcp_list_tools" and call.type == "mcp_call"
     assert call.output == "sunny"  # type: ignore[union-attr]
     assert response.output_text == "Sunny."
+
+
+def test_a_failed_listing_streams_failed_with_its_error() -> None:
+    events = [
+        *part(0, PartKind.BUILTIN_CALL, "l", LISTED),
+        *part(1, PartKind.BUILTIN_RESULT, "l", listed_output((), "maps: refused"), "failed"),
+        ChoiceEnd(0, FinishReason.STOP),
+    ]
+    sent = stream(events)
+    kinds = [e["type"] for e in sent if e.get("output_index") == 0]
+    assert kinds == [
+        "response.output_item.added",
+        "response.mcp_list_tools.in_progress",
+        "response.mcp_list_tools.failed",
+        "response.output_item.done",
+    ]
+    done = sent[-2]["item"]
+    assert (done["tools"], done["error"]) == ([], "maps: refused")

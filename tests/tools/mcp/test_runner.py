@@ -4,6 +4,7 @@ the addresses refused."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Sequence
@@ -137,3 +138,29 @@ async def test_the_connection_goes_to_the_checked_address(mcp_url: tuple[str, st
     pinned = McpToolRunner(McpPolicy(5.0, 5.0, allow=LOCAL), resolver=Resolver("127.0.0.1"))
     outcome = await pinned.call_tool(named, "add", {"a": 1, "b": 2}, CONTEXT)
     assert (outcome.status, outcome.for_model) == ("completed", "3")
+
+
+async def test_a_server_that_accepts_and_never_answers_fails_in_time() -> None:
+    done = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)  # the request, never answered
+        await done.wait()
+        writer.close()
+
+    listener = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    quick = McpToolRunner(McpPolicy(connect_timeout=0.5, call_timeout=0.5, allow=LOCAL))
+    try:
+        for protocol, path in (("sse", "/sse"), ("streamable_http", "/mcp")):
+            hanging = Mcp("hangs", f"http://127.0.0.1:{port}{path}", protocol)
+            started = time.monotonic()
+            with pytest.raises(McpUnavailable, match="hangs"):
+                await quick.list_tools(hanging, CONTEXT)
+            outcome = await quick.call_tool(hanging, "add", {}, CONTEXT)
+            assert outcome.status == "failed"
+            assert time.monotonic() - started < 4
+    finally:
+        done.set()
+        listener.close()
+        await listener.wait_closed()
