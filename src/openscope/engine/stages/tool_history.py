@@ -73,23 +73,22 @@ class FunctionTurns:
         self._runners = runners
         self._function_name = function_name
         self._rewrites = rewrites
-        self._mcp = _McpHistory(())
 
     def rewrite(self, messages: Iterable[Message]) -> tuple[Message, ...]:
         messages = tuple(messages)
-        self._mcp = _McpHistory(messages)
+        mcp = _McpHistory(messages)
         out: list[Message] = []
         for message in messages:
             if any(
                 isinstance(p, BuiltinCallPart | BuiltinResultPart) and self._rewrites(p.tool)
                 for p in message.parts
             ):
-                out.extend(self._split(message))
+                out.extend(self._split(message, mcp))
             else:
                 out.append(message)
         return tuple(out)
 
-    def _split(self, message: Message) -> list[Message]:
+    def _split(self, message: Message, mcp: _McpHistory) -> list[Message]:
         """An assistant message with built-in parts, as assistant turns holding the calls
         and one tool turn per result, in the order they happened. A call whose result is
         missing gets a tool turn saying so: a template pairs every call with a result."""
@@ -110,7 +109,7 @@ class FunctionTurns:
                 said.append(part)  # the backend's own run: left for it
             elif isinstance(part, BuiltinCallPart) and part.tool is BuiltinToolKind.MCP:
                 step = McpCallStep.from_json(part.arguments)
-                if step is None or not self._mcp.reads(step):
+                if step is None or not mcp.reads(step):
                     skipped.add(part.id)
                     continue
                 name = function_name(step.server_label, step.name)
@@ -132,23 +131,23 @@ class FunctionTurns:
             else:
                 if pending:
                     flush()
-                    turns.extend(self._unanswered(c) for c in pending.values())
+                    turns.extend(self._unanswered(c, mcp) for c in pending.values())
                     pending.clear()
                 said.append(part)
         flush()
-        turns.extend(self._unanswered(c) for c in pending.values())
+        turns.extend(self._unanswered(c, mcp) for c in pending.values())
         return turns
 
-    def _unanswered(self, call: BuiltinCallPart) -> Message:
+    def _unanswered(self, call: BuiltinCallPart, mcp: _McpHistory) -> Message:
         """The tool turn of a call with no result beside it: an MCP approval request's
         outcome, else that none was kept."""
         step = McpCallStep.from_json(call.arguments) if call.tool is BuiltinToolKind.MCP else None
         if step is None or step.step is not McpStep.APPROVAL_REQUEST:
             return self._result(call, NO_RESULT, True)
-        done = self._mcp.carried_out.get(step.approval_request_id or "")
+        done = mcp.carried_out.get(step.approval_request_id or "")
         if done is not None:
             return self._result(call, self._recall(done), done.status == "failed")
-        answer = self._mcp.answers.get(step.approval_request_id or "")
+        answer = mcp.answers.get(step.approval_request_id or "")
         if answer is not None and not answer.approve:
             reason = f" ({answer.reason})" if answer.reason else ""
             return self._result(call, f"Not run: the user declined this call{reason}.", True)
