@@ -330,6 +330,13 @@ class ToolsSettings(BaseModel):
             raise ValueError(
                 "tools.tool_timeout_seconds must be above tools.code_interpreter.timeout_seconds"
             )
+        mcp = self.mcp.connect_timeout_seconds + self.mcp.call_timeout_seconds
+        if self.mcp.enabled and self.tool_timeout_seconds <= mcp:
+            # the loop would cut a slow MCP call before the client could say which step hung
+            raise ValueError(
+                "tools.tool_timeout_seconds must be above tools.mcp.connect_timeout_seconds + "
+                "tools.mcp.call_timeout_seconds"
+            )
         return self
 
 

@@ -146,3 +146,10 @@ def test_the_streams_show_only_the_answer(app: Any) -> None:
         text = "".join(response.iter_text())
     assert response.status_code == 200
     assert "message_stop" in text and "mcp" not in text.replace("mcp_servers", "")
+
+
+def test_the_loops_timeout_must_leave_the_mcp_client_its_own() -> None:
+    mcp = {"enabled": True, "connect_timeout_seconds": 10, "call_timeout_seconds": 80}
+    with pytest.raises(ValueError, match="tool_timeout_seconds"):
+        Settings.model_validate({"tools": {"mcp": mcp}})
+    Settings.model_validate({"tools": {"mcp": mcp, "tool_timeout_seconds": 120}})
