@@ -4,6 +4,7 @@ command-line flags, each overriding the one before."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -241,6 +242,65 @@ class CodeInterpreterSettings(BaseModel):
     max_containers_per_workspace: int = Field(default=8, ge=1, le=10_000)
 
 
+class McpServerSettings(BaseModel):
+    """An MCP server the operator declares (`[tools.mcp.servers.<label>]`), which a chat
+    or Anthropic request uses by naming its label in `mcp_servers`. Its address is not
+    checked against the SSRF rules: the operator chose it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    transport: Literal["sse", "streamable_http"] = "sse"
+    description: str | None = None
+    # Headers sent with every request to the server, each read from an environment
+    # variable at start (header name -> variable name), so no secret sits in the file:
+    # e.g. {Authorization = "AMAP_MCP_AUTHORIZATION"}.
+    headers_from_env: dict[str, str] = Field(default_factory=dict)
+    # The server's tools the model is offered (unset: all of them).
+    allowed_tools: list[str] | None = None
+
+
+class McpSettings(BaseModel):
+    """The `mcp` tool (Responses' `{"type": "mcp", "server_url": ...}`): the server lists
+    and calls the tools of the MCP servers a request names, over SSE or Streamable HTTP.
+    The `[tools.mcp]` table. A server's address must pass the web fetcher's rules:
+    loopback, private, link-local (cloud metadata), CGNAT, multicast and reserved
+    addresses are refused unless listed in `allow_networks`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    # Addresses or CIDRs reachable despite the SSRF guard, e.g. ["10.1.2.0/24"] for MCP
+    # servers on an intranet. Every other private address stays refused.
+    allow_networks: list[str] = Field(default_factory=list)
+    # Seconds to connect to a server and finish the MCP handshake.
+    connect_timeout_seconds: float = Field(default=10.0, gt=0, le=120, allow_inf_nan=False)
+    # Seconds one listing or one tool call may take once connected (past it the model
+    # reads that the call failed).
+    call_timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
+    # Characters of a tool's output the model reads at most (longer output is cut).
+    max_output_chars: int = Field(default=20_000, ge=1_000, le=1_000_000)
+    # Servers chat and Anthropic requests use by label (`"mcp_servers": ["amap"]`).
+    servers: dict[str, McpServerSettings] = Field(default_factory=dict)
+
+    @field_validator("servers")
+    @classmethod
+    def _labels_name_functions(
+        cls, servers: dict[str, McpServerSettings]
+    ) -> dict[str, McpServerSettings]:
+        for label in servers:
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", label):
+                raise ValueError(
+                    f"the MCP server label {label!r} may hold only letters, digits, '_' and '-'"
+                )
+        return servers
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks_parse(cls, entries: list[str]) -> list[str]:
+        return WebExtractorSettings._networks_parse(entries)
+
+
 class ToolsSettings(BaseModel):
     """The server's built-in tools (the `[tools]` table). Each is off until configured."""
 
@@ -249,6 +309,7 @@ class ToolsSettings(BaseModel):
     web_search: WebSearchSettings | None = None
     web_extractor: WebExtractorSettings = Field(default_factory=WebExtractorSettings)
     code_interpreter: CodeInterpreterSettings = Field(default_factory=CodeInterpreterSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
     # How far the tool loop goes for one request: model turns that ran tools, one tool
     # run's seconds (past it the model reads that the run failed; keep it above the code
     # interpreter's `timeout_seconds`, whose own failure keeps the cell's logs), and all
@@ -268,6 +329,13 @@ class ToolsSettings(BaseModel):
             # the loop would cut every slow cell before the sandbox could say why
             raise ValueError(
                 "tools.tool_timeout_seconds must be above tools.code_interpreter.timeout_seconds"
+            )
+        mcp = self.mcp.connect_timeout_seconds + self.mcp.call_timeout_seconds
+        if self.mcp.enabled and self.tool_timeout_seconds <= mcp:
+            # the loop would cut a slow MCP call before the client could say which step hung
+            raise ValueError(
+                "tools.tool_timeout_seconds must be above tools.mcp.connect_timeout_seconds + "
+                "tools.mcp.call_timeout_seconds"
             )
         return self
 

@@ -202,16 +202,69 @@ class FileSearch:
     kind: BuiltinToolKind = field(default=BuiltinToolKind.FILE_SEARCH, init=False)
 
 
+# Model Studio: "Maximum 10 MCP servers" in one request (builtin-tools.md §3.7).
+MAX_MCP_SERVERS = 10
+# How a request reaches an MCP server: Model Studio's "sse" (its only one), and the MCP
+# specification's newer Streamable HTTP transport, named as the SDKs name it.
+MCP_PROTOCOLS = ("sse", "streamable_http")
+
+
+@dataclass(frozen=True, slots=True)
+class McpApprovalPolicy:
+    """Which of a server's tools need the client's approval before they run (OpenAI's
+    `require_approval`). `default`: whether a tool named in neither list needs it;
+    `always` / `never`: tool names that always / never need it. The default policy
+    (nothing needs approval) is Model Studio's, which has no approvals and calls the
+    tools at once; OpenAI's own default, "always", must be asked for."""
+
+    default: bool = False
+    always: tuple[str, ...] = ()
+    never: tuple[str, ...] = ()
+
+    def needed(self, tool: str) -> bool:
+        if tool in self.never:
+            return False
+        return tool in self.always or self.default
+
+
 @dataclass(frozen=True, slots=True)
 class Mcp:
-    """Call the tools of a remote MCP server."""
+    """Call the tools of a remote MCP server. `server_protocol`: one of `MCP_PROTOCOLS`.
+    `headers` go to the server with every request and are never kept with the turn nor
+    shown in a repr (they may carry its credentials). `allowed_tools`: the server's tools
+    the model is offered (None: all of them). The server's tools are offered to the model
+    as functions named `<server_label>-<tool>` (Model Studio's names).
+
+    `declared`: a server the server's settings declare, which a request names only by its
+    label (chat's and Anthropic's `mcp_servers`); its URL, headers and tools are the
+    settings', found when the tool loop starts (an unknown label is refused then)."""
 
     server_label: str
     server_url: str
     server_protocol: str = "sse"
     server_description: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    allowed_tools: tuple[str, ...] | None = None
+    require_approval: McpApprovalPolicy = field(default_factory=McpApprovalPolicy)
+    declared: bool = False
     kind: BuiltinToolKind = field(default=BuiltinToolKind.MCP, init=False)
+
+    def allows(self, tool: str) -> bool:
+        return self.allowed_tools is None or tool in self.allowed_tools
+
+
+def declared_mcp_servers(labels: object) -> tuple[Mcp, ...]:
+    """The servers a request names by label (`mcp_servers`, an extension of chat and
+    Anthropic Messages), or a message saying what is wrong (raised as ValueError)."""
+    if labels is None:
+        return ()
+    if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
+        raise ValueError("mcp_servers must be a list of server labels")
+    if len(labels) > MAX_MCP_SERVERS:
+        raise ValueError(f"mcp_servers takes at most {MAX_MCP_SERVERS} servers")
+    if len(set(labels)) != len(labels):
+        raise ValueError("mcp_servers names a server twice")
+    return tuple(Mcp(label, "", declared=True) for label in labels)
 
 
 BuiltinTool = WebSearch | WebExtractor | CodeInterpreter | ImageSearch | FileSearch | Mcp

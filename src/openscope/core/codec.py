@@ -12,6 +12,7 @@ from openscope.core.builtin_tools import (
     FileSearch,
     ImageSearch,
     Mcp,
+    McpApprovalPolicy,
     WebExtractor,
     WebSearch,
 )
@@ -207,6 +208,14 @@ def builtin_tool_to_dict(tool: BuiltinTool) -> JSON:
                 "server_url": tool.server_url,
                 "server_protocol": tool.server_protocol,
                 "server_description": tool.server_description,
+                "allowed_tools": (
+                    list(tool.allowed_tools) if tool.allowed_tools is not None else None
+                ),
+                "require_approval": {
+                    "default": tool.require_approval.default,
+                    "always": list(tool.require_approval.always),
+                    "never": list(tool.require_approval.never),
+                },
             }
         case _:
             assert_never(tool)
@@ -237,11 +246,19 @@ def builtin_tool_from_dict(data: JSON) -> BuiltinTool:
                 ranker=ranking.get("ranker"),
             )
         case BuiltinToolKind.MCP:
+            allowed = data.get("allowed_tools")
+            approval = data.get("require_approval") or {}
             return Mcp(
                 data["server_label"],
                 data["server_url"],
                 data.get("server_protocol", "sse"),
                 data.get("server_description"),
+                allowed_tools=tuple(allowed) if allowed is not None else None,
+                require_approval=McpApprovalPolicy(
+                    bool(approval.get("default", False)),
+                    tuple(approval.get("always", ())),
+                    tuple(approval.get("never", ())),
+                ),
             )
         case _:
             assert_never(kind)

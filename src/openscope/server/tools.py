@@ -6,7 +6,8 @@ has image results (SearXNG's images category, the local index's images; `image_s
 runs only for routes whose backend sees images); `file_search` when the server keeps
 vector stores (the knowledge service is given); the extractor with
 `[tools.web_extractor] enabled` (settings refuse it without web search, which Model Studio
-requires beside it), the code interpreter with `[tools.code_interpreter] enabled`. The
+requires beside it), the code interpreter with `[tools.code_interpreter] enabled`, the MCP
+client with `[tools.mcp] enabled`. The
 lifespan closes them with `close_tool_runners` and has the chores call `expire_idle_tools`
 every `EXPIRY_INTERVAL_SECONDS`.
 """
@@ -14,17 +15,19 @@ every `EXPIRY_INTERVAL_SECONDS`.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from openscope.core.builtin_tools import BuiltinToolKind
+from openscope.core.builtin_tools import BuiltinToolKind, Mcp
 from openscope.core.knowledge import KnowledgeSearch
 from openscope.core.tool_runner import BuiltinToolRunner
 from openscope.server.chores import shutdown_step
 from openscope.settings import (
     CodeInterpreterSettings,
+    McpSettings,
     Settings,
     SettingsError,
     WebExtractorSettings,
@@ -33,6 +36,7 @@ from openscope.settings import (
 from openscope.tools.code_interpreter import CodeInterpreterRunner, Containers, SandboxPolicy
 from openscope.tools.fetch import Fetcher, FetchPolicy, networks
 from openscope.tools.file_search import FileSearchRunner
+from openscope.tools.mcp import McpPolicy, McpToolRunner
 from openscope.tools.web_extractor import OutputLimits, WebExtractor, WebExtractorRunner
 from openscope.tools.web_search import (
     ImageSearchProvider,
@@ -84,7 +88,40 @@ def build_tool_runners(settings: Settings, knowledge: KnowledgeSearch | None = N
         runners[BuiltinToolKind.CODE_INTERPRETER] = _code_interpreter(
             tools.code_interpreter, settings.data_dir
         )
+    if tools.mcp.enabled:
+        runners[BuiltinToolKind.MCP] = _mcp(tools.mcp, os.environ)
     return runners
+
+
+def _mcp(config: McpSettings, env: Mapping[str, str]) -> McpToolRunner:
+    policy = McpPolicy(
+        connect_timeout=config.connect_timeout_seconds,
+        call_timeout=config.call_timeout_seconds,
+        allow=networks(*config.allow_networks),
+        max_output_chars=config.max_output_chars,
+    )
+    servers: dict[str, Mcp] = {}
+    for label, server in config.servers.items():
+        headers = {}
+        for header, variable in server.headers_from_env.items():
+            value = env.get(variable)
+            if not value:
+                raise SettingsError(
+                    f"tools.mcp.servers.{label}: the environment variable {variable} "
+                    f"(header {header}) is not set"
+                )
+            headers[header] = value
+        allowed = tuple(server.allowed_tools) if server.allowed_tools is not None else None
+        servers[label] = Mcp(
+            label,
+            server.url,
+            server.transport,
+            server.description,
+            headers=headers,
+            allowed_tools=allowed,
+            declared=True,
+        )
+    return McpToolRunner(policy, servers=servers)
 
 
 def _search_provider(config: WebSearchSettings, data_dir: Path) -> SearchProvider:

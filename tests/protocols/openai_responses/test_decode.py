@@ -490,7 +490,7 @@ def test_reasoning_items() -> None:
     ("item", "fragment"),
     [
         ({"type": "item_reference", "id": "msg_1"}, "'item_reference' items are not supported"),
-        ({"type": "mcp_call", "id": "mcp_1"}, "'mcp_call' items are not supported"),
+        ({"type": "mcp_call", "id": "mcp_1"}, "an mcp_call item needs server_label"),
         ({"type": "code_interpreter_call", "code": 5}, "'input[1].code': expected a string"),
         ({"type": "web_search_call", "action": []}, "'input[1].action': expected an object"),
         ({"role": "tool", "content": "x"}, "role"),

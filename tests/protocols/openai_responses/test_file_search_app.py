@@ -87,7 +87,7 @@ def make(scripted_client: AppFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
     def build(script: Any = searches_then_answers) -> Setup:
         fake = FakeKnowledge(STORES)
 
-        def with_knowledge(settings: Settings) -> Any:
+        def with_knowledge(settings: Settings, knowledge: Any = None) -> Any:
             return build_tool_runners(settings, knowledge=fake)
 
         monkeypatch.setattr(server_app, "build_tool_runners", with_knowledge)
@@ -285,7 +285,8 @@ def test_a_replayed_file_search_call_reaches_the_model_again(make: Any) -> None:
 def test_without_a_knowledge_service_file_search_is_refused(
     scripted_client: AppFactory,
 ) -> None:
-    client = sdk(scripted_client(ScriptedBackend(searches_then_answers)))
+    switched_off = {"enabled": False}  # [knowledge] enabled = false: no vector stores
+    client = sdk(scripted_client(ScriptedBackend(searches_then_answers), knowledge=switched_off))
     with pytest.raises(openai.BadRequestError) as caught:
         create(client, [tool("vs_hr")])
     assert "file_search" in str(caught.value)

@@ -44,7 +44,13 @@ from contextlib import aclosing
 from dataclasses import replace
 
 from openscope.backends.base import Backend, BackendFeatures
-from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, SearchFailure, WebSearch
+from openscope.core.builtin_tools import (
+    BuiltinTool,
+    BuiltinToolKind,
+    Mcp,
+    SearchFailure,
+    WebSearch,
+)
 from openscope.core.call import Call
 from openscope.core.errors import InvalidParameter
 from openscope.core.events import (
@@ -58,6 +64,7 @@ from openscope.core.events import (
     Usage,
     UsageReport,
 )
+from openscope.core.mcp import McpRunner
 from openscope.core.messages import BuiltinResultPart, Message, Role
 from openscope.core.request import (
     GenerateRequest,
@@ -73,6 +80,16 @@ from openscope.core.tool_runner import (
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router
 from openscope.engine.stages.tool_history import FunctionTurns, earlier_results, has_builtin_parts
+from openscope.engine.stages.tool_mcp import (
+    McpStart,
+    check_no_approvals,
+    functions,
+    listed_in,
+    mcp_specs,
+    merge,
+    seal,
+    waits_for_approval,
+)
 from openscope.engine.stages.tool_round import Offered, Round, RoundPart, history_of
 from openscope.engine.stages.tool_sight import AsideUsage, Sight, sight_of
 
@@ -191,9 +208,13 @@ class ToolLoop:
         for kind, runner in runners.items():
             if runner.kind is not kind:
                 raise ValueError(f"the runner given for {kind} runs {runner.kind}")
+        mcp = runners.get(BuiltinToolKind.MCP)
+        if mcp is not None and not isinstance(mcp, McpRunner):
+            raise ValueError("the runner given for mcp does not list and call MCP tools")
         if max_rounds < 1 or tool_timeout <= 0 or total_tool_time <= 0:
             raise ValueError("the tool loop's limits must be positive")
         self._runners = dict(runners)
+        self._mcp = mcp if isinstance(mcp, McpRunner) else None
         self._router = router
         self._backends = backends
         self._max_rounds = max_rounds
@@ -206,10 +227,17 @@ class ToolLoop:
         functions beside the client's, earlier runs as function turns (what count_tokens
         counts, as Anthropic's does with its server tools)."""
         offered = self._offered(request)
+        mcp = self._mcp_specs(request)
+        if mcp and self._mcp is not None:
+            # Only the servers listed in the history are known without asking them.
+            lists = listed_in(request.messages)
+            for spec in mcp:
+                tools = lists.get(spec.server_label, ())
+                merge(offered, functions(spec, tools, self._mcp), request)
         request = self._with_history_as_calls(request, offered)
-        if not offered:
+        if not offered and not mcp:
             return request
-        runs_here = {o.spec.kind for o in offered.values()}
+        runs_here = {o.spec.kind for o in offered.values()} | {s.kind for s in mcp}
         return replace(
             request,
             tools=(*request.tools, *(o.function for o in offered.values())),
@@ -237,16 +265,30 @@ class ToolLoop:
 
     def __call__(self, call: Call, next: Next) -> AsyncGenerator[Event, None]:
         offered = self._offered(call.request)
+        mcp = self._mcp_specs(call.request)
         earlier: tuple[BuiltinResultPart, ...] = ()
         if has_builtin_parts(call.request.messages):
             # A runner finds its state in the earlier runs' results; the model reads them
-            # as function turns.
+            # as function turns (once the MCP servers' work before the first round is done).
             earlier = earlier_results(call.request.messages)
-            call = replace(call, request=self._with_history_as_calls(call.request, offered))
-        if not offered:
+            if not mcp:
+                check_no_approvals(call.request.messages)
+                call = replace(call, request=self._with_history_as_calls(call.request, offered))
+        if not offered and not mcp:
             return next(call)  # nothing to run here: no hop
         # (n > 1 beside a built-in tool is refused by the core rules, before admission)
-        return self._loop(call, offered, next, earlier)
+        return self._loop(call, offered, next, earlier, mcp)
+
+    def _mcp_specs(self, request: GenerateRequest) -> tuple[Mcp, ...]:
+        """The MCP servers this loop works with for `request` (none without a runner, or on
+        a backend that runs them itself or calls no functions)."""
+        specs = mcp_specs(request)
+        if not specs or self._mcp is None:
+            return ()
+        features = self._features(request)
+        if not features.tools or BuiltinToolKind.MCP in features.builtin_tools:
+            return ()
+        return specs
 
     def _features(self, request: GenerateRequest) -> BackendFeatures:
         route = self._router.resolve(request.model).route
@@ -262,8 +304,10 @@ class ToolLoop:
         offered: dict[str, Offered] = {}
         for spec in request.builtin_tools:
             runner = self._runners.get(spec.kind)
-            if runner is None or spec.kind in features.builtin_tools:
-                continue  # no runner, or the backend runs it itself (a Model Studio upstream)
+            if runner is None or spec.kind in features.builtin_tools or isinstance(spec, Mcp):
+                # no runner, or the backend runs it itself (a Model Studio upstream); an MCP
+                # server's functions are known once its tools are listed (`McpStart`)
+                continue
             function = runner.function(spec)
             offered.setdefault(function.name, Offered(spec, runner, function))
         for tool in request.tools:
@@ -281,7 +325,28 @@ class ToolLoop:
         offered: dict[str, Offered],
         next: Next,
         earlier: tuple[BuiltinResultPart, ...],
+        mcp: tuple[Mcp, ...] = (),
     ) -> AsyncGenerator[Event, None]:
+        aside = AsideUsage()
+        sight = sight_of(call, next, aside)
+        next_part = 0
+        if mcp:
+            assert self._mcp is not None
+            start = McpStart(mcp, self._mcp, next_part)
+
+            async def run_approved(part: RoundPart) -> ToolOutcome:
+                return await self._run(part, call, self._total_tool_time, earlier, sight)
+
+            async for event in start.events(call, call.request.messages, run_approved):
+                yield event
+            offered = {**offered}
+            merge(offered, start.offered, call.request)
+            next_part = start.next_part
+            done = start.message
+            messages = call.request.messages + ((done,) if done is not None else ())
+            request = replace(call.request, messages=messages)
+            earlier = (*earlier, *(p for p in start.parts if isinstance(p, BuiltinResultPart)))
+            call = replace(call, request=self._with_history_as_calls(request, offered))
         original = call.request
         # Before the first turn, so that a tool that cannot run for this caller refuses
         # the request before any event (the first `anext` raises).
@@ -289,16 +354,13 @@ class ToolLoop:
             if isinstance(runs.runner, ChecksBeforeGenerating):
                 await runs.runner.check(runs.spec, call.principal.workspace)
         # The backend is not asked to run what runs here (specs hold dicts: by kind).
-        runs_here = {o.spec.kind for o in offered.values()}
+        runs_here = {o.spec.kind for o in offered.values()} | {s.kind for s in mcp}
         base = replace(
             original,
             builtin_tools=tuple(t for t in original.builtin_tools if t.kind not in runs_here),
         )
         messages = original.messages
-        aside = AsideUsage()
-        sight = sight_of(call, next, aside)
         usage = Usage()
-        next_part = 0
         rounds = 0
         tool_time = 0.0
         uses: dict[str, int] = {}  # runs so far, by function name (for `max_uses`)
@@ -312,7 +374,7 @@ class ToolLoop:
                 tool_choice=_choice(original, shown, first=rounds == 0),
                 sampling=replace(base.sampling, max_tokens=_left(original, usage)),
             )
-            turn = Round(offered, next_part, usage + aside.usage)
+            turn = Round(offered, next_part, usage + aside.usage, lambda part: seal(call, part))
             async with aclosing(next(replace(call, request=request))) as events:
                 async for event in events:
                     for out in turn.take(event):
@@ -324,7 +386,13 @@ class ToolLoop:
                 return  # answered (its finish went by) or a client function called
             stop = _stop(turn, with_builtins)
             outcomes: list[ToolOutcome] = []
+            awaiting = False
             for tool_call in calls:
+                if waits_for_approval(tool_call) and stop is not FinishReason.LENGTH:
+                    # not run: the answer ends, the client approves or declines it
+                    awaiting = True
+                    outcomes.append(_failed("Not run: waiting for the user's approval."))
+                    continue
                 if stop is FinishReason.LENGTH:
                     outcome = _failed("Not run: the answer reached its maximum length first.")
                 elif not with_builtins:
@@ -342,6 +410,8 @@ class ToolLoop:
                     yield out
                 next_part += 1
             rounds += 1
+            if stop is None and awaiting:
+                stop = FinishReason.TOOL_CALLS
             if stop is None and _left(original, usage) == 0:
                 stop = FinishReason.LENGTH
             if stop is not None:
@@ -372,6 +442,12 @@ class ToolLoop:
             return _failed(f"The arguments of {name} are not valid JSON ({error}).")
         if not isinstance(arguments, dict):
             return _failed(f"The arguments of {name} must be a JSON object.")
+        if (
+            offered.mcp_tool is not None
+            and isinstance(offered.spec, Mcp)
+            and not offered.spec.allows(offered.mcp_tool)
+        ):
+            return _failed(f"Not run: {name} is not among the server's allowed_tools.")
         timeout = min(self._tool_timeout, time_left)
         if call.deadline is not None:
             timeout = min(timeout, call.deadline - self._monotonic())
@@ -388,6 +464,10 @@ class ToolLoop:
         )
         try:
             async with asyncio.timeout(timeout):
+                if offered.mcp_tool is not None and isinstance(offered.spec, Mcp):
+                    assert self._mcp is not None
+                    tool = offered.mcp_tool
+                    return await self._mcp.call_tool(offered.spec, tool, arguments, context)
                 return await offered.runner.run(offered.spec, arguments, context)
         except TimeoutError:
             return _failed(f"{name} did not finish within {timeout:.3g} seconds.")

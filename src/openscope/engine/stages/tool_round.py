@@ -4,7 +4,7 @@ history keeps of it for the next round."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from openscope.core import ids
@@ -40,6 +40,8 @@ class Offered:
     spec: BuiltinTool
     runner: BuiltinToolRunner
     function: ToolSpec
+    # An MCP server's tool (its name on the server): one server offers many functions.
+    mcp_tool: str | None = None
 
 
 @dataclass(slots=True)
@@ -54,6 +56,9 @@ class RoundPart:
     signature: str | None = None
     builtin: Offered | None = None  # a call to a built-in tool's function
     call_id: str = ""  # the built-in call part's own id (fresh)
+    # An MCP call's part text as the client sees it (what the call is, `core.mcp`), sent
+    # whole when the model's arguments are; `chunks` keep what the model wrote.
+    sealed: str | None = None
 
     @property
     def text(self) -> str:
@@ -72,10 +77,21 @@ class RoundPart:
 class Round:
     """One call of the model: its events renumbered after the earlier rounds', its calls
     to built-in functions turned into built-in call parts, its finish held back while a
-    built-in call is pending, its usage reported on top of the earlier rounds'."""
+    built-in call is pending, its usage reported on top of the earlier rounds'.
 
-    def __init__(self, builtins: Mapping[str, Offered], first_part: int, before: Usage) -> None:
+    A call to an MCP server's tool streams no deltas of its own: once the model's arguments
+    are whole, `seal(part)` gives the call part's text (which server, which tool, whether
+    it waits for approval), sent as one delta before the part ends."""
+
+    def __init__(
+        self,
+        builtins: Mapping[str, Offered],
+        first_part: int,
+        before: Usage,
+        seal: Callable[[RoundPart], str] | None = None,
+    ) -> None:
         self._builtins = builtins
+        self._seal = seal
         self._parts: dict[int, RoundPart] = {}
         self.next_part = first_part
         self._before = before
@@ -101,10 +117,14 @@ class Round:
             case PartDelta(choice=0) if event.part in self._parts:
                 part = self._parts[event.part]
                 part.chunks.append(event.text)
-                yield replace(event, part=part.index)
+                if not _held(part):
+                    yield replace(event, part=part.index)
             case PartEnd(choice=0) if event.part in self._parts:
                 part = self._parts[event.part]
                 part.signature = event.signature
+                if _held(part) and self._seal is not None:
+                    part.sealed = self._seal(part)
+                    yield PartDelta(0, part.index, part.sealed)
                 yield replace(event, part=part.index)
             case ChoiceEnd(choice=0):
                 self.finish = event.finish_reason
@@ -128,6 +148,10 @@ class Round:
         part.tool_call_id = event.tool_call_id or ids.tool_call_id()
         kind = str(builtin.spec.kind)
         return PartStart(0, part.index, PartKind.BUILTIN_CALL, part.call_id, kind)
+
+
+def _held(part: RoundPart) -> bool:
+    return part.builtin is not None and part.builtin.mcp_tool is not None
 
 
 def history_of(turn: Round, outcomes: list[ToolOutcome]) -> list[Message]:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from openscope.core.arguments import arguments_text
-from openscope.core.builtin_tools import BuiltinTool, WebSearch
+from openscope.core.builtin_tools import BuiltinTool, WebSearch, declared_mcp_servers
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
     BuiltinCallPart,
@@ -93,12 +93,16 @@ def _request(
         # A tool choice naming the server tool forces a call as one naming a function does
         # (the core's rule sees only the latter): refused alike while thinking.
         raise Refusal(Wording.FORCED_TOOL_WHILE_THINKING, Field.TOOL_CHOICE)
+    try:
+        servers = declared_mcp_servers(wire.mcp_servers)
+    except ValueError as error:
+        raise InvalidParameter(f"mcp_servers: {error}", param="mcp_servers") from None
     return GenerateRequest(
         model=wire.model,
         messages=_system(wire.system) + _messages(wire.messages),
         sampling=sampling,
         tools=tools,
-        builtin_tools=builtins,
+        builtin_tools=(*builtins, *servers),
         tool_choice=_tool_choice(choice, builtins),
         parallel_tool_calls=not (choice and choice.disable_parallel_tool_use),
         thinking=thinking,

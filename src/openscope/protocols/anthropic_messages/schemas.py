@@ -162,6 +162,8 @@ class CountTokensRequest(WireModel):
     tools: list[ToolWire] | None = None
     tool_choice: ToolChoiceWire | None = None
     thinking: ThinkingWire | None = None
+    # An extension: the MCP servers this server's settings declare, by label.
+    mcp_servers: Any = None
 
 
 class MessagesRequest(CountTokensRequest):

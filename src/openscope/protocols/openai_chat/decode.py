@@ -13,6 +13,7 @@ from openscope.core.builtin_tools import (
     CodeInterpreter,
     WebExtractor,
     WebSearch,
+    declared_mcp_servers,
     search_options_problem,
 )
 from openscope.core.errors import InvalidParameter
@@ -88,6 +89,12 @@ def _builtin_tools(wire: ChatCompletionRequest) -> tuple[BuiltinTool, ...]:
         # Thinking mode too (Model Studio's Chat runs the interpreter only while the model
         # thinks): the core checks it against the model's catalogue entry.
         tools.append(CodeInterpreter(requires_thinking=True))
+    try:
+        tools += declared_mcp_servers(wire.mcp_servers)
+    except ValueError as error:
+        raise InvalidParameter(
+            f"Invalid parameter 'mcp_servers': {error}.", param="mcp_servers"
+        ) from None
     return tuple(tools)
 
 

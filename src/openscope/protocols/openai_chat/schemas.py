@@ -119,3 +119,5 @@ class ChatCompletionRequest(WireModel):
     parallel_tool_calls: bool | None = None
     enable_search: bool | None = None
     search_options: dict[str, Any] | None = None
+    # An extension: the MCP servers this server's settings declare, by label.
+    mcp_servers: Any = None

@@ -50,6 +50,12 @@ from openscope.protocols.openai_responses.builtin_items import (
     builtin_item_message,
 )
 from openscope.protocols.openai_responses.file_search_tool import file_search_tool
+from openscope.protocols.openai_responses.mcp_items import (
+    MCP_ITEM_TYPES,
+    check_mcp_servers,
+    mcp_item_message,
+    mcp_tool,
+)
 from openscope.protocols.openai_responses.schemas import (
     ContentPartWire,
     ItemWire,
@@ -128,6 +134,7 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
     declared = [_tool(t, n) for n, t in enumerate(wire.tools or ())]
     tools = tuple(t for t in declared if isinstance(t, ToolSpec))
     builtin_tools = tuple(t for t in declared if not isinstance(t, ToolSpec))
+    check_mcp_servers([t for t in builtin_tools if isinstance(t, Mcp)])
     kinds = {t.kind for t in builtin_tools}
     if BuiltinToolKind.WEB_EXTRACTOR in kinds and BuiltinToolKind.WEB_SEARCH not in kinds:
         # Model Studio offers the extractor only beside web search (it reads what a
@@ -303,10 +310,14 @@ def _item(wire: ItemWire, position: int, created: int) -> Item:
         item_id = wire.id or ids.input_item_id("msg")
         fields = wire.model_dump(exclude_none=True)
         return Item(item_id, builtin_item_message(wire.type, fields, item_id, position), created)
+    if wire.type in MCP_ITEM_TYPES:
+        item_id = wire.id or ids.input_item_id("mcp")
+        fields = wire.model_dump(exclude_none=True)
+        return Item(item_id, mcp_item_message(wire.type, fields, item_id, position), created)
     raise InvalidParameter(
         f"Invalid 'input[{position}].type': '{wire.type}' items are not supported; use "
         "message, function_call, function_call_output, reasoning or a built-in tool's "
-        f"item ({', '.join(BUILTIN_ITEM_TYPES)}).",
+        f"item ({', '.join([*BUILTIN_ITEM_TYPES, *sorted(MCP_ITEM_TYPES)])}).",
         param="input",
     )
 
@@ -362,31 +373,7 @@ def _builtin_tool(kind: BuiltinToolKind, wire: ToolWire, where: str) -> BuiltinT
         case BuiltinToolKind.FILE_SEARCH:
             return file_search_tool(extra, where)
         case BuiltinToolKind.MCP:
-            label, url = extra.get("server_label"), extra.get("server_url")
-            if not isinstance(label, str) or not isinstance(url, str) or not label or not url:
-                raise InvalidParameter(
-                    "Invalid 'tools': an mcp tool needs server_label and server_url.",
-                    param="tools",
-                )
-            headers = extra.get("headers") or {}
-            if not isinstance(headers, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-            ):
-                raise InvalidParameter(
-                    "Invalid 'tools': mcp headers must map strings to strings.", param="tools"
-                )
-            description = extra.get("server_description")
-            if description is not None and not isinstance(description, str):
-                raise InvalidParameter(
-                    "Invalid 'tools': mcp server_description must be a string.", param="tools"
-                )
-            return Mcp(
-                server_label=label,
-                server_url=url,
-                server_protocol=str(extra.get("server_protocol") or "sse"),
-                server_description=description,
-                headers=headers,
-            )
+            return mcp_tool(extra)
         case _:
             assert_never(kind)
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
-from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind
+from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, Mcp
 from openscope.core.codec import builtin_tool_to_dict
 from openscope.core.errors import OpenScopeError, error_code
 from openscope.core.events import (
@@ -23,6 +23,7 @@ from openscope.core.events import (
     Usage,
     UsageReport,
 )
+from openscope.core.mcp import McpStep
 from openscope.core.messages import (
     BuiltinCallPart,
     BuiltinResultPart,
@@ -45,6 +46,12 @@ from openscope.protocols.openai_responses.citations import (
     all_cited_files,
     cited_files,
     file_citations,
+)
+from openscope.protocols.openai_responses.mcp_items import (
+    approval_response_body,
+    mcp_item_body,
+    mcp_step,
+    mcp_tool_body,
 )
 from openscope.protocols.openai_responses.streamed_string import StreamedString
 from openscope.protocols.statuses import HTTP_STATUS
@@ -93,7 +100,11 @@ def item_body(item: Item, files: Mapping[int, CitedFile] | None = None) -> dict[
         }
     if isinstance(first, BuiltinCallPart):
         result = next((p for p in parts if isinstance(p, BuiltinResultPart)), None)
-        return builtin_call_body(item.id, first, result)
+        return _call_body(item.id, first, result)
+    if isinstance(first, BuiltinResultPart) and first.tool is BuiltinToolKind.MCP:
+        approval = approval_response_body(item.id, first)
+        if approval is not None:
+            return approval
     if isinstance(first, ReasoningPart):
         return {
             "id": item.id,
@@ -123,8 +134,14 @@ def item_bodies(items: Sequence[Item]) -> list[dict[str, Any]]:
     return [item_body(i, files) for i in items]
 
 
-# The fields of each tool's `<tool>_call` item that come from its result's output JSON
-# (builtin-tools.md §3.2-3.5); the tool runners write them under these names.
+def _call_body(
+    item_id: str, call: BuiltinCallPart, result: BuiltinResultPart | None
+) -> dict[str, Any]:
+    if call.tool is BuiltinToolKind.MCP:
+        return mcp_item_body(item_id, call, result)
+    return builtin_call_body(item_id, call, result)
+
+
 def _assistant_message(
     item_id: str, text: str | None, status: str, annotations: Sequence[dict[str, Any]] = ()
 ) -> dict[str, Any]:
@@ -188,12 +205,15 @@ def usage_body(usage: Usage, items: Sequence[Item] = ()) -> dict[str, Any]:
         "total_tokens": usage.total_tokens,
     }
     # A call counts once its tool ran to the end: not one the loop refused to run (cut by
-    # the length limit, bad arguments, no rounds left), nor one that failed.
+    # the length limit, bad arguments, no rounds left), nor one that failed. Model Studio
+    # counts no MCP calls (builtin-tools.md §3.0).
     runs = Counter(
         str(part.tool)
         for item in items
         for part in item.message.parts
-        if isinstance(part, BuiltinResultPart) and part.status == "completed"
+        if isinstance(part, BuiltinResultPart)
+        and part.status == "completed"
+        and part.tool is not BuiltinToolKind.MCP
     )
     if runs:
         body["x_tools"] = {tool: {"count": count} for tool, count in sorted(runs.items())}
@@ -204,6 +224,8 @@ def _builtin_tool_body(tool: BuiltinTool) -> dict[str, Any]:
     """A built-in tool as the request named it: as the turn keeps it (an MCP server's
     headers are not kept), less what Responses does not take (chat's search options) and
     what was not set."""
+    if isinstance(tool, Mcp):
+        return mcp_tool_body(tool)
     kept = builtin_tool_to_dict(tool)
     return {name: value for name, value in kept.items() if name != "options" and value is not None}
 
@@ -500,6 +522,10 @@ class ResponseStreamEncoder:
     def _close(self, item: _OpenItem) -> list[StreamEvent]:
         if item.code is not None:
             return self._close_code(item)
+        if item.kind is PartKind.BUILTIN_CALL and item.name == BuiltinToolKind.MCP:
+            return self._open_mcp(item)
+        if item.kind is PartKind.BUILTIN_RESULT and item.name == BuiltinToolKind.MCP:
+            return self._close_mcp(item)
         if item.kind is PartKind.BUILTIN_CALL:
             # Added now, with the fields its arguments give (web_search's action.query, as
             # in Model Studio's `added` item); done once its result is in.
@@ -568,6 +594,50 @@ class ResponseStreamEncoder:
                 "response.function_call_arguments.done", **where, name=item.name, arguments=text
             ),
             self._event("response.output_item.done", **done, item=body),
+        ]
+
+    def _open_mcp(self, item: _OpenItem) -> list[StreamEvent]:
+        """An MCP call part is whole: its item is added, in OpenAI's order. A listing is
+        `in_progress` until its result; a call streams its arguments, then is
+        `in_progress` until its result; an approval request is added and done at once
+        (nothing follows it in this answer)."""
+        call = _builtin_call(item)
+        body = mcp_item_body(item.item_id, call, None)
+        where = {"output_index": item.output_index, "item_id": item.item_id}
+        added = self._event("response.output_item.added", output_index=item.output_index, item=body)
+        step = mcp_step(call)
+        if step is None or step.step is McpStep.APPROVAL_REQUEST:
+            done = self._event(
+                "response.output_item.done", output_index=item.output_index, item=body
+            )
+            return [added, done]
+        if step.step is McpStep.LIST_TOOLS:
+            return [added, self._event("response.mcp_list_tools.in_progress", **where)]
+        added["item"] = body | {"arguments": ""}
+        return [
+            added,
+            self._event("response.mcp_call_arguments.delta", **where, delta=step.arguments),
+            self._event("response.mcp_call_arguments.done", **where, arguments=step.arguments),
+            self._event("response.mcp_call.in_progress", **where),
+        ]
+
+    def _close_mcp(self, item: _OpenItem) -> list[StreamEvent]:
+        assert item.call is not None
+        call = _builtin_call(item.call)
+        result = BuiltinResultPart(
+            item.call_id or "",
+            BuiltinToolKind.MCP,
+            "".join(item.chunks),
+            item.status or "completed",
+        )
+        body = mcp_item_body(item.item_id, call, result)
+        step = mcp_step(call)
+        what = "mcp_list_tools" if step and step.step is McpStep.LIST_TOOLS else "mcp_call"
+        outcome = "completed" if result.status == "completed" else "failed"
+        where = {"output_index": item.output_index, "item_id": item.item_id}
+        return [
+            self._event(f"response.{what}.{outcome}", **where),
+            self._event("response.output_item.done", output_index=item.output_index, item=body),
         ]
 
     def finish(self, record: StoredResponse) -> list[StreamEvent]:
