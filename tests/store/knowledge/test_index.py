@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from openscope.store.knowledge import ChunkIndex, IndexedChunk
-from openscope.store.knowledge.index.base import fuse
+from openscope.store.knowledge.index.base import RRF_K, fuse
+from openscope.store.knowledge.index.terms import query_terms
 from tests.engine.knowledge.fake_embedder import FakeEmbedder
 
 EMBEDDER = FakeEmbedder(dimensions=32)
@@ -82,8 +83,19 @@ async def test_adding_a_chunk_again_replaces_it(filled: ChunkIndex) -> None:
     assert await search(filled, "travel", mode="keyword") == []
 
 
-def test_fusion_divides_by_the_best_possible_sum() -> None:
-    fused = fuse([[7, 8], [8, 9]], 2)
+def test_fusion_weighs_rankings_and_divides_by_the_best_possible_sum() -> None:
+    fused = fuse([(1.0, [7, 8]), (0.5, [8, 9])])
+    k = RRF_K
+    best = 1.5 / (k + 1)
     assert [m.chunk_id for m in fused] == [8, 7, 9]
-    assert fused[0].score == pytest.approx((1 / 62 + 1 / 61) / (2 / 61))
-    assert fused[1].score == pytest.approx(0.5)
+    assert fused[0].score == pytest.approx((1 / (k + 2) + 0.5 / (k + 1)) / best)
+    assert fused[1].score == pytest.approx((1 / (k + 1)) / best)
+    assert fused[2].score == pytest.approx((0.5 / (k + 2)) / best)
+    # first in every ranking scores 1
+    assert fuse([(1.0, [3]), (0.5, [3])])[0].score == pytest.approx(1.0)
+
+
+def test_a_query_s_function_words_are_not_searched() -> None:
+    assert query_terms("What is the price of the VN7P-A330?") == ["price", "vn7p", "a330"]
+    assert query_terms("the of what") == []
+    assert "什么" not in query_terms("年假有多少天, 什么时候申请?")

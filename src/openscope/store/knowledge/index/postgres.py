@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openscope.store.knowledge.index.base import ChunkIndex, IndexedChunk, IndexUnavailable
-from openscope.store.knowledge.index.terms import terms
+from openscope.store.knowledge.index.terms import query_terms, terms
 
 TABLE = "knowledge_chunk_index"
 SCHEMA = (
@@ -113,7 +113,7 @@ class PostgresChunkIndex(ChunkIndex):
         text: str,
         limit: int,
     ) -> list[int]:
-        words = list(dict.fromkeys(terms(text)))
+        words = query_terms(text)
         if not words:
             return []
         where, params = _scope(store_ids, file_ids)

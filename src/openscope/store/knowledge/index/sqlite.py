@@ -16,7 +16,7 @@ import sqlean  # type: ignore[import-untyped]
 import sqlite_vec  # type: ignore[import-untyped]
 
 from openscope.store.knowledge.index.base import ChunkIndex, IndexedChunk, IndexUnavailable
-from openscope.store.knowledge.index.terms import terms
+from openscope.store.knowledge.index.terms import query_terms, terms
 
 T = TypeVar("T")
 
@@ -144,7 +144,7 @@ class SqliteChunkIndex(ChunkIndex):
         text: str,
         limit: int,
     ) -> list[int]:
-        words = list(dict.fromkeys(terms(text)))
+        words = query_terms(text)
         if not words:
             return []
         match = " OR ".join(f'"{word}"' for word in words)
