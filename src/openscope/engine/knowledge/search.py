@@ -65,9 +65,14 @@ async def search_stores(
     if not allowed:
         return ()
     file_ids = None if query.filters is None else {file_id for _, file_id in allowed}
-    embedded = await embedder.embed(query.queries, use="query")
+    # keyword ranking alone (a measurement's mode) reads no vector: nothing to embed
+    vectors: Sequence[Sequence[float]] = (
+        [()] * len(query.queries)
+        if mode == "keyword"
+        else (await embedder.embed(query.queries, use="query")).vectors
+    )
     best: dict[int, float] = {}
-    for text, vector in zip(query.queries, embedded.vectors, strict=True):
+    for text, vector in zip(query.queries, vectors, strict=True):
         matches = await index.search(
             store_ids=[found.id for found in stores],
             text=text,
