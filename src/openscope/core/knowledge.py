@@ -33,6 +33,15 @@ MAX_ATTRIBUTE_STRING = 512
 # OpenAI's search and file_search `max_num_results` range; its default is 10.
 MAX_SEARCH_RESULTS = 50
 DEFAULT_SEARCH_RESULTS = 10
+# What one search may ask, so that a request cannot make the server embed or match
+# without end (OpenAI documents no limits here; these are ours): the queries of one
+# search and their length, and a filter's nesting, its comparisons and the values of one
+# `in` / `nin` list.
+MAX_SEARCH_QUERIES = 10
+MAX_SEARCH_QUERY_CHARS = 4096
+MAX_FILTER_DEPTH = 8
+MAX_FILTER_COMPARISONS = 64
+MAX_FILTER_LIST_VALUES = 256
 # The vector store ids one file_search tool may name. Model Studio takes one knowledge base
 # ("当前仅支持传入一个知识库 ID"); OpenAI takes two. We accept OpenAI's limit.
 MAX_FILE_SEARCH_STORES = 2
@@ -216,6 +225,25 @@ class Compound:
 
 
 Filter = Comparison | Compound
+
+
+def filter_problem(filter_: Filter) -> str | None:
+    """What makes `filter_` too large to evaluate (None: nothing): more comparisons than
+    MAX_FILTER_COMPARISONS, or an `in` / `nin` list past MAX_FILTER_LIST_VALUES. (Depth is
+    for the decoders to bound while they parse: a deep one never gets this far.)"""
+    comparisons = 0
+    pending: list[Filter] = [filter_]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, Compound):
+            pending.extend(current.filters)
+            continue
+        comparisons += 1
+        if isinstance(current.value, tuple) and len(current.value) > MAX_FILTER_LIST_VALUES:
+            return f"an in or nin list holds at most {MAX_FILTER_LIST_VALUES} values"
+    if comparisons > MAX_FILTER_COMPARISONS:
+        return f"a filter holds at most {MAX_FILTER_COMPARISONS} comparisons"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

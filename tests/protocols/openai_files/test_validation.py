@@ -428,6 +428,71 @@ def test_search_is_checked(h: Harness, body: dict[str, Any], param: str, words: 
     assert "search" not in h.knowledge.calls
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    nested: dict[str, Any] = {"type": "eq", "key": "k", "value": 1}
+    for _ in range(depth - 1):
+        nested = {"type": "and", "filters": [nested]}
+    return nested
+
+
+def _wide(comparisons: int) -> dict[str, Any]:
+    terms = [{"type": "eq", "key": "k", "value": n} for n in range(comparisons)]
+    return {"type": "or", "filters": terms}
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "words"),
+    [
+        ({"query": ["q"] * 11}, "query", "at most 10 queries"),
+        ({"query": "q" * 4097}, "query", "maximum length 4096"),
+        ({"query": ["q", "q" * 4097]}, "query[1]", "maximum length 4096"),
+        ({"query": "q", "filters": _nested(9)}, "filters" + ".filters[0]" * 8, "at most 8 deep"),
+        ({"query": "q", "filters": _wide(65)}, "filters", "at most 64 comparisons"),
+        (
+            {"query": "q", "filters": {"type": "in", "key": "k", "value": list(range(257))}},
+            "filters",
+            "at most 256 values",
+        ),
+    ],
+)
+def test_a_search_too_large_to_run_is_refused(
+    h: Harness, body: dict[str, Any], param: str, words: str
+) -> None:
+    store = make_store(h)
+    response = h.http.post(f"{PREFIX}/vector_stores/{store}/search", headers=AUTH, json=body)
+    assert words in refused(response, 400, param)["message"]
+    assert "search" not in h.knowledge.calls
+
+
+def test_a_filter_nested_past_python_s_recursion_is_a_400(h: Harness) -> None:
+    # written out by hand: JSON encoders refuse to nest this deep themselves; the body
+    # reader refuses it before the filter is parsed
+    depth = 700
+    filters = '{"type":"and","filters":[' * depth + '{"type":"eq","key":"k","value":1}'
+    body = '{"query":"q","filters":' + filters + "]}" * depth + "}"
+    store = make_store(h)
+    response = h.http.post(
+        f"{PREFIX}/vector_stores/{store}/search",
+        headers={**AUTH, "Content-Type": "application/json"},
+        content=body,
+    )
+    assert "nested too deeply" in refused(response, 400, None)["message"]
+    assert "search" not in h.knowledge.calls
+
+
+def test_the_largest_search_allowed_runs(h: Harness) -> None:
+    store = make_store(h)
+    for body in (
+        {"query": ["q"] * 10, "filters": _nested(8)},
+        {"query": ["q" * 4096] * 2},
+    ):
+        response = h.http.post(f"{PREFIX}/vector_stores/{store}/search", headers=AUTH, json=body)
+        assert response.status_code == 200, response.text
+    body = {"query": "q", "filters": _wide(64)}
+    response = h.http.post(f"{PREFIX}/vector_stores/{store}/search", headers=AUTH, json=body)
+    assert response.status_code == 200, response.text
+
+
 def test_rewrite_query_false_is_fine(h: Harness) -> None:
     store = make_store(h)
     body = {"query": "q", "rewrite_query": False, "ranking_options": {"ranker": "auto"}}

@@ -217,6 +217,13 @@ def test_deeply_nested_filters_are_refused() -> None:
     assert "nest at most 8 deep" in refusal_of(filters=nested)
 
 
+def test_filters_too_large_to_run_are_refused() -> None:
+    wide = {"type": "or", "filters": [{"type": "eq", "key": "a", "value": n} for n in range(65)]}
+    assert "at most 64 comparisons" in refusal_of(filters=wide)
+    long_list = {"type": "in", "key": "a", "value": list(range(257))}
+    assert "at most 256 values" in refusal_of(filters=long_list)
+
+
 def test_the_place_named_is_the_tools_own() -> None:
     web = {"type": "web_search"}
     message = refusal(web, {"type": "file_search", "vector_store_ids": []})

@@ -13,6 +13,8 @@ from openscope.core.knowledge import (
     MAX_ATTRIBUTE_KEY,
     MAX_ATTRIBUTE_STRING,
     MAX_ATTRIBUTES,
+    MAX_SEARCH_QUERIES,
+    MAX_SEARCH_QUERY_CHARS,
     MAX_SEARCH_RESULTS,
     AttributeValue,
     ChunkingStrategy,
@@ -257,10 +259,21 @@ def search_query(wire: SearchRequest) -> SearchQuery:
     queries = (wire.query,) if isinstance(wire.query, str) else tuple(wire.query)
     if not queries:
         raise InvalidParameter("Invalid 'query': expected at least one query.", param="query")
+    if len(queries) > MAX_SEARCH_QUERIES:
+        raise InvalidParameter(
+            f"Invalid 'query': at most {MAX_SEARCH_QUERIES} queries at once, got {len(queries)}.",
+            param="query",
+        )
     for i, text in enumerate(queries):
+        where = "query" if isinstance(wire.query, str) else f"query[{i}]"
         if not text.strip():
-            where = "query" if isinstance(wire.query, str) else f"query[{i}]"
             raise InvalidParameter(f"Invalid '{where}': the query is empty.", param=where)
+        if len(text) > MAX_SEARCH_QUERY_CHARS:
+            raise InvalidParameter(
+                f"Invalid '{where}': string too long. Expected a string with maximum length "
+                f"{MAX_SEARCH_QUERY_CHARS}, but got a string with length {len(text)} instead.",
+                param=where,
+            )
     if wire.rewrite_query:
         raise InvalidParameter(
             "Invalid 'rewrite_query': this server searches the query as given and cannot "

@@ -7,11 +7,13 @@ from typing import Any, get_args
 
 from openscope.core.errors import InvalidParameter
 from openscope.core.knowledge import (
+    MAX_FILTER_DEPTH,
     AttributeValue,
     Comparison,
     ComparisonOp,
     Compound,
     Filter,
+    filter_problem,
 )
 
 # The wire's comparison types are the core's operators, by the same names.
@@ -21,7 +23,18 @@ LIST_OPS = frozenset({"in", "nin"})
 
 
 def parse_filter(value: Any, where: str = "filters") -> Filter:
-    """`value` (a decoded JSON object) as a filter; `where` names it in refusals."""
+    """`value` (a decoded JSON object) as a filter; `where` names it in refusals. One
+    deeper than MAX_FILTER_DEPTH, or larger than `filter_problem` allows, is refused."""
+    parsed = _parse(value, where, 1)
+    problem = filter_problem(parsed)
+    if problem is not None:
+        raise _invalid(where, problem)
+    return parsed
+
+
+def _parse(value: Any, where: str, depth: int) -> Filter:
+    if depth > MAX_FILTER_DEPTH:
+        raise _invalid(where, f"filters nest at most {MAX_FILTER_DEPTH} deep")
     if not isinstance(value, dict):
         raise _invalid(where, "expected an object")
     kind = value.get("type")
@@ -32,7 +45,7 @@ def parse_filter(value: Any, where: str = "filters") -> Filter:
         members = value.get("filters")
         if not isinstance(members, list) or not members:
             raise _invalid(f"{where}.filters", "expected a non-empty array of filters")
-        parsed = tuple(parse_filter(m, f"{where}.filters[{i}]") for i, m in enumerate(members))
+        parsed = tuple(_parse(m, f"{where}.filters[{i}]", depth + 1) for i, m in enumerate(members))
         return Compound("and" if kind == "and" else "or", parsed)
     if kind in COMPARISONS:
         _only(value, {"type", "key", "value"}, where)

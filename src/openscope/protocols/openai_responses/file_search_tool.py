@@ -15,19 +15,19 @@ from openscope.core.builtin_tools import FILE_SEARCH_RANKERS, FileSearch
 from openscope.core.errors import InvalidParameter
 from openscope.core.knowledge import (
     MAX_FILE_SEARCH_STORES,
+    MAX_FILTER_DEPTH,
     MAX_SEARCH_RESULTS,
     AttributeValue,
     Comparison,
     ComparisonOp,
     Compound,
     Filter,
+    filter_problem,
 )
 
 COMPARISONS: tuple[str, ...] = get_args(ComparisonOp)
 COMPOUNDS = ("and", "or")
 FILTER_TYPES = (*COMPARISONS, *COMPOUNDS)
-# Filters nest; this bounds the depth a request may send (OpenAI documents none).
-MAX_FILTER_DEPTH = 8
 OPTIONS = ("vector_store_ids", "max_num_results", "filters", "ranking_options")
 
 
@@ -43,6 +43,9 @@ def file_search_tool(options: dict[str, Any], where: str) -> FileSearch:
         limit = _integer(limit, f"{where}.max_num_results", 1, MAX_SEARCH_RESULTS)
     raw_filters = options.get("filters")
     filters = None if raw_filters is None else _filter(raw_filters, f"{where}.filters", 1)
+    problem = None if filters is None else filter_problem(filters)
+    if problem is not None:
+        raise _invalid(f"Invalid '{where}.filters': {problem}.")
     ranker, threshold = _ranking(options.get("ranking_options"), f"{where}.ranking_options")
     return FileSearch(
         ids, max_num_results=limit, filters=filters, score_threshold=threshold, ranker=ranker
