@@ -80,7 +80,7 @@ class FakeMcp:
     ) -> ToolOutcome:
         raise AssertionError("the loop calls call_tool")
 
-    def declared(self, label: str) -> Mcp | None:
+    def declared(self, label: str, workspace: str) -> Mcp | None:
         return self.servers.get(label)
 
     def recall(self, result: BuiltinResultPart) -> str:

@@ -224,8 +224,10 @@ class McpRunner(BuiltinToolRunner, Protocol):
     `McpUnavailable` (the reason, for the client to read), a call returns a failed
     outcome (the reason, for the model)."""
 
-    def declared(self, label: str) -> Mcp | None:
-        """The server the settings declare under `label` (None: none)."""
+    def declared(self, label: str, workspace: str) -> Mcp | None:
+        """The server the settings declare under `label` (None: none), for a request of
+        `workspace`; raises `PermissionDenied` naming the label when the settings keep the
+        server to other workspaces."""
         ...
 
     async def list_tools(self, spec: Mcp, context: ToolContext) -> tuple[McpToolInfo, ...]: ...

@@ -205,7 +205,8 @@ class McpStart:
     async def events(
         self, call: Call, messages: tuple[Message, ...], run: RunCall
     ) -> AsyncGenerator[Event, None]:
-        self.specs = tuple(self._resolved(spec) for spec in self.specs)
+        workspace = call.principal.workspace
+        self.specs = tuple(self._resolved(spec, workspace) for spec in self.specs)
         labels = [spec.server_label for spec in self.specs]
         if len(set(labels)) != len(labels):
             raise InvalidParameter(
@@ -232,11 +233,12 @@ class McpStart:
         for event_ in await self._approved(messages, run):
             yield event_
 
-    def _resolved(self, spec: Mcp) -> Mcp:
-        """A server named by its label, as the settings declare it."""
+    def _resolved(self, spec: Mcp, workspace: str) -> Mcp:
+        """A server named by its label, as the settings declare it (a server kept to
+        other workspaces is refused: `PermissionDenied`)."""
         if not spec.declared:
             return spec
-        declared = self.runner.declared(spec.server_label)
+        declared = self.runner.declared(spec.server_label, workspace)
         if declared is None:
             raise InvalidParameter(
                 f"Invalid 'mcp_servers': no MCP server '{spec.server_label}' is declared on "

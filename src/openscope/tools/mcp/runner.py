@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import httpx2
@@ -18,6 +18,7 @@ from mcp import MCPError
 from mcp.types import CallToolResult, PaginatedRequestParams, TextContent, Tool
 
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, Mcp
+from openscope.core.errors import PermissionDenied
 from openscope.core.mcp import (
     McpFailure,
     McpToolInfo,
@@ -37,13 +38,15 @@ log = logging.getLogger("openscope.tools.mcp")
 class McpToolRunner:
     """The runner of tool `mcp` (`openscope.core.mcp.McpRunner`). `servers`: the servers
     the settings declare, by label (each `declared`), which chat and Anthropic requests
-    name in `mcp_servers`."""
+    name in `mcp_servers`; `workspaces`: the workspaces that may use a declared server, by
+    its label (a label not in it: every workspace)."""
 
     def __init__(
         self,
         policy: McpPolicy | None = None,
         resolver: HostResolver | None = None,
         servers: Mapping[str, Mcp] | None = None,
+        workspaces: Mapping[str, Collection[str]] | None = None,
     ):
         self._policy = policy or McpPolicy()
         self._resolver = resolver
@@ -51,6 +54,10 @@ class McpToolRunner:
         for label, server in self._servers.items():
             if server.server_label != label or not server.declared:
                 raise ValueError(f"the declared MCP server {label!r} is not declared as such")
+        self._workspaces = {label: frozenset(names) for label, names in (workspaces or {}).items()}
+        for label in self._workspaces:
+            if label not in self._servers:
+                raise ValueError(f"workspaces are given for {label!r}, which is not declared")
 
     @property
     def kind(self) -> BuiltinToolKind:
@@ -66,8 +73,15 @@ class McpToolRunner:
         message = "An MCP call names the server's tool: use call_tool."
         return ToolOutcome(message, call_output(None, message), "failed")
 
-    def declared(self, label: str) -> Mcp | None:
-        return self._servers.get(label)
+    def declared(self, label: str, workspace: str) -> Mcp | None:
+        server = self._servers.get(label)
+        kept_to = self._workspaces.get(label)
+        if server is not None and kept_to is not None and workspace not in kept_to:
+            raise PermissionDenied(
+                f"The MCP server '{label}' may not be used by this workspace.",
+                param="mcp_servers",
+            )
+        return server
 
     def recall(self, result: BuiltinResultPart) -> str:
         return self._cut(call_result_text(result.output))
