@@ -258,6 +258,9 @@ class McpServerSettings(BaseModel):
     headers_from_env: dict[str, str] = Field(default_factory=dict)
     # The server's tools the model is offered (unset: all of them).
     allowed_tools: list[str] | None = None
+    # The workspaces whose requests may use the server (unset: every workspace); a request
+    # of another workspace naming it is refused (403), e.g. ["default", "team-maps"].
+    workspaces: list[str] | None = None
 
 
 class McpSettings(BaseModel):

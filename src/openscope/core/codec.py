@@ -216,6 +216,8 @@ def builtin_tool_to_dict(tool: BuiltinTool) -> JSON:
                     "always": list(tool.require_approval.always),
                     "never": list(tool.require_approval.never),
                 },
+                # a server the settings declare is found by its label when chained on
+                "declared": tool.declared,
             }
         case _:
             assert_never(tool)
@@ -259,6 +261,7 @@ def builtin_tool_from_dict(data: JSON) -> BuiltinTool:
                     tuple(approval.get("always", ())),
                     tuple(approval.get("never", ())),
                 ),
+                declared=bool(data.get("declared", False)),
             )
         case _:
             assert_never(kind)

@@ -12,8 +12,10 @@ the step is about, and its result's `output` the step's outcome:
   (`arguments` the JSON text the model wrote; `approval_request_id` when it ran on the
   client's approval), result `{output, error}`.
 - `mcp_approval_request`: a call that waits for the client's approval; no result. Call
-  `{type, server_label, name, arguments, approval_request_id}`, the id the client answers
-  with (the request's item id).
+  `{type, server_label, name, arguments, approval_request_id, issued?}`, the id the client
+  answers with (the request's item id). `issued` is true only on a request the tool loop
+  wrote, never on one decoded from a client's `input`: only those are carried out, so a
+  client cannot approve calls it asked for itself.
 - `mcp_approval_response`: the client's answer, a result part alone (its `call_id` the
   approval request's id) with output `{type, approve, reason}`.
 """
@@ -80,6 +82,7 @@ class McpCallStep:
     name: str = ""
     arguments: str = "{}"
     approval_request_id: str | None = None
+    issued: bool = False  # an approval request this server wrote (see the module's doc)
 
     def to_json(self) -> str:
         body: dict[str, Any] = {"type": str(self.step), "server_label": self.server_label}
@@ -87,6 +90,8 @@ class McpCallStep:
             body |= {"name": self.name, "arguments": self.arguments}
         if self.approval_request_id is not None:
             body["approval_request_id"] = self.approval_request_id
+        if self.issued:
+            body["issued"] = True
         return json.dumps(body, ensure_ascii=False)
 
     @classmethod
@@ -105,7 +110,8 @@ class McpCallStep:
             return None
         if not isinstance(arguments, str) or not (approval is None or isinstance(approval, str)):
             return None
-        return cls(step, label, name, arguments, approval)
+        issued = step is McpStep.APPROVAL_REQUEST and data.get("issued") is True
+        return cls(step, label, name, arguments, approval, issued)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,8 +230,10 @@ class McpRunner(BuiltinToolRunner, Protocol):
     `McpUnavailable` (the reason, for the client to read), a call returns a failed
     outcome (the reason, for the model)."""
 
-    def declared(self, label: str) -> Mcp | None:
-        """The server the settings declare under `label` (None: none)."""
+    def declared(self, label: str, workspace: str) -> Mcp | None:
+        """The server the settings declare under `label` (None: none), for a request of
+        `workspace`; raises `PermissionDenied` naming the label when the settings keep the
+        server to other workspaces."""
         ...
 
     async def list_tools(self, spec: Mcp, context: ToolContext) -> tuple[McpToolInfo, ...]: ...

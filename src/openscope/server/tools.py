@@ -121,7 +121,12 @@ def _mcp(config: McpSettings, env: Mapping[str, str]) -> McpToolRunner:
             allowed_tools=allowed,
             declared=True,
         )
-    return McpToolRunner(policy, servers=servers)
+    workspaces = {
+        label: server.workspaces
+        for label, server in config.servers.items()
+        if server.workspaces is not None
+    }
+    return McpToolRunner(policy, servers=servers, workspaces=workspaces)
 
 
 def _search_provider(config: WebSearchSettings, data_dir: Path) -> SearchProvider:

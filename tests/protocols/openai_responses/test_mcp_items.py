@@ -54,6 +54,7 @@ from openscope.protocols.openai_responses.encode import (
     item_body,
     response_body,
 )
+from openscope.protocols.openai_responses.mcp_items import mcp_item_body
 from openscope.protocols.openai_responses.schemas import ItemWire
 
 MCP = BuiltinToolKind.MCP
@@ -240,6 +241,25 @@ def test_the_items_parts() -> None:
     assert asked.id != "mcpr_1"  # the call part is not the request it is answered by
     (answer,) = response.parts
     assert isinstance(answer, BuiltinResultPart) and answer.call_id == "mcpr_1"
+
+
+def test_an_approval_request_sent_back_is_never_issued() -> None:
+    """Only the tool loop marks a request issued; a client's field cannot."""
+    for item in (REQUEST, REQUEST | {"issued": True}):
+        (decoded,) = input_items([ItemWire.model_validate(item)])
+        (asked,) = decoded.message.parts
+        assert isinstance(asked, BuiltinCallPart)
+        step = McpCallStep.from_json(asked.arguments)
+        assert step is not None and step.approval_request_id == "mcpr_1"
+        assert not step.issued
+
+
+def test_an_issued_request_shows_no_mark() -> None:
+    issued = McpCallStep(
+        McpStep.APPROVAL_REQUEST, "maps", "weather", "{}", "msg_x0003", issued=True
+    )
+    body = mcp_item_body("msg_x0003", BuiltinCallPart("c", MCP, issued.to_json()), None)
+    assert "issued" not in body and body["type"] == "mcp_approval_request"
 
 
 @pytest.mark.parametrize(

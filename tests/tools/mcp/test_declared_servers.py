@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from openscope.core.builtin_tools import Mcp
+from openscope.core.errors import PermissionDenied
 from openscope.server.tools import build_tool_runners
 from openscope.settings import Settings, SettingsError
 from openscope.tools.mcp import McpToolRunner
@@ -41,6 +42,9 @@ def mcp_settings(url: str) -> dict[str, Any]:
                     "allowed_tools": ["whoami"],
                     "headers_from_env": {"Authorization": "TEST_MCP_AUTH"},
                 },
+                # the settings' keys are the default workspace's
+                "mine": {"url": url, "transport": "streamable_http", "workspaces": ["default"]},
+                "theirs": {"url": url, "transport": "streamable_http", "workspaces": ["team-b"]},
             },
         }
     }
@@ -108,7 +112,7 @@ def test_the_runner_knows_the_declared_servers(url: str, monkeypatch: pytest.Mon
     monkeypatch.setenv("TEST_MCP_AUTH", TOKEN)
     runners = build_tool_runners(Settings.model_validate({"tools": mcp_settings(url)}))
     runner = next(r for r in runners.values() if isinstance(r, McpToolRunner))
-    who = runner.declared("who")
+    who = runner.declared("who", "default")
     assert who == Mcp(
         "who",
         url,
@@ -117,7 +121,38 @@ def test_the_runner_knows_the_declared_servers(url: str, monkeypatch: pytest.Mon
         allowed_tools=("whoami",),
         declared=True,
     )
-    assert runner.declared("nope") is None
+    assert runner.declared("nope", "default") is None
+    assert runner.declared("who", "team-b") == who  # no workspaces: every workspace's
+    assert runner.declared("theirs", "team-b") is not None
+    with pytest.raises(PermissionDenied, match="'theirs'"):
+        runner.declared("theirs", "default")
+
+
+def test_a_server_kept_to_the_callers_workspace_runs(app: Any) -> None:
+    response = chat(app, mcp_servers=["mine"])
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"].startswith("The tool returned")
+
+
+def test_a_server_kept_to_other_workspaces_is_refused_naming_it(app: Any) -> None:
+    response = chat(app, mcp_servers=["calc", "theirs"])
+    assert response.status_code == 403, response.text
+    assert "'theirs'" in response.json()["error"]["message"]
+    body = {
+        "model": "qwen-plus",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "Go."}],
+        "mcp_servers": ["theirs"],
+    }
+    response = app.post("/apps/anthropic/v1/messages", json=body)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["type"] == "permission_error"
+    assert "'theirs'" in response.json()["error"]["message"]
+
+
+def test_workspaces_for_an_undeclared_label_are_a_mistake() -> None:
+    with pytest.raises(ValueError, match="ghost"):
+        McpToolRunner(servers={}, workspaces={"ghost": ["default"]})
 
 
 def test_the_streams_show_only_the_answer(app: Any) -> None:

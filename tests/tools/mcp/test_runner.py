@@ -18,6 +18,7 @@ from openscope.core.tool_runner import ToolContext
 from openscope.tools.fetch import networks
 from openscope.tools.fetch.addresses import IPAddress, parse_literal
 from openscope.tools.mcp import McpPolicy, McpRefused, McpToolRunner, checked_addresses
+from openscope.tools.mcp.listing import ListingLimits
 from tests.tools.mcp.servers import free_port
 
 CONTEXT = ToolContext("req-1", "ws-1")
@@ -164,3 +165,49 @@ async def test_a_server_that_accepts_and_never_answers_fails_in_time() -> None:
         done.set()
         listener.close()
         await listener.wait_closed()
+
+
+# -- what a server may send ---------------------------------------------------------------
+
+
+def capped(max_reply_bytes: int, **listing: int) -> McpToolRunner:
+    policy = McpPolicy(
+        connect_timeout=5.0,
+        call_timeout=5.0,
+        allow=LOCAL,
+        max_reply_bytes=max_reply_bytes,
+        listing=ListingLimits(**listing),
+    )
+    return McpToolRunner(policy)
+
+
+async def test_an_answer_past_the_bytes_a_connection_reads_fails_at_once(
+    mcp_url: tuple[str, str],
+) -> None:
+    runner = capped(64 * 1024)
+    started = time.monotonic()
+    # `weather` says the city back: 200 kB of it is an answer over the budget
+    big = await runner.call_tool(spec(mcp_url), "weather", {"city": "x" * 200_000}, CONTEXT)
+    assert big.status == "failed"
+    assert big.for_model == "The MCP tool weather answered with over 65536 bytes."
+    assert json.loads(big.output)["output"] is None
+    assert time.monotonic() - started < 3  # failed on the byte past the budget, not a timeout
+    within = await runner.call_tool(spec(mcp_url), "weather", {"city": "x" * 20_000}, CONTEXT)
+    assert within.status == "completed"
+
+
+async def test_a_listing_past_the_bytes_a_connection_reads_is_unavailable(
+    mcp_url: tuple[str, str],
+) -> None:
+    with pytest.raises(McpUnavailable, match="listing is over 1500 bytes"):
+        await capped(1500).list_tools(spec(mcp_url), CONTEXT)
+
+
+async def test_the_listing_keeps_at_most_max_tools_and_logs_the_rest(
+    mcp_url: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    runner = capped(1024 * 1024, max_tools=2)
+    with caplog.at_level("WARNING", logger="openscope.tools.mcp"):
+        tools = await runner.list_tools(spec(mcp_url, allowed_tools=("whoami",)), CONTEXT)
+    assert len(tools) == 2 and "whoami" in {t.name for t in tools}
+    assert "3 tools past the first 2 were left out" in caplog.text

@@ -330,12 +330,19 @@ class ToolLoop:
         aside = AsideUsage()
         sight = sight_of(call, next, aside)
         next_part = 0
+        tool_time = 0.0  # spent running tools, approved MCP calls included
         if mcp:
             assert self._mcp is not None
             start = McpStart(mcp, self._mcp, next_part)
 
             async def run_approved(part: RoundPart) -> ToolOutcome:
-                return await self._run(part, call, self._total_tool_time, earlier, sight)
+                nonlocal tool_time
+                started = self._monotonic()
+                time_left = self._total_tool_time - tool_time
+                try:
+                    return await self._run(part, call, time_left, earlier, sight)
+                finally:
+                    tool_time += self._monotonic() - started
 
             async for event in start.events(call, call.request.messages, run_approved):
                 yield event
@@ -362,9 +369,8 @@ class ToolLoop:
         messages = original.messages
         usage = Usage()
         rounds = 0
-        tool_time = 0.0
         uses: dict[str, int] = {}  # runs so far, by function name (for `max_uses`)
-        with_builtins = True
+        with_builtins = tool_time < self._total_tool_time
         while True:
             shown = _unspent(offered, uses) if with_builtins else {}
             request = replace(

@@ -9,10 +9,13 @@ failed listing offers nothing of that server; the next turn asks again). The fun
 `<server_label>-<tool>`, only the tools `allowed_tools` names.
 
 A call to a tool that needs approval (`require_approval`) is not run: its call part says
-it waits (`mcp_approval_request`) and the answer ends there. A later turn whose input
-answers it (`mcp_approval_response`) runs the approved ones here, each as an `mcp_call`
-naming the request it carries out; declined ones are not run (the model reads that the
-user declined)."""
+it waits (`mcp_approval_request`, marked `issued`) and the answer ends there. A later turn
+whose input answers it (`mcp_approval_response`) runs the approved ones here, each as an
+`mcp_call` naming the request it carries out; declined ones are not run (the model reads
+that the user declined). Only requests this server issued are carried out: they reach a
+later turn through the stored history (`previous_response_id`, a conversation), as a
+request a client writes into `input` is never marked issued; approving one of those is a
+400. The approved calls share the request's one total tool time with the loop's runs."""
 
 from __future__ import annotations
 
@@ -113,7 +116,8 @@ def seal(call: Call, part: RoundPart) -> str:
         else ids.input_item_id("mcpr")
     )
     step = McpStep.APPROVAL_REQUEST
-    return McpCallStep(step, spec.server_label, tool, arguments, approval_id).to_json()
+    asked = McpCallStep(step, spec.server_label, tool, arguments, approval_id, issued=True)
+    return asked.to_json()
 
 
 def waits_for_approval(part: RoundPart) -> bool:
@@ -122,9 +126,12 @@ def waits_for_approval(part: RoundPart) -> bool:
 
 
 def approved_unrun(messages: Iterable[Message]) -> list[tuple[str, McpCallStep]]:
-    """The approval requests the client approved in `messages` and no call carried out
-    yet, by their ids, oldest first; an answer to no request there is a 400."""
+    """The approval requests this server issued that the client approved in `messages`
+    and no call carried out yet, by their ids, oldest first. An answer to no request there,
+    or to a request the server did not issue (one the client wrote into `input`), is a
+    400."""
     requests: dict[str, McpCallStep] = {}
+    written: set[str] = set()  # requests only a client wrote
     done: set[str] = set()
     answers: list[tuple[str, McpApproval]] = []
     for message in messages:
@@ -133,8 +140,10 @@ def approved_unrun(messages: Iterable[Message]) -> list[tuple[str, McpCallStep]]
                 step = McpCallStep.from_json(part.arguments)
                 if step is None or step.approval_request_id is None:
                     continue
-                if step.step is McpStep.APPROVAL_REQUEST:
+                if step.step is McpStep.APPROVAL_REQUEST and step.issued:
                     requests[step.approval_request_id] = step
+                elif step.step is McpStep.APPROVAL_REQUEST:
+                    written.add(step.approval_request_id)
                 elif step.step is McpStep.CALL:
                     done.add(step.approval_request_id)
             elif isinstance(part, BuiltinResultPart) and part.tool is MCP:
@@ -144,6 +153,13 @@ def approved_unrun(messages: Iterable[Message]) -> list[tuple[str, McpCallStep]]
     unrun: list[tuple[str, McpCallStep]] = []
     for request_id, approval in answers:
         asked = requests.get(request_id)
+        if asked is None and request_id in written:
+            raise InvalidParameter(
+                f"Invalid 'input': the mcp_approval_request '{request_id}' was not issued by "
+                "this server. Answer a request of a stored response (previous_response_id) "
+                "or of the conversation.",
+                param="input",
+            )
         if asked is None:
             raise InvalidParameter(
                 f"Invalid 'input': no mcp_approval_request with id '{request_id}' in this "
@@ -205,7 +221,8 @@ class McpStart:
     async def events(
         self, call: Call, messages: tuple[Message, ...], run: RunCall
     ) -> AsyncGenerator[Event, None]:
-        self.specs = tuple(self._resolved(spec) for spec in self.specs)
+        workspace = call.principal.workspace
+        self.specs = tuple(self._resolved(spec, workspace) for spec in self.specs)
         labels = [spec.server_label for spec in self.specs]
         if len(set(labels)) != len(labels):
             raise InvalidParameter(
@@ -232,11 +249,12 @@ class McpStart:
         for event_ in await self._approved(messages, run):
             yield event_
 
-    def _resolved(self, spec: Mcp) -> Mcp:
-        """A server named by its label, as the settings declare it."""
+    def _resolved(self, spec: Mcp, workspace: str) -> Mcp:
+        """A server named by its label, as the settings declare it (a server kept to
+        other workspaces is refused: `PermissionDenied`)."""
         if not spec.declared:
             return spec
-        declared = self.runner.declared(spec.server_label)
+        declared = self.runner.declared(spec.server_label, workspace)
         if declared is None:
             raise InvalidParameter(
                 f"Invalid 'mcp_servers': no MCP server '{spec.server_label}' is declared on "

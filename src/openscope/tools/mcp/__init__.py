@@ -3,6 +3,14 @@
 SSE or Streamable HTTP, on connections only to addresses the fetcher's rules allow."""
 
 from openscope.tools.mcp.connection import McpPolicy, McpRefused, checked_addresses, connect
+from openscope.tools.mcp.listing import ListingLimits
 from openscope.tools.mcp.runner import McpToolRunner
 
-__all__ = ["McpPolicy", "McpRefused", "McpToolRunner", "checked_addresses", "connect"]
+__all__ = [
+    "ListingLimits",
+    "McpPolicy",
+    "McpRefused",
+    "McpToolRunner",
+    "checked_addresses",
+    "connect",
+]

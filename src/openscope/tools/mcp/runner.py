@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import httpx2
 from mcp import MCPError
-from mcp.types import CallToolResult, PaginatedRequestParams, TextContent, Tool
+from mcp.types import CallToolResult, TextContent
 
 from openscope.core.builtin_tools import BuiltinTool, BuiltinToolKind, Mcp
+from openscope.core.errors import PermissionDenied
 from openscope.core.mcp import (
     McpFailure,
     McpToolInfo,
@@ -29,7 +30,14 @@ from openscope.core.messages import BuiltinResultPart
 from openscope.core.request import ToolSpec
 from openscope.core.tool_runner import ToolContext, ToolOutcome
 from openscope.tools.fetch import HostResolver
-from openscope.tools.mcp.connection import McpPolicy, McpRefused, connect
+from openscope.tools.mcp.connection import (
+    McpPolicy,
+    McpRefused,
+    ReplyBudget,
+    ReplyTooLarge,
+    connect,
+)
+from openscope.tools.mcp.listing import list_bounded
 
 log = logging.getLogger("openscope.tools.mcp")
 
@@ -37,13 +45,15 @@ log = logging.getLogger("openscope.tools.mcp")
 class McpToolRunner:
     """The runner of tool `mcp` (`openscope.core.mcp.McpRunner`). `servers`: the servers
     the settings declare, by label (each `declared`), which chat and Anthropic requests
-    name in `mcp_servers`."""
+    name in `mcp_servers`; `workspaces`: the workspaces that may use a declared server, by
+    its label (a label not in it: every workspace)."""
 
     def __init__(
         self,
         policy: McpPolicy | None = None,
         resolver: HostResolver | None = None,
         servers: Mapping[str, Mcp] | None = None,
+        workspaces: Mapping[str, Collection[str]] | None = None,
     ):
         self._policy = policy or McpPolicy()
         self._resolver = resolver
@@ -51,6 +61,10 @@ class McpToolRunner:
         for label, server in self._servers.items():
             if server.server_label != label or not server.declared:
                 raise ValueError(f"the declared MCP server {label!r} is not declared as such")
+        self._workspaces = {label: frozenset(names) for label, names in (workspaces or {}).items()}
+        for label in self._workspaces:
+            if label not in self._servers:
+                raise ValueError(f"workspaces are given for {label!r}, which is not declared")
 
     @property
     def kind(self) -> BuiltinToolKind:
@@ -66,26 +80,28 @@ class McpToolRunner:
         message = "An MCP call names the server's tool: use call_tool."
         return ToolOutcome(message, call_output(None, message), "failed")
 
-    def declared(self, label: str) -> Mcp | None:
-        return self._servers.get(label)
+    def declared(self, label: str, workspace: str) -> Mcp | None:
+        server = self._servers.get(label)
+        kept_to = self._workspaces.get(label)
+        if server is not None and kept_to is not None and workspace not in kept_to:
+            raise PermissionDenied(
+                f"The MCP server '{label}' may not be used by this workspace.",
+                param="mcp_servers",
+            )
+        return server
 
     def recall(self, result: BuiltinResultPart) -> str:
         return self._cut(call_result_text(result.output))
 
     async def list_tools(self, spec: Mcp, context: ToolContext) -> tuple[McpToolInfo, ...]:
-        """The server's tools (every page of them); raises `McpUnavailable`."""
+        """The server's tools, within the policy's listing limits (what they leave out is
+        logged); raises `McpUnavailable`, also when the server sends more than a
+        connection may read."""
+        budget = ReplyBudget(self._policy.max_reply_bytes)
         try:
             async with asyncio.timeout(self._policy.connect_timeout + self._policy.call_timeout):
-                async with connect(spec, self._policy, self._resolver) as session:
-                    tools: list[McpToolInfo] = []
-                    cursor: str | None = None
-                    while True:
-                        params = PaginatedRequestParams(cursor=cursor) if cursor else None
-                        page = await session.list_tools(params=params)
-                        tools += [_info(tool) for tool in page.tools]
-                        cursor = page.next_cursor
-                        if not cursor:
-                            return tuple(tools)
+                async with connect(spec, self._policy, self._resolver, budget) as session:
+                    listing = await list_bounded(session, spec, self._policy.listing)
         except McpRefused as error:
             raise McpUnavailable(f"{spec.server_label}: {error}") from None
         except TimeoutError:
@@ -94,21 +110,35 @@ class McpToolRunner:
             ) from None
         except Exception as error:  # the SDK's and HTTP's failures, whatever their class
             log.info("MCP %s: listing failed (%s)", spec.server_label, type(error).__name__)
+            if budget.exceeded:
+                raise McpUnavailable(
+                    f"{spec.server_label}: the server's listing is over {budget.most} bytes"
+                ) from None
             raise McpUnavailable(f"{spec.server_label}: {_reason(error)}") from None
+        for note in listing.notes:
+            log.warning("MCP %s: listing cut: %s", spec.server_label, note)
+        return listing.tools
 
     async def call_tool(
         self, spec: Mcp, name: str, arguments: dict[str, Any], context: ToolContext
     ) -> ToolOutcome:
-        """Run the server's tool `name`; a failure of any kind is a failed outcome."""
+        """Run the server's tool `name`; a failure of any kind is a failed outcome (an
+        answer over the bytes a connection may read is one, never read whole)."""
+        budget = ReplyBudget(self._policy.max_reply_bytes)
         try:
             async with asyncio.timeout(self._policy.connect_timeout + self._policy.call_timeout):
-                async with connect(spec, self._policy, self._resolver) as session:
+                async with connect(spec, self._policy, self._resolver, budget) as session:
                     result = await session.call_tool(name, arguments)
+                    if budget.exceeded:  # the SDK may have read on past the reply
+                        raise ReplyTooLarge("over the budget")
         except McpRefused as error:
             return _failed(f"{spec.server_label}: {error}")
         except TimeoutError:
             return _failed(f"The MCP tool {name} did not answer in time.")
         except Exception as error:  # the SDK's and HTTP's failures, whatever their class
+            if budget.exceeded:
+                log.info("MCP %s: %s sent over %d bytes", spec.server_label, name, budget.most)
+                return _failed(f"The MCP tool {name} answered with over {budget.most} bytes.")
             inner = _innermost(error)
             if isinstance(inner, TimeoutError) or (
                 isinstance(inner, MCPError) and "timed out" in str(inner)
@@ -130,11 +160,6 @@ class McpToolRunner:
     def _cut(self, text: str) -> str:
         most = self._policy.max_output_chars
         return text if len(text) <= most else text[:most] + " [cut]"
-
-
-def _info(tool: Tool) -> McpToolInfo:
-    annotations = tool.annotations.model_dump(exclude_none=True) if tool.annotations else None
-    return McpToolInfo(tool.name, dict(tool.input_schema or {}), tool.description, annotations)
 
 
 def _text(result: CallToolResult) -> str:
