@@ -467,6 +467,10 @@ class KnowledgeSettings(BaseModel):
     # Files ingested at once by one server, and chunks per call to the embedder.
     ingest_concurrency: int = Field(default=2, ge=1, le=64)
     embed_batch: int = Field(default=32, ge=1, le=1024)
+    # Characters of text one file may give, and chunks it may be cut into: past either,
+    # the file fails with that reason (a hostile upload must not exhaust the memory).
+    max_extracted_chars: int = Field(default=32_000_000, ge=10_000, le=1_000_000_000)
+    max_chunks_per_file: int = Field(default=10_000, ge=1, le=1_000_000)
     # Seconds between sweeps of expired files.
     sweep_interval_seconds: float = Field(default=600.0, gt=0, le=86_400, allow_inf_nan=False)
 

@@ -38,5 +38,7 @@ def build_knowledge_service(
         lease_seconds=config.lease_seconds,
         ingest_concurrency=config.ingest_concurrency,
         embed_batch=config.embed_batch,
+        max_extracted_chars=config.max_extracted_chars,
+        max_chunks_per_file=config.max_chunks_per_file,
     )
     return build_knowledge(store, settings.data_dir, embedder, limits, blob_dir=config.blob_dir)

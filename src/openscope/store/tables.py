@@ -229,6 +229,9 @@ vector_store_files = Table(
     # the ingestion worker's lease (epoch seconds): an in_progress file whose lease ran
     # out (its worker died) is claimed again by any replica
     Column("claimed_until", BigInteger, nullable=True),
+    # claims of the file by a worker that did not finish or give it back: one whose
+    # ingestion kills the server is failed after a few, not claimed forever
+    Column("attempts", Integer, nullable=False, server_default="0"),
     PrimaryKeyConstraint("store_id", "file_id"),
     Index(None, "status", "claimed_until"),
 )
@@ -252,4 +255,7 @@ chunks = Table(
     Column("text", Text, nullable=False),
     Column("tokens", Integer, nullable=False),
     Index(None, "store_id", "file_id", "position"),
+    # ids are never reused (SQLite would reuse the highest deleted ones): a chunk id the
+    # index or a worker still holds can never name another file's chunk
+    sqlite_autoincrement=True,
 )

@@ -142,7 +142,7 @@ async def test_batches_count_their_files_and_cancel_the_rest(knowledge: Knowledg
     attached = await knowledge.attach_files(
         "w1", "vs_1", files, ChunkingStrategy(), batch_id="vsfb_1", now=NOW
     )
-    assert attached[0].attributes == {"year": 2024}
+    assert attached.files[0].attributes == {"year": 2024}
     (claim,) = await knowledge.claim_files(NOW, 60, 1)
     assert await knowledge.complete(claim, 5)
     batch = await knowledge.cancel_batch("w1", "vs_1", "vsfb_1")

@@ -101,7 +101,10 @@ class IngestionWorker:
         """Claim what there is room for and ingest it; how many files were claimed."""
         now = int(self._clock())
         claims = await self._store.claim_files(
-            now, self._limits.lease_seconds, self._limits.ingest_concurrency
+            now,
+            self._limits.lease_seconds,
+            self._limits.ingest_concurrency,
+            max_attempts=self._limits.max_attempts,
         )
         await asyncio.gather(*(self.ingest(claim) for claim in claims))
         return len(claims)
@@ -141,14 +144,26 @@ class IngestionWorker:
             raise ExtractionFailed(
                 IngestError.SERVER_ERROR, "the file's bytes are missing"
             ) from None
-        text = await asyncio.to_thread(extract_text, file.filename, content)
-        chunks = await chunk_text(text, claim.chunking, self._embedder.count_tokens)
+        text = await asyncio.to_thread(
+            extract_text, file.filename, content, self._limits.extraction()
+        )
+        del content
+        # extracting and chunking a long file can take much of a lease: renewed after each
+        claim = await self._keep(claim)
+        chunks = await chunk_text(
+            text,
+            claim.chunking,
+            self._embedder.count_tokens,
+            max_chunks=self._limits.max_chunks_per_file,
+        )
+        del text
+        claim = await self._keep(claim)
         claim, vectors = await self._embed(claim, chunks)
         replaced = await self._store.replace_chunks(claim, [(c.text, c.tokens) for c in chunks])
         if replaced is None:
             raise LostClaim
         old, new = replaced
-        await self._index.remove(old)
+        await self._index.remove_file(claim.store_id, claim.file_id, only=old)
         await self._index.add(
             [
                 IndexedChunk(chunk_id, claim.store_id, claim.file_id, chunk.text, vector)
@@ -157,8 +172,10 @@ class IngestionWorker:
         )
         usage = sum(len(c.text.encode()) + VECTOR_BYTES * mine.dimensions for c in chunks)
         if not await self._store.complete(claim, usage):
-            await self._index.remove(new)
-            await self._store.drop_chunks(new)
+            # only what is still this file's in this store: whoever took the file over,
+            # or another file, is left alone
+            await self._index.remove_file(claim.store_id, claim.file_id, only=new)
+            await self._store.drop_chunks(claim, new)
             raise LostClaim
 
     async def _embed(

@@ -287,7 +287,7 @@ class KnowledgeService:
     ) -> VectorStoreFile:
         _check_chunking(chunking)
         await self._check_embedder(principal.workspace, store_id)
-        (attached,) = await self._store.attach_files(
+        attached = await self._store.attach_files(
             principal.workspace,
             store_id,
             [(file_id, attributes)],
@@ -296,7 +296,9 @@ class KnowledgeService:
             now=self._now(),
         )
         self._worker.wake()
-        return attached
+        await self._index.remove(attached.dropped_chunks)  # a file attached before
+        (added,) = attached.files
+        return added
 
     async def get_store_file(
         self, principal: Principal, store_id: str, file_id: str
@@ -365,10 +367,11 @@ class KnowledgeService:
             raise InvalidParameter("A file batch needs at least one file.", param="file_ids")
         await self._check_embedder(principal.workspace, store_id)
         batch_id = file_batch_id()
-        await self._store.attach_files(
+        attached = await self._store.attach_files(
             principal.workspace, store_id, files, chunking, batch_id=batch_id, now=self._now()
         )
         self._worker.wake()
+        await self._index.remove(attached.dropped_chunks)  # files attached before
         return await self.get_batch(principal, store_id, batch_id)
 
     async def get_batch(self, principal: Principal, store_id: str, batch_id: str) -> FileBatch:

@@ -18,7 +18,7 @@ from openscope.store.knowledge.index import (
     SearchMode,
     SqliteChunkIndex,
 )
-from openscope.store.knowledge.knowledge_store import KnowledgeStore, SearchableStore
+from openscope.store.knowledge.knowledge_store import Attached, KnowledgeStore, SearchableStore
 from openscope.store.knowledge.records import EmbedderMark, NewVectorStore
 from openscope.store.knowledge.store_files import Claim
 
@@ -43,6 +43,7 @@ async def open_chunk_index(engine: AsyncEngine, data_dir: Path) -> ChunkIndex:
 
 __all__ = [
     "SEARCH_MODES",
+    "Attached",
     "BlobStore",
     "ChunkIndex",
     "ChunkMatch",

@@ -15,16 +15,27 @@ async def insert_chunks(
     conn: AsyncConnection, store_id: str, file_id: str, texts: Sequence[tuple[str, int]]
 ) -> list[int]:
     """Add the file's chunks (text, tokens) in order; their ids, in the same order."""
-    ids = []
-    # one row at a time: SQLite's RETURNING of a multi-row insert promises no order
-    for position, (text, tokens) in enumerate(texts):
-        result = await conn.execute(
-            insert(chunks)
-            .values(store_id=store_id, file_id=file_id, position=position, text=text, tokens=tokens)
-            .returning(chunks.c.id)
-        )
-        ids.append(int(result.scalar_one()))
-    return ids
+    if not texts:
+        return []
+    # one executemany, sent as multi-row INSERT ... RETURNING statements (SQLAlchemy's
+    # "insertmanyvalues"): a file of thousands of chunks holds SQLite's write lock for a
+    # few statements, not a round trip a row. Such a RETURNING promises no order on
+    # SQLite, so each id comes back with its position.
+    result = await conn.execute(
+        insert(chunks).returning(chunks.c.position, chunks.c.id),
+        [
+            {
+                "store_id": store_id,
+                "file_id": file_id,
+                "position": position,
+                "text": text,
+                "tokens": tokens,
+            }
+            for position, (text, tokens) in enumerate(texts)
+        ],
+    )
+    ids = {int(position): int(i) for position, i in result}
+    return [ids[position] for position in range(len(texts))]
 
 
 async def chunk_ids(conn: AsyncConnection, store_id: str, file_id: str) -> list[int]:
@@ -44,9 +55,32 @@ async def delete_chunks(conn: AsyncConnection, store_id: str, file_id: str) -> l
     return ids
 
 
-async def delete_chunk_ids(conn: AsyncConnection, ids: Sequence[int]) -> None:
+async def delete_files_chunks(
+    conn: AsyncConnection, store_id: str, file_ids: Sequence[str]
+) -> list[int]:
+    """Delete the chunks of these files in the store; the ids they had."""
+    if not file_ids:
+        return []
+    where = (chunks.c.store_id == store_id, chunks.c.file_id.in_(list(file_ids)))
+    ids = [int(i) for i in (await conn.execute(select(chunks.c.id).where(*where))).scalars()]
     if ids:
-        await conn.execute(delete(chunks).where(chunks.c.id.in_(list(ids))))
+        await conn.execute(delete(chunks).where(*where))
+    return ids
+
+
+async def delete_file_chunk_ids(
+    conn: AsyncConnection, store_id: str, file_id: str, ids: Sequence[int]
+) -> None:
+    """Delete those of the chunks `ids` that are the file's in the store (never another
+    file's, whatever the ids)."""
+    if ids:
+        await conn.execute(
+            delete(chunks).where(
+                chunks.c.store_id == store_id,
+                chunks.c.file_id == file_id,
+                chunks.c.id.in_(list(ids)),
+            )
+        )
 
 
 async def file_texts(conn: AsyncConnection, store_id: str, file_id: str) -> tuple[str, ...]:

@@ -18,10 +18,15 @@ async def insert_file(conn: AsyncConnection, file: StoredFile) -> None:
     await conn.execute(insert(files), [file_row(file)])
 
 
-async def get_file(conn: AsyncConnection, workspace: str, file_id: str) -> StoredFile | None:
-    result = await conn.execute(
-        select(files).where(files.c.id == file_id, files.c.workspace == workspace)
-    )
+async def get_file(
+    conn: AsyncConnection, workspace: str, file_id: str, *, lock: bool = False
+) -> StoredFile | None:
+    """The file; with `lock`, its row locked until the transaction ends (PostgreSQL: a
+    concurrent delete waits, or is waited for and then seen)."""
+    query = select(files).where(files.c.id == file_id, files.c.workspace == workspace)
+    if lock:
+        query = query.with_for_update()
+    result = await conn.execute(query)
     row = result.mappings().first()
     return file_from_row(row) if row is not None else None
 

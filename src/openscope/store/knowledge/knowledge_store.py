@@ -60,13 +60,27 @@ def _to_the_end(
 
 @dataclass(frozen=True, slots=True)
 class SearchableStore:
-    """A store about to be searched: its embedder, whether it expired, and its completed
-    files (file id -> attributes)."""
+    """A store about to be searched: its embedder, whether it expired, when it was last
+    used, and its completed files (file id -> attributes)."""
 
     id: str
     embedder: EmbedderMark
     expired: bool
     files: Mapping[str, Attributes]
+    last_active_at: int
+
+    def touch_due(self, now: int) -> bool:
+        """Whether using it now should move its `last_active_at` (see `touch_stores`)."""
+        return now - self.last_active_at >= vs.TOUCH_EVERY_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class Attached:
+    """Files attached to a store, and the ids of the chunks those attached before had
+    (deleted with their old attachment: the caller takes them out of the index)."""
+
+    files: list[VectorStoreFile]
+    dropped_chunks: list[int]
 
 
 class KnowledgeStore:
@@ -150,7 +164,7 @@ class KnowledgeStore:
         now: int,
     ) -> VectorStore:
         async with self._write() as conn:
-            await _check_files(conn, store.workspace, file_ids)
+            await _check_files(conn, store.workspace, file_ids, lock=True)
             await vs.insert_store(conn, store)
             if file_ids:
                 files: list[tuple[str, Attributes]] = [(f, {}) for f in dict.fromkeys(file_ids)]
@@ -205,6 +219,8 @@ class KnowledgeStore:
 
     @_to_the_end
     async def touch_stores(self, store_ids: Sequence[str], now: int) -> None:
+        """Mark the stores used now, unless they were within the last minute (a write on
+        every search would queue searches behind SQLite's one writer)."""
         async with self._write() as conn:
             await vs.touch_stores(conn, store_ids, now)
 
@@ -220,23 +236,27 @@ class KnowledgeStore:
         *,
         batch_id: str | None,
         now: int,
-    ) -> list[VectorStoreFile]:
+    ) -> Attached:
         """Attach the workspace's files to its store, in progress (and, with `batch_id`,
-        create that batch). Raises NotFound for a missing store or file."""
+        create that batch); a file attached already starts over, its old chunks deleted.
+        Raises NotFound for a missing store or file."""
         async with self._write() as conn:
             await _owned_store(conn, workspace, store_id, lock=True)
-            await _check_files(conn, workspace, [file_id for file_id, _ in files])
+            # locked: a file deleted meanwhile is either seen gone here, or waits for this
+            # attachment and then takes it out again (no attachment outlives its file)
+            await _check_files(conn, workspace, [file_id for file_id, _ in files], lock=True)
             await vs.touch_stores(conn, [store_id], now)
             if batch_id is not None:
                 await sf.insert_batch(conn, batch_id, store_id, now)
             unique = list(dict(files).items())
+            dropped = await ch.delete_files_chunks(conn, store_id, [f for f, _ in unique])
             await sf.attach_files(conn, store_id, unique, chunking, batch_id=batch_id, now=now)
             attached = []
             for file_id, _ in unique:
                 got = await sf.get_store_file(conn, store_id, file_id)
                 assert got is not None
                 attached.append(got)
-            return attached
+            return Attached(attached, dropped)
 
     @_to_the_end
     async def get_store_file(
@@ -346,6 +366,7 @@ class KnowledgeStore:
                     embedder=vs.embedder_of(row),
                     expired=is_expired(row, now),
                     files=files[row["id"]],
+                    last_active_at=row["last_active_at"],
                 )
                 for row in rows
             ]
@@ -363,9 +384,13 @@ class KnowledgeStore:
     # The ingestion worker
 
     @_to_the_end
-    async def claim_files(self, now: int, lease_seconds: int, limit: int) -> list[Claim]:
+    async def claim_files(
+        self, now: int, lease_seconds: int, limit: int, *, max_attempts: int = sf.MAX_ATTEMPTS
+    ) -> list[Claim]:
+        """Claim files to ingest (see `store_files.claim_files`: a file claimed
+        `max_attempts` times without finishing is failed instead)."""
         async with self._write() as conn:
-            return await sf.claim_files(conn, now, lease_seconds, limit)
+            return await sf.claim_files(conn, now, lease_seconds, limit, max_attempts=max_attempts)
 
     @_to_the_end
     async def renew(self, claim: Claim, lease: int) -> bool:
@@ -401,9 +426,11 @@ class KnowledgeStore:
             return await ch.delete_chunks(conn, claim.store_id, claim.file_id)
 
     @_to_the_end
-    async def drop_chunks(self, ids: Sequence[int]) -> None:
+    async def drop_chunks(self, claim: Claim, ids: Sequence[int]) -> None:
+        """Delete those of the chunks `ids` that are still the claimed file's in its store
+        (the work of a claim lost after its chunks were written)."""
         async with self._write() as conn:
-            await ch.delete_chunk_ids(conn, ids)
+            await ch.delete_file_chunk_ids(conn, claim.store_id, claim.file_id, ids)
 
     @_to_the_end
     async def complete(self, claim: Claim, usage_bytes: int) -> bool:
@@ -425,7 +452,9 @@ async def _owned_store(
     return row
 
 
-async def _check_files(conn: AsyncConnection, workspace: str, file_ids: Sequence[str]) -> None:
+async def _check_files(
+    conn: AsyncConnection, workspace: str, file_ids: Sequence[str], *, lock: bool = False
+) -> None:
     for file_id in dict.fromkeys(file_ids):
-        if await fl.get_file(conn, workspace, file_id) is None:
+        if await fl.get_file(conn, workspace, file_id, lock=lock) is None:
             raise NotFound(f"No file found with id '{file_id}'.", param="file_id")

@@ -30,6 +30,9 @@ from openscope.store.tables import file_batches, vector_store_files, vector_stor
 
 vsf = vector_store_files
 IN_PROGRESS = FileStatus.IN_PROGRESS.value
+# Claims of a file whose worker neither finished nor gave it back (the process died,
+# perhaps of this very file) before the file is failed instead of claimed again.
+MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,7 @@ async def attach_files(
                 "last_error_message": None,
                 "batch_id": batch_id,
                 "claimed_until": None,
+                "attempts": 0,
             }
             for file_id, attributes in files
         ],
@@ -216,16 +220,24 @@ async def cancel_batch(conn: AsyncConnection, store_id: str, batch_id: str) -> N
 
 
 async def claim_files(
-    conn: AsyncConnection, now: int, lease_seconds: int, limit: int
+    conn: AsyncConnection,
+    now: int,
+    lease_seconds: int,
+    limit: int,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> list[Claim]:
     """Claim up to `limit` files in progress whose lease is free or ran out, until
-    now + lease_seconds (a lease always moves forward, see `Claim`)."""
+    now + lease_seconds (a lease always moves forward, see `Claim`). A file claimed
+    `max_attempts` times already without its worker finishing or releasing it is failed
+    instead: its ingestion keeps killing the server (out of memory, say)."""
     free = or_(vsf.c.claimed_until.is_(None), vsf.c.claimed_until < now)
     query: Any = (
         select(
             vsf.c.store_id,
             vsf.c.file_id,
             vsf.c.claimed_until,
+            vsf.c.attempts,
             vsf.c.max_chunk_size_tokens,
             vsf.c.chunk_overlap_tokens,
             vector_stores.c.workspace,
@@ -243,9 +255,25 @@ async def claim_files(
     rows = (await conn.execute(query)).mappings().all()
     claims = []
     for row in rows:
+        one = _one(row["store_id"], row["file_id"])
+        if row["attempts"] >= max_attempts:
+            await conn.execute(
+                update(vsf)
+                .where(one)
+                .values(
+                    status=FileStatus.FAILED.value,
+                    last_error_code=IngestError.SERVER_ERROR.value,
+                    last_error_message=(
+                        f"ingestion stopped unfinished {row['attempts']} times (the server "
+                        "ran out of time or memory on this file); it was given up"
+                    ),
+                    claimed_until=None,
+                )
+            )
+            continue
         lease = max(now + lease_seconds, (row["claimed_until"] or 0) + 1)
         await conn.execute(
-            update(vsf).where(_one(row["store_id"], row["file_id"])).values(claimed_until=lease)
+            update(vsf).where(one).values(claimed_until=lease, attempts=vsf.c.attempts + 1)
         )
         claims.append(
             Claim(
@@ -281,8 +309,13 @@ async def renew(conn: AsyncConnection, claim: Claim, lease: int) -> bool:
 
 
 async def release(conn: AsyncConnection, claim: Claim) -> bool:
-    """Give the file back, still in progress, for any worker to claim at once."""
-    result = await conn.execute(update(vsf).where(_held(claim)).values(claimed_until=None))
+    """Give the file back, still in progress, for any worker to claim at once; the claim
+    does not count as an attempt (the worker stopped, the file did not stop it)."""
+    result = await conn.execute(
+        update(vsf)
+        .where(_held(claim))
+        .values(claimed_until=None, attempts=vsf.c.attempts - 1)  # held: claimed, so >= 1
+    )
     return result.rowcount > 0
 
 

@@ -24,6 +24,8 @@ from openscope.store.tables import vector_store_files, vector_stores
 
 vs = vector_stores
 vsf = vector_store_files
+# How stale a store's last_active_at may get before a use moves it.
+TOUCH_EVERY_SECONDS = 60
 
 
 async def insert_store(conn: AsyncConnection, store: NewVectorStore) -> None:
@@ -88,11 +90,16 @@ async def update_store(
 
 
 async def touch_stores(conn: AsyncConnection, store_ids: Sequence[str], now: int) -> None:
-    """Mark the stores used now (their expiry counts from their last use)."""
+    """Mark the stores used now (their expiry counts from their last use), those not
+    marked within the last TOUCH_EVERY_SECONDS only: an expiry counted in days loses
+    nothing, and a store searched all the time is not rewritten all the time."""
     if store_ids:
         await conn.execute(
             update(vs)
-            .where(vs.c.id.in_(list(store_ids)), vs.c.last_active_at < now)
+            .where(
+                vs.c.id.in_(list(store_ids)),
+                vs.c.last_active_at <= now - TOUCH_EVERY_SECONDS,
+            )
             .values(last_active_at=now)
         )
 

@@ -18,7 +18,8 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from openscope.core.knowledge import ChunkingStrategy
+from openscope.core.knowledge import ChunkingStrategy, IngestError
+from openscope.tools.file_search.extract import ExtractionFailed
 
 TokenCounter = Callable[[Sequence[str]], Awaitable[list[int]]]
 
@@ -43,9 +44,15 @@ def split_units(text: str) -> list[str]:
 
 
 async def chunk_text(
-    text: str, strategy: ChunkingStrategy, count_tokens: TokenCounter
+    text: str,
+    strategy: ChunkingStrategy,
+    count_tokens: TokenCounter,
+    *,
+    max_chunks: int | None = None,
 ) -> list[Chunk]:
-    """The text's chunks, in order (none for a blank text)."""
+    """The text's chunks, in order (none for a blank text). A text that cuts into more
+    than `max_chunks` raises ExtractionFailed (invalid_file) as soon as the packing shows
+    it, before the chunks are counted and long before they would be embedded."""
     if not text.strip():
         return []
     units = await asyncio.to_thread(split_units, text)
@@ -58,6 +65,12 @@ async def chunk_text(
         spans = await asyncio.to_thread(
             _pack, sizes, limit, strategy.chunk_overlap_tokens, dict(budgets)
         )
+        if max_chunks is not None and len(spans) > max_chunks:
+            raise ExtractionFailed(
+                IngestError.INVALID_FILE,
+                f"the file cuts into more than {max_chunks} chunks of at most {limit} "
+                "tokens, the most a file may have",
+            )
         await _measure(units, spans, count_tokens, overhead, measured)
         over = [(i, j) for i, j in spans if measured[i, j] > limit and j - i > 1]
         if not over:

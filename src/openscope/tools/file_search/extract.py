@@ -4,12 +4,18 @@ Word documents' paragraphs and tables (python-docx).
 
 The kind is read from the extension and checked against the bytes (a `.pdf` that is not a
 PDF is an invalid file); a file with an unknown extension is sniffed, and taken as text
-when it decodes as text. CPU work: call it in a worker thread."""
+when it decodes as text. CPU work: call it in a worker thread.
+
+A hostile upload must not take the server down: a Word document (a zip) whose parts would
+unpack past `ExtractionLimits.max_unpacked_bytes` is refused before it is opened, and a
+text longer than `max_chars` (a PDF of compressed pages, say) stops the extraction as soon
+as it is seen; both fail the file, as invalid_file."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
 
@@ -70,6 +76,17 @@ KIND_OF_EXTENSION = {
     ".pdf": FileKind.PDF,
     ".docx": FileKind.DOCX,
 }
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionLimits:
+    # Characters of text a file may give (more fails the file).
+    max_chars: int = 32_000_000
+    # Bytes a Word document's parts may unpack to (more is refused before reading it).
+    max_unpacked_bytes: int = 512 * MIB
+
+
 # Text encodings tried in turn: UTF-8 first, then GB 18030 (Chinese files saved by Windows
 # tools), which decodes GBK and GB2312 too.
 TEXT_ENCODINGS = ("utf-8", "gb18030")
@@ -84,9 +101,10 @@ class ExtractionFailed(Exception):
         self.message = message
 
 
-def extract_text(filename: str, content: bytes) -> str:
+def extract_text(filename: str, content: bytes, limits: ExtractionLimits | None = None) -> str:
     """The file's text; raises ExtractionFailed (unsupported_file for a kind we do not
-    read, invalid_file for one we cannot, or one without text)."""
+    read, invalid_file for one we cannot, one without text, or one past `limits`)."""
+    limits = limits or ExtractionLimits()
     kind = file_kind(filename, content)
     match kind:
         case FileKind.TEXT:
@@ -94,9 +112,11 @@ def extract_text(filename: str, content: bytes) -> str:
         case FileKind.HTML:
             text = _html_text(content)
         case FileKind.PDF:
-            text = _pdf_text(content)
+            text = _pdf_text(content, _TextBudget(filename, limits.max_chars))
         case FileKind.DOCX:
-            text = _docx_text(content)
+            _check_unpacked_size(filename, content, limits.max_unpacked_bytes)
+            text = _docx_text(content, _TextBudget(filename, limits.max_chars))
+    _TextBudget(filename, limits.max_chars).take(text)
     text = text.replace("\r\n", "\n").replace("\x00", "").strip()
     if not text:
         raise ExtractionFailed(IngestError.INVALID_FILE, f"{filename} has no text to search")
@@ -138,6 +158,42 @@ def sniff(content: bytes) -> FileKind | None:
     if start.startswith(("<!doctype html", "<html")) or "<html" in start:
         return FileKind.HTML
     return FileKind.TEXT
+
+
+class _TextBudget:
+    """Counts the characters extracted so far; past the limit, the file fails."""
+
+    def __init__(self, filename: str, max_chars: int) -> None:
+        self._filename = filename
+        self._left = max_chars
+        self._max = max_chars
+
+    def take(self, text: str) -> str:
+        self._left -= len(text)
+        if self._left < 0:
+            raise ExtractionFailed(
+                IngestError.INVALID_FILE,
+                f"{self._filename} holds more than {self._max} characters of text, the most "
+                "a file may have",
+            )
+        return text
+
+
+def _check_unpacked_size(filename: str, content: bytes, limit: int) -> None:
+    """Refuse a zip whose parts claim to unpack past `limit` bytes, before any is read
+    (python-docx would inflate and parse them whole: a zip bomb)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        raise ExtractionFailed(
+            IngestError.INVALID_FILE, f"{filename} is not a valid docx file"
+        ) from None
+    if unpacked > limit:
+        raise ExtractionFailed(
+            IngestError.INVALID_FILE,
+            f"{filename} unpacks to {unpacked} bytes; at most {limit} are read",
+        )
 
 
 def _is_docx(content: bytes) -> bool:
@@ -185,12 +241,12 @@ def _html_text(content: bytes) -> str:
     return text
 
 
-def _pdf_text(content: bytes) -> str:
+def _pdf_text(content: bytes, budget: _TextBudget) -> str:
     try:
         reader = pypdf.PdfReader(io.BytesIO(content))
         if reader.is_encrypted:
             raise ExtractionFailed(IngestError.INVALID_FILE, "the PDF is encrypted")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [budget.take(page.extract_text() or "") for page in reader.pages]
     except ExtractionFailed:
         raise
     except Exception as error:  # pypdf raises many kinds on a broken file
@@ -205,17 +261,17 @@ def _pdf_text(content: bytes) -> str:
     return text
 
 
-def _docx_text(content: bytes) -> str:
+def _docx_text(content: bytes, budget: _TextBudget) -> str:
     try:
         document = docx.Document(io.BytesIO(content))
     except Exception as error:  # python-docx raises KeyError, ValueError, lxml errors...
         raise ExtractionFailed(
             IngestError.INVALID_FILE, f"the Word document cannot be read: {error}"
         ) from None
-    blocks = [p.text for p in document.paragraphs if p.text.strip()]
+    blocks = [budget.take(p.text) for p in document.paragraphs if p.text.strip()]
     for table in document.tables:
         for row in table.rows:
             cells = [cell.text.strip() for cell in row.cells]
             if any(cells):
-                blocks.append(" | ".join(cells))
+                blocks.append(budget.take(" | ".join(cells)))
     return "\n\n".join(blocks)

@@ -71,6 +71,13 @@ class ChunkIndex(abc.ABC):
     async def remove(self, chunk_ids: Sequence[int]) -> None: ...
 
     @abc.abstractmethod
+    async def remove_file(
+        self, store_id: str, file_id: str, *, only: Sequence[int] | None = None
+    ) -> None:
+        """Remove the file's chunks in the store; with `only`, just those of these ids (an
+        id the file no longer has is left alone, whoever has it now)."""
+
+    @abc.abstractmethod
     async def remove_store(self, store_id: str) -> None: ...
 
     @abc.abstractmethod

@@ -86,6 +86,19 @@ class PostgresChunkIndex(ChunkIndex):
                     sql(f"DELETE FROM {TABLE} WHERE id = ANY(:ids)"), {"ids": list(chunk_ids)}
                 )
 
+    async def remove_file(
+        self, store_id: str, file_id: str, *, only: Sequence[int] | None = None
+    ) -> None:
+        if only is not None and not only:
+            return
+        query = f"DELETE FROM {TABLE} WHERE store_id = :s AND file_id = :f"
+        params: dict[str, Any] = {"s": store_id, "f": file_id}
+        if only is not None:
+            query += " AND id = ANY(:ids)"
+            params["ids"] = list(only)
+        async with self._engine.begin() as conn:
+            await conn.execute(sql(query), params)
+
     async def remove_store(self, store_id: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(sql(f"DELETE FROM {TABLE} WHERE store_id = :s"), {"s": store_id})

@@ -102,6 +102,8 @@ class SqliteChunkIndex(ChunkIndex):
             await self._run(self._remove, [(i,) for i in chunk_ids])
 
     def _remove(self, ids: list[tuple[int]]) -> None:
+        if not ids:
+            return
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -111,6 +113,19 @@ class SqliteChunkIndex(ChunkIndex):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    async def remove_file(
+        self, store_id: str, file_id: str, *, only: Sequence[int] | None = None
+    ) -> None:
+        if only is None or only:
+            await self._run(self._remove_file, store_id, file_id, only)
+
+    def _remove_file(self, store_id: str, file_id: str, only: Sequence[int] | None) -> None:
+        ids = self._conn.execute(
+            "SELECT id FROM chunk_vectors WHERE store_id = ? AND file_id = ?", (store_id, file_id)
+        ).fetchall()
+        wanted = None if only is None else set(only)
+        self._remove([(i,) for (i,) in ids if wanted is None or i in wanted])
 
     async def remove_store(self, store_id: str) -> None:
         await self._run(self._remove_store, store_id)

@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("last_error_message", sa.String(), nullable=True),
         sa.Column("batch_id", sa.String(), nullable=True),
         sa.Column("claimed_until", sa.BigInteger(), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         _store_key("vector_store_files"),
         sa.PrimaryKeyConstraint("store_id", "file_id", name=op.f("pk_vector_store_files")),
     )
@@ -101,6 +102,7 @@ def upgrade() -> None:
         sa.Column("tokens", sa.Integer(), nullable=False),
         _store_key("chunks"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chunks")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_chunks_store_id"), "chunks", ["store_id", "file_id", "position"])
 
