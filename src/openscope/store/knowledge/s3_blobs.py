@@ -25,6 +25,9 @@ AddressingStyle = Literal["auto", "virtual", "path"]
 MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 # The start-up check's object, under the prefix (a name no file id takes: ids have no dot).
 PROBE_NAME = ".openscope-check-"
+# Bodies past this are hashed in a worker thread (hashlib lets go of the GIL): 64 MiB would
+# hold the event loop for ~0.1 s.
+HASH_IN_THREAD_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,10 @@ class S3BlobStore:
     async def put(self, key: str, content: bytes) -> None:
         # Content-MD5 makes the store refuse a body damaged on the way; the newer CRC
         # checksums are not asked for, as several S3-compatible stores refuse them.
-        digest = hashlib.md5(content, usedforsecurity=False).digest()
+        if len(content) > HASH_IN_THREAD_BYTES:
+            digest = await asyncio.to_thread(_md5, content)
+        else:
+            digest = _md5(content)
         await self._opened().put_object(
             Bucket=self._location.bucket,
             Key=self._key(key),
@@ -197,6 +203,10 @@ class S3BlobStore:
                 "get and delete objects under the prefix"
             )
         return f"knowledge.s3: the {where} answered {status} {code} to a test write"
+
+
+def _md5(content: bytes) -> bytes:
+    return hashlib.md5(content, usedforsecurity=False).digest()
 
 
 def _error_code(error: Any) -> str:
