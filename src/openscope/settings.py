@@ -432,10 +432,43 @@ class EmbeddingsSettings(BaseModel):
         return {name: LOCAL_EMBEDDING_MODEL for name in MODEL_STUDIO_EMBEDDING_MODELS}
 
 
+ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+
+
+class KnowledgeS3Settings(BaseModel):
+    """An S3-compatible object store (AWS S3, MinIO, Ceph RGW, ...) for uploads' bytes, in
+    place of `blob_dir` (the `[knowledge.s3]` table). The bucket must exist; the server
+    checks at start that it may put, get and delete objects under `prefix` there, and a
+    file is the object `<prefix><file id>`. The credentials are read at start from the
+    environment variables `access_key_env` and `secret_key_env` (and `session_token_env`
+    for temporary ones) name, never written here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    # The store's address, e.g. http://minio:9000; unset: AWS S3 in `region`.
+    endpoint_url: str | None = Field(default=None, pattern=r"^https?://[^\s/@]+(/[^\s@]*)?$")
+    prefix: str = Field(default="files/", pattern=r"^[A-Za-z0-9!_.*'()/-]{0,512}$")
+    region: str = Field(default="us-east-1", pattern=r"^[a-z0-9-]{1,64}$")
+    # "path": the bucket in the URL's path (MinIO and most self-hosted stores behind a
+    # plain host name need it); "virtual": in the host name; "auto": the client chooses.
+    addressing_style: Literal["auto", "virtual", "path"] = "auto"
+    access_key_env: str = Field(default="AWS_ACCESS_KEY_ID", pattern=ENV_VAR_NAME)
+    secret_key_env: str = Field(default="AWS_SECRET_ACCESS_KEY", pattern=ENV_VAR_NAME)
+    session_token_env: str | None = Field(default=None, pattern=ENV_VAR_NAME)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120, allow_inf_nan=False)
+    # Seconds a request may wait for the store's next bytes (not a whole transfer's bound).
+    read_timeout_seconds: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False)
+    # Tries of a request that failed in a way worth retrying (the first one included).
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    max_connections: int = Field(default=16, ge=1, le=1024)
+
+
 class KnowledgeSettings(BaseModel):
     """Files, vector stores and file_search (the `[knowledge]` table). Uploaded bytes live in
-    `blob_dir`; the chunk index beside the database (an SQLite file in data_dir, or pgvector
-    in the PostgreSQL database, which must then have the extension)."""
+    `blob_dir`, or in an S3-compatible bucket when `[knowledge.s3]` is set; the chunk index
+    beside the database (an SQLite file in data_dir, or pgvector in the PostgreSQL
+    database, which must then have the extension)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -462,6 +495,8 @@ class KnowledgeSettings(BaseModel):
     file_retention_seconds: int | None = Field(default=None, ge=60)
     # Where uploads' bytes live. Default: data_dir/files. Replicas must share it.
     blob_dir: Path | None = None
+    # Or an S3-compatible bucket (the [knowledge.s3] table), which replicas share.
+    s3: KnowledgeS3Settings | None = None
     # How long the ingestion worker holds a file before another replica may take it over.
     lease_seconds: int = Field(default=120, ge=10, le=3600)
     # Files ingested at once by one server, and chunks per call to the embedder.
@@ -473,6 +508,14 @@ class KnowledgeSettings(BaseModel):
     max_chunks_per_file: int = Field(default=10_000, ge=1, le=1_000_000)
     # Seconds between sweeps of expired files.
     sweep_interval_seconds: float = Field(default=600.0, gt=0, le=86_400, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _one_blob_store(self) -> KnowledgeSettings:
+        if self.blob_dir is not None and self.s3 is not None:
+            raise ValueError(
+                "knowledge.blob_dir and [knowledge.s3] both say where uploads go: keep one"
+            )
+        return self
 
 
 def _default_backends() -> dict[str, BackendSettings]:

@@ -73,17 +73,27 @@ class KnowledgeService:
         return self._worker
 
     async def start(self) -> None:
-        """Open the index (raises IndexUnavailable when it cannot run: PostgreSQL without
-        pgvector) and start the ingestion worker, in the running event loop. Opening an
-        index twice is harmless."""
-        await self._index.open()
+        """Open the blob store (raises BlobStoreUnavailable: a bucket that is missing or
+        refuses the credentials) and the index (raises IndexUnavailable when it cannot run:
+        PostgreSQL without pgvector), and start the ingestion worker, in the running event
+        loop. Opening either twice is harmless."""
+        await self._blobs.open()
+        try:
+            await self._index.open()
+        except BaseException:
+            await self._blobs.aclose()  # its connections: nobody calls aclose after this
+            raise
         self._worker.start()
 
     async def aclose(self) -> None:
-        """Stop the worker and close the index (the store's engine is the store's)."""
-        await self._worker.aclose()
-        await self._store.close()
-        await self._index.close()
+        """Stop the worker and close the index and the blob store (the store's engine is
+        the store's)."""
+        try:
+            await self._worker.aclose()
+            await self._store.close()
+            await self._index.close()
+        finally:
+            await self._blobs.aclose()
 
     def _now(self) -> int:
         return int(self._clock())

@@ -1,5 +1,6 @@
-"""Files and vector stores: their rows (`KnowledgeStore`), the uploaded bytes (`BlobStore`)
-and the chunk index (`ChunkIndex`, on SQLite or PostgreSQL)."""
+"""Files and vector stores: their rows (`KnowledgeStore`), the uploaded bytes (`BlobStore`:
+a local directory or an S3-compatible bucket) and the chunk index (`ChunkIndex`, on SQLite
+or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from openscope.store.knowledge.blobs import BlobStore, LocalBlobStore
+from openscope.store.knowledge.blobs import BlobStore, BlobStoreUnavailable, LocalBlobStore
 from openscope.store.knowledge.index import (
     SEARCH_MODES,
     ChunkIndex,
@@ -20,6 +21,7 @@ from openscope.store.knowledge.index import (
 )
 from openscope.store.knowledge.knowledge_store import Attached, KnowledgeStore, SearchableStore
 from openscope.store.knowledge.records import EmbedderMark, NewVectorStore
+from openscope.store.knowledge.s3_blobs import S3BlobStore, S3Credentials, S3Location
 from openscope.store.knowledge.store_files import Claim
 
 INDEX_FILE = "knowledge_index.sqlite3"
@@ -45,6 +47,7 @@ __all__ = [
     "SEARCH_MODES",
     "Attached",
     "BlobStore",
+    "BlobStoreUnavailable",
     "ChunkIndex",
     "ChunkMatch",
     "Claim",
@@ -55,6 +58,9 @@ __all__ = [
     "LocalBlobStore",
     "NewVectorStore",
     "PostgresChunkIndex",
+    "S3BlobStore",
+    "S3Credentials",
+    "S3Location",
     "SearchMode",
     "SearchableStore",
     "SqliteChunkIndex",

@@ -1,7 +1,7 @@
 """Where uploaded files' bytes live: a blob store of keys to bytes. `LocalBlobStore` keeps
-them as files in a directory (by default under the data dir); an S3 (or any object store)
-implementation would provide the same three methods and be shared by every replica, as the
-database is. A local directory is only shared by replicas that mount the same volume."""
+them as files in a directory (by default under the data dir); `S3BlobStore` (s3_blobs.py)
+in a bucket of an S3-compatible object store, shared by every replica as the database is.
+A local directory is only shared by replicas that mount the same volume."""
 
 from __future__ import annotations
 
@@ -16,7 +16,21 @@ from typing import Protocol
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
+class BlobStoreUnavailable(RuntimeError):
+    """The blob store cannot be used (a bucket that does not exist, credentials refused, an
+    endpoint that does not answer): a start-up error, its message naming what to fix."""
+
+
 class BlobStore(Protocol):
+    async def open(self) -> None:
+        """Connect and check the store can be used (idempotent); raises
+        BlobStoreUnavailable."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what `open` took (connections); the store is not used after."""
+        ...
+
     async def put(self, key: str, content: bytes) -> None: ...
 
     async def get(self, key: str) -> bytes:
@@ -35,6 +49,13 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self._root = root
+
+    async def open(self) -> None:
+        # Nothing to connect to: the directories are made as blobs arrive.
+        return None
+
+    async def aclose(self) -> None:
+        return None
 
     def _path(self, key: str) -> Path:
         if not KEY_PATTERN.match(key):
