@@ -12,7 +12,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from openscope.store.store import WRITE_OPTION, Store
+from openscope.store.store import Store
+from openscope.store.transactions import WRITE_OPTION
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000

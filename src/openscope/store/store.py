@@ -1,22 +1,14 @@
 """The store: stored responses and conversations over one SQLAlchemy async engine.
 
-Every method is one transaction. On SQLite, writing transactions begin with BEGIN IMMEDIATE
-(so concurrent writers wait on the busy timeout instead of failing on a lock upgrade); on
-PostgreSQL, reads run in REPEATABLE READ so a record and its items come from one snapshot.
-Deleting really deletes rows."""
+Every method is one transaction, run as `store.transactions` runs them (so a record and its
+items come from one snapshot). Deleting really deletes rows."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openscope.core.accounts import ApiKey, LimitTable, Workspace
 from openscope.core.billing import BucketWidth, GroupField, UsagePage, UsageRecord
@@ -26,81 +18,15 @@ from openscope.core.turns import continues_conversation
 from openscope.store import conversations as conv
 from openscope.store import keys, usage
 from openscope.store import responses as resp
-
-log = logging.getLogger("openscope.store")
-
-WRITE_OPTION = "openscope_write"
-"""Execution option marking a connection whose transaction will write (see database.py)."""
+from openscope.store.transactions import Transactional, finishes_even_if_cancelled
 
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def finishes_even_if_cancelled(
-    method: Callable[Concatenate[Store, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[Store, P], Coroutine[Any, Any, T]]:
-    """Run the method's transaction in a task of its own that a cancelled caller does not
-    cancel: the caller's CancelledError is raised at once, and the transaction still
-    commits or rolls back. Cancelled inside a statement, SQLAlchemy invalidates the
-    connection with its transaction still open; on SQLite that connection kept the write
-    lock, and every later writer in every process failed with "database is locked"."""
-
-    async def run(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._to_the_end(method(self, *args, **kwargs))
-
-    return functools.update_wrapper(run, method)
-
-
-class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        # Transactions whose callers were cancelled, still finishing; close() waits for them.
-        self._finishing: set[asyncio.Task[Any]] = set()
-
-    @property
-    def engine(self) -> AsyncEngine:
-        return self._engine
-
+class Store(Transactional):
     async def close(self, *, finish_timeout: float = 10.0) -> None:
         """Wait (at most `finish_timeout` seconds) for the transactions cancelled callers
         left running, then close every connection."""
-        if self._finishing:
-            _, late = await asyncio.wait(self._finishing, timeout=finish_timeout)
-            if late:
-                log.error("closing the store with %d transactions still running", len(late))
+        await self.wait_for_cancelled(finish_timeout)
         await self._engine.dispose()
-
-    async def _to_the_end(self, work: Coroutine[Any, Any, T]) -> T:
-        task = asyncio.ensure_future(work)
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if not task.done():
-                self._finishing.add(task)
-                task.add_done_callback(self._finished_after_cancel)
-            raise
-
-    def _finished_after_cancel(self, task: asyncio.Task[Any]) -> None:
-        self._finishing.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            # nobody awaits it any more: said here, or asyncio would complain at exit
-            log.warning("a store transaction whose caller left failed: %r", error)
-
-    @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.execution_options(isolation_level="REPEATABLE READ")
-            async with conn.begin():
-                yield conn
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
-            await conn.execution_options(**{WRITE_OPTION: True})
-            async with conn.begin():
-                yield conn
 
     # Responses. Every read, list, chain and delete is scoped by the owner's workspace: one
     # workspace's ids are unknown to another.

@@ -1,20 +1,16 @@
 """The knowledge store: files, vector stores, the files attached to them, batches and
 chunks, over the store's SQLAlchemy engine. Every method is one transaction, begun the way
 `Store` begins them (BEGIN IMMEDIATE for writers on SQLite), and finishes even when its
-caller is cancelled (see `store.store.finishes_even_if_cancelled`). Everything is scoped by
+caller is cancelled (see `store.transactions`). Everything is scoped by
 workspace: another workspace's ids are unknown here."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openscope.core.errors import NotFound
 from openscope.core.knowledge import (
@@ -34,28 +30,7 @@ from openscope.store.knowledge import store_files as sf
 from openscope.store.knowledge import vector_stores as vs
 from openscope.store.knowledge.records import EmbedderMark, NewVectorStore, is_expired
 from openscope.store.knowledge.store_files import Claim
-from openscope.store.store import WRITE_OPTION
-
-log = logging.getLogger("openscope.store.knowledge")
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def _to_the_end(
-    method: Callable[Concatenate[KnowledgeStore, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[KnowledgeStore, P], Coroutine[Any, Any, T]]:
-    async def run(self: KnowledgeStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        task = asyncio.ensure_future(method(self, *args, **kwargs))
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if not task.done():
-                self._finishing.add(task)
-                task.add_done_callback(self._finished_after_cancel)
-            raise
-
-    return functools.update_wrapper(run, method)
+from openscope.store.transactions import Transactional, finishes_even_if_cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,50 +58,25 @@ class Attached:
     dropped_chunks: list[int]
 
 
-class KnowledgeStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._finishing: set[asyncio.Task[Any]] = set()
-
+class KnowledgeStore(Transactional):
     async def close(self, *, finish_timeout: float = 10.0) -> None:
         """Wait for the transactions cancelled callers left running (the engine is the
         store's: closing it is the store's business)."""
-        if self._finishing:
-            await asyncio.wait(self._finishing, timeout=finish_timeout)
-
-    def _finished_after_cancel(self, task: asyncio.Task[Any]) -> None:
-        self._finishing.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            log.warning("a knowledge transaction whose caller left failed: %r", error)
-
-    @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.execution_options(isolation_level="REPEATABLE READ")
-            async with conn.begin():
-                yield conn
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
-            await conn.execution_options(**{WRITE_OPTION: True})
-            async with conn.begin():
-                yield conn
+        await self.wait_for_cancelled(finish_timeout)
 
     # Files
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def add_file(self, file: StoredFile) -> None:
         async with self._write() as conn:
             await fl.insert_file(conn, file)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def get_file(self, workspace: str, file_id: str) -> StoredFile | None:
         async with self._read() as conn:
             return await fl.get_file(conn, workspace, file_id)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def list_files(
         self, workspace: str, *, purpose: str | None, limit: int, order: Order, after: str | None
     ) -> tuple[list[StoredFile], bool]:
@@ -135,7 +85,7 @@ class KnowledgeStore:
                 conn, workspace, purpose=purpose, limit=limit, order=order, after=after
             )
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def delete_file(self, workspace: str, file_id: str) -> list[int] | None:
         """Delete the file and take it out of every store holding it; the ids of the
         chunks it had (for the index), or None if the workspace has no such file."""
@@ -148,14 +98,14 @@ class KnowledgeStore:
             await sf.detach_everywhere(conn, file_id)
             return removed
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def expired_files(self, now: int, limit: int) -> list[StoredFile]:
         async with self._read() as conn:
             return await fl.expired_files(conn, now, limit)
 
     # Vector stores
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def create_store(
         self,
         store: NewVectorStore,
@@ -173,18 +123,18 @@ class KnowledgeStore:
             assert created is not None
             return created
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def get_store(self, workspace: str, store_id: str, now: int) -> VectorStore | None:
         async with self._read() as conn:
             return await vs.get_store(conn, workspace, store_id, now)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def store_embedder(self, workspace: str, store_id: str) -> EmbedderMark | None:
         async with self._read() as conn:
             row = await vs.store_row_of(conn, workspace, store_id)
             return None if row is None else vs.embedder_of(row)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def update_store(
         self, workspace: str, store_id: str, values: Mapping[str, Any], now: int
     ) -> VectorStore | None:
@@ -195,13 +145,13 @@ class KnowledgeStore:
                 return None
             return await vs.get_store(conn, workspace, store_id, now)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def delete_store(self, workspace: str, store_id: str) -> bool:
         """Delete the store with its files' attachments, batches and chunks."""
         async with self._write() as conn:
             return await vs.delete_store(conn, workspace, store_id)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def list_stores(
         self,
         workspace: str,
@@ -217,7 +167,7 @@ class KnowledgeStore:
                 conn, workspace, limit=limit, order=order, after=after, before=before, now=now
             )
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def touch_stores(self, store_ids: Sequence[str], now: int) -> None:
         """Mark the stores used now, unless they were within the last minute (a write on
         every search would queue searches behind SQLite's one writer)."""
@@ -226,7 +176,7 @@ class KnowledgeStore:
 
     # Files in vector stores
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def attach_files(
         self,
         workspace: str,
@@ -258,7 +208,7 @@ class KnowledgeStore:
                 attached.append(got)
             return Attached(attached, dropped)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def get_store_file(
         self, workspace: str, store_id: str, file_id: str
     ) -> VectorStoreFile | None:
@@ -267,7 +217,7 @@ class KnowledgeStore:
                 return None
             return await sf.get_store_file(conn, store_id, file_id)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def set_attributes(
         self, workspace: str, store_id: str, file_id: str, attributes: Attributes
     ) -> VectorStoreFile | None:
@@ -278,7 +228,7 @@ class KnowledgeStore:
                 return None
             return await sf.get_store_file(conn, store_id, file_id)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def detach_file(self, workspace: str, store_id: str, file_id: str) -> list[int] | None:
         """Take the file out of the store; its chunk ids (for the index), or None if the
         store or the file in it is missing."""
@@ -289,7 +239,7 @@ class KnowledgeStore:
                 return None
             return await ch.delete_chunks(conn, store_id, file_id)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def list_store_files(
         self,
         workspace: str,
@@ -317,7 +267,7 @@ class KnowledgeStore:
                 before=before,
             )
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def file_texts(
         self, workspace: str, store_id: str, file_id: str
     ) -> tuple[str, ...] | None:
@@ -328,14 +278,14 @@ class KnowledgeStore:
                 return None
             return await ch.file_texts(conn, store_id, file_id)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def get_batch(self, workspace: str, store_id: str, batch_id: str) -> FileBatch | None:
         async with self._read() as conn:
             if await vs.store_row_of(conn, workspace, store_id) is None:
                 return None
             return await sf.get_batch(conn, store_id, batch_id)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def cancel_batch(self, workspace: str, store_id: str, batch_id: str) -> FileBatch | None:
         async with self._write() as conn:
             if await vs.store_row_of(conn, workspace, store_id) is None:
@@ -347,7 +297,7 @@ class KnowledgeStore:
 
     # Search
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def searchable(
         self, workspace: str, store_ids: Sequence[str], now: int
     ) -> list[SearchableStore]:
@@ -371,19 +321,19 @@ class KnowledgeStore:
                 for row in rows
             ]
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def chunks_by_id(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
         async with self._read() as conn:
             return await ch.chunks_by_id(conn, ids)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def filenames(self, file_ids: Sequence[str]) -> dict[str, str]:
         async with self._read() as conn:
             return await fl.filenames(conn, file_ids)
 
     # The ingestion worker
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def claim_files(
         self, now: int, lease_seconds: int, limit: int, *, max_attempts: int = sf.MAX_ATTEMPTS
     ) -> list[Claim]:
@@ -392,18 +342,18 @@ class KnowledgeStore:
         async with self._write() as conn:
             return await sf.claim_files(conn, now, lease_seconds, limit, max_attempts=max_attempts)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def renew(self, claim: Claim, lease: int) -> bool:
         async with self._write() as conn:
             return await sf.renew(conn, claim, lease)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def release(self, claim: Claim) -> bool:
         """Give a claimed file back (a stopping worker): False if it was no longer held."""
         async with self._write() as conn:
             return await sf.release(conn, claim)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def replace_chunks(
         self, claim: Claim, texts: Sequence[tuple[str, int]]
     ) -> tuple[list[int], list[int]] | None:
@@ -416,7 +366,7 @@ class KnowledgeStore:
             new = await ch.insert_chunks(conn, claim.store_id, claim.file_id, texts)
             return old, new
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def clear_chunks(self, claim: Claim) -> list[int] | None:
         """Delete the claimed file's chunks (a retry starts clean); their ids, or None if
         the claim is no longer held."""
@@ -425,19 +375,19 @@ class KnowledgeStore:
                 return None
             return await ch.delete_chunks(conn, claim.store_id, claim.file_id)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def drop_chunks(self, claim: Claim, ids: Sequence[int]) -> None:
         """Delete those of the chunks `ids` that are still the claimed file's in its store
         (the work of a claim lost after its chunks were written)."""
         async with self._write() as conn:
             await ch.delete_file_chunk_ids(conn, claim.store_id, claim.file_id, ids)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def complete(self, claim: Claim, usage_bytes: int) -> bool:
         async with self._write() as conn:
             return await sf.complete(conn, claim, usage_bytes)
 
-    @_to_the_end
+    @finishes_even_if_cancelled
     async def fail(self, claim: Claim, code: IngestError, message: str) -> bool:
         async with self._write() as conn:
             return await sf.fail(conn, claim, code, message)
