@@ -506,6 +506,10 @@ class KnowledgeSettings(BaseModel):
     # the file fails with that reason (a hostile upload must not exhaust the memory).
     max_extracted_chars: int = Field(default=32_000_000, ge=10_000, le=1_000_000_000)
     max_chunks_per_file: int = Field(default=10_000, ge=1, le=1_000_000)
+    # What one workspace may keep in uploads, so that no one fills the disk for everyone:
+    # files, and their bytes in all (an upload past either is refused).
+    max_files_per_workspace: int = Field(default=10_000, ge=1, le=100_000_000)
+    max_bytes_per_workspace: int = Field(default=10 * 1024 * 1024 * 1024, ge=1024, le=1 << 50)
     # Seconds between sweeps of expired files.
     sweep_interval_seconds: float = Field(default=600.0, gt=0, le=86_400, allow_inf_nan=False)
 

@@ -50,6 +50,8 @@ def build_knowledge_service(
         embed_batch=config.embed_batch,
         max_extracted_chars=config.max_extracted_chars,
         max_chunks_per_file=config.max_chunks_per_file,
+        max_files_per_workspace=config.max_files_per_workspace,
+        max_bytes_per_workspace=config.max_bytes_per_workspace,
     )
     if config.s3 is not None:
         blobs = s3_blob_store(config.s3, os.environ if env is None else env)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -427,6 +428,33 @@ async def test_the_background_worker_ingests_on_its_own(service: KnowledgeServic
             break
         await asyncio.sleep(0.02)
     assert (await service.get_store(ALICE, store.id)).file_counts.completed == 1
+
+
+async def test_a_workspace_keeps_no_more_files_or_bytes_than_its_quota(setup: Setup) -> None:
+    setup.limits = dataclasses.replace(
+        setup.limits, max_files_per_workspace=2, max_bytes_per_workspace=10
+    )
+    quoted = await setup.service()
+    try:
+        await quoted.upload(ALICE, "a.txt", "assistants", b"1234")
+        with pytest.raises(InvalidParameter) as too_big:
+            await quoted.upload(ALICE, "b.txt", "assistants", b"1234567")  # 4 + 7 > 10
+        assert too_big.value.code == "storage_quota_exceeded"
+        kept = await quoted.upload(ALICE, "b.txt", "assistants", b"123456")  # 10 in all
+        with pytest.raises(InvalidParameter) as too_many:
+            await quoted.upload(ALICE, "c.txt", "assistants", b"")
+        assert "2 files" in too_many.value.message
+        # another workspace has a quota of its own
+        await quoted.upload(BOB, "c.txt", "assistants", b"123")
+        # what is deleted no longer counts, and a refused upload left no bytes behind
+        await quoted.delete_file(ALICE, kept.id)
+        await quoted.upload(ALICE, "d.txt", "assistants", b"12")
+        listed = await quoted.list_files(ALICE, purpose=None, limit=10, order=Order.ASC, after=None)
+        assert sorted(f.filename for f in listed.data) == ["a.txt", "d.txt"]  # type: ignore[attr-defined]
+        blobs = [p for p in (setup.data_dir / "files").rglob("*") if p.is_file()]
+        assert len(blobs) == 3  # Alice's two and Bob's one
+    finally:
+        await quoted.aclose()
 
 
 async def test_expired_files_are_swept(service: KnowledgeService, setup: Setup) -> None:

@@ -36,6 +36,9 @@ class KnowledgeLimits:
     # the file fails (a hostile upload must not exhaust the server's memory).
     max_extracted_chars: int = 32_000_000
     max_chunks_per_file: int = 10_000
+    # What one workspace may keep in uploads: files, and their bytes in all.
+    max_files_per_workspace: int = 10_000
+    max_bytes_per_workspace: int = 10 * 1024 * 1024 * 1024
     # Claims of one file whose worker neither finished nor gave it back (the server died,
     # perhaps of this file) before it is failed instead of claimed again.
     max_attempts: int = 3

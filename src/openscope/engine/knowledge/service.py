@@ -138,7 +138,11 @@ class KnowledgeService:
         )
         await self._blobs.put(stored.id, content)
         try:
-            await self._store.add_file(stored)
+            await self._store.add_file(
+                stored,
+                max_files=self._limits.max_files_per_workspace,
+                max_bytes=self._limits.max_bytes_per_workspace,
+            )
         except BaseException:
             await self._blobs.delete(stored.id)
             raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openscope.core.knowledge import StoredFile
@@ -16,6 +16,17 @@ from openscope.store.tables import files
 
 async def insert_file(conn: AsyncConnection, file: StoredFile) -> None:
     await conn.execute(insert(files), [file_row(file)])
+
+
+async def workspace_holdings(conn: AsyncConnection, workspace: str) -> tuple[int, int]:
+    """The files a workspace keeps, and their bytes in all."""
+    result = await conn.execute(
+        select(func.count(), func.coalesce(func.sum(files.c.bytes), 0)).where(
+            files.c.workspace == workspace
+        )
+    )
+    count, total = result.one()
+    return int(count), int(total)
 
 
 async def get_file(

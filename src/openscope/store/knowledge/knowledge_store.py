@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openscope.core.errors import NotFound
+from openscope.core.errors import InvalidParameter, NotFound
 from openscope.core.knowledge import (
     Attributes,
     ChunkingStrategy,
@@ -31,6 +32,8 @@ from openscope.store.knowledge import vector_stores as vs
 from openscope.store.knowledge.records import EmbedderMark, NewVectorStore, is_expired
 from openscope.store.knowledge.store_files import Claim
 from openscope.store.transactions import Transactional, finishes_even_if_cancelled
+
+QUOTA_CODE = "storage_quota_exceeded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +70,35 @@ class KnowledgeStore(Transactional):
     # Files
 
     @finishes_even_if_cancelled
-    async def add_file(self, file: StoredFile) -> None:
+    async def add_file(
+        self, file: StoredFile, *, max_files: int | None = None, max_bytes: int | None = None
+    ) -> None:
+        """Keep `file`, unless its workspace would then hold more than `max_files` files or
+        `max_bytes` bytes (a 400, `storage_quota_exceeded`). The count and the insert are
+        one transaction that excludes the workspace's other uploads (SQLite: one writer at
+        a time; PostgreSQL: a lock on the workspace for the transaction)."""
         async with self._write() as conn:
+            if max_files is not None or max_bytes is not None:
+                if conn.dialect.name == "postgresql":
+                    await conn.execute(
+                        sql("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                        {"key": f"openscope-files:{file.workspace}"},
+                    )
+                count, total = await fl.workspace_holdings(conn, file.workspace)
+                if max_files is not None and count + 1 > max_files:
+                    raise InvalidParameter(
+                        f"This workspace keeps {count} files, the most it may; delete some "
+                        "before uploading more.",
+                        param="file",
+                        code=QUOTA_CODE,
+                    )
+                if max_bytes is not None and total + file.bytes > max_bytes:
+                    raise InvalidParameter(
+                        f"This workspace keeps {total} bytes of files; with this one it would "
+                        f"pass its {max_bytes} bytes. Delete some before uploading more.",
+                        param="file",
+                        code=QUOTA_CODE,
+                    )
             await fl.insert_file(conn, file)
 
     @finishes_even_if_cancelled
