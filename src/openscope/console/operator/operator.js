@@ -30,7 +30,10 @@ function showError(error) {
   box.hidden = false;
   if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
     stopEngine();
-    $("key-status").textContent = "The admin key was not accepted.";
+    // a refused key is not kept: a reload would only be refused again
+    forgetKey();
+    $("admin").hidden = true;
+    $("key-status").textContent = "The admin key was not accepted; enter another.";
   }
 }
 
@@ -39,12 +42,13 @@ function clearError() {
   $("error").replaceChildren();
 }
 
-/** Runs `action`, showing its failure; `button` is disabled meanwhile. */
-async function guarded(action, button) {
+/** Runs `action`, showing its failure; `button` is disabled meanwhile. A `quiet` action
+ * (the engine's polling) leaves an earlier failure on screen when it succeeds. */
+async function guarded(action, button, { quiet = false } = {}) {
   if (button) button.disabled = true;
   try {
     const result = await action();
-    clearError();
+    if (!quiet) clearError();
     return result;
   } catch (error) {
     showError(error);
@@ -90,7 +94,7 @@ function stopEngine() {
 function startEngine() {
   stopEngine();
   state.timer = setInterval(() => {
-    if (document.visibilityState === "visible") guarded(() => showEngine(engineNodes()));
+    if (document.visibilityState === "visible") guarded(() => showEngine(engineNodes()), undefined, { quiet: true });
   }, REFRESH_MS);
 }
 

@@ -12,6 +12,7 @@ const PERIODS = {
   "30d": { seconds: 30 * DAY, width: "1d", step: DAY },
 };
 const MAX_PAGES = 10;
+const MAX_BUCKETS = { "1h": 168, "1d": 31 }; // the most one page of the usage API holds
 
 function label(start, step) {
   const at = new Date(start * 1000);
@@ -20,18 +21,26 @@ function label(start, step) {
   return `${two(at.getHours())}:00`;
 }
 
-async function readBuckets(period, group) {
+/** The starts of the period's buckets, aligned as the server aligns them (UTC), the
+ * current one last. */
+function bucketStarts(period) {
   const now = Math.floor(Date.now() / 1000);
-  const start = Math.floor((now - period.seconds) / period.step) * period.step + period.step;
+  const first = Math.floor((now - period.seconds) / period.step) * period.step + period.step;
+  const starts = [];
+  for (let at = first; at <= now; at += period.step) starts.push(at);
+  return starts;
+}
+
+async function readBuckets(period, group, starts) {
   const buckets = [];
   let page;
   for (let n = 0; n < MAX_PAGES; n += 1) {
     const answer = await call("GET", "/admin/v1/usage", {
       query: {
-        start_time: start,
+        start_time: starts[0],
         bucket_width: period.width,
         group_by: group,
-        limit: Math.ceil(period.seconds / period.step) + 1,
+        limit: Math.min(starts.length, MAX_BUCKETS[period.width]),
         page,
       },
     });
@@ -39,7 +48,7 @@ async function readBuckets(period, group) {
     if (!answer.has_more || !answer.next_page) break;
     page = answer.next_page;
   }
-  return { start, now, buckets };
+  return buckets;
 }
 
 /**
@@ -50,11 +59,9 @@ export async function showUsage(form, names, nodes) {
   const period = PERIODS[form.elements.period.value];
   const group = form.elements.group.value;
   const which = form.elements.which.value;
-  const { start, now, buckets } = await readBuckets(period, group);
-
   // every step of the period gets a bar, whether the ledger has a bucket for it or not
-  const starts = [];
-  for (let at = start; at <= now; at += period.step) starts.push(at);
+  const starts = bucketStarts(period);
+  const buckets = await readBuckets(period, group, starts);
   const index = new Map(starts.map((at, i) => [at, i]));
   const zeros = () => starts.map(() => 0);
   const kinds = { input: zeros(), cached: zeros(), output: zeros(), reasoning: zeros() };
