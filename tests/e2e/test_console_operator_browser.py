@@ -86,7 +86,7 @@ def sdk(server: Server, key: str) -> openai.OpenAI:
 
 
 def sign_in(page: Page, key: str) -> None:
-    page.get_by_label(re.compile("^Admin key")).fill(key)
+    page.get_by_role("textbox", name=re.compile("^Admin key")).fill(key)
     page.get_by_role("button", name="Use key").click()
 
 
