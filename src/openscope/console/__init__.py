@@ -1,0 +1,1 @@
+"""The web console served by openscope itself: static pages and their routes."""
