@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openscope.backends.base import Backend, BackendFeatures
 from openscope.backends.registry import BackendConfigError, BackendRegistry
+from openscope.console.operator_routes import operator_router
 from openscope.core.accounts import Scope
 from openscope.core.billing import Price
 from openscope.core.builtin_tools import BuiltinToolKind
@@ -33,6 +34,7 @@ from openscope.protocols import (
 )
 from openscope.protocols.http import ProtocolContext, ProtocolErrors, json_response, request_id_of
 from openscope.server.admin import ADMIN_PREFIX, AdminService, admin_router, admin_schema
+from openscope.server.admin.engine_state import engine_state_router
 from openscope.server.auth import ApiKeyAuth
 from openscope.server.chores import Chores, shutdown_step
 from openscope.server.embeddings import build_embeddings
@@ -267,8 +269,10 @@ def create_app(
             )
         )
     if platform.enabled:
-        admin = admin_router(AdminService(store, directory), ApiKeyAuth(directory, Scope.ADMIN))
+        admin_auth = ApiKeyAuth(directory, Scope.ADMIN)
+        admin = admin_router(AdminService(store, directory), admin_auth)
         app.include_router(admin)
+        app.include_router(engine_state_router(registry, admin_auth))
         schemas: list[dict[str, object]] = []  # built on first ask: it takes a while
 
         @app.get(f"{ADMIN_PREFIX}/openapi.json", include_in_schema=False)
@@ -277,6 +281,7 @@ def create_app(
                 schemas.append(admin_schema(admin))
             return json_response(schemas[0])
 
+    app.include_router(operator_router())
     metrics_auth = ApiKeyAuth(directory, Scope.METRICS)
 
     @app.get("/health")
