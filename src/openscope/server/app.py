@@ -40,6 +40,7 @@ from openscope.server.keys import LAST_USED_GRANULARITY
 from openscope.server.knowledge import build_knowledge_service
 from openscope.server.metrics import metrics_registry
 from openscope.server.observability import AccessLog, FanOut, Refusals, RequestMetrics
+from openscope.server.openapi import OPENAPI_PATH, docs_router, openapi_document
 from openscope.server.platform import build_key_directory, build_limits
 from openscope.server.priority import lower_serving_priority
 from openscope.server.request_id import RequestIdMiddleware
@@ -277,6 +278,17 @@ def create_app(
                 schemas.append(admin_schema(admin))
             return json_response(schemas[0])
 
+    # The document and its page need no key, as Model Studio's API reference is public:
+    # they say what the routes accept, nothing of this server's keys, models or data.
+    documents: list[dict[str, object]] = []  # built on first ask, when every route is in
+
+    @app.get(OPENAPI_PATH, include_in_schema=False)
+    async def openapi() -> Response:
+        if not documents:
+            documents.append(openapi_document(app.routes, errors_for))
+        return json_response(documents[0])
+
+    app.include_router(docs_router())
     metrics_auth = ApiKeyAuth(directory, Scope.METRICS)
 
     @app.get("/health")
