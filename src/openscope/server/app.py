@@ -42,6 +42,7 @@ from openscope.server.keys import LAST_USED_GRANULARITY
 from openscope.server.knowledge import build_knowledge_service
 from openscope.server.metrics import metrics_registry
 from openscope.server.observability import AccessLog, FanOut, Refusals, RequestMetrics
+from openscope.server.openapi import OPENAPI_PATH, docs_router, openapi_document
 from openscope.server.platform import build_key_directory, build_limits
 from openscope.server.priority import lower_serving_priority
 from openscope.server.request_id import RequestIdMiddleware
@@ -272,16 +273,28 @@ def create_app(
         admin_auth = ApiKeyAuth(directory, Scope.ADMIN)
         admin = admin_router(AdminService(store, directory), admin_auth)
         app.include_router(admin)
-        app.include_router(engine_state_router(registry, admin_auth))
+        engine_routes = engine_state_router(registry, admin_auth)
+        app.include_router(engine_routes)
         schemas: list[dict[str, object]] = []  # built on first ask: it takes a while
 
         @app.get(f"{ADMIN_PREFIX}/openapi.json", include_in_schema=False)
         async def admin_openapi() -> Response:
             if not schemas:
-                schemas.append(admin_schema(admin))
+                schemas.append(admin_schema(admin, engine_routes))
             return json_response(schemas[0])
 
     app.include_router(operator_router())
+    # The document and its page need no key, as Model Studio's API reference is public:
+    # they say what the routes accept, nothing of this server's keys, models or data.
+    documents: list[dict[str, object]] = []  # built on first ask, when every route is in
+
+    @app.get(OPENAPI_PATH, include_in_schema=False)
+    async def openapi() -> Response:
+        if not documents:
+            documents.append(openapi_document(app.routes, errors_for))
+        return json_response(documents[0])
+
+    app.include_router(docs_router())
     metrics_auth = ApiKeyAuth(directory, Scope.METRICS)
 
     @app.get("/health")

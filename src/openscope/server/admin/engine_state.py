@@ -5,15 +5,16 @@ two never disagree and nothing is kept between asks."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from prometheus_client import CollectorRegistry
+from pydantic import BaseModel, ConfigDict
 
 from openscope.core.principal import Principal
 from openscope.protocols import openai_chat
 from openscope.protocols.http import route_class
-from openscope.server.admin.routes import ADMIN_PREFIX
+from openscope.server.admin.routes import ADMIN_PREFIX, answers
 from openscope.server.metrics import PREFIX as ENGINE_PREFIX
 from openscope.server.observability import PREFIX as REQUEST_PREFIX
 
@@ -24,6 +25,23 @@ REQUEST_SAMPLES = {
     f"{REQUEST_PREFIX}tokens_total": "tokens",
     f"{REQUEST_PREFIX}rate_limited_total": "rate_limited",
 }
+
+
+class CounterRow(BaseModel):
+    """One counter's labels (model, api, status, kind or reason) and its count."""
+
+    model_config = ConfigDict(extra="allow")
+
+    count: int
+
+
+class EngineStateAnswer(BaseModel):
+    object: Literal["engine.state"]
+    # backend name -> the engine's fields (queue depth, running sequences, KV use, ...)
+    backends: dict[str, dict[str, float]]
+    requests: list[CounterRow]
+    tokens: list[CounterRow]
+    rate_limited: list[CounterRow]
 
 
 def engine_state(registry: CollectorRegistry) -> dict[str, Any]:
@@ -55,7 +73,11 @@ def engine_state_router(
         tags=["admin"],
     )
 
-    @router.get("/engine", summary="The engine's live state and the request counters")
+    @router.get(
+        "/engine",
+        summary="The engine's live state and the request counters",
+        **answers(EngineStateAnswer),
+    )
     async def engine() -> dict[str, Any]:
         # Async on purpose, as /metrics: the engine is read on the event loop that drives it.
         return engine_state(registry)

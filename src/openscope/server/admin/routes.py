@@ -172,10 +172,11 @@ def admin_router(
     return router
 
 
-def admin_schema(router: APIRouter) -> dict[str, Any]:
+def admin_schema(*routers: APIRouter) -> dict[str, Any]:
     """The OpenAPI document of the admin routes alone."""
     app = FastAPI()
-    app.include_router(router)
+    for router in routers:
+        app.include_router(router)
     return get_openapi(
         title="openscope admin API",
         version="1",
