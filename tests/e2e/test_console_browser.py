@@ -322,3 +322,43 @@ def test_the_system_dark_preference_is_followed(
     expect(tab.locator("html")).to_have_attribute("data-theme", "dark")
     expect(tab.get_by_role("button", name="Dark theme")).to_have_attribute("aria-pressed", "true")
     context.close()
+
+
+# Records a server may send, with comments, CRLF, CR and multi-byte text; the parser must
+# read the same records whatever the chunks the network cuts them into.
+SSE_TEXT = (
+    ': keep-alive\r\nevent: a\r\ndata: {"x": "é€"}\r\n\r\n'
+    "data: line1\ndata: line2\n\n"
+    "event: b\rdata:z\r\r"
+    "data: [DONE]\n\n"
+)
+SSE_RECORDS = [
+    {"event": "a", "data": '{"x": "é€"}'},
+    {"event": "message", "data": "line1\nline2"},
+    {"event": "b", "data": "z"},
+    {"event": "message", "data": "[DONE]"},
+]
+
+
+def test_the_event_parser_reads_the_same_records_in_any_chunks(page: Page) -> None:
+    readings = page.evaluate(
+        """async (text) => {
+        const { readEvents } = await import("/console/sse.js");
+        const bytes = new TextEncoder().encode(text);
+        const readings = new Set();
+        for (let size = 1; size <= bytes.length; size++) {
+          const body = new ReadableStream({ start(controller) {
+            for (let i = 0; i < bytes.length; i += size) {
+              controller.enqueue(bytes.slice(i, i + size));
+            }
+            controller.close();
+          } });
+          const records = [];
+          for await (const record of readEvents(body)) records.push(record);
+          readings.add(JSON.stringify(records));
+        }
+        return [...readings];
+      }""",
+        SSE_TEXT,
+    )
+    assert [json.loads(r) for r in readings] == [SSE_RECORDS]

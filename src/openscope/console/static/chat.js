@@ -16,7 +16,8 @@ export function messages(history, system) {
       out.push({ role: "tool", tool_call_id: turn.callId, content: turn.output });
     } else if (!turn.error) {
       const calls = answeredCalls(turn, history);
-      const message = { role: "assistant", content: turn.text || (calls.length ? null : "") };
+      if (!turn.text && !calls.length) continue; // only an unanswered call: nothing to send
+      const message = { role: "assistant", content: turn.text || null };
       if (calls.length) {
         message.tool_calls = calls.map((c) => ({
           id: c.id,
