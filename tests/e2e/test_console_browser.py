@@ -216,6 +216,31 @@ def test_thinking_shows_the_reasoning_folded(page: Page, console_server: Server,
     reasoning.locator("summary").click()
     expect(reasoning.locator(".reasoning-text")).to_have_text("The user wrote: think about it")
     expect(turn.locator(".text")).to_have_text("think about it")
+    # The scripted backend counts its one reasoning delta as one token; Anthropic's usage
+    # has no reasoning count.
+    reasoning_tokens = "\u2013" if api == "anthropic" else "1"
+    expect(turn.locator(".usage")).to_contain_text(f"reasoning {reasoning_tokens}")
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_an_output_schema_is_sent_and_a_broken_one_is_refused_in_the_page(
+    page: Page, console_server: Server, api: str
+) -> None:
+    ready(page, console_server, api=api)
+    box = page.get_by_label("Structured output schema (JSON, optional)")
+    box.fill("{not json")
+    page.get_by_label("Message", exact=True).fill("structured")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#schema-error")).not_to_be_empty()
+    expect(page.locator("#error")).to_contain_text("Structured output schema")
+    expect(page.locator(".turn")).to_have_count(0)  # nothing was sent
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
+    box.fill(json.dumps(schema))
+    turn = send(page, "structured")
+    expect(turn.locator(".turn-error")).to_be_hidden()
+    page.get_by_role("button", name="Show code").click()
+    expect(page.locator("#code-sdk")).to_contain_text('"answer"')
 
 
 def test_a_wrong_key_shows_the_401(page: Page, console_server: Server) -> None:

@@ -45,7 +45,9 @@ export function messages(history) {
   );
 }
 
-export const EXTENSIONS = [];
+// The anthropic SDK from 2.x takes no sampling keywords (temperature, top_p): they travel
+// in extra_body, which every version accepts.
+export const EXTENSIONS = ["temperature", "top_p"];
 
 export function body(history, req) {
   const wire = {

@@ -1,6 +1,6 @@
 // The playground: wires the form, the key, the model list and the transcript to the three
 // protocol modules. The key lives in this tab's sessionStorage only and travels in request
-// headers only: never in a URL, never in localStorage.
+// headers only: never in a URL, never in the persistent local storage.
 import * as anthropic from "./anthropic.js";
 import * as chat from "./chat.js";
 import { apply, assistantTurn } from "./conversation.js";
@@ -92,12 +92,27 @@ function requestOptions() {
   };
 }
 
+function placeholderOption(text) {
+  const option = document.createElement("option");
+  option.value = "";
+  option.textContent = text;
+  $("model").replaceChildren(option);
+}
+
+// The list needs a key: it is loaded once one is set.
 async function loadModels() {
   const select = $("model");
   const previous = select.value;
+  if (!apiKey()) {
+    placeholderOption("Enter an API key to list the models");
+    return;
+  }
   try {
     const response = await fetch("/compatible-mode/v1/models", { headers: keyHeaders() });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    if (!response.ok) {
+      placeholderOption("No models: see the error above");
+      throw new Error(`${response.status}: ${await errorMessage(response, chat)}`);
+    }
     const { data } = await response.json();
     select.replaceChildren(
       ...data.map((m) => {
@@ -282,11 +297,13 @@ function wire() {
     $("api-key").value = "";
     showError(null);
     showKeyState();
+    loadModels();
     $("prompt").focus();
   });
   $("forget-key").addEventListener("click", () => {
     sessionStorage.removeItem(KEY_ITEM);
     showKeyState();
+    loadModels();
     $("api-key").focus();
   });
   $("reload-models").addEventListener("click", loadModels);
