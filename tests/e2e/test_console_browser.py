@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import MODEL, SCRIPTED, Server, serving
+from tests.tools.code_interpreter.conftest import requires_bwrap
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the Python package playwright is not installed"
@@ -48,6 +49,10 @@ delay = {PACE}
 "{SCRIPTED}" = "scripted"
 "{SLOW}" = "slow"
 """
+# The built-in code interpreter, where its sandbox can run (.ci/run installs bubblewrap).
+INTERPRETER = shutil.which("bwrap") is not None
+if INTERPRETER:
+    CONFIG += "\n[tools.code_interpreter]\nenabled = true\n"
 TIMEOUT_MS = 30_000
 WEATHER = [
     {
@@ -202,6 +207,23 @@ def test_a_function_call_shows_as_a_card_and_its_result_continues(
     expect(answer).to_have_attribute("data-state", "done")
     expect(answer.locator(".text")).to_have_text("The tool returned: sunny, 21 °C")
     expect(page.locator(".turn.tool-result")).to_contain_text("sunny, 21 °C")
+
+
+@requires_bwrap
+def test_a_code_interpreter_run_shows_as_a_card(page: Page, console_server: Server) -> None:
+    # The scripted model calls the offered tool with the user's text as its code, then says
+    # what the tool returned.
+    ready(page, console_server, api="responses")
+    page.get_by_label("Code interpreter").check()
+    turn = send(page, "print(123 * 456)")
+    card = turn.locator(".tool-card")
+    expect(card).to_have_count(1)
+    expect(card).to_have_attribute("data-type", "code_interpreter_call")
+    expect(card.locator(".card-title")).to_have_text("Code interpreter")
+    expect(card.locator(".card-args")).to_have_text("print(123 * 456)")
+    expect(card.locator(".card-status")).to_have_text("completed")
+    expect(card.locator(".card-log")).to_have_text("56088")
+    expect(turn.locator(".text")).to_have_text("The tool returned: 56088")
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -387,3 +409,26 @@ def test_the_event_parser_reads_the_same_records_in_any_chunks(page: Page) -> No
         SSE_TEXT,
     )
     assert [json.loads(r) for r in readings] == [SSE_RECORDS]
+
+
+def test_every_control_has_a_label_and_the_keyboard_sends(
+    page: Page, console_server: Server
+) -> None:
+    ready(page, console_server)
+    page.get_by_label("Function tools (JSON array)").fill(json.dumps(WEATHER))
+    send(page, "label check")  # a card with its own controls is on the page too
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll("input, select, textarea, button")]
+            .filter((c) => !(c.labels?.length || c.getAttribute("aria-label")
+                             || (c.tagName === "BUTTON" && c.textContent.trim())))
+            .map((c) => c.outerHTML)"""
+    )
+    assert unlabelled == []
+    page.get_by_label("Function tools (JSON array)").fill("")
+    prompt = page.get_by_label("Message", exact=True)
+    prompt.focus()
+    page.keyboard.type("sent from the keyboard")
+    page.keyboard.press("Control+Enter")
+    turn = page.locator(".turn.assistant").nth(1)
+    expect(turn).to_have_attribute("data-state", "done")
+    expect(turn.locator(".text")).to_have_text("sent from the keyboard")
