@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openscope.backends.base import Backend, BackendFeatures
 from openscope.backends.registry import BackendConfigError, BackendRegistry
+from openscope.console import console_routes
 from openscope.console.operator_routes import operator_router
 from openscope.core.accounts import Scope
 from openscope.core.billing import Price
@@ -315,6 +316,10 @@ def create_app(
                 return openai_chat.ERRORS.response(error, request_id_of(request))
         # Async on purpose: the engine is read on the event loop that drives it.
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    # Last: the API routes above are matched first; the console claims only `/` and
+    # `/console/...`.
+    app.router.routes.extend(console_routes())
 
     @app.exception_handler(StarletteHTTPException)
     async def unknown_route(request: Request, exc: StarletteHTTPException) -> Response:

@@ -1,0 +1,347 @@
+// The playground: wires the form, the key, the model list and the transcript to the three
+// protocol modules. The key lives in this tab's sessionStorage only and travels in request
+// headers only: never in a URL, never in the persistent local storage.
+import * as anthropic from "./anthropic.js";
+import * as chat from "./chat.js";
+import { apply, assistantTurn } from "./conversation.js";
+import { assistantItem, toolResultItem, userItem } from "./render.js";
+import * as responses from "./responses.js";
+import { curlSnippet, sdkSnippet } from "./snippets.js";
+import { readEvents } from "./sse.js";
+import { initTheme } from "./theme.js";
+
+const PROTOCOLS = { chat, responses, anthropic };
+const KEY_ITEM = "openscope.apiKey";
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  history: [], // the conversation (see conversation.js)
+  abort: null, // the running turn's AbortController
+};
+
+function apiKey() {
+  return sessionStorage.getItem(KEY_ITEM) ?? "";
+}
+
+function showKeyState() {
+  const key = apiKey();
+  $("key-state").textContent = key ? `A key is set (…${key.slice(-4)}).` : "No key set.";
+  $("forget-key").hidden = !key;
+}
+
+function showError(message) {
+  const banner = $("error");
+  banner.hidden = !message;
+  banner.textContent = message ?? "";
+}
+
+function currentApi() {
+  return document.querySelector('input[name="api"]:checked').value;
+}
+
+function numberOrNull(id) {
+  const raw = $(id).value.trim();
+  if (raw === "") return null;
+  const value = Number(raw);
+  return Number.isFinite(value) ? value : null;
+}
+
+// A JSON box's value, or throws with a message naming the box.
+function jsonBox(id, errorId, check) {
+  const raw = $(id).value.trim();
+  $(errorId).textContent = "";
+  $(id).removeAttribute("aria-invalid");
+  if (!raw) return null;
+  try {
+    const value = JSON.parse(raw);
+    check(value);
+    return value;
+  } catch (error) {
+    $(errorId).textContent = error.message;
+    $(id).setAttribute("aria-invalid", "true");
+    throw new Error(`${$(id).labels[0].textContent}: ${error.message}`);
+  }
+}
+
+function functionTools() {
+  const value = jsonBox("tools", "tools-error", (v) => {
+    if (!Array.isArray(v)) throw new Error("must be a JSON array");
+    for (const t of v) {
+      if (!t || typeof t.name !== "string") throw new Error("every tool needs a name");
+    }
+  });
+  // {type: "function", function: {...}} (Chat's shape) is accepted too.
+  return (value ?? []).map((t) => (t.function ? t.function : t)).map(({ type, ...rest }) => rest);
+}
+
+function requestOptions() {
+  return {
+    model: $("model").value,
+    system: $("system").value.trim(),
+    temperature: numberOrNull("temperature"),
+    topP: numberOrNull("top-p"),
+    maxTokens: numberOrNull("max-tokens"),
+    thinking: $("thinking").value,
+    thinkingBudget: numberOrNull("thinking-budget") ?? 512,
+    builtins: [...document.querySelectorAll('input[name="builtin"]:checked')].map((b) => b.value),
+    vectorStores: $("vector-stores").value.split(",").map((s) => s.trim()).filter(Boolean),
+    tools: functionTools(),
+    schema: jsonBox("schema", "schema-error", (v) => {
+      if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("must be a JSON object");
+    }),
+  };
+}
+
+function placeholderOption(text) {
+  const option = document.createElement("option");
+  option.value = "";
+  option.textContent = text;
+  $("model").replaceChildren(option);
+}
+
+// The list needs a key: it is loaded once one is set.
+async function loadModels() {
+  const select = $("model");
+  const previous = select.value;
+  if (!apiKey()) {
+    placeholderOption("Enter an API key to list the models");
+    return;
+  }
+  try {
+    const response = await fetch("/compatible-mode/v1/models", { headers: keyHeaders() });
+    if (!response.ok) {
+      placeholderOption("No models: see the error above");
+      throw new Error(`${response.status}: ${await errorMessage(response, chat)}`);
+    }
+    const { data } = await response.json();
+    select.replaceChildren(
+      ...data.map((m) => {
+        const option = document.createElement("option");
+        option.value = m.id;
+        option.textContent = m.id;
+        return option;
+      }),
+    );
+    if (data.some((m) => m.id === previous)) select.value = previous;
+  } catch (error) {
+    showError(`Could not load the models: ${error.message}`);
+  }
+}
+
+function keyHeaders() {
+  const key = apiKey();
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+const transcript = () => $("transcript");
+
+function appendTurn(turn) {
+  state.history.push(turn);
+  if (turn.role === "user") transcript().append(userItem(turn));
+  else if (turn.role === "tool") transcript().append(toolResultItem(turn));
+}
+
+// Sends the conversation over the chosen API and streams the answer into a new turn.
+async function run() {
+  const api = currentApi();
+  const protocol = PROTOCOLS[api];
+  const options = requestOptions();
+  const refusal = protocol.unsupported(options);
+  if (refusal) throw new Error(refusal);
+  const body = protocol.body(state.history, options);
+  const turn = assistantTurn(api);
+  turn.model = options.model;
+  const view = assistantItem(turn, sendToolResult);
+  transcript().append(view.element);
+  state.history.push(turn);
+
+  const controller = new AbortController();
+  state.abort = controller;
+  setBusy(true);
+  let pending = false;
+  const refresh = () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      view.update();
+    });
+  };
+  try {
+    const response = await fetch(protocol.path, {
+      method: "POST",
+      headers: protocol.headers(apiKey()),
+      body: JSON.stringify(body),
+      signal: controller.signal,
+    });
+    if (!response.ok) {
+      const message = await errorMessage(response, protocol);
+      apply(turn, { kind: "error", status: response.status, message });
+      showError(`${response.status} ${response.statusText || ""}: ${message}`.replace(" :", ":"));
+      if (response.status === 401) $("api-key").focus();
+    } else {
+      const decoder = protocol.decoder();
+      for await (const record of readEvents(response.body, controller.signal)) {
+        for (const update of decoder.feed(record)) apply(turn, update);
+        refresh();
+      }
+      if (turn.error) showError(turn.error.message);
+    }
+    turn.state = controller.signal.aborted ? "stopped" : "done";
+  } catch (error) {
+    if (controller.signal.aborted) turn.state = "stopped";
+    else {
+      turn.state = "done";
+      apply(turn, { kind: "error", message: error.message });
+      showError(error.message);
+    }
+  } finally {
+    state.abort = null;
+    setBusy(false);
+    view.update();
+  }
+}
+
+async function errorMessage(response, protocol) {
+  const text = await response.text();
+  try {
+    return protocol.errorOf(JSON.parse(text));
+  } catch {
+    return text || response.statusText;
+  }
+}
+
+function setBusy(busy) {
+  $("send").disabled = busy;
+  $("stop").disabled = !busy;
+  document.body.dataset.busy = String(busy);
+}
+
+async function send(event) {
+  event.preventDefault();
+  if (state.abort) return;
+  const text = $("prompt").value.trim();
+  if (!text) return;
+  showError(null);
+  if (!apiKey()) {
+    showError("Enter an API key first.");
+    $("api-key").focus();
+    return;
+  }
+  try {
+    // A broken JSON box or a tool this API lacks is refused before the message joins the
+    // conversation.
+    const refusal = PROTOCOLS[currentApi()].unsupported(requestOptions());
+    if (refusal) throw new Error(refusal);
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  appendTurn({ role: "user", text });
+  $("prompt").value = "";
+  await guarded(run);
+}
+
+async function sendToolResult(call, output) {
+  if (state.abort) return;
+  showError(null);
+  appendTurn({ role: "tool", callId: call.id, name: call.name, output });
+  await guarded(run);
+}
+
+async function guarded(step) {
+  try {
+    await step();
+  } catch (error) {
+    showError(error.message);
+  }
+  updateCode();
+}
+
+function codeBody() {
+  const api = currentApi();
+  const protocol = PROTOCOLS[api];
+  const text = $("prompt").value.trim();
+  const history = text ? [...state.history, { role: "user", text }] : state.history;
+  return { api, protocol, body: protocol.body(history, requestOptions()) };
+}
+
+function updateCode() {
+  if ($("code-panel").hidden) return;
+  try {
+    const { api, protocol, body } = codeBody();
+    const origin = window.location.origin;
+    $("code-sdk").firstElementChild.textContent = sdkSnippet(api, protocol, body, origin);
+    $("code-curl").firstElementChild.textContent = curlSnippet(api, protocol, body, origin);
+  } catch (error) {
+    $("code-sdk").firstElementChild.textContent = `# ${error.message}`;
+    $("code-curl").firstElementChild.textContent = `# ${error.message}`;
+  }
+}
+
+function selectTab(tab) {
+  for (const other of document.querySelectorAll('[role="tab"]')) {
+    const selected = other === tab;
+    other.setAttribute("aria-selected", String(selected));
+    other.tabIndex = selected ? 0 : -1;
+    $(other.getAttribute("aria-controls")).hidden = !selected;
+  }
+  tab.focus();
+}
+
+function wire() {
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = $("api-key").value.trim();
+    if (key) sessionStorage.setItem(KEY_ITEM, key);
+    $("api-key").value = "";
+    showError(null);
+    showKeyState();
+    loadModels();
+    $("prompt").focus();
+  });
+  $("forget-key").addEventListener("click", () => {
+    sessionStorage.removeItem(KEY_ITEM);
+    showKeyState();
+    loadModels();
+    $("api-key").focus();
+  });
+  $("reload-models").addEventListener("click", loadModels);
+  $("send-form").addEventListener("submit", send);
+  $("prompt").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("send-form").requestSubmit();
+  });
+  $("stop").addEventListener("click", () => state.abort?.abort());
+  $("clear").addEventListener("click", () => {
+    state.abort?.abort();
+    state.history = [];
+    transcript().replaceChildren();
+    showError(null);
+    updateCode();
+    $("prompt").focus();
+  });
+  $("show-code").addEventListener("click", () => {
+    const panel = $("code-panel");
+    panel.hidden = !panel.hidden;
+    $("show-code").setAttribute("aria-expanded", String(!panel.hidden));
+    $("show-code").textContent = panel.hidden ? "Show code" : "Hide code";
+    updateCode();
+  });
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => selectTab(tab));
+    tab.addEventListener("keydown", (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (step) selectTab(tabs[(tabs.indexOf(tab) + step + tabs.length) % tabs.length]);
+    });
+  }
+  // The code follows every change of the request.
+  for (const control of document.querySelectorAll(".settings input, .settings select, .settings textarea, #prompt")) {
+    control.addEventListener("input", updateCode);
+  }
+}
+
+initTheme($("theme-toggle"));
+wire();
+showKeyState();
+loadModels();

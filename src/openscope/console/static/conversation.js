@@ -1,0 +1,73 @@
+// The page's own conversation, independent of any API: each protocol module turns it into
+// its request and its stream back into updates of an assistant turn, so one conversation
+// can continue over any of the three APIs.
+//
+// Turns: {role: "user", text}
+//        {role: "assistant", api, text, reasoning, calls: Map(key -> call), usage, error, state}
+//        {role: "tool", callId, name, output}       (a function's result, typed by the user)
+// A call: {key, id, type, name, arguments, output, status}; type "function" for the
+// caller's functions, else the built-in tool's item type (web_search_call, ...).
+
+export function assistantTurn(api) {
+  return {
+    role: "assistant",
+    api,
+    text: "",
+    reasoning: "",
+    calls: new Map(),
+    usage: null,
+    error: null,
+    state: "streaming",
+  };
+}
+
+// Applies one update from a protocol decoder to an assistant turn.
+export function apply(turn, update) {
+  switch (update.kind) {
+    case "text":
+      turn.text += update.delta;
+      break;
+    case "reasoning":
+      turn.reasoning += update.delta;
+      break;
+    case "call": {
+      const call = turn.calls.get(update.key) ?? { key: update.key, arguments: "" };
+      for (const [name, value] of Object.entries(update)) {
+        if (name !== "kind" && value !== undefined && value !== null) call[name] = value;
+      }
+      turn.calls.set(update.key, call);
+      break;
+    }
+    case "callArgs": {
+      const call = turn.calls.get(update.key);
+      if (call) call.arguments += update.delta;
+      break;
+    }
+    case "usage":
+      turn.usage = { ...(turn.usage ?? {}), ...definedOnly(update.usage) };
+      break;
+    case "error":
+      turn.error = { status: update.status ?? null, message: update.message };
+      break;
+    case "done":
+      if (update.finish) turn.finish = update.finish;
+      break;
+    default:
+      throw new Error(`unknown update ${update.kind}`);
+  }
+}
+
+function definedOnly(record) {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined && v !== null));
+}
+
+// The function calls of a turn that the user has answered (a call the user did not answer
+// is left out of the history: every API refuses a call without its result).
+export function answeredCalls(turn, history) {
+  const answered = new Set(history.filter((t) => t.role === "tool").map((t) => t.callId));
+  return [...turn.calls.values()].filter((c) => c.type === "function" && answered.has(c.id));
+}
+
+export function toolResults(history) {
+  return history.filter((t) => t.role === "tool");
+}

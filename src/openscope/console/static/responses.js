@@ -1,0 +1,140 @@
+// Responses (/compatible-mode/v1/responses): request body and stream decoder. The whole
+// conversation is sent as input items (store stays on), so it can continue over any API.
+import { answeredCalls } from "./conversation.js";
+
+export const label = "Responses";
+export const path = "/compatible-mode/v1/responses";
+
+export function headers(key) {
+  return { "Content-Type": "application/json", Authorization: `Bearer ${key}` };
+}
+
+export function input(history) {
+  const items = [];
+  for (const turn of history) {
+    if (turn.role === "user") items.push({ role: "user", content: turn.text });
+    else if (turn.role === "tool") {
+      items.push({ type: "function_call_output", call_id: turn.callId, output: turn.output });
+    } else if (!turn.error) {
+      if (turn.text) items.push({ role: "assistant", content: turn.text });
+      for (const c of answeredCalls(turn, history)) {
+        items.push({ type: "function_call", call_id: c.id, name: c.name, arguments: c.arguments || "{}" });
+      }
+    }
+  }
+  return items;
+}
+
+export const EXTENSIONS = ["enable_thinking"];
+
+export function body(history, req) {
+  const wire = { model: req.model, input: input(history), stream: true };
+  if (req.system) wire.instructions = req.system;
+  if (req.temperature !== null) wire.temperature = req.temperature;
+  if (req.topP !== null) wire.top_p = req.topP;
+  if (req.maxTokens !== null) wire.max_output_tokens = req.maxTokens;
+  if (req.thinking !== "default") wire.enable_thinking = req.thinking === "on";
+  const tools = req.tools.map((t) => ({ type: "function", ...t }));
+  if (req.builtins.includes("web_search")) tools.push({ type: "web_search" });
+  if (req.builtins.includes("code_interpreter")) {
+    tools.push({ type: "code_interpreter", container: { type: "auto" } });
+  }
+  if (req.builtins.includes("file_search")) {
+    tools.push({ type: "file_search", vector_store_ids: req.vectorStores });
+  }
+  if (tools.length) wire.tools = tools;
+  if (req.schema) {
+    wire.text = { format: { type: "json_schema", name: "output", schema: req.schema } };
+  }
+  return wire;
+}
+
+export function unsupported() {
+  return null;
+}
+
+function usageOf(u) {
+  return {
+    input: u.input_tokens,
+    cached: u.input_tokens_details?.cached_tokens ?? 0,
+    output: u.output_tokens,
+    reasoning: u.output_tokens_details?.reasoning_tokens ?? 0,
+  };
+}
+
+// A built-in tool item's result, whatever its type keeps it in.
+function outputOf(item) {
+  if (item.type === "web_search_call") return item.action ?? null;
+  if (item.type === "code_interpreter_call") return item.outputs ?? null;
+  if (item.type === "file_search_call") return item.results ?? null;
+  return item.output ?? null;
+}
+
+function callUpdate(item) {
+  return {
+    kind: "call",
+    key: item.id,
+    id: item.call_id ?? item.id,
+    type: item.type === "function_call" ? "function" : item.type,
+    name: item.name ?? item.server_label,
+    status: item.status,
+    output: outputOf(item),
+    detail: item.type === "function_call" ? undefined : item,
+  };
+}
+
+export function decoder() {
+  return {
+    feed({ event, data }) {
+      const payload = JSON.parse(data);
+      const type = payload.type ?? event;
+      switch (type) {
+        case "response.output_text.delta":
+          return [{ kind: "text", delta: payload.delta }];
+        case "response.reasoning_summary_text.delta":
+        case "response.reasoning_text.delta":
+          return [{ kind: "reasoning", delta: payload.delta }];
+        case "response.output_item.added":
+        case "response.output_item.done": {
+          const item = payload.item;
+          if (!item || item.type === "message" || item.type === "reasoning") return [];
+          const update = callUpdate(item);
+          if (type === "response.output_item.done") {
+            const text = item.arguments ?? item.code;
+            if (typeof text === "string") update.arguments = text;
+          }
+          return [update];
+        }
+        case "response.function_call_arguments.delta":
+        case "response.code_interpreter_call_code.delta":
+        case "response.mcp_call_arguments.delta":
+          return [{ kind: "callArgs", key: payload.item_id, delta: payload.delta }];
+        case "response.completed":
+        case "response.incomplete":
+          return [
+            ...(payload.response?.usage ? [{ kind: "usage", usage: usageOf(payload.response.usage) }] : []),
+            { kind: "done", finish: payload.response?.status },
+          ];
+        case "response.failed":
+          return [
+            { kind: "error", message: errorText(payload.response?.error) },
+            { kind: "done", finish: "failed" },
+          ];
+        case "error":
+          return [{ kind: "error", message: errorText(payload.error ?? payload) }];
+        default:
+          return [];
+      }
+    },
+  };
+}
+
+export function errorText(error) {
+  if (!error) return "unknown error";
+  const code = error.code || error.type;
+  return code ? `${error.message} (${code})` : error.message;
+}
+
+export function errorOf(json) {
+  return errorText(json?.error);
+}
