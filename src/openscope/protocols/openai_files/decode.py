@@ -21,6 +21,7 @@ from openscope.core.knowledge import (
     FileStatus,
     SearchQuery,
 )
+from openscope.core.metadata import checked_metadata
 from openscope.core.state import Order
 from openscope.protocols.http import clean_location
 from openscope.protocols.openai_files.filters import parse_filter
@@ -34,11 +35,6 @@ from openscope.protocols.openai_files.schemas import (
 
 W = TypeVar("W", bound=BaseModel)
 
-# OpenAI's bounds on `metadata` (16 pairs, keys of 64 characters, values of 512): the
-# same as on attributes, whose constants the core keeps.
-MAX_METADATA_PAIRS = MAX_ATTRIBUTES
-MAX_METADATA_KEY = MAX_ATTRIBUTE_KEY
-MAX_METADATA_VALUE = MAX_ATTRIBUTE_STRING
 # OpenAI's `expires_after.days` range for a vector store.
 MIN_EXPIRY_DAYS = 1
 MAX_EXPIRY_DAYS = 365
@@ -147,29 +143,8 @@ def attributes(
 
 
 def metadata(value: Mapping[str, str] | None) -> dict[str, str]:
-    pairs = dict(value or {})
-    if len(pairs) > MAX_METADATA_PAIRS:
-        raise InvalidParameter(
-            f"Invalid 'metadata': too many properties. Expected an object with at most "
-            f"{MAX_METADATA_PAIRS} properties, but got an object with {len(pairs)} properties "
-            "instead.",
-            param="metadata",
-        )
-    for key, text in pairs.items():
-        if len(key) > MAX_METADATA_KEY:
-            raise InvalidParameter(
-                f"Invalid 'metadata': key too long. Expected a key with maximum length "
-                f"{MAX_METADATA_KEY}, but got a key with length {len(key)} instead.",
-                param="metadata",
-            )
-        if len(text) > MAX_METADATA_VALUE:
-            raise InvalidParameter(
-                f"Invalid 'metadata.{key}': string too long. Expected a string with maximum "
-                f"length {MAX_METADATA_VALUE}, but got a string with length {len(text)} "
-                "instead.",
-                param="metadata",
-            )
-    return pairs
+    """The `metadata` of the body, within OpenAI's bounds (core.metadata)."""
+    return checked_metadata(value)
 
 
 def expiry_days(wire: StoreExpiryWire | None) -> int | None:

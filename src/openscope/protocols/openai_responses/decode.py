@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from typing import Any, TypeVar, assert_never
 
 from pydantic import BaseModel
@@ -31,6 +32,7 @@ from openscope.core.messages import (
     ToolCallPart,
     ToolResultPart,
 )
+from openscope.core.metadata import checked_metadata
 from openscope.core.request import (
     GenerateRequest,
     ResponseFormat,
@@ -78,10 +80,6 @@ EFFORT_THINKS = {
     "xhigh": True,
     "max": True,
 }
-# OpenAI's documented bounds on `metadata`; its values are strings (the schema says so).
-MAX_METADATA_PAIRS = 16
-MAX_METADATA_KEY_CHARS = 64
-MAX_METADATA_VALUE_CHARS = 512
 MESSAGE_ROLES = {
     "user": Role.USER,
     "assistant": Role.ASSISTANT,
@@ -190,31 +188,9 @@ def decode(body: Any) -> tuple[Turn, ResponseRequest]:
     return turn, wire
 
 
-def metadata(value: dict[str, str] | None) -> dict[str, str]:
-    """The `metadata` of a response or conversation, within OpenAI's bounds."""
-    pairs = dict(value or {})
-    if len(pairs) > MAX_METADATA_PAIRS:
-        raise InvalidParameter(
-            f"Invalid 'metadata': too many properties. Expected an object with at most "
-            f"{MAX_METADATA_PAIRS} properties, but got an object with {len(pairs)} properties "
-            "instead.",
-            param="metadata",
-        )
-    for key, text in pairs.items():
-        if len(key) > MAX_METADATA_KEY_CHARS:
-            raise InvalidParameter(
-                f"Invalid 'metadata': key too long. Expected a key with maximum length "
-                f"{MAX_METADATA_KEY_CHARS}, but got a key with length {len(key)} instead.",
-                param="metadata",
-            )
-        if len(text) > MAX_METADATA_VALUE_CHARS:
-            raise InvalidParameter(
-                f"Invalid 'metadata.{key}': string too long. Expected a string with maximum "
-                f"length {MAX_METADATA_VALUE_CHARS}, but got a string with length {len(text)} "
-                "instead.",
-                param="metadata",
-            )
-    return pairs
+def metadata(value: Mapping[str, str] | None) -> dict[str, str]:
+    """The `metadata` of the body, within OpenAI's bounds (core.metadata)."""
+    return checked_metadata(value)
 
 
 def _response_format(wire: ResponseRequest) -> ResponseFormat:
