@@ -378,9 +378,10 @@ def test_a_stored_response_opens_by_id_and_continues(page: Page, console_server:
     stored = client.responses.create(model=SCRIPTED, input="remember me", store=True)
     use_key(page, console_server.api_key)
     open_browser_panel(page)
-    page.get_by_label("Stored response id").fill("resp_no_such_response")
+    missing = "resp_no_such_response"
+    page.get_by_label("Stored response id").fill(missing)
     page.get_by_role("button", name="Open response").click()
-    expect(page.locator("#error")).to_contain_text("Could not open response resp_no_such_response: 404")
+    expect(page.locator("#error")).to_contain_text(f"Could not open response {missing}: 404")
     expect(page.locator(".turn")).to_have_count(0)
     page.get_by_label("Stored response id").fill(stored.id)
     page.get_by_role("button", name="Open response").click()

@@ -88,8 +88,8 @@ async function allItems(path, headers, errorOf) {
   const items = [];
   let after = null;
   for (;;) {
-    const query = new URLSearchParams({ order: "asc", limit: "100" });
-    if (after) query.set("after", after);
+    // Only paging in the query: the key travels in the headers.
+    const query = `order=asc&limit=100${after ? `&after=${encodeURIComponent(after)}` : ""}`;
     const page = await readJson(await fetch(`${path}?${query}`, { headers }), errorOf);
     items.push(...page.data);
     if (!page.has_more || !page.data.length) return items;
