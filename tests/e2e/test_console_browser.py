@@ -371,6 +371,13 @@ def test_a_responses_conversation_reopens_after_a_reload_and_continues(
     expect(turn.locator(".usage")).to_contain_text("input 15 ")
     assert stored_texts(console_server, conversation)[-2:] == ["third turn", "third turn"]
     assert len(page.evaluate("JSON.parse(sessionStorage.getItem('openscope.conversations'))")) == 1
+    # Gone from the server: opening it says so, and the page keeps what it shows.
+    client = openai.OpenAI(base_url=console_server.base_url, api_key=console_server.api_key)
+    client.conversations.delete(conversation)
+    page.get_by_role("button", name=f"Open conversation {conversation}: first turn").click()
+    refused = f"Could not open conversation {conversation}: 404"
+    expect(page.locator("#error")).to_contain_text(refused)
+    expect(page.locator(".turn.user")).to_have_count(3)
 
 
 def test_a_stored_response_opens_by_id_and_continues(page: Page, console_server: Server) -> None:
