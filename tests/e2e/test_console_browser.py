@@ -380,6 +380,27 @@ def test_a_responses_conversation_reopens_after_a_reload_and_continues(
     expect(page.locator(".turn.user")).to_have_count(3)
 
 
+def test_a_reopened_conversation_shows_its_answered_function_call(
+    page: Page, console_server: Server
+) -> None:
+    ready(page, console_server, api="responses")
+    page.get_by_label("Function tools (JSON array)").fill(json.dumps(WEATHER))
+    card = send(page, "Paris").locator(".tool-card")
+    card.get_by_label("Function result").fill("sunny")
+    card.get_by_role("button", name="Send result").click()
+    expect(page.locator(".turn.assistant").nth(1)).to_have_attribute("data-state", "done")
+    conversation = page.evaluate("JSON.parse(sessionStorage.getItem('openscope.conversations'))")
+    page.reload()
+    open_browser_panel(page)
+    page.get_by_role("button", name=f"Open conversation {conversation[0]['id']}: Paris").click()
+    card = page.locator(".tool-card")
+    expect(card.locator(".card-title")).to_have_text("Function call: get_weather")
+    expect(card.locator(".card-args")).to_contain_text('"city": "Paris"')
+    expect(page.locator(".turn.tool-result")).to_contain_text("sunny")
+    expect(page.locator(".turn.assistant .text").last).to_have_text("The tool returned: sunny")
+    expect(page.locator(".result-form")).to_have_count(0)  # answered: nothing to send
+
+
 def test_a_stored_response_opens_by_id_and_continues(page: Page, console_server: Server) -> None:
     client = openai.OpenAI(base_url=console_server.base_url, api_key=console_server.api_key)
     stored = client.responses.create(model=SCRIPTED, input="remember me", store=True)

@@ -145,12 +145,16 @@ function keyHeaders() {
 
 const transcript = () => $("transcript");
 
+// The whole conversation, as opened from stored state; a function call already answered
+// gets no result form.
 function renderHistory() {
+  const answered = new Set(state.history.filter((t) => t.role === "tool").map((t) => t.callId));
+  const open = (turn) => [...turn.calls.values()].some((c) => c.type === "function" && !answered.has(c.id));
   transcript().replaceChildren(
     ...state.history.map((turn) => {
       if (turn.role === "user") return userItem(turn);
       if (turn.role === "tool") return toolResultItem(turn);
-      return assistantItem(turn, sendToolResult).element;
+      return assistantItem(turn, open(turn) ? sendToolResult : null).element;
     }),
   );
 }
