@@ -8,6 +8,13 @@ import { assistantItem, toolResultItem, userItem } from "./render.js";
 import * as responses from "./responses.js";
 import { curlSnippet, sdkSnippet } from "./snippets.js";
 import { readEvents } from "./sse.js";
+import {
+  conversationTurns,
+  createConversation,
+  knownConversations,
+  rememberConversation,
+  responseTurns,
+} from "./stored.js";
 import { initTheme } from "./theme.js";
 
 const PROTOCOLS = { chat, responses, anthropic };
@@ -17,6 +24,9 @@ const $ = (id) => document.getElementById(id);
 const state = {
   history: [], // the conversation (see conversation.js)
   abort: null, // the running turn's AbortController
+  // The server-side state Responses turns continue: {conversation, from} or
+  // {previousResponseId, from}; `from` is the first turn the server has not seen.
+  link: null,
 };
 
 function apiKey() {
@@ -135,6 +145,20 @@ function keyHeaders() {
 
 const transcript = () => $("transcript");
 
+// The whole conversation, as opened from stored state; a function call already answered
+// gets no result form.
+function renderHistory() {
+  const answered = new Set(state.history.filter((t) => t.role === "tool").map((t) => t.callId));
+  const open = (turn) => [...turn.calls.values()].some((c) => c.type === "function" && !answered.has(c.id));
+  transcript().replaceChildren(
+    ...state.history.map((turn) => {
+      if (turn.role === "user") return userItem(turn);
+      if (turn.role === "tool") return toolResultItem(turn);
+      return assistantItem(turn, open(turn) ? sendToolResult : null).element;
+    }),
+  );
+}
+
 function appendTurn(turn) {
   state.history.push(turn);
   if (turn.role === "user") transcript().append(userItem(turn));
@@ -148,7 +172,15 @@ async function run() {
   const options = requestOptions();
   const refusal = protocol.unsupported(options);
   if (refusal) throw new Error(refusal);
-  const body = protocol.body(state.history, options);
+  // A Responses turn lives in a server-side conversation, so it can be reopened later.
+  if (api === "responses" && !state.link) {
+    const id = await createConversation(keyHeaders(), responses.errorOf);
+    rememberConversation(id, state.history.find((t) => t.role === "user")?.text);
+    state.link = { conversation: id, from: 0 };
+    showLink();
+  }
+  const link = api === "responses" ? state.link : null;
+  const body = protocol.body(state.history, options, link);
   const turn = assistantTurn(api);
   turn.model = options.model;
   const view = assistantItem(turn, sendToolResult);
@@ -186,6 +218,7 @@ async function run() {
         refresh();
       }
       if (turn.error) showError(turn.error.message);
+      else if (link && !controller.signal.aborted) advance(link, turn);
     }
     turn.state = controller.signal.aborted ? "stopped" : "done";
   } catch (error) {
@@ -200,6 +233,81 @@ async function run() {
     setBusy(false);
     view.update();
   }
+}
+
+// After a Responses turn the server holds every turn so far.
+function advance(link, turn) {
+  link.from = state.history.length;
+  if (link.previousResponseId && turn.responseId) link.previousResponseId = turn.responseId;
+  if (link.conversation) rememberConversation(link.conversation);
+  showLink();
+}
+
+function showLink() {
+  const link = state.link;
+  $("link-state").textContent = !link
+    ? "New conversation: the first Responses turn stores it on the server."
+    : link.conversation
+      ? `Responses turns continue conversation ${link.conversation}.`
+      : `Responses turns continue from response ${link.previousResponseId}.`;
+  const list = knownConversations();
+  $("no-conversations").hidden = list.length > 0;
+  $("known-conversations").replaceChildren(
+    ...list.map(({ id, title }) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "ghost";
+      button.textContent = title ? `${title} (${id})` : id;
+      button.setAttribute("aria-label", `Open conversation ${id}${title ? `: ${title}` : ""}`);
+      if (link?.conversation === id) button.setAttribute("aria-current", "true");
+      button.addEventListener("click", () => openStored(() => openConversation(id)));
+      const item = document.createElement("li");
+      item.append(button);
+      return item;
+    }),
+  );
+}
+
+async function openConversation(id) {
+  try {
+    state.history = await conversationTurns(id, keyHeaders(), responses.errorOf);
+  } catch (error) {
+    throw new Error(`Could not open conversation ${id}: ${error.message}`);
+  }
+  state.link = { conversation: id, from: state.history.length };
+  rememberConversation(id);
+}
+
+async function openResponse(id) {
+  try {
+    state.history = await responseTurns(id, keyHeaders(), responses.errorOf);
+  } catch (error) {
+    throw new Error(`Could not open response ${id}: ${error.message}`);
+  }
+  state.link = { previousResponseId: id, from: state.history.length };
+}
+
+// Replaces the page's conversation with stored state; the next turn continues it over
+// Responses. A failure (a wrong id: 404) leaves the current conversation as it was.
+async function openStored(load) {
+  if (state.abort) return;
+  showError(null);
+  if (!apiKey()) {
+    showError("Enter an API key first.");
+    $("api-key").focus();
+    return;
+  }
+  try {
+    await load();
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  document.querySelector('input[name="api"][value="responses"]').checked = true;
+  renderHistory();
+  showLink();
+  updateCode();
+  $("prompt").focus();
 }
 
 async function errorMessage(response, protocol) {
@@ -263,7 +371,8 @@ function codeBody() {
   const protocol = PROTOCOLS[api];
   const text = $("prompt").value.trim();
   const history = text ? [...state.history, { role: "user", text }] : state.history;
-  return { api, protocol, body: protocol.body(history, requestOptions()) };
+  const link = api === "responses" ? state.link : null;
+  return { api, protocol, body: protocol.body(history, requestOptions(), link) };
 }
 
 function updateCode() {
@@ -315,10 +424,17 @@ function wire() {
   $("clear").addEventListener("click", () => {
     state.abort?.abort();
     state.history = [];
+    state.link = null;
+    showLink();
     transcript().replaceChildren();
     showError(null);
     updateCode();
     $("prompt").focus();
+  });
+  $("response-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const id = $("response-id").value.trim();
+    if (id) openStored(() => openResponse(id));
   });
   $("show-code").addEventListener("click", () => {
     const panel = $("code-panel");
@@ -344,4 +460,5 @@ function wire() {
 initTheme($("theme-toggle"));
 wire();
 showKeyState();
+showLink();
 loadModels();

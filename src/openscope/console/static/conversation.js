@@ -3,7 +3,8 @@
 // can continue over any of the three APIs.
 //
 // Turns: {role: "user", text}
-//        {role: "assistant", api, text, reasoning, calls: Map(key -> call), usage, error, state}
+//        {role: "assistant", api, text, reasoning, calls: Map(key -> call), usage, error, state,
+//         responseId (a stored response's id, Responses only)}
 //        {role: "tool", callId, name, output}       (a function's result, typed by the user)
 // A call: {key, id, type, name, arguments, output, status}; type "function" for the
 // caller's functions, else the built-in tool's item type (web_search_call, ...).
@@ -48,6 +49,9 @@ export function apply(turn, update) {
       break;
     case "error":
       turn.error = { status: update.status ?? null, message: update.message };
+      break;
+    case "responseId": // the stored response this turn is (Responses only)
+      turn.responseId = update.id;
       break;
     case "done":
       if (update.finish) turn.finish = update.finish;

@@ -1,5 +1,7 @@
-// Responses (/compatible-mode/v1/responses): request body and stream decoder. The whole
-// conversation is sent as input items (store stays on), so it can continue over any API.
+// Responses (/compatible-mode/v1/responses): request body and stream decoder. The page's
+// conversation is linked to server-side state (`link`): a conversation id, or the previous
+// response's id; only the turns the server has not seen yet (from `link.from` on) are sent
+// as input. Without a link the whole conversation is sent (store stays on).
 import { answeredCalls } from "./conversation.js";
 
 export const label = "Responses";
@@ -9,9 +11,9 @@ export function headers(key) {
   return { "Content-Type": "application/json", Authorization: `Bearer ${key}` };
 }
 
-export function input(history) {
+export function input(history, from = 0) {
   const items = [];
-  for (const turn of history) {
+  for (const turn of history.slice(from)) {
     if (turn.role === "user") items.push({ role: "user", content: turn.text });
     else if (turn.role === "tool") {
       items.push({ type: "function_call_output", call_id: turn.callId, output: turn.output });
@@ -27,8 +29,10 @@ export function input(history) {
 
 export const EXTENSIONS = ["enable_thinking"];
 
-export function body(history, req) {
-  const wire = { model: req.model, input: input(history), stream: true };
+export function body(history, req, link = null) {
+  const wire = { model: req.model, input: input(history, link?.from ?? 0), stream: true };
+  if (link?.conversation) wire.conversation = link.conversation;
+  else if (link?.previousResponseId) wire.previous_response_id = link.previousResponseId;
   if (req.system) wire.instructions = req.system;
   if (req.temperature !== null) wire.temperature = req.temperature;
   if (req.topP !== null) wire.top_p = req.topP;
@@ -53,7 +57,7 @@ export function unsupported() {
   return null;
 }
 
-function usageOf(u) {
+export function usageOf(u) {
   return {
     input: u.input_tokens,
     cached: u.input_tokens_details?.cached_tokens ?? 0,
@@ -70,7 +74,7 @@ function outputOf(item) {
   return item.output ?? null;
 }
 
-function callUpdate(item) {
+export function callUpdate(item) {
   return {
     kind: "call",
     key: item.id,
@@ -89,6 +93,8 @@ export function decoder() {
       const payload = JSON.parse(data);
       const type = payload.type ?? event;
       switch (type) {
+        case "response.created":
+          return payload.response?.id ? [{ kind: "responseId", id: payload.response.id }] : [];
         case "response.output_text.delta":
           return [{ kind: "text", delta: payload.delta }];
         case "response.reasoning_summary_text.delta":
