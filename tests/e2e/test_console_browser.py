@@ -435,9 +435,10 @@ def test_the_embedded_model_answers_in_the_page(page: Page, console_server: Serv
     ready(page, console_server, model=MODEL)
     page.get_by_label("Max tokens").fill("12")
     turn = send(page, "Say hello.")
+    # the real model on a busy machine: seconds, not the default wait of 5
+    expect(turn.locator(".usage")).to_contain_text("output ", timeout=TIMEOUT_MS)
     expect(turn.locator(".text")).not_to_be_empty()
     expect(turn.locator(".turn-error")).to_be_hidden()
-    expect(turn.locator(".usage")).to_contain_text("output ")
 
 
 def test_screenshots_light_dark_and_narrow(
