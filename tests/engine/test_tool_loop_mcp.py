@@ -227,6 +227,15 @@ async def test_two_servers_offer_functions_named_by_their_labels() -> None:
     assert runner.called == [("maps", "add", {})]
 
 
+async def test_the_server_description_reaches_the_model_with_each_tool() -> None:
+    backend = scripted(says("Ok."))
+    described = server(server_description="Adds numbers for the finance team.")
+    await run(pipeline(backend, FakeMcp()), ask(described, server("maps")))
+    offered = {t.name: t.description for t in backend.requests[0][0].tools}
+    assert "(MCP server calc: Adds numbers for the finance team.)" in offered["calc-add"]
+    assert "MCP server maps:" not in offered["maps-add"]  # no description: none added
+
+
 async def test_a_function_name_taken_by_a_client_tool_is_refused() -> None:
     backend = scripted(says("-"))
     with pytest.raises(InvalidParameter, match="calc-add"):

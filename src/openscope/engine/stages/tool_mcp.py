@@ -80,6 +80,9 @@ def functions(spec: Mcp, tools: Iterable[McpToolInfo], runner: McpRunner) -> dic
             continue
         name = function_name(spec.server_label, tool.name)
         about = tool.description or f"The {tool.name} tool of the MCP server {spec.server_label}."
+        if spec.server_description:
+            # what the request says of the server (Model Studio's `server_description`)
+            about = f"{about}\n(MCP server {spec.server_label}: {spec.server_description})"
         schema = tool.input_schema or {"type": "object", "properties": {}}
         offered[name] = Offered(spec, runner, ToolSpec(name, about, schema), mcp_tool=tool.name)
     return offered
