@@ -4,6 +4,7 @@ whole session, and clients pointed at it."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import socket
@@ -12,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anthropic
@@ -107,6 +108,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=SHUTDOWN_TIMEOUT)
 
 
+GENERATED_KEY = re.compile(r"generated one for this run: (sk-\w+)")
+
+
+def _generated_key(server: Server) -> str:
+    found = GENERATED_KEY.search(server.log_path.read_text(errors="replace"))
+    if found is None:
+        pytest.fail(f"the server printed no generated key:\n{server.log_tail()}", pytrace=False)
+    return found.group(1)
+
+
 @contextmanager
 def serving(
     workdir: Path,
@@ -116,10 +127,12 @@ def serving(
     api_key: str | None = None,
     env: dict[str, str] | None = None,
     log_name: str = "server.log",
+    generated_key: bool = False,
 ) -> Iterator[Server]:
     """A real `openscope serve` on a free port with `config` and `alias`, state in
     `workdir/data`, output in `workdir/<log_name>`; stopped with SIGTERM on leaving, and
-    it must exit cleanly."""
+    it must exit cleanly. With `generated_key`, no key is given: the server generates one,
+    read from its output (the server's `api_key`), as on a first `make serve`."""
     server = Server(
         port=_free_port(),
         api_key=api_key or f"sk-e2e-{secrets.token_hex(12)}",
@@ -136,8 +149,7 @@ def serving(
         "127.0.0.1",
         "--port",
         str(server.port),
-        "--api-key",
-        server.api_key,
+        *([] if generated_key else ["--api-key", server.api_key]),
         "--data-dir",
         str(workdir / "data"),
         "--config",
@@ -161,6 +173,8 @@ def serving(
         except RuntimeError as error:
             print(error, file=sys.stderr)
             pytest.fail(str(error), pytrace=False)
+        if generated_key:
+            server = replace(server, api_key=_generated_key(server))
         yield server
     finally:
         _stop(process)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -133,18 +134,40 @@ def configure_logging(settings: Settings) -> None:
         )
 
 
+def _loopback_only(host: str) -> bool:
+    """Whether listening on `host` takes connections from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any address
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
 
     from openscope.server import create_app
 
     configure_logging(settings)
+    shared_key = None
     if not settings.api_keys:
         key = api_key()
         settings = settings.model_copy(update={"api_keys": [key]})
         print(f"openscope: no API key configured; generated one for this run: {key}", flush=True)
+        if settings.console.share_generated_key and _loopback_only(settings.host):
+            shared_key = key
+            print(
+                f"openscope: the playground at http://{_url_host(settings.host)}:{settings.port}/ "
+                "uses this key in a browser on this machine",
+                flush=True,
+            )
     try:
-        app = create_app(settings)
+        app = create_app(settings, generated_key=shared_key)
     except SettingsError as error:  # a backend's type or options, checked as it is built
         return _settings_failed(error)
     uvicorn.run(

@@ -12,6 +12,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from openscope.console.local_key import local_key_route
+
 ASSETS_PREFIX = "/console"
 
 # The page talks to this server only: a script or style from anywhere else, or an inline
@@ -39,8 +41,9 @@ def static_dir() -> Path:
     return Path(str(files("openscope.console") / "static"))
 
 
-def console_routes() -> list[BaseRoute]:
-    """The page at `/` and a static mount for its assets, to add to an app's routes."""
+def console_routes(*, generated_key: str | None = None) -> list[BaseRoute]:
+    """The page at `/` and a static mount for its assets, to add to an app's routes; with
+    `generated_key`, also the route that hands that key to the page (`local_key.py`)."""
     root = static_dir()
 
     async def page(request: Request) -> Response:
@@ -55,10 +58,11 @@ def console_routes() -> list[BaseRoute]:
             },
         )
 
-    return [
-        Route("/", page, methods=["GET", "HEAD"], include_in_schema=False),
-        Mount(ASSETS_PREFIX, app=_Assets(directory=root), name="console"),
-    ]
+    routes: list[BaseRoute] = [Route("/", page, methods=["GET", "HEAD"], include_in_schema=False)]
+    if generated_key is not None:
+        routes.append(local_key_route(generated_key))  # before the mount that claims /console
+    routes.append(Mount(ASSETS_PREFIX, app=_Assets(directory=root), name="console"))
+    return routes
 
 
 class _Assets(StaticFiles):

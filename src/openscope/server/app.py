@@ -117,10 +117,12 @@ def create_app(
     backends: Mapping[str, Backend] | None = None,
     catalog: Catalog | None = None,
     tracer: Tracer | None = None,
+    generated_key: str | None = None,
 ) -> FastAPI:
     """`backends` replaces the ones settings describe (tests pass a scripted backend);
     `tracer` the OTLP one `[platform] otlp_endpoint` would make (tests pass one that keeps
-    its spans)."""
+    its spans); `generated_key` the key `serve` made for this run, which the console hands
+    to its page on this machine (`console/local_key.py`)."""
     built = (
         dict(backends)
         if backends is not None
@@ -319,7 +321,7 @@ def create_app(
 
     # Last: the API routes above are matched first; the console claims only `/` and
     # `/console/...`.
-    app.router.routes.extend(console_routes())
+    app.router.routes.extend(console_routes(generated_key=generated_key))
 
     @app.exception_handler(StarletteHTTPException)
     async def unknown_route(request: Request, exc: StarletteHTTPException) -> Response:

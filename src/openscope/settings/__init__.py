@@ -310,6 +310,18 @@ class McpSettings(BaseModel):
         return WebExtractorSettings._networks_parse(entries)
 
 
+class ConsoleSettings(BaseModel):
+    """The browser console (the `[console]` table)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # When `serve` generates a key (none configured) and listens on loopback only, the
+    # playground opened in a browser on this machine is given that key, so it works with
+    # no step of the user's (console/local_key.py says who is refused). Turn it off on a
+    # machine shared with people who should not use the server.
+    share_generated_key: bool = True
+
+
 class ToolsSettings(BaseModel):
     """The server's built-in tools (the `[tools]` table). Each is off until configured."""
 
@@ -385,6 +397,7 @@ class Settings(BaseModel):
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
     embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings)
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     @model_validator(mode="after")
     def _shared_state_is_whole(self) -> Settings:

@@ -19,6 +19,9 @@ import { initTheme } from "./theme.js";
 
 const PROTOCOLS = { chat, responses, anthropic };
 const KEY_ITEM = "openscope.apiKey";
+// Set when the key came from the server (the one `openscope serve` generated for this
+// run), or when the user forgot that key: then it is not taken again in this tab.
+const LOCAL_KEY_ITEM = "openscope.localKey";
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -35,8 +38,31 @@ function apiKey() {
 
 function showKeyState() {
   const key = apiKey();
-  $("key-state").textContent = key ? `A key is set (…${key.slice(-4)}).` : "No key set.";
+  const fromServer = key && sessionStorage.getItem(LOCAL_KEY_ITEM) === "used";
+  $("key-state").textContent = !key
+    ? "No key set."
+    : fromServer
+      ? `Using the key this server generated for this run (…${key.slice(-4)}).`
+      : `A key is set (…${key.slice(-4)}).`;
   $("forget-key").hidden = !key;
+}
+
+// A server started with no key configured hands the key it generated to this page, in a
+// browser on its own machine only (the server checks; see console/local_key.py), so the
+// playground works without copying the key from the terminal. Any other answer (the route
+// is absent when keys are configured, or refused) leaves the key box as it is.
+async function adoptLocalKey() {
+  if (apiKey() || sessionStorage.getItem(LOCAL_KEY_ITEM)) return;
+  try {
+    const response = await fetch("/console/local-key", { cache: "no-store", credentials: "omit" });
+    if (!response.ok) return;
+    const { key } = await response.json();
+    if (typeof key !== "string" || !key) return;
+    sessionStorage.setItem(KEY_ITEM, key);
+    sessionStorage.setItem(LOCAL_KEY_ITEM, "used");
+  } catch {
+    // no key to adopt: the user enters one
+  }
 }
 
 function showError(message) {
@@ -402,7 +428,10 @@ function wire() {
   $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const key = $("api-key").value.trim();
-    if (key) sessionStorage.setItem(KEY_ITEM, key);
+    if (key) {
+      sessionStorage.setItem(KEY_ITEM, key);
+      if (sessionStorage.getItem(LOCAL_KEY_ITEM) === "used") sessionStorage.setItem(LOCAL_KEY_ITEM, "replaced");
+    }
     $("api-key").value = "";
     showError(null);
     showKeyState();
@@ -411,6 +440,8 @@ function wire() {
   });
   $("forget-key").addEventListener("click", () => {
     sessionStorage.removeItem(KEY_ITEM);
+    // forgotten on purpose: a reload must not take the server's key again
+    if (sessionStorage.getItem(LOCAL_KEY_ITEM)) sessionStorage.setItem(LOCAL_KEY_ITEM, "forgotten");
     showKeyState();
     loadModels();
     $("api-key").focus();
@@ -461,4 +492,7 @@ initTheme($("theme-toggle"));
 wire();
 showKeyState();
 showLink();
-loadModels();
+adoptLocalKey().then(() => {
+  showKeyState();
+  loadModels();
+});
