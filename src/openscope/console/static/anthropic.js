@@ -78,6 +78,26 @@ export function unsupported(req) {
   return null;
 }
 
+// A `web_search_tool_result` block: its search's results, or the error that ended it.
+function searchResult(block) {
+  const content = block.content;
+  if (!Array.isArray(content)) {
+    return { kind: "call", key: block.tool_use_id, status: "failed", error: content?.error_code ?? "unknown error" };
+  }
+  const hits = content
+    .filter((r) => r?.type === "web_search_result")
+    .map((r) => ({ title: r.title, url: r.url, date: r.page_age ?? undefined }));
+  return { kind: "call", key: block.tool_use_id, status: "completed", hits };
+}
+
+// A text block's citation (a web search result's, or a document's) as a cited source.
+function citationUpdate(citation) {
+  return {
+    kind: "citation",
+    citation: { title: citation.title ?? citation.document_title, url: citation.url, text: citation.cited_text },
+  };
+}
+
 export function decoder() {
   const keys = new Map(); // content block index -> call key
   return {
@@ -94,29 +114,40 @@ export function decoder() {
           const block = payload.content_block ?? {};
           if (block.type === "tool_use" || block.type === "server_tool_use") {
             keys.set(payload.index, block.id);
+            const server = block.type === "server_tool_use";
+            const input = block.input && Object.keys(block.input).length ? JSON.stringify(block.input) : undefined;
             return [
               {
                 kind: "call",
                 key: block.id,
                 id: block.id,
-                type: block.type === "tool_use" ? "function" : `${block.name}_call`,
+                type: server ? `${block.name}_call` : "function",
                 name: block.name,
+                status: server ? "in_progress" : undefined,
+                arguments: input, // streamed as input_json_delta when not given whole here
               },
             ];
           }
+          if (block.type === "web_search_tool_result") return [searchResult(block)];
           if (block.type?.endsWith("_tool_result")) {
             return [
               { kind: "call", key: block.tool_use_id, output: block.content, status: "completed" },
             ];
           }
           if (block.type === "thinking" && block.thinking) return [{ kind: "reasoning", delta: block.thinking }];
-          if (block.type === "text" && block.text) return [{ kind: "text", delta: block.text }];
+          if (block.type === "text") {
+            return [
+              ...(block.text ? [{ kind: "text", delta: block.text }] : []),
+              ...(block.citations ?? []).map(citationUpdate),
+            ];
+          }
           return [];
         }
         case "content_block_delta": {
           const delta = payload.delta ?? {};
           if (delta.type === "text_delta") return [{ kind: "text", delta: delta.text }];
           if (delta.type === "thinking_delta") return [{ kind: "reasoning", delta: delta.thinking }];
+          if (delta.type === "citations_delta" && delta.citation) return [citationUpdate(delta.citation)];
           if (delta.type === "input_json_delta" && keys.has(payload.index)) {
             return [{ kind: "callArgs", key: keys.get(payload.index), delta: delta.partial_json }];
           }

@@ -32,7 +32,13 @@ export function messages(history, system) {
 }
 
 // Fields Model Studio adds to the OpenAI request: the SDK sends them through extra_body.
-export const EXTENSIONS = ["enable_thinking", "thinking_budget", "enable_search", "enable_code_interpreter"];
+export const EXTENSIONS = [
+  "enable_thinking",
+  "thinking_budget",
+  "enable_search",
+  "search_options",
+  "enable_code_interpreter",
+];
 
 export function body(history, req) {
   const wire = {
@@ -45,7 +51,12 @@ export function body(history, req) {
   if (req.topP !== null) wire.top_p = req.topP;
   if (req.maxTokens !== null) wire.max_tokens = req.maxTokens;
   if (req.thinking !== "default") wire.enable_thinking = req.thinking === "on";
-  if (req.builtins.includes("web_search")) wire.enable_search = true;
+  if (req.builtins.includes("web_search")) {
+    wire.enable_search = true;
+    // Model Studio's compatible mode says nothing of a search; these ask for its results
+    // (`search_info`) and for citation markers in the answer, so the page can show both.
+    wire.search_options = { enable_source: true, enable_citation: true };
+  }
   if (req.builtins.includes("code_interpreter")) wire.enable_code_interpreter = true;
   if (req.tools.length) {
     wire.tools = req.tools.map((t) => ({ type: "function", function: t }));
@@ -62,7 +73,14 @@ export function unsupported(req) {
     : null;
 }
 
+// A `search_info.search_results[]` entry as a card's hit.
+function searchHit(result) {
+  const site = result.site_name && result.site_name !== "无" ? result.site_name : undefined; // 无: Model Studio's "none"
+  return { index: result.index, title: result.title, url: result.url, site };
+}
+
 export function decoder() {
+  let searches = 0;
   return {
     // One SSE record -> updates.
     feed({ data }) {
@@ -70,6 +88,21 @@ export function decoder() {
       const chunk = JSON.parse(data);
       if (chunk.error) return [{ kind: "error", message: errorText(chunk.error) }];
       const updates = [];
+      // The results of a search come on the first chunk after it (none on the others), and
+      // Chat names no query: each is a search card of its own.
+      const found = chunk.search_info?.search_results;
+      if (Array.isArray(found) && found.length) {
+        searches += 1;
+        const key = `search-${searches}`;
+        updates.push({
+          kind: "call",
+          key,
+          id: key,
+          type: "web_search_call",
+          status: "completed",
+          hits: found.filter((r) => r && typeof r === "object").map(searchHit),
+        });
+      }
       for (const choice of chunk.choices ?? []) {
         const delta = choice.delta ?? {};
         if (delta.reasoning_content) updates.push({ kind: "reasoning", delta: delta.reasoning_content });

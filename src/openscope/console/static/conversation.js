@@ -3,11 +3,16 @@
 // can continue over any of the three APIs.
 //
 // Turns: {role: "user", text}
-//        {role: "assistant", api, text, reasoning, calls: Map(key -> call), usage, error, state,
-//         responseId (a stored response's id, Responses only)}
+//        {role: "assistant", api, text, reasoning, calls: Map(key -> call), citations, usage,
+//         error, state, responseId (a stored response's id, Responses only)}
 //        {role: "tool", callId, name, output}       (a function's result, typed by the user)
 // A call: {key, id, type, name, arguments, output, status}; type "function" for the
-// caller's functions, else the built-in tool's item type (web_search_call, ...).
+// caller's functions, else the built-in tool's item type (web_search_call, ...). A search
+// (web or file) has, whatever API it came over, `queries` (strings, when the API tells
+// them), `hits` ([{title, url, site, date, index, fileId, filename, score, text}], the
+// fields it gives) and `error` (a failed search's reason).
+// A citation: {title, url, fileId, filename, text}, a source the answer names (an API's
+// annotation or citation block); each source once.
 
 export function assistantTurn(api) {
   return {
@@ -16,6 +21,7 @@ export function assistantTurn(api) {
     text: "",
     reasoning: "",
     calls: new Map(),
+    citations: [],
     usage: null,
     error: null,
     state: "streaming",
@@ -44,6 +50,11 @@ export function apply(turn, update) {
       if (call) call.arguments += update.delta;
       break;
     }
+    case "citation": {
+      const key = citationKey(update.citation);
+      if (!turn.citations.some((c) => citationKey(c) === key)) turn.citations.push(update.citation);
+      break;
+    }
     case "usage":
       turn.usage = { ...(turn.usage ?? {}), ...definedOnly(update.usage) };
       break;
@@ -59,6 +70,11 @@ export function apply(turn, update) {
     default:
       throw new Error(`unknown update ${update.kind}`);
   }
+}
+
+// Annotations repeat a source at each place it is cited: one source, one entry.
+function citationKey(citation) {
+  return citation.url || citation.fileId || citation.filename || citation.title || "";
 }
 
 function definedOnly(record) {

@@ -66,12 +66,26 @@ export function usageOf(u) {
   };
 }
 
-// A built-in tool item's result, whatever its type keeps it in.
-function outputOf(item) {
-  if (item.type === "web_search_call") return item.action ?? null;
-  if (item.type === "code_interpreter_call") return item.outputs ?? null;
-  if (item.type === "file_search_call") return item.results ?? null;
-  return item.output ?? null;
+// A built-in tool item as a card's fields: a search's queries and hits (see
+// conversation.js), any other tool's result wherever its type keeps it.
+function builtinFields(item) {
+  if (item.type === "web_search_call") {
+    const action = item.action ?? {};
+    const queries = Array.isArray(action.queries) ? action.queries : action.query ? [action.query] : [];
+    const sources = Array.isArray(action.sources) ? action.sources : [];
+    // Model Studio's sources carry only a URL (a title when there is one).
+    return { queries, hits: sources.map((s) => ({ url: s.url, title: s.title })) };
+  }
+  if (item.type === "file_search_call") {
+    const results = Array.isArray(item.results) ? item.results : [];
+    return {
+      queries: Array.isArray(item.queries) ? item.queries : [],
+      hits: results.map((r) => ({ fileId: r.file_id, filename: r.filename, score: r.score, text: r.text })),
+      error: item.error ?? undefined,
+    };
+  }
+  if (item.type === "code_interpreter_call") return { output: item.outputs ?? null };
+  return { output: item.output ?? null };
 }
 
 export function callUpdate(item) {
@@ -82,9 +96,16 @@ export function callUpdate(item) {
     type: item.type === "function_call" ? "function" : item.type,
     name: item.name ?? item.server_label,
     status: item.status,
-    output: outputOf(item),
-    detail: item.type === "function_call" ? undefined : item,
+    ...(item.type === "function_call" ? {} : builtinFields(item)),
   };
+}
+
+// An output text's annotation as a cited source: a web page (url_citation) or a file
+// (file_citation); null for the others.
+export function citationOf(annotation) {
+  if (annotation?.type === "url_citation") return { title: annotation.title, url: annotation.url };
+  if (annotation?.type === "file_citation") return { fileId: annotation.file_id, filename: annotation.filename };
+  return null;
 }
 
 export function decoder() {
@@ -110,6 +131,10 @@ export function decoder() {
             if (typeof text === "string") update.arguments = text;
           }
           return [update];
+        }
+        case "response.output_text.annotation.added": {
+          const citation = citationOf(payload.annotation);
+          return citation ? [{ kind: "citation", citation }] : [];
         }
         case "response.function_call_arguments.delta":
         case "response.code_interpreter_call_code.delta":

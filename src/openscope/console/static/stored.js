@@ -3,7 +3,7 @@
 // The server has no route listing conversations, so the ids this tab made or used are kept
 // in its sessionStorage (like the key: gone with the tab, never in a URL).
 import { apply, assistantTurn } from "./conversation.js";
-import { callUpdate, usageOf } from "./responses.js";
+import { callUpdate, citationOf, usageOf } from "./responses.js";
 
 const LIST_ITEM = "openscope.conversations";
 const BASE = "/compatible-mode/v1";
@@ -54,6 +54,12 @@ export function turnsOf(items, model) {
       // System and developer messages are the request's instructions, not turns.
     } else if (type === "message") {
       apply(current(), { kind: "text", delta: textOf(item.content) });
+      for (const part of Array.isArray(item.content) ? item.content : []) {
+        for (const annotation of part?.annotations ?? []) {
+          const citation = citationOf(annotation);
+          if (citation) apply(current(), { kind: "citation", citation });
+        }
+      }
     } else if (type === "reasoning") {
       const text = textOf(item.content) || textOf(item.summary);
       apply(current(), { kind: "reasoning", delta: text });
