@@ -22,8 +22,9 @@ be likely: the time from taking a seq to committing it has no bound (a stalled d
 backlogged writer). Queries read the hourly rows plus the events above the mark in one
 snapshot, so they count every committed event exactly once, before or after its rollup.
 
-Migration 0005 rebuilt the hourly rows of its time from their events, per status, which
-reads events at or below the mark: it takes the lock exclusive too, as the rollup does.
+Whatever else reads events at or below the mark into hourly rows takes the lock exclusive
+too: migration 0005 does, which rebuilt the hourly rows of its time per status from their
+events.
 
 The hourly rows are keyed by status as well (one row per hour, workspace, key, model, API
 and status), so a query can group by status, and `errors` is the requests of the rows
