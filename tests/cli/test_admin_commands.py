@@ -96,12 +96,24 @@ DAY = 86_400
 ADMIN_KEY = "sk-admin-cli"
 
 
-def seed(data: Path, now: float, *, keys: int = 0) -> None:
-    """Usage 80 days ago, 40 days ago and an hour ago, and `keys` keys, in the data dir."""
+def seed(data: Path, now: float, *, keys: int = 0, refused: int = 0) -> None:
+    """Usage 80 days ago, 40 days ago and an hour ago, `refused` requests refused by a rate
+    limit a minute ago, and `keys` keys, in the data dir."""
 
     async def write() -> None:
         store = await open_store(sqlite_url(data))
         try:
+            for n in range(refused):
+                record = UsageRecord(
+                    request_id=f"req-refused-{n}",
+                    created_at_ms=int((now - 60) * 1000),
+                    workspace="default",
+                    key_id="key-cli",
+                    model="model-recent",
+                    api="chat",
+                    status="limit_requests",
+                )
+                assert await store.record_usage(record)
             for name, ago in (("old", 80 * DAY), ("middle", 40 * DAY), ("recent", 3600)):
                 record = UsageRecord(
                     request_id=f"req-{name}",
@@ -210,6 +222,22 @@ def test_usage_since_a_date_by_model_reaches_today(
     table = run(capsys, data, "usage", "--since", since, "--by", "model", *mode)
     for name in ("old", "middle", "recent"):
         assert f"model-{name}" in table
+
+
+def test_usage_by_status(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, mode: list[str]
+) -> None:
+    data = tmp_path / "data"
+    now = time.time()
+    seed(data, now, refused=2)
+    table = run(capsys, data, "usage", "--since", "2d", "--by", "status", *mode)
+    lines = [line.split() for line in table.splitlines()]
+    assert lines[0][:3] == ["DAY", "STATUS", "REQUESTS"]
+    # the refusals and the request an hour ago, on one day or two (around midnight UTC)
+    counts: dict[str, int] = {}
+    for line in lines[1:]:
+        counts[line[1]] = counts.get(line[1], 0) + int(line[2])
+    assert counts == {"limit_requests": 2, "ok": 1}
 
 
 def test_keys_list_pages_through_every_key(

@@ -1,7 +1,8 @@
 """The operator view in a real browser (Debian's chromium driven by Playwright) against a
 real `openscope serve` with the platform on: a wrong admin key is refused clearly; a key
 created in the page shows its secret once, works from the openai SDK, shows up in the usage
-chart, and once revoked in the page gets a 401.
+chart; given a limit of 1 request a minute in the page, its refused request shows in the
+requests chart under its 429's code; once revoked in the page it gets a 401.
 
 Screenshots go to $OPENSCOPE_SCREENSHOTS (a temporary directory when unset)."""
 
@@ -85,6 +86,19 @@ def sdk(server: Server, key: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0, timeout=30.0)
 
 
+def show_requests(page: Page, count: int) -> None:
+    """Refresh the usage until it shows `count` requests (the ledger writes in the
+    background)."""
+    summary = page.locator("#usage-summary")
+    deadline = time.monotonic() + USAGE_WAIT_SECONDS
+    while True:
+        page.get_by_role("button", name="Refresh usage").click()
+        page.wait_for_timeout(500)
+        if int(summary.get_attribute("data-requests") or 0) >= count:
+            return
+        assert time.monotonic() < deadline, f"not {count} requests: {summary.inner_text()}"
+
+
 def sign_in(page: Page, key: str) -> None:
     page.get_by_role("textbox", name=re.compile("^Admin key")).fill(key)
     page.get_by_role("button", name="Use key").click()
@@ -135,18 +149,38 @@ def test_a_key_from_creation_to_revocation(server: Server, browser: Any, screens
         )
     assert answer.choices[0].message.content
     summary = page.locator("#usage-summary")
-    deadline = time.monotonic() + USAGE_WAIT_SECONDS
-    while True:
-        page.get_by_role("button", name="Refresh usage").click()
-        page.wait_for_timeout(500)
-        if int(summary.get_attribute("data-requests") or 0) >= 1:
-            break
-        assert time.monotonic() < deadline, f"no usage shown: {summary.inner_text()}"
+    show_requests(page, 1)
     page.locator("#usage-which").select_option(label=f"browser-key ({key_id})")
-    expect(summary).to_contain_text("1 requests (0 failed or refused)")
+    expect(summary).to_contain_text("1 requests (ok 1; 0 failed or refused)")
     expect(summary).to_contain_text("for browser-key")
     assert page.locator("#chart-tokens svg rect").count() >= 1
     assert page.locator("#chart-requests svg rect.s-ok").count() == 1
+
+    # a limit of 1 request a minute, set in the page: the second request after it is
+    # refused, and the requests chart shows the refusal under its 429's code
+    limits = page.locator("#limits")
+    limits.get_by_label("For").select_option(value=f"key:{key_id}")
+    limits.get_by_label("Model").fill(MODEL)
+    limits.get_by_label("Requests / min").fill("1")
+    page.get_by_role("button", name="Set limits").click()
+    expect(row).to_contain_text(f"{MODEL}: 1 rpm")
+    asked = {"model": MODEL, "messages": [{"role": "user", "content": "again"}]}
+    with sdk(server, secret) as client:
+        client.chat.completions.create(**asked)  # type: ignore[call-overload]
+        with pytest.raises(openai.RateLimitError) as limited:
+            client.chat.completions.create(**asked)  # type: ignore[call-overload]
+    code = limited.value.code
+    assert code == "limit_requests", limited.value.body
+    show_requests(page, 3)
+    expect(summary).to_contain_text(f"3 requests (ok 2, {code} 1; 1 failed or refused)")
+    legend = page.locator("#chart-requests .legend li")
+    expect(legend).to_have_text(["ok: 2", f"{code}: 1"])
+    expect(legend.nth(0)).to_have_class("s-ok")
+    expect(legend.nth(1)).to_have_class("s-warm-0")
+    assert page.locator("#chart-requests svg rect.s-warm-0").count() == 1
+    svg_label = page.locator("#chart-requests svg").get_attribute("aria-label") or ""
+    assert f"{code} 1" in svg_label, svg_label
+    page.locator("#chart-requests").screenshot(path=screenshots / "operator-requests-by-status.png")
     # and the live counters count it
     expect(page.locator("#requests-status")).to_contain_text("ok", timeout=10_000)
     page.screenshot(path=screenshots / "operator-usage.png", full_page=True)

@@ -160,3 +160,23 @@ def test_the_document_refuses_what_strays_from_it(document: dict[str, Any]) -> N
     assert not check.is_valid({**key, "value": "sk-secret"})
     assert not check.is_valid({k: v for k, v in key.items() if k != "revoked_at"})
     assert not check.is_valid({**key, "limits": {"*": {"rpm": "5"}}})
+
+
+def test_usage_by_status_is_documented_and_answers_as_documented(
+    client: TestClient, document: dict[str, Any]
+) -> None:
+    path = f"{ADMIN_PREFIX}/usage"
+    parameters = {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+    assert "status" in parameters["group_by"]["description"]
+    result = document["components"]["schemas"]["UsageResult"]
+    assert "status" in result["required"] and "limit_requests" in str(result["properties"])
+    since = int(time.time()) - 60
+    chat = {"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}
+    assert client.post(CHAT, json=chat).status_code == 200
+    wait_for_usage(client, since)
+    query = {"start_time": since, "group_by": ["api_key_id", "status"]}
+    answer = client.get(path, params=query, headers=ADMIN).json()
+    errors = list(validator(document, answer_schema(document, path, "get")).iter_errors(answer))
+    assert not errors, [error.message for error in errors]
+    results = [r for bucket in answer["data"] for r in bucket["results"]]
+    assert [r["status"] for r in results] == ["ok"]

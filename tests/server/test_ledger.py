@@ -156,3 +156,43 @@ def test_a_refused_call_is_a_ledger_row_without_tokens(client: TestClient) -> No
         in metrics
     )
     assert 'status="limit_requests"' in metrics
+
+
+def test_usage_groups_by_status(client: TestClient) -> None:
+    made = client.post(
+        "/admin/v1/keys", json={"name": "k", "limits": {"qwen-plus": {"rpm": 1}}}, headers=ADMIN
+    ).json()
+    body = {"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}
+    key = {"Authorization": f"Bearer {made['value']}"}
+    assert client.post(CHAT, json=body, headers=key).status_code == 200
+    assert client.post(CHAT, json=body, headers=key).status_code == 429
+    assert client.post(CHAT, json=body).status_code == 200  # the configured key: no limit
+    wait_for_requests(client, 3)
+
+    def counts(results: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return sorted(
+            (r["api_key_id"], r["status"], r["num_model_requests"], r["num_failed_requests"])
+            for r in results
+        )
+
+    assert counts(usage_totals(client, group_by="status")) == [
+        (None, "limit_requests", 1, 1),
+        (None, "ok", 2, 0),
+    ]
+    # with the owner too, repeated or comma-joined: what the operator view's chart reads
+    by_key = counts(usage_totals(client, group_by=["api_key_id", "status"]))
+    assert by_key == counts(usage_totals(client, group_by="status,api_key_id"))
+    assert [row for row in by_key if row[0] == made["id"]] == [
+        (made["id"], "limit_requests", 1, 1),
+        (made["id"], "ok", 1, 0),
+    ]
+    mine = {r["status"]: r for r in usage_totals(client, group_by="status", api_key_ids=made["id"])}
+    assert mine["limit_requests"]["input_tokens"] == 0 < mine["ok"]["input_tokens"]
+    assert all(r["status"] is None for r in usage_totals(client, group_by="api_key_id"))
+    bad = client.get(
+        "/admin/v1/usage", params={"start_time": 0, "group_by": "status,state"}, headers=ADMIN
+    )
+    assert bad.status_code == 400
+    error = bad.json()["error"]
+    assert (error["param"], error["code"]) == ("group_by", "invalid_parameter_error")
+    assert "'state' is not one of" in error["message"] and "status" in error["message"]

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import pytest
 from sqlalchemy import text
 
-from openscope.core.billing import Price, UsageRecord, UsageTotals, usage_record
+from openscope.core.billing import Price, UsagePage, UsageRecord, UsageTotals, usage_record
 from openscope.core.events import Usage
 from openscope.store import Store, open_store, usage
 from tests.store.postgres import NEEDS_POSTGRESQL, PG_URL, reset_postgres
@@ -86,6 +86,18 @@ def summed(records: Iterable[UsageRecord]) -> dict[str, object]:
 
 def totals(result: UsageTotals) -> dict[str, object]:
     return {name: getattr(result, name) for name in summed([])}
+
+
+Row = tuple[int, str | None, str | None, dict[str, object]]
+
+
+def rows(page: UsagePage) -> list[Row]:
+    """A page's results as (bucket start, status, model, totals)."""
+    return [(b.start, r.status, r.model, totals(r)) for b in page.buckets for r in b.results]
+
+
+def approximately(expected: list[Row]) -> list[Row]:
+    return [(start, status, model, pytest.approx(sums)) for start, status, model, sums in expected]
 
 
 async def grand_total(store: Store, start: int = T0, days: int = 3) -> UsageTotals:
@@ -210,7 +222,76 @@ async def test_events_not_rolled_up_show_in_queries_at_once(store: Store) -> Non
     assert totals(await grand_total(store)) == summed(early + late)  # half rolled up
     await store.roll_up()
     assert totals(await grand_total(store)) == summed(early + late)
-    assert await count(store, "usage_hourly") == 2  # e3 was added to e1's hour
+    # e3 was added to e1's row (same hour, same status); e2, cancelled, has its own
+    assert await count(store, "usage_hourly") == 3
+
+
+async def test_the_rollup_keeps_requests_per_status(store: Store) -> None:
+    records = [
+        rec("s1", T0 + 10),
+        rec("s2", T0 + 20, status="Throttling.RateQuota", input_tokens=0, output_tokens=0),
+        rec("s3", T0 + 30, status="Throttling.RateQuota", input_tokens=0, output_tokens=0),
+        rec("s4", T0 + 40, status="cancelled", output_tokens=3),
+        rec("s5", T0 + 50, status="InvalidParameter", key_id="key-2"),
+        rec("s6", T0 + 60),
+    ]
+    await store.record_usage_batch(records)
+    await store.roll_up()
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT key_id, status, requests, output_tokens FROM usage_hourly")
+        )
+        hourly = sorted(tuple(row) for row in rows)
+    assert hourly == [
+        ("key-1", "Throttling.RateQuota", 2, 0),
+        ("key-1", "cancelled", 1, 3),
+        ("key-1", "ok", 2, 20),
+        ("key-2", "InvalidParameter", 1, 10),
+    ]
+    page = await store.usage_buckets(start=T0, end=T0 + DAY, group_by=["status", "key_id"])
+    (bucket,) = page.buckets
+    assert [(r.key_id, r.status, r.requests, r.errors) for r in bucket.results] == [
+        ("key-1", "Throttling.RateQuota", 2, 2),
+        ("key-1", "cancelled", 1, 1),
+        ("key-1", "ok", 2, 0),
+        ("key-2", "InvalidParameter", 1, 1),
+    ]
+    for result in bucket.results:
+        mine = [r for r in records if (r.key_id, r.status) == (result.key_id, result.status)]
+        assert totals(result) == summed(mine)
+    (only,) = (await store.usage_buckets(start=T0, end=T0 + DAY)).buckets[0].results
+    assert only.status is None and (only.requests, only.errors) == (6, 4)
+
+
+async def test_queries_by_status_agree_before_during_and_after_the_rollup(store: Store) -> None:
+    records = random_records(120, seed=11)
+    await store.record_usage_batch(records)
+    query = {
+        "start": T0,
+        "end": T0 + 2 * DAY,
+        "width": "1h",
+        "group_by": ["status", "model"],
+        "limit": 48,
+    }
+    before = await store.usage_buckets(**query)  # type: ignore[arg-type]
+    await store.roll_up(max_events=50)  # part rolled up, part still events
+    during = await store.usage_buckets(**query)  # type: ignore[arg-type]
+    await store.roll_up()
+    after = await store.usage_buckets(**query)  # type: ignore[arg-type]
+    # the same buckets and groups with the same sums (the float sums up to their rounding)
+    assert rows(before) == rows(during) == approximately(rows(after))
+    assert (before.has_more, before.next_start) == (after.has_more, after.next_start)
+    statuses = {r.status for b in after.buckets for r in b.results}
+    assert statuses == {"ok", "cancelled", "internal_error"}
+    for bucket in after.buckets:
+        for result in bucket.results:
+            expected = [
+                r
+                for r in records
+                if bucket.start * 1000 <= r.created_at_ms < bucket.end * 1000
+                and (r.status, r.model) == (result.status, result.model)
+            ]
+            assert totals(result) == summed(expected)
 
 
 async def test_grouping_and_filters(store: Store) -> None:

@@ -30,6 +30,14 @@ from openscope.core.principal import Principal
 from openscope.settings import Settings
 
 ADMIN_COMMANDS = ("keys", "workspaces", "limits", "usage")
+# `openscope usage --by X`: the admin API's group_by for X, also the result's field it
+# fills (by day, the day is the only group)
+USAGE_GROUPS = {
+    "key": "api_key_id",
+    "model": "model",
+    "workspace": "workspace_id",
+    "status": "status",
+}
 LIMIT_FLAGS = ("rpm", "tpm", "rps", "tps", "max_concurrent", "tpd")
 MAX_EXPIRY_DAYS = 100 * 366  # a key for longer is a key that never expires: leave it unset
 SCOPES = sorted(scope.value for scope in Scope)
@@ -119,7 +127,7 @@ def add_admin_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     limit_flags(limits)
 
     usage = commands.add_parser("usage", parents=[common], help="usage from the ledger")
-    usage.add_argument("--by", choices=("key", "model", "day", "workspace"), default="model")
+    usage.add_argument("--by", choices=(*USAGE_GROUPS, "day"), default="model")
     usage.add_argument(
         "--since", default="7d", help="a date (2026-11-01) or a span back from now (24h, 7d)"
     )
@@ -227,7 +235,7 @@ def admin_request(args: argparse.Namespace, now: float) -> tuple[str, str, Any]:
             owner = {"key_id": args.key} if args.key else {"workspace_id": args.workspace}
             return "POST", "/models/limits", {**owner, "models": [entry]}
         case "usage", _:
-            group = {"key": "key_id", "model": "model", "workspace": "workspace"}.get(args.by)
+            group = USAGE_GROUPS.get(args.by)
             query = {
                 "start_time": since_seconds(args.since, now),
                 "end_time": int(now) + 1,  # up to now: the pages run out there
@@ -416,16 +424,15 @@ def render(args: argparse.Namespace, body: Any) -> str:
             ]
             return _table(rows, ("MODEL", "RPM", "TPM", "MAX CONCURRENT"))
         case "usage", _:
-            grouped = args.by != "day"  # by day, the day is the only group
+            grouped = args.by in USAGE_GROUPS
             rows = []
             for bucket in body["data"]:
                 day = datetime.fromtimestamp(bucket["start_time"], UTC).strftime("%Y-%m-%d")
                 for r in bucket["results"]:
-                    group = r.get("api_key_id") or r.get("model") or r.get("workspace_id") or ""
                     rows.append(
                         (
                             day,
-                            *((group,) if grouped else ()),
+                            *((r.get(USAGE_GROUPS[args.by]) or "",) if grouped else ()),
                             r["num_model_requests"],
                             r["input_tokens"],
                             r["input_cached_tokens"],

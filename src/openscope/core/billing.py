@@ -32,6 +32,9 @@ PER_PRICE_UNIT = 1_000_000  # prices are per million tokens
 OK = "ok"
 CANCELLED = "cancelled"  # the client hung up before the end
 """A record's status: OK, CANCELLED, or the error code the client was told."""
+# The status of the hourly rows' requests that failed before the rollup kept statuses
+# (migration 0005) and whose events were gone: not ok, but which code is not known.
+STATUS_NOT_KEPT = "failed_code_not_kept"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +144,8 @@ def usage_record(
 
 # Reading the ledger back, in the shape of OpenAI's usage API (buckets of results).
 
-GroupField = Literal["workspace", "key_id", "model", "api"]
-GROUP_FIELDS: tuple[GroupField, ...] = ("workspace", "key_id", "model", "api")
+GroupField = Literal["workspace", "key_id", "model", "api", "status"]
+GROUP_FIELDS: tuple[GroupField, ...] = ("workspace", "key_id", "model", "api", "status")
 BucketWidth = Literal["1h", "1d"]
 BUCKET_SECONDS: dict[str, int] = {"1h": 3600, "1d": 86400}
 
@@ -151,12 +154,13 @@ BUCKET_SECONDS: dict[str, int] = {"1h": 3600, "1d": 86400}
 class UsageTotals:
     """The sums over one group of one bucket. A group field is None unless the query
     grouped by it. `errors` counts the requests whose status is not "ok" (cancelled ones
-    included)."""
+    included): grouped by status, all of a result's requests or none."""
 
     workspace: str | None = None
     key_id: str | None = None
     model: str | None = None
     api: str | None = None
+    status: str | None = None
     requests: int = 0
     errors: int = 0
     input_tokens: int = 0

@@ -151,6 +151,8 @@ usage_events = Table(
     Index(None, "workspace", "created_at"),
 )
 
+# The events summed per hour, workspace, key, model, API and status: a row's status says
+# whether its requests failed, so there is no count of errors beside it.
 usage_hourly = Table(
     "usage_hourly",
     metadata,
@@ -159,8 +161,8 @@ usage_hourly = Table(
     Column("key_id", String, nullable=False),
     Column("model", String, nullable=False),
     Column("api", String, nullable=False),
+    Column("status", String, nullable=False),
     Column("requests", BigInteger, nullable=False),
-    Column("errors", BigInteger, nullable=False),
     Column("input_tokens", BigInteger, nullable=False),
     Column("output_tokens", BigInteger, nullable=False),
     Column("reasoning_tokens", BigInteger, nullable=False),
@@ -168,7 +170,7 @@ usage_hourly = Table(
     Column("cache_creation_tokens", BigInteger, nullable=False),
     Column("billed_input_tokens", Float, nullable=False),
     Column("cost", Float, nullable=False),
-    PrimaryKeyConstraint("hour", "workspace", "key_id", "model", "api"),
+    PrimaryKeyConstraint("hour", "workspace", "key_id", "model", "api", "status"),
 )
 
 # How far the hourly rollup has read `usage_events` (one row, name "usage_hourly").

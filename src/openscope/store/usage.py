@@ -22,6 +22,14 @@ be likely: the time from taking a seq to committing it has no bound (a stalled d
 backlogged writer). Queries read the hourly rows plus the events above the mark in one
 snapshot, so they count every committed event exactly once, before or after its rollup.
 
+Whatever else reads events at or below the mark into hourly rows takes the lock exclusive
+too: migration 0005 does, which rebuilt the hourly rows of its time per status from their
+events.
+
+The hourly rows are keyed by status as well (one row per hour, workspace, key, model, API
+and status), so a query can group by status, and `errors` is the requests of the rows
+whose status is not ok.
+
 Retention deletes only events below the mark: nothing is purged before it is rolled up,
 and the event at the mark is kept, so SQLite (whose rowids restart after the highest row
 left) never hands out a seq at or below the mark again."""
@@ -67,18 +75,18 @@ LEDGER_LOCK_KEY = 0x6F73_6C65_6467_6572  # "osledger"
 HOUR_MS = 3_600_000
 DEFAULT_LIMITS: dict[str, int] = {"1h": 24, "1d": 7}  # OpenAI's usage API's defaults
 
-COUNTS = (
-    "requests",
-    "errors",
+TOKENS = (
     "input_tokens",
     "output_tokens",
     "reasoning_tokens",
     "cached_tokens",
     "cache_creation_tokens",
 )
+COUNTS = ("requests", "errors", *TOKENS)
 AMOUNTS = ("billed_input_tokens", "cost")
-SUMS = COUNTS + AMOUNTS
-KEY = ("hour", "workspace", "key_id", "model", "api")
+SUMS = COUNTS + AMOUNTS  # what a query sums
+HOURLY_SUMS = ("requests", *TOKENS, *AMOUNTS)  # the hourly row's summed columns
+KEY = ("hour", "workspace", "key_id", "model", "api", "status")
 
 e = usage_events
 h = usage_hourly
@@ -173,14 +181,15 @@ async def read_mark(conn: AsyncConnection, *, for_update: bool = False) -> int:
 
 
 def _sums(table: Table) -> list[ColumnElement[Any]]:
-    """The summed columns of `usage_hourly`, or the same sums over `usage_events`."""
-    if table is h:
-        return [func.sum(h.c[name]).label(name) for name in SUMS]
-    failed = case((e.c.status != OK, 1), else_=0)
+    """A query's sums (SUMS) over `usage_hourly`, or the same over `usage_events`."""
+    # an hourly row counts `requests` requests of one status; an event counts one
+    requests: ColumnElement[Any] = func.sum(h.c.requests) if table is h else func.count()
+    each = h.c.requests if table is h else 1
+    failed = case((table.c.status != OK, each), else_=0)
     return [
-        func.count().label("requests"),
+        requests.label("requests"),
         func.sum(failed).label("errors"),
-        *(func.sum(e.c[name]).label(name) for name in SUMS[2:]),
+        *(func.sum(table.c[name]).label(name) for name in SUMS[2:]),
     ]
 
 
@@ -211,15 +220,18 @@ async def roll_up(conn: AsyncConnection, *, max_events: int) -> int:
     if not taken:
         return 0
     hour = ((e.c.created_at // HOUR_MS) * 3600).label("hour")
-    groups = [hour, e.c.workspace, e.c.key_id, e.c.model, e.c.api]
+    groups = [hour, *(e.c[k] for k in KEY[1:])]
     result = await conn.execute(
         select(*groups, *_sums(e)).where(e.c.seq > mark, e.c.seq <= upper).group_by(*groups)
     )
-    rows = [{**{k: row[k] for k in KEY}, **_numbers(row)} for row in result.mappings()]
+    rows = []
+    for row in result.mappings():
+        numbers = _numbers(row)
+        rows.append({**{k: row[k] for k in KEY}, **{name: numbers[name] for name in HOURLY_SUMS}})
     stmt = _insert(conn, h)
     stmt = stmt.on_conflict_do_update(
         index_elements=[h.c[k] for k in KEY],
-        set_={name: h.c[name] + stmt.excluded[name] for name in SUMS},
+        set_={name: h.c[name] + stmt.excluded[name] for name in HOURLY_SUMS},
     )
     await conn.execute(stmt, rows)
     await conn.execute(
@@ -331,6 +343,7 @@ def _totals(
         key_id=fields.get("key_id"),
         model=fields.get("model"),
         api=fields.get("api"),
+        status=fields.get("status"),
         requests=int(sums["requests"]),
         errors=int(sums["errors"]),
         input_tokens=int(sums["input_tokens"]),

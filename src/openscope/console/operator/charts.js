@@ -32,8 +32,9 @@ export function compact(value) {
 
 /**
  * Renders into `container` a bar per label, each stacked from `series`
- * ([{key, name, values: number[]}]); `title` names the chart for screen readers, who also
- * get the totals as text. Returns the totals per series key.
+ * ([{key, name, values: number[], tone?}], the first at the bottom; a series is coloured
+ * by the class `s-<tone>`, its key when it has no tone); `title` names the chart for screen
+ * readers, who also get the totals as text. Returns the totals per series key.
  */
 export function stackedBars(container, { title, labels, series }) {
   const totals = Object.fromEntries(series.map((s) => [s.key, s.values.reduce((a, b) => a + b, 0)]));
@@ -67,7 +68,7 @@ export function stackedBars(container, { title, labels, series }) {
       const value = s.values[i] || 0;
       if (value > 0) {
         const rect = svgElement("rect", {
-          class: `s-${s.key}`,
+          class: `s-${s.tone || s.key}`,
           x,
           width: barWidth,
           y: y(base + value),
@@ -90,7 +91,7 @@ export function stackedBars(container, { title, labels, series }) {
   legend.className = "legend";
   for (const s of series) {
     const item = document.createElement("li");
-    item.className = `s-${s.key}`;
+    item.className = `s-${s.tone || s.key}`;
     const text = document.createElement("span");
     text.textContent = `${s.name}: ${totals[s.key]}`;
     item.append(text);

@@ -1,5 +1,5 @@
 // Usage over time from the admin usage API (`GET /admin/v1/usage`, OpenAI's usage shape),
-// per key or per model, drawn as two stacked bar charts.
+// per key or per model, drawn as two stacked bar charts: tokens by kind, requests by status.
 
 import { call } from "./api.js";
 import { stackedBars } from "./charts.js";
@@ -13,6 +13,9 @@ const PERIODS = {
 };
 const MAX_PAGES = 10;
 const MAX_BUCKETS = { "1h": 168, "1d": 31 }; // the most one page of the usage API holds
+const OK = "ok";
+const CANCELLED = "cancelled"; // the client hung up: neither a success nor an error code
+const WARM_TONES = 5; // s-warm-0 .. s-warm-4 in operator.css
 
 function label(start, step) {
   const at = new Date(start * 1000);
@@ -31,6 +34,21 @@ function bucketStarts(period) {
   return starts;
 }
 
+/** The requests chart's series, one per status in `counts` (status -> values): ok at the
+ * bottom in green, cancelled in grey, then the error codes in order, each a warm tone of
+ * its own (they repeat past five). ok is always there, so the legend never goes blank. */
+function statusSeries(counts, zeros) {
+  const errors = [...counts.keys()].filter((s) => s !== OK && s !== CANCELLED).sort();
+  const series = [{ key: OK, name: OK, tone: "ok", values: counts.get(OK) || zeros() }];
+  if (counts.has(CANCELLED)) {
+    series.push({ key: CANCELLED, name: CANCELLED, tone: "cancelled", values: counts.get(CANCELLED) });
+  }
+  errors.forEach((status, i) => {
+    series.push({ key: status, name: status, tone: `warm-${i % WARM_TONES}`, values: counts.get(status) });
+  });
+  return series;
+}
+
 async function readBuckets(period, group, starts) {
   const buckets = [];
   let page;
@@ -39,7 +57,8 @@ async function readBuckets(period, group, starts) {
       query: {
         start_time: starts[0],
         bucket_width: period.width,
-        group_by: group,
+        // the chosen owner for the "Show" filter, and the status for the requests chart
+        group_by: [group, "status"],
         limit: Math.min(starts.length, MAX_BUCKETS[period.width]),
         page,
       },
@@ -65,7 +84,7 @@ export async function showUsage(form, names, nodes) {
   const index = new Map(starts.map((at, i) => [at, i]));
   const zeros = () => starts.map(() => 0);
   const kinds = { input: zeros(), cached: zeros(), output: zeros(), reasoning: zeros() };
-  const requests = { ok: zeros(), failed: zeros() };
+  const requests = new Map(); // status -> requests per bucket
   const seen = new Set();
 
   for (const bucket of buckets) {
@@ -79,8 +98,8 @@ export async function showUsage(form, names, nodes) {
       kinds.cached[i] += result.input_cached_tokens;
       kinds.output[i] += result.output_tokens - result.output_reasoning_tokens;
       kinds.reasoning[i] += result.output_reasoning_tokens;
-      requests.ok[i] += result.num_model_requests - result.num_failed_requests;
-      requests.failed[i] += result.num_failed_requests;
+      if (!requests.has(result.status)) requests.set(result.status, zeros());
+      requests.get(result.status)[i] += result.num_model_requests;
     }
   }
 
@@ -107,19 +126,16 @@ export async function showUsage(form, names, nodes) {
       { key: "reasoning", name: "Reasoning", values: kinds.reasoning },
     ],
   });
-  const counts = stackedBars(nodes.requests, {
-    title: "Requests by status",
-    labels,
-    series: [
-      { key: "ok", name: "Succeeded", values: requests.ok },
-      { key: "failed", name: "Failed or refused", values: requests.failed },
-    ],
-  });
+  const series = statusSeries(requests, zeros);
+  const counts = stackedBars(nodes.requests, { title: "Requests by status", labels, series });
   const totalTokens = Object.values(tokens).reduce((a, b) => a + b, 0);
-  const totalRequests = counts.ok + counts.failed;
+  const totalRequests = Object.values(counts).reduce((a, b) => a + b, 0);
+  const failed = totalRequests - counts[OK];
+  const perStatus = series.map((s) => `${s.key} ${counts[s.key]}`).join(", ");
   nodes.summary.textContent =
-    `${totalRequests} requests (${counts.failed} failed or refused), ${totalTokens} tokens ` +
-    `in this period${which ? ` for ${names.get(which) || which}` : ""}.`;
+    `${totalRequests} requests (${perStatus}; ${failed} failed or refused), ${totalTokens} ` +
+    `tokens in this period${which ? ` for ${names.get(which) || which}` : ""}.`;
   nodes.summary.dataset.requests = String(totalRequests);
+  nodes.summary.dataset.failed = String(failed);
   return { tokens, counts };
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Answer(BaseModel):
@@ -129,8 +129,9 @@ class QuotasAnswer(Answer):
 
 
 class UsageResult(Answer):
-    """OpenAI's `organization.usage.completions.result`; a field the query did not group
-    by is null."""
+    """OpenAI's `organization.usage.completions.result`, plus openscope's `api` and
+    `status` groups; a field the query did not group by is null. Grouped by status,
+    `num_failed_requests` is all of a result's requests or none."""
 
     object: Literal["organization.usage.completions.result"]
     input_tokens: int
@@ -147,6 +148,11 @@ class UsageResult(Answer):
     api_key_id: str | None
     model: str | None
     api: str | None
+    status: str | None = Field(
+        description='"ok", "cancelled" (the client hung up), the error code the client was '
+        'told (such as "limit_requests" for a rate limit\'s 429), or "failed_code_not_kept" '
+        "(failed before the ledger kept codes per hour)"
+    )
 
 
 class UsageBucket(Answer):

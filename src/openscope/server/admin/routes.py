@@ -27,6 +27,7 @@ from openscope.server.admin.answers import (
 )
 from openscope.server.admin.fields import EpochSeconds, QueryInt, refuse_nul_parameters
 from openscope.server.admin.service import (
+    GROUP_NAMES,
     AdminService,
     KeyCreate,
     ModelLimitsUpdate,
@@ -149,7 +150,13 @@ def admin_router(
         ],
         end_time: Annotated[EpochSeconds | None, Query(description="exclusive")] = None,
         bucket_width: Literal["1h", "1d"] = "1d",
-        group_by: Many = None,
+        group_by: Annotated[
+            list[str] | None,
+            Query(
+                description="the fields to sum per value of, repeated or comma-joined: "
+                + ", ".join(sorted(GROUP_NAMES))
+            ),
+        ] = None,
         workspace_ids: Many = None,
         project_ids: Many = None,
         api_key_ids: Many = None,

@@ -376,6 +376,7 @@ GROUP_NAMES: dict[str, GroupField] = {
     "key_id": "key_id",
     "model": "model",
     "api": "api",
+    "status": "status",  # ours: "ok", "cancelled" or the error code the client was told
 }
 MAX_BUCKETS = {"1h": 168, "1d": 31}
 
@@ -397,6 +398,7 @@ def usage_result(totals: UsageTotals) -> dict[str, Any]:
         "api_key_id": totals.key_id,
         "model": totals.model,
         "api": totals.api,
+        "status": totals.status,
     }
 
 
