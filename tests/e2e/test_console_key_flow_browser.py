@@ -94,7 +94,7 @@ def usage_counted(operator: Page, key_id: str) -> None:
             break
         assert time.monotonic() < deadline, f"no usage shown: {summary.inner_text()}"
     operator.locator("#usage-which").select_option(label=f"{KEY_NAME} ({key_id})")
-    expect(summary).to_contain_text("1 requests (ok 1; 0 failed or refused)")
+    expect(summary).to_contain_text("1 request (ok 1; 0 failed or refused)")
     expect(summary).to_contain_text(f"for {KEY_NAME}")
     assert operator.locator("#chart-requests svg rect.s-ok").count() == 1
 

@@ -151,7 +151,7 @@ def test_a_key_from_creation_to_revocation(server: Server, browser: Any, screens
     summary = page.locator("#usage-summary")
     show_requests(page, 1)
     page.locator("#usage-which").select_option(label=f"browser-key ({key_id})")
-    expect(summary).to_contain_text("1 requests (ok 1; 0 failed or refused)")
+    expect(summary).to_contain_text("1 request (ok 1; 0 failed or refused)")
     expect(summary).to_contain_text("for browser-key")
     assert page.locator("#chart-tokens svg rect").count() >= 1
     assert page.locator("#chart-requests svg rect.s-ok").count() == 1

@@ -133,7 +133,7 @@ export async function showUsage(form, names, nodes) {
   const failed = totalRequests - counts[OK];
   const perStatus = series.map((s) => `${s.key} ${counts[s.key]}`).join(", ");
   nodes.summary.textContent =
-    `${totalRequests} requests (${perStatus}; ${failed} failed or refused), ${totalTokens} ` +
+    `${totalRequests} ${totalRequests === 1 ? "request" : "requests"} (${perStatus}; ${failed} failed or refused), ${totalTokens} ` +
     `tokens in this period${which ? ` for ${names.get(which) || which}` : ""}.`;
   nodes.summary.dataset.requests = String(totalRequests);
   nodes.summary.dataset.failed = String(failed);
