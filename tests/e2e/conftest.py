@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -241,3 +243,36 @@ def raw_client(server: Server) -> httpx.Client:
 def http(server: Server) -> Iterator[httpx.Client]:
     with raw_client(server) as raw:
         yield raw
+
+
+# The browser tests' shared fixtures: Debian's chromium driven by Playwright (no browser
+# download; `.ci/run` installs chromium), and the folder screenshots are saved in.
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless chromium for the module's tests; skips without playwright or chromium."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the Python package playwright is not installed"
+    )
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        # root in CI containers: chromium's sandbox needs user namespaces it may not have
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`$OPENSCOPE_SCREENSHOTS` (CI keeps it as an artifact), else a temporary folder."""
+    where = os.environ.get("OPENSCOPE_SCREENSHOTS")
+    folder = Path(where) if where else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

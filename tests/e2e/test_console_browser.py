@@ -17,13 +17,12 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.e2e.conftest import MODEL, SCRIPTED, Server, serving
+from tests.e2e.conftest import CHROMIUM, MODEL, SCRIPTED, Server, serving
 from tests.tools.code_interpreter.conftest import requires_bwrap
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the Python package playwright is not installed"
 )
-CHROMIUM = shutil.which("chromium")
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
@@ -80,14 +79,6 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def page(browser: sync_api.Browser, console_server: Server) -> Iterator[Page]:
     """A fresh tab (its own session storage) on the playground, light theme, wide screen."""
@@ -113,14 +104,6 @@ def page(browser: sync_api.Browser, console_server: Server) -> Iterator[Page]:
     yield tab
     context.close()
     assert problems == [], "the page logged errors"
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = os.environ.get("OPENSCOPE_SCREENSHOTS")
-    directory = Path(where) if where else tmp_path_factory.mktemp("screenshots")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 def use_key(page: Page, key: str) -> None:

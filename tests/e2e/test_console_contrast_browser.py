@@ -59,14 +59,6 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
-
-
 def new_page(browser: sync_api.Browser, server: Server, scheme: str) -> sync_api.Page:
     context = browser.new_context(
         base_url=server.root_url, viewport={"width": 1280, "height": 900}, color_scheme=scheme

@@ -31,13 +31,11 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def context(first_run: Server) -> Iterator[sync_api.BrowserContext]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        context = browser.new_context(base_url=first_run.root_url)
-        context.set_default_timeout(TIMEOUT_MS)
-        yield context
-        browser.close()
+def context(browser: sync_api.Browser, first_run: Server) -> Iterator[sync_api.BrowserContext]:
+    context = browser.new_context(base_url=first_run.root_url)
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context
+    context.close()
 
 
 def test_the_playground_works_with_no_step_of_the_users(

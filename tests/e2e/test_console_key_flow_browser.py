@@ -5,7 +5,7 @@ browser, chats with that key and sees the answer stream; the operator view's usa
 the request for that key; the operator view revokes it; the playground's next message gets
 a 401 that the page shows in words.
 
-The browser and the screenshot folder are the operator test's fixtures, the playground's steps
+The browser and the screenshot folder are tests/e2e/conftest.py's fixtures, the playground's steps
 the playground test's helpers. The server is started as the operator test's is (the admin key
 in its environment) but serves the paced echo, so the stream is seen growing.
 Screenshots go to $OPENSCOPE_SCREENSHOTS.
@@ -27,8 +27,6 @@ from tests.e2e.test_console_operator_browser import (
     ADMIN_KEY,
     CHROMIUM,
     USAGE_WAIT_SECONDS,
-    browser,  # noqa: F401 - a fixture, used by name
-    screenshots,  # noqa: F401 - a fixture, used by name
     sign_in,
 )
 
@@ -101,8 +99,8 @@ def usage_counted(operator: Page, key_id: str) -> None:
 
 def test_a_key_made_in_the_operator_view_works_in_the_playground_until_revoked(
     server: Server,
-    browser: Any,  # noqa: F811 - the imported fixture
-    screenshots: Path,  # noqa: F811 - the imported fixture
+    browser: Any,
+    screenshots: Path,
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
     context.set_default_timeout(TIMEOUT_MS)

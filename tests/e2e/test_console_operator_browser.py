@@ -8,11 +8,8 @@ Screenshots go to $OPENSCOPE_SCREENSHOTS (a temporary directory when unset)."""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +18,8 @@ from typing import Any
 import openai
 import pytest
 
-from tests.e2e.conftest import Server, serving
+from tests.e2e.conftest import CHROMIUM, Server, serving
 
-CHROMIUM = shutil.which("chromium")
 try:
     from playwright.sync_api import Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - the skip below says why
@@ -58,28 +54,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         env={"OPENSCOPE_ADMIN_KEY": ADMIN_KEY},
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def screenshots() -> Path:
-    configured = os.environ.get("OPENSCOPE_SCREENSHOTS")
-    folder = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="openscope-shots-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    assert sync_playwright is not None
-    with sync_playwright() as playwright:
-        # root in CI containers: chromium's sandbox needs user namespaces it may not have
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def sdk(server: Server, key: str) -> openai.OpenAI:

@@ -23,11 +23,9 @@ from tests.e2e.conftest import SCRIPTED, Server, openai_sdk, serving
 from tests.e2e.test_console_browser import (
     APIS,
     CHROMIUM,
-    browser,  # noqa: F401 - a fixture, used by name
     page,  # noqa: F401 - a fixture, used by name
     pick_api,
     ready,
-    screenshots,  # noqa: F401 - a fixture, used by name
     send,
 )
 
@@ -136,7 +134,7 @@ def test_file_search_shows_a_card_with_the_files_found(
     page: Page,  # noqa: F811 - the imported fixture
     console_server: Server,
     tmp_path: Path,
-    screenshots: Path,  # noqa: F811 - the imported fixture
+    screenshots: Path,
 ) -> None:
     client = openai_sdk(console_server)
     notes = tmp_path / "varnholm.md"
