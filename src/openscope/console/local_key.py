@@ -2,30 +2,84 @@
 machine so that `make serve` and opening `http://127.0.0.1:8000/` is all a new user does.
 
 Only the generated key is ever handed out (a key from settings or the environment never
-is), and only to a request that is this machine's browser, on this page:
+is), and only to the console's page in a browser of the user who started the server:
 
-- the peer is a loopback address (the key never leaves the machine);
-- the Host header names a loopback host, so a page on another site cannot reach the key
-  by rebinding its own name to 127.0.0.1 (its requests carry its own name as Host);
-- the browser says the request comes from this origin (`Sec-Fetch-Site: same-origin`, and
-  an `Origin` equal to this server's if one is sent): another site's page, or a form it
-  posts, is refused even where the browser would let it read the answer.
+- the peer is a loopback address, and (on Linux, where the kernel says who owns each
+  socket) its socket belongs to the server's own user: another user of the machine, or a
+  proxy running as a service user, is refused;
+- no forwarding header (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`, `Via`): a reverse proxy
+  or tunnel on this machine would otherwise make a remote visitor look local;
+- it is a POST, so the browser sends `Origin` even from the same origin, and that origin
+  must be this server's own loopback address, equal to the Host header: a page of another
+  site, or one reached by rebinding its own DNS name to 127.0.0.1, is refused;
+- the browser says the request comes from this origin (`Sec-Fetch-Site: same-origin`).
 
-A program on this machine that sends no `Sec-Fetch-Site` header is still refused: every
-browser the console supports sends it, and the server's printed line has the key for
-anyone at its terminal. `[console] share_generated_key = false` turns this off."""
+A program run by the same user can still ask, with the right headers: it could as well
+read the key from the server's output. `[console] share_generated_key = false` turns the
+hand-over off, and a configured key never takes part."""
 
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+import os
+import re
+import socket
+from collections.abc import Callable
+from pathlib import Path
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 PATH = "/console/local-key"
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+# What a browser sends as Host for this server on loopback: nothing else, no user info,
+# no fragment, a port of at most five digits.
+LOOPBACK_HOST = re.compile(r"(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?")
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "via")
+SOCKET_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
+
+# (client host, client port), (server host, port) -> the uid owning the client's socket,
+# or None when it cannot be told.
+SocketOwner = Callable[[tuple[str, int], tuple[str, int]], int | None]
+
+
+def _kernel_address(host: str, port: int) -> str:
+    """An address as /proc/net/tcp{,6} prints it: the address's 32-bit words each in the
+    host's byte order (little-endian here), then the port, in upper-case hex."""
+    address = ipaddress.ip_address(host)
+    if address.version == 4:
+        packed = socket.inet_pton(socket.AF_INET, host)
+    else:
+        packed = socket.inet_pton(socket.AF_INET6, host)
+    words = "".join(packed[i : i + 4][::-1].hex() for i in range(0, len(packed), 4))
+    return f"{words.upper()}:{port:04X}"
+
+
+def _ipv4_mapped(host: str) -> str | None:
+    address = ipaddress.ip_address(host)
+    return f"::ffff:{address}" if address.version == 4 else None
+
+
+def socket_owner(client: tuple[str, int], server: tuple[str, int]) -> int | None:
+    """The uid owning the client's end of a TCP connection on this machine, from the
+    kernel's socket tables (Linux); None when there are no such tables or no such socket."""
+    pairs = {(_kernel_address(*client), _kernel_address(*server))}
+    mapped_client, mapped_server = _ipv4_mapped(client[0]), _ipv4_mapped(server[0])
+    if mapped_client and mapped_server:  # a dual-stack listener sees IPv4 peers as mapped
+        pairs.add(
+            (_kernel_address(mapped_client, client[1]), _kernel_address(mapped_server, server[1]))
+        )
+    for table in SOCKET_TABLES:
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 7 and (fields[1], fields[2]) in pairs:
+                return int(fields[7])
+    return None
 
 
 def _is_loopback_address(host: str | None) -> bool:
@@ -37,49 +91,46 @@ def _is_loopback_address(host: str | None) -> bool:
         return False
 
 
-def _host_name(netloc: str) -> str | None:
-    """The host of a `host[:port]` (brackets around an IPv6 address taken off)."""
-    try:
-        return urlsplit(f"//{netloc}").hostname
-    except ValueError:
-        return None
-
-
-def _names_loopback(netloc: str) -> bool:
-    name = _host_name(netloc)
-    return name is not None and (name in LOOPBACK_NAMES or _is_loopback_address(name))
-
-
-def asked_by_local_page(request: Request) -> bool:
-    """Whether the request is the console's own page in a browser on this machine."""
+def _from_local_page(request: Request) -> bool:
+    """The checks on the request itself (the socket's owner is checked apart)."""
     client = request.client
     if client is None or not _is_loopback_address(client.host):
         return False
+    if any(name in request.headers for name in FORWARDING_HEADERS):
+        return False
     host = request.headers.get("host", "")
-    if not _names_loopback(host):
+    if not LOOPBACK_HOST.fullmatch(host):
         return False
     if request.headers.get("sec-fetch-site") != "same-origin":
         return False
-    origin = request.headers.get("origin")
-    if origin is not None:
-        parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or parts.netloc != host:
-            return False
-    return True
+    return request.headers.get("origin") == f"http://{host}"
 
 
-def local_key_route(key: str) -> Route:
-    """`GET /console/local-key`: `{"key": ...}` for the local page, a 403 for anyone else.
-    The answer is never cached, so no proxy or disk cache keeps the key."""
+def local_key_route(key: str, *, owner: SocketOwner = socket_owner) -> Route:
+    """`POST /console/local-key`: `{"key": ...}` for the local page, a 403 for anyone else.
+    `owner` tells who owns a peer's socket (tests pass their own). The answer is never
+    cached, so no proxy or disk cache keeps the key."""
+    server_uid = os.getuid()
+    kernel_knows = any(table.exists() for table in SOCKET_TABLES)
 
     async def local_key(request: Request) -> Response:
         headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-        if not asked_by_local_page(request):
+        allowed = _from_local_page(request)
+        if allowed and kernel_knows:
+            client, server = request.client, request.scope.get("server")
+            if client is None or server is None or server[1] is None:
+                allowed = False
+            else:
+                uid = await anyio.to_thread.run_sync(
+                    owner, (client.host, client.port), (server[0], server[1])
+                )
+                allowed = uid == server_uid
+        if not allowed:
             return JSONResponse(
                 {
                     "error": {
                         "message": "The generated key is handed only to the console's page "
-                        "in a browser on this machine.",
+                        "in a browser of the user who started the server, on its machine.",
                         "type": "invalid_request_error",
                         "code": "access_denied",
                     }
@@ -89,4 +140,4 @@ def local_key_route(key: str) -> Route:
             )
         return JSONResponse({"key": key}, headers=headers)
 
-    return Route(PATH, local_key, methods=["GET"], include_in_schema=False)
+    return Route(PATH, local_key, methods=["POST"], include_in_schema=False)

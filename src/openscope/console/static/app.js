@@ -49,15 +49,24 @@ function showKeyState() {
 
 // A server started with no key configured hands the key it generated to this page, in a
 // browser on its own machine only (the server checks; see console/local_key.py), so the
-// playground works without copying the key from the terminal. Any other answer (the route
-// is absent when keys are configured, or refused) leaves the key box as it is.
+// playground works without copying the key from the terminal. While the tab uses that key
+// it is asked for again on each load: a restarted server has generated a new one. Any other
+// answer (the route is absent when keys are configured, or refused) leaves the key as it is.
 async function adoptLocalKey() {
-  if (apiKey() || sessionStorage.getItem(LOCAL_KEY_ITEM)) return;
+  const source = sessionStorage.getItem(LOCAL_KEY_ITEM);
+  if (source === "forgotten" || source === "replaced") return;
+  if (apiKey() && source !== "used") return; // a key the user typed
   try {
-    const response = await fetch("/console/local-key", { cache: "no-store", credentials: "omit" });
+    const response = await fetch("/console/local-key", {
+      method: "POST",
+      cache: "no-store",
+      credentials: "omit",
+    });
     if (!response.ok) return;
     const { key } = await response.json();
     if (typeof key !== "string" || !key) return;
+    // the user may have typed a key while this was asked
+    if (apiKey() && sessionStorage.getItem(LOCAL_KEY_ITEM) !== "used") return;
     sessionStorage.setItem(KEY_ITEM, key);
     sessionStorage.setItem(LOCAL_KEY_ITEM, "used");
   } catch {
