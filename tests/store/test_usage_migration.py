@@ -5,6 +5,7 @@ keeps its counts; the downgrade adds them back up."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from typing import Any
 
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from openscope.core.billing import STATUS_NOT_KEPT
 from openscope.store import create_engine, migrate, open_store
 from openscope.store.database import MIGRATIONS
+from openscope.store.usage import LEDGER_LOCK_KEY as LOCK_KEY
+from tests.store.postgres import NEEDS_POSTGRESQL, PG_URL, reset_postgres
 
 HOUR = 3600
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -203,3 +206,32 @@ async def test_old_hourly_rows_get_statuses_and_keep_their_counts(url: str) -> N
 def test_the_migration_names_the_status_the_code_uses() -> None:
     migration = importlib.import_module("openscope.store.migrations.versions.0005_hourly_status")
     assert migration.STATUS_NOT_KEPT == STATUS_NOT_KEPT
+
+
+@pytest.mark.skipif(not PG_URL, reason=NEEDS_POSTGRESQL)
+async def test_the_migration_waits_for_a_running_rollup_instead_of_deadlocking() -> None:
+    """A replica's rollup holds the ledger lock and is about to write `usage_hourly` when
+    another replica starts and migrates: the migration must wait for it (taking the lock
+    before touching the table), not take the table first and deadlock."""
+    await reset_postgres(PG_URL)
+    engine, rollup_engine = create_engine(PG_URL), create_engine(PG_URL)
+    try:
+        await migrate(engine, "0004")
+        async with rollup_engine.connect() as rollup:
+            transaction = await rollup.begin()
+            await rollup.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            migrating = asyncio.create_task(migrate(create_engine(PG_URL)))
+            await asyncio.sleep(1.0)  # the migration is under way, waiting if it is right
+            assert not migrating.done()
+            row = {**group(T0, "key-1"), "requests": 1, "errors": 0, **sums(1, 1)}
+            await rollup.execute(
+                text(f"INSERT INTO usage_hourly ({', '.join(row)}) VALUES (:{', :'.join(row)})"),
+                row,
+            )
+            await transaction.commit()
+        await asyncio.wait_for(migrating, timeout=30)
+        rows = await hourly_rows(engine, (*OLD_KEY, "status", "requests"))
+        assert [(r["key_id"], r["status"], r["requests"]) for r in rows] == [("key-1", "ok", 1)]
+    finally:
+        await engine.dispose()
+        await rollup_engine.dispose()

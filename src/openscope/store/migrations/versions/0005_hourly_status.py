@@ -106,19 +106,26 @@ def _set_aside(name: str, *, with_status: bool) -> sa.Table:
 
 
 def _rolled_up_mark() -> sa.ColumnElement[Any]:
-    """The rollup's mark (0 before the first rollup), with the inserts and the rollup held
-    off on PostgreSQL (see the docstring)."""
-    if _postgresql():
-        op.execute(f"SELECT pg_advisory_xact_lock({LEDGER_LOCK_KEY})")
+    """The rollup's mark (0 before the first rollup); read once `_hold_ledger` holds the
+    inserts and the rollup off (see the docstring)."""
     marks = sa.table("rollup_marks", sa.column("name", sa.String), sa.column("seq", sa.BigInteger))
     mark = sa.select(marks.c.seq).where(marks.c.name == MARK).scalar_subquery()
     return sa.func.coalesce(mark, 0)
 
 
+def _hold_ledger() -> None:
+    """On PostgreSQL, the ledger's lock, taken before any table is touched: a rollup holds
+    it while it writes `usage_hourly`, so renaming the table first (an exclusive lock) and
+    then waiting for this one would deadlock with it."""
+    if _postgresql():
+        op.execute(f"SELECT pg_advisory_xact_lock({LEDGER_LOCK_KEY})")
+
+
 def upgrade() -> None:
+    _hold_ledger()
+    mark = _rolled_up_mark()
     old = _set_aside(OLD_TABLE, with_status=False)
     new = _create(with_status=True)
-    mark = _rolled_up_mark()
     events = sa.table(
         "usage_events",
         sa.column("seq", sa.BigInteger),
@@ -179,6 +186,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _hold_ledger()
     new = _set_aside(NEW_TABLE, with_status=True)
     old = _create(with_status=False)
     groups = [new.c[name] for name in KEY_0004]
