@@ -65,7 +65,9 @@ class Dialect:
     accepts_reasoning_history: bool = False
     # Whether it takes top_k beside OpenAI's sampling fields.
     top_k: bool = True
-    # How many choices one request may ask for (llama-server serves one).
+    # Whether one request may ask for several choices (n). llama-server (b1-0c1e570, the
+    # tree llama-cpp-python 0.3.36 vendors) answers n but its usage counts one choice's
+    # tokens, streamed or not: refused rather than metered short.
     multiple_choices: bool = True
     # How tokens are counted for count_tokens: "messages" (vLLM's /tokenize takes chat
     # messages), "template" (llama-server: /apply-template then /tokenize), or None.
@@ -76,6 +78,11 @@ class Dialect:
     thinking_budget: bool = True
     # Where the engine answers liveness (beside /v1); None: no such endpoint to poll.
     health_path: str | None = "/health"
+    # The gauges on its Prometheus page (`metrics_path`) whose sum is the requests it holds,
+    # running and waiting; empty: it reports no load, and only openscope's own count is
+    # known. All must be there for the sum to count (a part would understate the load).
+    load_gauges: tuple[str, ...] = ()
+    metrics_path: str = "/metrics"
     # Model Studio's own parameters pass through unchanged (enable_search, cache_control, ...).
     model_studio: bool = False
     # It refuses a system message after the first turn ("System message must be at the
@@ -93,17 +100,28 @@ DIALECTS: dict[DialectName, Dialect] = {
         reasoning_fields=("reasoning", "reasoning_content"),
         tokenize="messages",
         stop_token_ids=True,
+        # vllm/v1/metrics/loggers.py; one series per engine (data-parallel rank), summed
+        load_gauges=("vllm:num_requests_running", "vllm:num_requests_waiting"),
         # Qwen-VL's processor takes the pixel budget per request: Model Studio's 16,384
         # tokens of 28x28 pixels.
         high_resolution_images={"mm_processor_kwargs": {"max_pixels": 16_384 * 28 * 28}},
     ),
-    "sglang": Dialect("sglang", _sglang, accepts_reasoning_history=True, stop_token_ids=True),
+    "sglang": Dialect(
+        "sglang",
+        _sglang,
+        accepts_reasoning_history=True,
+        stop_token_ids=True,
+        # python/sglang/srt/metrics/collector.py; served with --enable-metrics
+        load_gauges=("sglang:num_running_reqs", "sglang:num_queue_reqs"),
+    ),
     "llama-server": Dialect(
         "llama-server",
         _llama_server,
         accepts_reasoning_history=True,
         multiple_choices=False,
         tokenize="template",
+        # tools/server/server.cpp; served with --metrics (without it /metrics answers 501)
+        load_gauges=("llamacpp:requests_processing", "llamacpp:requests_deferred"),
     ),
     "ollama": Dialect(
         "ollama",
