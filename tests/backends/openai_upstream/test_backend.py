@@ -160,6 +160,23 @@ async def test_tools_are_forwarded() -> None:
     assert body["tool_choice"] == "auto" and body["parallel_tool_calls"] is True
 
 
+async def test_a_named_tool_choice_where_the_engine_reads_only_strings() -> None:
+    """llama-server ignores a tool_choice object (the choice becomes auto): it is sent the
+    named tool alone, required. The others get the choice as OpenAI spells it."""
+    from openscope.core.request import ToolChoice, ToolChoiceMode
+
+    tools = (ToolSpec("f", parameters={"type": "object"}), ToolSpec("g"))
+    named = ask(tools=tools, tool_choice=ToolChoice(ToolChoiceMode.NAMED, name="g"))
+    fake = FakeTransport(Reply(lines=ANSWER), Reply(lines=ANSWER))
+    await events(backend(fake, dialect="llama-server"), named)
+    await events(backend(fake, dialect="vllm"), named)
+    (_, server, _), (_, vllm, _) = fake.sent
+    assert server["tool_choice"] == "required"
+    assert [t["function"]["name"] for t in server["tools"]] == ["g"]
+    assert vllm["tool_choice"] == {"type": "function", "function": {"name": "g"}}
+    assert [t["function"]["name"] for t in vllm["tools"]] == ["f", "g"]
+
+
 async def test_a_rate_limit_keeps_its_retry_after() -> None:
     fake = FakeTransport(
         Reply(status=429, lines=[b'{"error": "slow down"}'], headers={"Retry-After": "7"})

@@ -69,6 +69,10 @@ class Dialect:
     # tree llama-cpp-python 0.3.36 vendors) answers n but its usage counts one choice's
     # tokens, streamed or not: refused rather than metered short.
     multiple_choices: bool = True
+    # Whether it honours a tool_choice that names one function. llama-server reads only
+    # "auto", "none" and "required" (an object is ignored, with a warning in its log, and
+    # the choice is auto): it is sent the named tool alone, required.
+    named_tool_choice: bool = True
     # How tokens are counted for count_tokens: "messages" (vLLM's /tokenize takes chat
     # messages), "template" (llama-server: /apply-template then /tokenize), or None.
     tokenize: Literal["messages", "template"] | None = None
@@ -119,6 +123,7 @@ DIALECTS: dict[DialectName, Dialect] = {
         _llama_server,
         accepts_reasoning_history=True,
         multiple_choices=False,
+        named_tool_choice=False,
         tokenize="template",
         # tools/server/server.cpp; served with --metrics (without it /metrics answers 501)
         load_gauges=("llamacpp:requests_processing", "llamacpp:requests_deferred"),

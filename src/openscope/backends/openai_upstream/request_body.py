@@ -112,7 +112,7 @@ def wire_messages(messages: tuple[Message, ...], dialect: Dialect) -> list[JSON]
     return out
 
 
-def _tool_choice(request: GenerateRequest) -> Any:
+def _tool_choice(request: GenerateRequest, dialect: Dialect) -> Any:
     choice = request.tool_choice
     match choice.mode:
         case ToolChoiceMode.AUTO:
@@ -122,6 +122,8 @@ def _tool_choice(request: GenerateRequest) -> Any:
         case ToolChoiceMode.REQUIRED:
             return "required"
         case ToolChoiceMode.NAMED:
+            if not dialect.named_tool_choice:
+                return "required"  # with the named tool alone (chat_body)
             return {"type": "function", "function": {"name": choice.name}}
 
 
@@ -174,6 +176,9 @@ def chat_body(
             body["top_logprobs"] = sampling.top_logprobs
     # Responses' allowed_tools: the model sees only the tools it may call.
     tools = request.callable_tools
+    choice = request.tool_choice
+    if choice.mode is ToolChoiceMode.NAMED and not dialect.named_tool_choice:
+        tools = tuple(t for t in tools if t.name == choice.name)
     if tools:
         body["tools"] = [
             {
@@ -187,7 +192,7 @@ def chat_body(
             }
             for t in tools
         ]
-        body["tool_choice"] = _tool_choice(request)
+        body["tool_choice"] = _tool_choice(request, dialect)
         body["parallel_tool_calls"] = request.parallel_tool_calls
     response_format = _response_format(request)
     if response_format is not None:
