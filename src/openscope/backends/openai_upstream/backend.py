@@ -97,6 +97,7 @@ class UpstreamBackend:
         self._attempts = min(options.retries + 1, len(self._pool.replicas))
         self._watchers: list[asyncio.Task[None]] = []
         self._unreported: set[str] = set()  # replicas logged as reporting no load
+        self._no_usage: set[str] = set()  # replicas logged as answering without usage
 
     def _check(self, request: GenerateRequest) -> None:
         """Refuse, naming the core field (each API words it), what this route cannot
@@ -280,7 +281,8 @@ class UpstreamBackend:
                         await _pause(error)
                         continue
                     reader = ChunkReader(replica.dialect, self._raw_text_parser(request))
-                    async for chunk in _chunks(response.lines, url):
+                    answer = _chunks if body["stream"] else _whole
+                    async for chunk in answer(response.lines, url):
                         for event in reader.feed(chunk):
                             sent = True
                             yield event
@@ -289,6 +291,13 @@ class UpstreamBackend:
                     log.warning("upstream %s stream ended before the answer did", url)
                     raise TransportError("the stream ended before the answer did")
                 self._pool.succeeded(replica)
+                if reader.usage is None and replica.url not in self._no_usage:
+                    self._no_usage.add(replica.url)
+                    log.warning(
+                        "upstream %s answered without usage: its tokens count as none "
+                        "(a dialect whose answers carry usage would count them)",
+                        replica.url,
+                    )
                 for event in reader.finish():
                     yield event
                 return
@@ -392,6 +401,19 @@ async def _pause(error: OpenScopeError) -> None:
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None and retry_after <= MAX_PAUSE:
         await asyncio.sleep(retry_after)
+
+
+async def _whole(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dict[str, Any]]:
+    """A whole chat completion (asked for without streaming), as the one chunk it is: its
+    choices carry `message` where a chunk's carry `delta`, which the reader takes alike."""
+    data = b"\n".join([line async for line in lines])
+    try:
+        answer = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise TransportError(f"an answer that is not JSON: {data[:200]!r}") from None
+    if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+        raise TransportError(f"an answer that is not a chat completion: {data[:200]!r}")
+    yield answer
 
 
 async def _chunks(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dict[str, Any]]:

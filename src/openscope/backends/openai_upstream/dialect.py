@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-DialectName = Literal["vllm", "sglang", "llama-server", "ollama", "dashscope", "openai"]
+DialectName = Literal[
+    "vllm", "sglang", "llama-server", "llama-cpp-python", "ollama", "dashscope", "openai"
+]
 
 ThinkingSwitch = Callable[[bool, int | None], dict[str, Any]]
 
@@ -55,6 +57,12 @@ def _openai(enabled: bool, budget: int | None) -> dict[str, Any]:
     return {} if enabled else {"reasoning_effort": "minimal"}
 
 
+def _no_switch(enabled: bool, budget: int | None) -> dict[str, Any]:
+    # llama-cpp-python's server has no per-request thinking switch (its chat handlers
+    # take no template kwargs): a model served there thinks as its template says.
+    return {}
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     name: DialectName
@@ -80,6 +88,11 @@ class Dialect:
     stop_token_ids: bool = False
     # Whether a thinking budget can be passed at all.
     thinking_budget: bool = True
+    # Whether its stream ends with usage when asked (stream_options.include_usage). One
+    # that never sends it (llama-cpp-python's server) is asked for the whole answer at
+    # once instead: a streaming client then gets it in one piece, with its usage, rather
+    # than in pieces and with none counted.
+    streamed_usage: bool = True
     # Where the engine answers liveness (beside /v1); None: no such endpoint to poll.
     health_path: str | None = "/health"
     # The gauges on its Prometheus page (`metrics_path`) whose sum is the requests it holds,
@@ -127,6 +140,15 @@ DIALECTS: dict[DialectName, Dialect] = {
         tokenize="template",
         # tools/server/server.cpp; served with --metrics (without it /metrics answers 501)
         load_gauges=("llamacpp:requests_processing", "llamacpp:requests_deferred"),
+    ),
+    # `python -m llama_cpp.server` (llama-cpp-python[server]): OpenAI's chat, with top_k
+    "llama-cpp-python": Dialect(
+        "llama-cpp-python",
+        _no_switch,
+        multiple_choices=False,  # one choice, whatever n says
+        thinking_budget=False,
+        streamed_usage=False,
+        health_path="/v1/models",  # it has no /health
     ),
     "ollama": Dialect(
         "ollama",

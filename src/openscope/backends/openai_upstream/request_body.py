@@ -1,6 +1,7 @@
-"""A core request as the upstream's Chat Completions body, in its dialect. Always streamed,
-with usage asked for: a non-streaming client gets the folded stream, and usage is complete
-whether or not the client asked for it."""
+"""A core request as the upstream's Chat Completions body, in its dialect. Streamed, with
+usage asked for (a non-streaming client gets the folded stream, and usage is complete
+whether or not the client asked for it), except from an engine whose stream carries no
+usage, which is asked for the whole answer."""
 
 from __future__ import annotations
 
@@ -146,12 +147,11 @@ def chat_body(
     """`can_think`: whether the model thinks at all; a model that cannot is sent no
     thinking switch (an engine may refuse `reasoning_effort` from such a model)."""
     sampling = request.sampling
-    body: JSON = {
-        "model": model,
-        "messages": wire_messages(request.messages, dialect),
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
+    body: JSON = {"model": model, "messages": wire_messages(request.messages, dialect)}
+    if dialect.streamed_usage:
+        body.update(stream=True, stream_options={"include_usage": True})
+    else:
+        body["stream"] = False  # the whole answer, which carries its usage
     optional = {
         "temperature": sampling.temperature,
         "top_p": sampling.top_p,
