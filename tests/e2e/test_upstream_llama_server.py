@@ -623,6 +623,9 @@ dialect = "llama-server"
 deployments = [{deployments}]
 cooldown_seconds = 1.0
 failures_to_open = 1
+# A failed health check rests a replica until the next one: checked often, a restarted
+# replica is back within the recovery test's wait whenever a check saw it down.
+health_interval_seconds = 0.5
 load_interval_seconds = 0.25
 
 [routes]
