@@ -1,5 +1,6 @@
 """An in-process fake upstream: a `Transport` that records what the backend sent and answers
-with scripted status, headers and body lines, shaped as each engine answers."""
+with scripted status, headers and body lines, shaped as each engine answers; its GETs
+(health, metrics) answer from a table of pages."""
 
 from __future__ import annotations
 
@@ -54,7 +55,10 @@ class FakeTransport:
         self.released = 0
         self.closed = False
         self.down: set[str] = set()  # health-check URLs that fail
-        self.checked: list[str] = []
+        self.checked: list[str] = []  # every URL asked for with a GET, in order
+        # GET answers by URL: (status, body), or an exception to raise. Not listed: a health
+        # path answers 200 (503 when in `down`), anything else 404.
+        self.pages: dict[str, tuple[int, bytes] | Exception] = {}
 
     @asynccontextmanager
     async def post(
@@ -76,9 +80,16 @@ class FakeTransport:
         finally:
             self.released += 1
 
-    async def healthy(self, url: str, headers: Mapping[str, str]) -> bool:
+    async def get(self, url: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
         self.checked.append(url)
-        return url not in self.down
+        page = self.pages.get(url)
+        if isinstance(page, Exception):
+            raise page
+        if page is not None:
+            return page
+        if url in self.down:
+            return 503, b'{"error": "loading"}'
+        return (200, b"OK") if url.endswith(("/health", "/")) else (404, b"Not Found")
 
     async def close(self) -> None:
         self.closed = True

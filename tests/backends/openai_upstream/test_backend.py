@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import orjson
 import pytest
 
 from openscope.backends.openai_upstream import UpstreamBackend
@@ -158,6 +159,82 @@ async def test_tools_are_forwarded() -> None:
         }
     ]
     assert body["tool_choice"] == "auto" and body["parallel_tool_calls"] is True
+
+
+async def test_a_named_tool_choice_where_the_engine_reads_only_strings() -> None:
+    """llama-server ignores a tool_choice object (the choice becomes auto): it is sent the
+    named tool alone, required. The others get the choice as OpenAI spells it."""
+    from openscope.core.request import ToolChoice, ToolChoiceMode
+
+    tools = (ToolSpec("f", parameters={"type": "object"}), ToolSpec("g"))
+    named = ask(tools=tools, tool_choice=ToolChoice(ToolChoiceMode.NAMED, name="g"))
+    fake = FakeTransport(Reply(lines=ANSWER), Reply(lines=ANSWER))
+    await events(backend(fake, dialect="llama-server"), named)
+    await events(backend(fake, dialect="vllm"), named)
+    (_, server, _), (_, vllm, _) = fake.sent
+    assert server["tool_choice"] == "required"
+    assert [t["function"]["name"] for t in server["tools"]] == ["g"]
+    assert vllm["tool_choice"] == {"type": "function", "function": {"name": "g"}}
+    assert [t["function"]["name"] for t in vllm["tools"]] == ["f", "g"]
+
+
+async def test_an_engine_whose_stream_has_no_usage_is_asked_for_the_whole_answer() -> None:
+    """llama-cpp-python's server never ends a stream with usage: it is asked not to stream,
+    and its answer (message, tool calls, usage) becomes the same events a stream would."""
+    whole = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": "Let me look.",
+                    "tool_calls": [
+                        {
+                            "id": "call_a",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": '{"x": 1}'},
+                        }
+                    ],
+                },
+                "logprobs": None,
+                "finish_reason": "tool_calls",
+            }
+        ],
+        "usage": {"prompt_tokens": 34, "completion_tokens": 8, "total_tokens": 42},
+    }
+    fake = FakeTransport(Reply(lines=[orjson.dumps(whole)]))
+    tool = ToolSpec("f", parameters={"type": "object"})
+    result = fold(await events(backend(fake, dialect="llama-cpp-python"), ask(tools=(tool,))))
+    body = fake.sent[0][1]
+    assert body["stream"] is False and "stream_options" not in body
+    message = result.choices[0].message
+    assert message.text == "Let me look."
+    assert [(c.id, c.name, c.arguments) for c in message.tool_calls] == [
+        ("call_a", "f", '{"x": 1}')
+    ]
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (34, 8)
+    for broken in (b"<html>busy</html>", b'{"object": "list"}'):
+        with pytest.raises(Overloaded):
+            await events(
+                backend(FakeTransport(Reply(lines=[broken])), dialect="llama-cpp-python"), ask()
+            )
+
+
+async def test_an_answer_without_usage_is_logged_once_per_replica(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bare = sse(delta(content="Hello"), delta(finish="stop"))
+    fake = FakeTransport(Reply(lines=bare), Reply(lines=bare), Reply(lines=ANSWER))
+    up = backend(fake)
+    with caplog.at_level("WARNING", logger="openscope.upstream"):
+        for _ in range(3):
+            await events(up, ask())
+    assert [r.getMessage() for r in caplog.records if "without usage" in r.getMessage()] == [
+        f"upstream {URL} answered without usage: its tokens count as none "
+        "(a dialect whose answers carry usage would count them)"
+    ]
 
 
 async def test_a_rate_limit_keeps_its_retry_after() -> None:

@@ -2,7 +2,11 @@
 vLLM, SGLang, llama-server, Ollama, Model Studio itself, or anything compatible. The request
 goes out in the upstream's dialect, always streamed; the stream comes back as core events,
 normalised. Closing the event iterator (a client that left) drops the upstream connection at
-once, which stops the upstream's generation."""
+once, which stops the upstream's generation.
+
+Each replica speaks its own dialect (one model may be served by vLLM on some machines and
+SGLang on others): a request is checked against every dialect in use, since failover may
+take it to any replica, and sent to each in that replica's dialect."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -18,6 +22,7 @@ from pydantic import SecretStr
 
 from openscope.backends.base import BackendFeatures, EngineMetrics
 from openscope.backends.openai_upstream.dialect import DIALECTS, Dialect
+from openscope.backends.openai_upstream.engine_load import reported_load
 from openscope.backends.openai_upstream.errors import upstream_error
 from openscope.backends.openai_upstream.options import UpstreamOptions
 from openscope.backends.openai_upstream.replicas import Replica, ReplicaPool
@@ -60,7 +65,7 @@ class UpstreamBackend:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._options = options
-        self._dialect: Dialect = DIALECTS[options.dialect]
+        self._clock = clock
         self._transport = transport or AiohttpTransport(
             max_connections=options.max_connections,
             timeouts=Timeouts(
@@ -77,6 +82,7 @@ class UpstreamBackend:
                     weight=d.weight,
                     priority=d.priority,
                     max_concurrent=d.max_concurrent,
+                    dialect=DIALECTS[d.dialect or options.dialect],
                 )
                 for d in options.replicas()
             ],
@@ -84,14 +90,23 @@ class UpstreamBackend:
             cooldown=options.cooldown_seconds,
             clock=clock,
         )
+        # every dialect in use, each once, in the order of the replicas
+        self._dialects: tuple[Dialect, ...] = tuple(
+            {r.dialect.name: r.dialect for r in self._pool.replicas}.values()
+        )
         self._attempts = min(options.retries + 1, len(self._pool.replicas))
-        self._health: asyncio.Task[None] | None = None
+        self._watchers: list[asyncio.Task[None]] = []
+        self._unreported: set[str] = set()  # replicas logged as reporting no load
+        self._no_usage: set[str] = set()  # replicas logged as answering without usage
 
     def _check(self, request: GenerateRequest) -> None:
         """Refuse, naming the core field (each API words it), what this route cannot
         forward: nothing is dropped on the way."""
-        dialect = self._dialect
+        for dialect in self._dialects:
+            self._check_dialect(request, dialect)
 
+    @staticmethod
+    def _check_dialect(request: GenerateRequest, dialect: Dialect) -> None:
         def refuse(field: Field) -> Refusal:
             return Refusal(Wording.UPSTREAM_LACKS, field, upstream=dialect.name)
 
@@ -134,7 +149,9 @@ class UpstreamBackend:
         return cls(options)
 
     def features(self, model: str) -> BackendFeatures:
-        options, dialect = self._options, self._dialect
+        """What every replica can do: any of them may serve a request."""
+        options, dialects = self._options, self._dialects
+        model_studio = all(d.model_studio for d in dialects)
         return BackendFeatures(
             tools=options.tools,
             thinking=options.thinking,
@@ -142,12 +159,12 @@ class UpstreamBackend:
             json_schema=options.json_schema,
             # Raw text parsed here has no token boundaries left to hang logprobs on.
             logprobs=options.logprobs and options.raw_tool_format is None,
-            multiple_choices=dialect.multiple_choices,
+            multiple_choices=all(d.multiple_choices for d in dialects),
             vision=options.vision,
-            builtin_tools=MODEL_STUDIO_TOOLS if dialect.model_studio else frozenset(),
+            builtin_tools=MODEL_STUDIO_TOOLS if model_studio else frozenset(),
             # Only Model Studio honours cache_control markers and the session cache; the
             # engines cache prefixes on their own, with no marker or time to live.
-            explicit_cache=dialect.model_studio,
+            explicit_cache=model_studio,
         )
 
     def context_length(self, model: str) -> int | None:
@@ -161,47 +178,91 @@ class UpstreamBackend:
         return None
 
     async def start(self) -> None:
-        interval = self._options.health_interval_seconds
-        if interval and self._dialect.health_path is not None:
-            self._health = asyncio.create_task(self._watch(interval))
+        options, replicas = self._options, self._pool.replicas
+        health = options.health_interval_seconds
+        if health and any(r.dialect.health_path is not None for r in replicas):
+            self._watch(self.check_health, health, "health checks")
+        load = options.load_interval_seconds
+        if load and any(r.dialect.load_gauges for r in replicas):
+            self._watch(self.poll_load, load, "load polls")
 
     async def close(self) -> None:
-        if self._health is not None:
-            self._health.cancel()
+        for task in self._watchers:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._health
+                await task
+        self._watchers.clear()
         await self._transport.close()
 
     async def check_health(self, until_next: float) -> None:
         """One round of health checks, every replica at once."""
-        path = self._dialect.health_path
-        if path is None:
-            return
 
-        async def check(replica: Replica) -> None:
+        async def check(replica: Replica, path: str) -> None:
             url = replica.root + path
-            healthy = await self._transport.healthy(url, replica.headers)
+            try:
+                status, _ = await self._transport.get(url, replica.headers)
+                healthy = 200 <= status < 300
+            except TransportError:
+                healthy = False
             if not healthy:
                 log.warning("upstream %s failed its health check", url)
             self._pool.checked(replica, healthy, until_next=until_next)
 
-        await asyncio.gather(*(check(r) for r in self._pool.replicas))
+        await asyncio.gather(
+            *(
+                check(r, r.dialect.health_path)
+                for r in self._pool.replicas
+                if r.dialect.health_path is not None
+            )
+        )
 
-    async def _watch(self, interval: float) -> None:
-        while True:
+    async def poll_load(self, until_next: float = 0.0) -> None:
+        """One round of asking every replica's engine how many requests it holds. One that
+        cannot say (no metrics page, say llama-server without --metrics; an unreadable one;
+        no answer) counts as holding only openscope's requests: never an error."""
+
+        async def poll(replica: Replica) -> None:
+            dialect = replica.dialect
+            url = replica.root + dialect.metrics_path
             try:
-                await self.check_health(interval)
-            except Exception:
-                log.exception("upstream health checks failed")
-            await asyncio.sleep(interval)
+                status, page = await self._transport.get(url, replica.headers)
+            except TransportError:
+                status, page = 0, b""
+            held = reported_load(page, dialect.load_gauges) if status == 200 else None
+            self._pool.reported(replica, held)
+            if held is None and url not in self._unreported:
+                self._unreported.add(url)
+                log.info("upstream %s reports no load (HTTP %d): counting ours only", url, status)
+            elif held is not None and url in self._unreported:
+                self._unreported.discard(url)
+                log.info("upstream %s reports its load again", url)
+
+        await asyncio.gather(*(poll(r) for r in self._pool.replicas if r.dialect.load_gauges))
+
+    def _watch(self, round_: Callable[[float], Awaitable[None]], every: float, what: str) -> None:
+        async def loop() -> None:
+            while True:
+                try:
+                    await round_(every)
+                except Exception:
+                    log.exception("upstream %s failed", what)
+                await asyncio.sleep(every)
+
+        self._watchers.append(asyncio.create_task(loop()))
 
     async def generate(self, request: GenerateRequest, model: str) -> AsyncGenerator[Event, None]:
         self._check(request)
-        body = chat_body(request, model, self._dialect, can_think=self._options.thinking)
+        can_think = self._options.thinking
+        # built for every dialect before any is sent: one that cannot carry the request
+        # refuses it now, not on failover
+        bodies = {d.name: chat_body(request, model, d, can_think=can_think) for d in self._dialects}
         failure: OpenScopeError = Overloaded(UNAVAILABLE_MESSAGE, retry_after=1.0)
-        order = self._pool.order(affinity_key(body))[: self._attempts]
+        # the same key whichever dialects are mixed: a conversation keeps to its replica
+        key = affinity_key(bodies[self._dialects[0].name])
+        order = self._pool.order(key)[: self._attempts]
         for attempt, replica in enumerate(order):
             last = attempt + 1 == len(order)
+            body = bodies[replica.dialect.name]
             url = f"{replica.url}/chat/completions"
             sent = False  # whether an event reached the caller: past that, no second try
             replica.outstanding += 1
@@ -219,8 +280,9 @@ class UpstreamBackend:
                         failure = error
                         await _pause(error)
                         continue
-                    reader = ChunkReader(self._dialect, self._raw_text_parser(request))
-                    async for chunk in _chunks(response.lines, url):
+                    reader = ChunkReader(replica.dialect, self._raw_text_parser(request))
+                    answer = _chunks if body["stream"] else _whole
+                    async for chunk in answer(response.lines, url):
                         for event in reader.feed(chunk):
                             sent = True
                             yield event
@@ -229,6 +291,13 @@ class UpstreamBackend:
                     log.warning("upstream %s stream ended before the answer did", url)
                     raise TransportError("the stream ended before the answer did")
                 self._pool.succeeded(replica)
+                if reader.usage is None and replica.url not in self._no_usage:
+                    self._no_usage.add(replica.url)
+                    log.warning(
+                        "upstream %s answered without usage: its tokens count as none "
+                        "(a dialect whose answers carry usage would count them)",
+                        replica.url,
+                    )
                 for event in reader.finish():
                     yield event
                 return
@@ -247,19 +316,22 @@ class UpstreamBackend:
         raise failure
 
     async def count_tokens(self, request: GenerateRequest, model: str) -> int:
-        if self._dialect.tokenize is None:
+        counters = [r for r in self._pool.replicas if r.dialect.tokenize is not None]
+        if not counters:
+            names = ", ".join(d.name for d in self._dialects)
             raise InvalidParameter(
-                f"Counting tokens is not supported yet by the {self._dialect.name} "
-                "upstream on this server."
+                f"Counting tokens is not supported yet by the {names} upstream on this server."
             )
-        replica = self._pool.replicas[0]  # any replica counts the same
-        root = replica.root
+        # any replica that can count counts the same; one resting after failures last
+        now = self._clock()
+        replica = min(counters, key=lambda r: r.open_until > now)
+        dialect, root = replica.dialect, replica.root
         # What generate would send, less the sampling: the tools count too.
-        body = chat_body(request, model, self._dialect, can_think=self._options.thinking)
+        body = chat_body(request, model, dialect, can_think=self._options.thinking)
         kept = ("messages", "tools", "chat_template_kwargs")
         chat: dict[str, Any] = {k: body[k] for k in kept if k in body}
         try:
-            if self._dialect.tokenize == "messages":
+            if dialect.tokenize == "messages":
                 answer = await self._post_json(replica, "/tokenize", {"model": model, **chat})
                 return int(answer["count"])
             prompt = await self._post_json(replica, "/apply-template", chat)
@@ -329,6 +401,19 @@ async def _pause(error: OpenScopeError) -> None:
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None and retry_after <= MAX_PAUSE:
         await asyncio.sleep(retry_after)
+
+
+async def _whole(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dict[str, Any]]:
+    """A whole chat completion (asked for without streaming), as the one chunk it is: its
+    choices carry `message` where a chunk's carry `delta`, which the reader takes alike."""
+    data = b"\n".join([line async for line in lines])
+    try:
+        answer = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise TransportError(f"an answer that is not JSON: {data[:200]!r}") from None
+    if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+        raise TransportError(f"an answer that is not a chat completion: {data[:200]!r}")
+    yield answer
 
 
 async def _chunks(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dict[str, Any]]:

@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-DialectName = Literal["vllm", "sglang", "llama-server", "ollama", "dashscope", "openai"]
+DialectName = Literal[
+    "vllm", "sglang", "llama-server", "llama-cpp-python", "ollama", "dashscope", "openai"
+]
 
 ThinkingSwitch = Callable[[bool, int | None], dict[str, Any]]
 
@@ -55,6 +57,12 @@ def _openai(enabled: bool, budget: int | None) -> dict[str, Any]:
     return {} if enabled else {"reasoning_effort": "minimal"}
 
 
+def _no_switch(enabled: bool, budget: int | None) -> dict[str, Any]:
+    # llama-cpp-python's server has no per-request thinking switch (its chat handlers
+    # take no template kwargs): a model served there thinks as its template says.
+    return {}
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     name: DialectName
@@ -65,8 +73,14 @@ class Dialect:
     accepts_reasoning_history: bool = False
     # Whether it takes top_k beside OpenAI's sampling fields.
     top_k: bool = True
-    # How many choices one request may ask for (llama-server serves one).
+    # Whether one request may ask for several choices (n). llama-server (b1-0c1e570, the
+    # tree llama-cpp-python 0.3.36 vendors) answers n but its usage counts one choice's
+    # tokens, streamed or not: refused rather than metered short.
     multiple_choices: bool = True
+    # Whether it honours a tool_choice that names one function. llama-server reads only
+    # "auto", "none" and "required" (an object is ignored, with a warning in its log, and
+    # the choice is auto): it is sent the named tool alone, required.
+    named_tool_choice: bool = True
     # How tokens are counted for count_tokens: "messages" (vLLM's /tokenize takes chat
     # messages), "template" (llama-server: /apply-template then /tokenize), or None.
     tokenize: Literal["messages", "template"] | None = None
@@ -74,8 +88,18 @@ class Dialect:
     stop_token_ids: bool = False
     # Whether a thinking budget can be passed at all.
     thinking_budget: bool = True
+    # Whether its stream ends with usage when asked (stream_options.include_usage). One
+    # that never sends it (llama-cpp-python's server) is asked for the whole answer at
+    # once instead: a streaming client then gets it in one piece, with its usage, rather
+    # than in pieces and with none counted.
+    streamed_usage: bool = True
     # Where the engine answers liveness (beside /v1); None: no such endpoint to poll.
     health_path: str | None = "/health"
+    # The gauges on its Prometheus page (`metrics_path`) whose sum is the requests it holds,
+    # running and waiting; empty: it reports no load, and only openscope's own count is
+    # known. All must be there for the sum to count (a part would understate the load).
+    load_gauges: tuple[str, ...] = ()
+    metrics_path: str = "/metrics"
     # Model Studio's own parameters pass through unchanged (enable_search, cache_control, ...).
     model_studio: bool = False
     # It refuses a system message after the first turn ("System message must be at the
@@ -93,17 +117,38 @@ DIALECTS: dict[DialectName, Dialect] = {
         reasoning_fields=("reasoning", "reasoning_content"),
         tokenize="messages",
         stop_token_ids=True,
+        # vllm/v1/metrics/loggers.py; one series per engine (data-parallel rank), summed
+        load_gauges=("vllm:num_requests_running", "vllm:num_requests_waiting"),
         # Qwen-VL's processor takes the pixel budget per request: Model Studio's 16,384
         # tokens of 28x28 pixels.
         high_resolution_images={"mm_processor_kwargs": {"max_pixels": 16_384 * 28 * 28}},
     ),
-    "sglang": Dialect("sglang", _sglang, accepts_reasoning_history=True, stop_token_ids=True),
+    "sglang": Dialect(
+        "sglang",
+        _sglang,
+        accepts_reasoning_history=True,
+        stop_token_ids=True,
+        # python/sglang/srt/metrics/collector.py; served with --enable-metrics
+        load_gauges=("sglang:num_running_reqs", "sglang:num_queue_reqs"),
+    ),
     "llama-server": Dialect(
         "llama-server",
         _llama_server,
         accepts_reasoning_history=True,
         multiple_choices=False,
+        named_tool_choice=False,
         tokenize="template",
+        # tools/server/server.cpp; served with --metrics (without it /metrics answers 501)
+        load_gauges=("llamacpp:requests_processing", "llamacpp:requests_deferred"),
+    ),
+    # `python -m llama_cpp.server` (llama-cpp-python[server]): OpenAI's chat, with top_k
+    "llama-cpp-python": Dialect(
+        "llama-cpp-python",
+        _no_switch,
+        multiple_choices=False,  # one choice, whatever n says
+        thinking_budget=False,
+        streamed_usage=False,
+        health_path="/v1/models",  # it has no /health
     ),
     "ollama": Dialect(
         "ollama",

@@ -1,6 +1,7 @@
 """The options of an upstream backend instance (`type = "openai_upstream"` in settings): the
 replicas of one model on OpenAI-compatible servers (`url` for one, `deployments` for
-several), their dialect, what the model can do, and how to fail over."""
+several), their dialect (one for all, or each its own), what the model can do, and how to
+fail over."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ class Deployment(BaseModel):
     weight: int = Field(default=1, ge=1)  # its share of the requests no affinity decides
     priority: int = Field(default=0, ge=0)  # 0 first; higher ones only when those fail
     max_concurrent: int | None = Field(default=None, ge=1)
+    # The engine it runs, when not the backend's `dialect`: one model may be served by
+    # vLLM on some machines and SGLang on others.
+    dialect: DialectName | None = None
 
     @field_validator("url")
     @classmethod
@@ -86,6 +90,10 @@ class UpstreamOptions(BaseModel):
     read_timeout: float = Field(default=300.0, gt=0)  # between two chunks of a stream
     # Active health checks of every replica (the dialect's health endpoint); 0: none.
     health_interval_seconds: float = Field(default=10.0, ge=0)
+    # How often each replica's engine is asked for its load (running and waiting requests,
+    # from its metrics page, where its dialect has one); 0: never, only openscope's own
+    # requests in flight count.
+    load_interval_seconds: float = Field(default=1.0, ge=0)
     # Failover: other replicas tried before the first byte reaches the client.
     retries: int = Field(default=2, ge=0)
     failures_to_open: int = Field(default=3, ge=1)  # consecutive failures that cool a replica
@@ -106,6 +114,10 @@ class UpstreamOptions(BaseModel):
         return self
 
     def replicas(self) -> tuple[Deployment, ...]:
+        """The replicas, each with its dialect (the backend's, unless it names its own)."""
         if self.url is not None:
-            return (Deployment(url=self.url, api_key=self.api_key),)
-        return self.deployments
+            return (Deployment(url=self.url, api_key=self.api_key, dialect=self.dialect),)
+        return tuple(
+            d if d.dialect is not None else d.model_copy(update={"dialect": self.dialect})
+            for d in self.deployments
+        )

@@ -2,8 +2,12 @@
 hashing, so the turns of one conversation, and requests sharing a long system and tools
 prefix, meet the same engine's prefix cache), unless that one is much busier than the least
 busy, full, or cooling down after failures; the other replicas follow as fallbacks, best
-priority first. A replica that fails `failures_to_open` times in a row is left out for
-`cooldown` seconds, then tried again."""
+priority first, least busy first. A replica that fails `failures_to_open` times in a row is
+left out for `cooldown` seconds, then tried again.
+
+How busy a replica is: the requests openscope has in flight on it, plus those its engine
+last reported holding that are not openscope's (other openscope servers', other clients'),
+where the engine reports its load (`Dialect.load_gauges`); elsewhere only openscope's own."""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# How many more requests in flight than the least busy replica the sticky one may have
-# before affinity gives way to load (a bounded imbalance).
+from openscope.backends.openai_upstream.dialect import DIALECTS, Dialect
+
+# How many more requests than the least busy replica the sticky one may hold before
+# affinity gives way to load (a bounded imbalance).
 IMBALANCE = 4
 
 
@@ -24,7 +30,11 @@ class Replica:
     weight: int = 1
     priority: int = 0  # lower is preferred; higher ones are fallbacks
     max_concurrent: int | None = None
-    outstanding: int = 0
+    dialect: Dialect = field(default_factory=lambda: DIALECTS["openai"])
+    outstanding: int = 0  # openscope's requests in flight on it
+    # The requests its engine held at the last look that were not openscope's; None: the
+    # engine reports no load (no metrics page, or one that could not be read).
+    others: int | None = None
     failures: int = 0  # consecutive
     open_until: float = 0.0  # the circuit is open (the replica skipped) until then
 
@@ -33,7 +43,13 @@ class Replica:
         """The server's root (the engine's own endpoints: /health, /tokenize, ...)."""
         return self.url.removesuffix("/v1")
 
+    @property
+    def load(self) -> int:
+        """The requests it holds, as best known: ours now, others' as last reported."""
+        return self.outstanding + (self.others or 0)
+
     def full(self) -> bool:
+        # max_concurrent caps what openscope sends, whatever others send
         return self.max_concurrent is not None and self.outstanding >= self.max_concurrent
 
 
@@ -68,12 +84,17 @@ class ReplicaPool:
         best = min(r.priority for r in pool)
         tier = [r for r in pool if r.priority == best]
         sticky = max(tier, key=lambda r: _score(key, r))
-        least = min(tier, key=lambda r: r.outstanding)
-        first = sticky if sticky.outstanding <= least.outstanding + IMBALANCE else least
-        rest = sorted(
-            (r for r in pool if r is not first), key=lambda r: (r.priority, r.outstanding)
-        )
+        least = min(tier, key=lambda r: r.load)
+        first = sticky if sticky.load <= least.load + IMBALANCE else least
+        rest = sorted((r for r in pool if r is not first), key=lambda r: (r.priority, r.load))
         return [first, *rest]
+
+    @staticmethod
+    def reported(replica: Replica, held: int | None) -> None:
+        """The engine's own count of the requests it holds (running and waiting), or None
+        when it gave none. Ours in flight now are in that count (give or take one that is
+        arriving or leaving); the rest are others'."""
+        replica.others = None if held is None else max(0, held - replica.outstanding)
 
     def checked(self, replica: Replica, healthy: bool, *, until_next: float) -> None:
         """An active health check's verdict: an unhealthy replica is skipped until the next

@@ -1,6 +1,7 @@
-"""A core request as the upstream's Chat Completions body, in its dialect. Always streamed,
-with usage asked for: a non-streaming client gets the folded stream, and usage is complete
-whether or not the client asked for it."""
+"""A core request as the upstream's Chat Completions body, in its dialect. Streamed, with
+usage asked for (a non-streaming client gets the folded stream, and usage is complete
+whether or not the client asked for it), except from an engine whose stream carries no
+usage, which is asked for the whole answer."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def wire_messages(messages: tuple[Message, ...], dialect: Dialect) -> list[JSON]
     return out
 
 
-def _tool_choice(request: GenerateRequest) -> Any:
+def _tool_choice(request: GenerateRequest, dialect: Dialect) -> Any:
     choice = request.tool_choice
     match choice.mode:
         case ToolChoiceMode.AUTO:
@@ -122,6 +123,8 @@ def _tool_choice(request: GenerateRequest) -> Any:
         case ToolChoiceMode.REQUIRED:
             return "required"
         case ToolChoiceMode.NAMED:
+            if not dialect.named_tool_choice:
+                return "required"  # with the named tool alone (chat_body)
             return {"type": "function", "function": {"name": choice.name}}
 
 
@@ -144,12 +147,11 @@ def chat_body(
     """`can_think`: whether the model thinks at all; a model that cannot is sent no
     thinking switch (an engine may refuse `reasoning_effort` from such a model)."""
     sampling = request.sampling
-    body: JSON = {
-        "model": model,
-        "messages": wire_messages(request.messages, dialect),
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
+    body: JSON = {"model": model, "messages": wire_messages(request.messages, dialect)}
+    if dialect.streamed_usage:
+        body.update(stream=True, stream_options={"include_usage": True})
+    else:
+        body["stream"] = False  # the whole answer, which carries its usage
     optional = {
         "temperature": sampling.temperature,
         "top_p": sampling.top_p,
@@ -174,6 +176,9 @@ def chat_body(
             body["top_logprobs"] = sampling.top_logprobs
     # Responses' allowed_tools: the model sees only the tools it may call.
     tools = request.callable_tools
+    choice = request.tool_choice
+    if choice.mode is ToolChoiceMode.NAMED and not dialect.named_tool_choice:
+        tools = tuple(t for t in tools if t.name == choice.name)
     if tools:
         body["tools"] = [
             {
@@ -187,7 +192,7 @@ def chat_body(
             }
             for t in tools
         ]
-        body["tool_choice"] = _tool_choice(request)
+        body["tool_choice"] = _tool_choice(request, dialect)
         body["parallel_tool_calls"] = request.parallel_tool_calls
     response_format = _response_format(request)
     if response_format is not None:

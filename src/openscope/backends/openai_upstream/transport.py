@@ -1,6 +1,7 @@
 """The one seam between the upstream backend and the network: POST a JSON body and read the
-answer, whole or as server-sent-event lines. `AiohttpTransport` is the real one (a pooled
-connector per deployment); tests hand the backend an in-process fake."""
+answer, whole or as server-sent-event lines; GET a small page (health, metrics).
+`AiohttpTransport` is the real one (a pooled connector per deployment); tests hand the
+backend an in-process fake."""
 
 from __future__ import annotations
 
@@ -44,11 +45,17 @@ class Transport(Protocol):
         it cannot be reached or does not answer in time."""
         ...
 
-    async def healthy(self, url: str, headers: Mapping[str, str]) -> bool:
-        """Whether a GET of `url` answers 2xx within the connect timeout."""
+    async def get(self, url: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        """The status and body of a GET of `url`, within the connect timeout; raises
+        `TransportError` when it cannot be had (unreachable, slow, a body over `MAX_PAGE`)."""
         ...
 
     async def close(self) -> None: ...
+
+
+# The largest page a GET reads: a vLLM metrics page with many engines and histograms is a
+# few hundred KiB; past this, something other than an engine is answering.
+MAX_PAGE = 8 * 1024 * 1024
 
 
 class AiohttpTransport:
@@ -121,13 +128,23 @@ class AiohttpTransport:
         ) as error:
             raise TransportError(f"{type(error).__name__}: {error}") from None
 
-    async def healthy(self, url: str, headers: Mapping[str, str]) -> bool:
+    async def get(self, url: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
         try:
             async with asyncio.timeout(self._timeouts.connect):
                 async with self._client().get(url, headers=dict(headers)) as response:
-                    return 200 <= response.status < 300
-        except (aiohttp.ClientError, TimeoutError, OSError):
-            return False
+                    page = bytearray()
+                    async for data in response.content.iter_any():
+                        page += data
+                        if len(page) > MAX_PAGE:
+                            raise TransportError(f"a page over {MAX_PAGE} bytes")
+                    return response.status, bytes(page)
+        except (
+            aiohttp.ClientError,
+            aiohttp.http_exceptions.HttpProcessingError,
+            TimeoutError,
+            OSError,
+        ) as error:
+            raise TransportError(f"{type(error).__name__}: {error}") from None
 
     async def close(self) -> None:
         if self._session is not None:
