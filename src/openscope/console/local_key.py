@@ -106,8 +106,9 @@ def _from_local_page(request: Request) -> bool:
     return request.headers.get("origin") == f"http://{host}"
 
 
-def local_key_route(key: str, *, owner: SocketOwner = socket_owner) -> Route:
-    """`POST /console/local-key`: `{"key": ...}` for the local page, a 403 for anyone else.
+def local_key_route(key: str | None, *, owner: SocketOwner = socket_owner) -> Route:
+    """`POST /console/local-key`: `{"key": ...}` for the local page, a 403 for anyone else;
+    a 204 for everyone when the server generated no key (keys configured, or not shared).
     `owner` tells who owns a peer's socket (tests pass their own). The answer is never
     cached, so no proxy or disk cache keeps the key."""
     server_uid = os.getuid()
@@ -115,6 +116,8 @@ def local_key_route(key: str, *, owner: SocketOwner = socket_owner) -> Route:
 
     async def local_key(request: Request) -> Response:
         headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+        if key is None:
+            return Response(status_code=204, headers=headers)
         allowed = _from_local_page(request)
         if allowed and kernel_knows:
             client, server = request.client, request.scope.get("server")

@@ -43,7 +43,8 @@ def static_dir() -> Path:
 
 def console_routes(*, generated_key: str | None = None) -> list[BaseRoute]:
     """The page at `/` and a static mount for its assets, to add to an app's routes; with
-    `generated_key`, also the route that hands that key to the page (`local_key.py`)."""
+    the route that hands `generated_key` to the page (`local_key.py`), which answers 204
+    when there is none to hand (so the page's ask is never an error in its console)."""
     root = static_dir()
 
     async def page(request: Request) -> Response:
@@ -59,8 +60,7 @@ def console_routes(*, generated_key: str | None = None) -> list[BaseRoute]:
         )
 
     routes: list[BaseRoute] = [Route("/", page, methods=["GET", "HEAD"], include_in_schema=False)]
-    if generated_key is not None:
-        routes.append(local_key_route(generated_key))  # before the mount that claims /console
+    routes.append(local_key_route(generated_key))  # before the mount that claims /console
     routes.append(Mount(ASSETS_PREFIX, app=_Assets(directory=root), name="console"))
     return routes
 

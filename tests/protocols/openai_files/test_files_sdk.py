@@ -88,3 +88,15 @@ def test_workspaces_do_not_see_each_other(h: Harness) -> None:
 def test_the_v1_prefix_answers_too(h: Harness) -> None:
     created = h.sdk(prefix="/v1").files.create(file=("a.txt", b"x"), purpose="assistants")
     assert h.sdk().files.retrieve(created.id).id == created.id
+
+
+def test_an_uploaded_page_is_never_shown_as_a_page_of_this_origin(h: Harness) -> None:
+    client = h.sdk()
+    created = client.files.create(
+        file=("page.html", b"<script>alert(1)</script>"), purpose="user_data"
+    )
+    headers = client.files.content(created.id).response.headers
+    assert headers["content-type"].startswith("text/html")  # its own type, as uploaded
+    assert headers["content-disposition"] == "attachment"
+    assert headers["content-security-policy"] == "sandbox"
+    assert headers["x-content-type-options"] == "nosniff"

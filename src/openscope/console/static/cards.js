@@ -37,6 +37,8 @@ export function callCard(call, onResult) {
     // A search's arguments are its queries, shown in its body.
     args.hidden = !c.arguments || SEARCHES.has(c.type);
     args.textContent = prettyJson(c.arguments);
+    // a <pre> has no role a name is announced with: a region's is
+    args.setAttribute("role", "region");
     args.setAttribute("aria-label", c.type === "code_interpreter_call" ? "Code" : "Arguments");
     const next = JSON.stringify([c.type, queries, c.hits, c.error, c.output, c.status]);
     if (next !== shown) {

@@ -66,18 +66,21 @@ export function usageOf(u) {
   };
 }
 
+// A list from the server may hold anything: only objects are read as entries.
+const isObject = (value) => typeof value === "object" && value !== null;
+
 // A built-in tool item as a card's fields: a search's queries and hits (see
 // conversation.js), any other tool's result wherever its type keeps it.
 function builtinFields(item) {
   if (item.type === "web_search_call") {
     const action = item.action ?? {};
     const queries = Array.isArray(action.queries) ? action.queries : action.query ? [action.query] : [];
-    const sources = Array.isArray(action.sources) ? action.sources : [];
+    const sources = Array.isArray(action.sources) ? action.sources.filter(isObject) : [];
     // Model Studio's sources carry only a URL (a title when there is one).
     return { queries, hits: sources.map((s) => ({ url: s.url, title: s.title })) };
   }
   if (item.type === "file_search_call") {
-    const results = Array.isArray(item.results) ? item.results : [];
+    const results = Array.isArray(item.results) ? item.results.filter(isObject) : [];
     return {
       queries: Array.isArray(item.queries) ? item.queries : [],
       hits: results.map((r) => ({ fileId: r.file_id, filename: r.filename, score: r.score, text: r.text })),

@@ -53,7 +53,17 @@ def file_routes(files: FilesService, max_file_bytes: int) -> list[RouteSpec]:
         stored = await files.get_file(principal, file_id)
         content = await files.file_content(principal, file_id)
         media_type = mimetypes.guess_type(stored.filename)[0] or "application/octet-stream"
-        return Response(content, media_type=media_type)
+        # The bytes are the uploader's: never run as a page of this origin (the console's),
+        # never sniffed into another type, saved rather than shown.
+        return Response(
+            content,
+            media_type=media_type,
+            headers={
+                "Content-Disposition": "attachment",
+                "Content-Security-Policy": "sandbox",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     return [
         RouteSpec("/files", create_file, "POST"),
