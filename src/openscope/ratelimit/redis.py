@@ -1,7 +1,9 @@
 """The Redis limiter: the same GCRA as `memory`, its state in Redis so that every replica
-counts in the same buckets. One Lua script per decision checks every bucket and every
+counts in the same buckets. One Lua procedure per decision checks every bucket and every
 concurrency gauge of every scope and charges them all or none, on Redis's own clock (`TIME`),
-so replicas' clocks never matter. A second script settles.
+so replicas' clocks never matter. A second procedure settles. The decisions of one event
+loop turn go to Redis together, as one call of one script (`batching`), over a connection
+of the limiter's own (`link`).
 
 Keys (under `prefix`): `{scope}:rpm|rps|tpm|tps` hold a TAT (seconds, a decimal string) and
 expire when their bucket is full again, so idle scopes leave nothing behind;
@@ -35,7 +37,8 @@ from openscope.core.errors import Overloaded
 from openscope.core.quota import Admission, Demand, LimitScope, RateLimiter
 
 from . import budget, gcra
-from .pipelining import Coalescer
+from .batching import Batcher
+from .link import link_for
 from .plan import Plan, allowances, plan, refusal, too_large
 
 log = logging.getLogger("openscope.ratelimit")
@@ -201,6 +204,11 @@ return 1
 """
 
 
+# The batch script's procedures (see `batching`), by their place in it.
+PROCEDURES = (ADMIT_SCRIPT, SETTLE_SCRIPT)
+ADMIT, SETTLE = 0, 1
+
+
 @dataclass(eq=False, slots=True)
 class RedisTicket:
     """The token buckets (full key names and emission intervals) and gauges one admission
@@ -253,9 +261,7 @@ class RedisLimiter:
         self._slot_ttl = slot_ttl
         self._recheck_after = recheck_after
         self._clock = clock
-        self._admit_script = client.register_script(ADMIT_SCRIPT)
-        self._settle_script = client.register_script(SETTLE_SCRIPT)
-        self._calls = Coalescer(client)
+        self._calls = Batcher(link_for(client), PROCEDURES)
         # Slot ids: unique across replicas by a random prefix, then counted (a uuid4 per
         # call cost a sixth of a decision).
         self._slot_prefix = secrets.token_hex(6) + "-"
@@ -316,7 +322,10 @@ class RedisLimiter:
 
     async def close(self) -> None:
         try:
-            await self._client.aclose()
+            try:
+                await self._calls.close()
+            finally:
+                await self._client.aclose()
         finally:
             if self._fallback is not None:
                 await self._fallback.close()
@@ -343,7 +352,7 @@ class RedisLimiter:
             args += [b.limit, b.cost]
         args += [slot.limit for slot in decision.slots]
         packed = " ".join(map(str, args))
-        reply: list[bytes] = (await self._calls.call(self._admit_script, keys, [packed])).split()
+        reply = (await self._calls.call(ADMIT, keys, packed)).split()
 
         nc, nb = len(decision.counters), len(decision.budgets)
         now = float(reply[1])
@@ -396,7 +405,7 @@ class RedisLimiter:
             args += [repr(interval), str(tokens_used - cost)]
         args += [str(tokens_used - cost) for cost in ticket.budget_costs]
         keys = [*ticket.token_keys, *ticket.budget_keys, *ticket.slot_keys]
-        await self._calls.call(self._settle_script, keys, [" ".join(map(str, args))])
+        await self._calls.call(SETTLE, keys, " ".join(map(str, args)))
 
     async def _replay_pending(self) -> None:
         """Settles that could not reach Redis, now that it may be back. One that cannot reach
