@@ -28,6 +28,8 @@ left) never hands out a seq at or below the mark again."""
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -97,9 +99,12 @@ def _insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.I
 # The ledger's insert, written once per dialect and handed to the driver as it is: the
 # records of a batch are plain tuples (`event_values`), with no per-row parameter
 # processing by SQLAlchemy (which cost more than the database's own work per row). On
-# SQLite one executemany, run on the driver's thread; on PostgreSQL one statement that
-# unnests an array per column. Either skips request ids already in (or earlier in the
-# batch), and the row count says how many went in.
+# SQLite one multi-row INSERT per `SQLITE_ROWS_PER_INSERT` records, run on the driver's
+# thread: an executemany releases and takes back the GIL around every row, and each time
+# the event loop's thread must hand it over (a switch of threads on a busy core, and the
+# loop stalled until it does); on PostgreSQL one statement that unnests an array per
+# column. Either skips request ids already in (or earlier in the batch), and the row count
+# says how many went in.
 EVENT_COLUMNS = (
     "request_id",
     "created_at",
@@ -120,10 +125,17 @@ EVENT_COLUMNS = (
     "latency_ms",
     "ttft_ms",
 )
-SQLITE_INSERT_EVENTS = (
-    f"INSERT INTO usage_events ({', '.join(EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)}) ON CONFLICT (request_id) DO NOTHING"
-)
+SQLITE_ROWS_PER_INSERT = 500  # 9,000 parameters, within SQLite's 32,766
+
+
+@functools.lru_cache(maxsize=64)
+def sqlite_insert_events(rows: int) -> str:
+    """The INSERT of `rows` records (the driver keeps each text's prepared statement)."""
+    values = "(" + ", ".join("?" for _ in EVENT_COLUMNS) + ")"
+    return (
+        f"INSERT INTO usage_events ({', '.join(EVENT_COLUMNS)}) "
+        f"VALUES {', '.join(values for _ in range(rows))} ON CONFLICT (request_id) DO NOTHING"
+    )
 
 
 def _postgresql_insert_events() -> str:
@@ -213,10 +225,14 @@ async def insert_events(conn: AsyncConnection, records: Sequence[UsageRecord]) -
     rows = [event_values(r) for r in records]
     if _postgresql(conn):
         columns = tuple(list(column) for column in zip(*rows, strict=True))
-        result = await conn.exec_driver_sql(POSTGRESQL_INSERT_EVENTS, columns)
-    else:
-        result = await conn.exec_driver_sql(SQLITE_INSERT_EVENTS, rows)
-    return int(result.rowcount)
+        return int((await conn.exec_driver_sql(POSTGRESQL_INSERT_EVENTS, columns)).rowcount)
+    inserted = 0
+    for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
+        chunk = rows[start : start + SQLITE_ROWS_PER_INSERT]
+        flat = tuple(itertools.chain.from_iterable(chunk))
+        result = await conn.exec_driver_sql(sqlite_insert_events(len(chunk)), flat)
+        inserted += result.rowcount
+    return inserted
 
 
 async def get_events(conn: AsyncConnection, request_ids: Sequence[str]) -> list[UsageRecord]:
