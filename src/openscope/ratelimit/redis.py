@@ -22,12 +22,14 @@ hour."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import itertools
 import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import redis.asyncio
@@ -39,12 +41,17 @@ from openscope.core.quota import Admission, Demand, LimitScope, RateLimiter
 from . import budget, gcra
 from .batching import Batcher
 from .link import link_for
-from .plan import Plan, allowances, plan, refusal, too_large
+from .plan import Counter, Plan, allowances, plan, refusal, too_large
 
 log = logging.getLogger("openscope.ratelimit")
 
 OVERLOADED_MESSAGE = "Rate limits cannot be checked now, please try again later."
 MAX_PENDING_SETTLES = 10_000
+WIRES_KEPT = 10_000  # buckets whose script arguments are kept; all dropped past that
+
+# A bucket as the script reads it: the bucket, its full key, its interval T and its slack
+# for one unit, as text.
+Wire = tuple[gcra.Bucket, str, str, str]
 
 UNREACHABLE: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,
@@ -269,6 +276,8 @@ class RedisLimiter:
         self._down = False  # an outage has been logged and not yet seen to end
         self._retry_at = 0.0  # while down, Redis is not tried before this (on `clock`)
         self._pending: deque[tuple[RedisTicket, int]] = deque(maxlen=MAX_PENDING_SETTLES)
+        self._wires: dict[str, Wire] = {}
+        self._slot_ttl_text = repr(float(slot_ttl))
 
     async def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
         decision = plan(scopes, demand)
@@ -280,7 +289,8 @@ class RedisLimiter:
             return Admission(admitted=False, refused=kind, too_large=what)
         if not self._skipping():
             try:
-                await self._replay_pending()
+                if self._pending:
+                    await self._replay_pending()
                 answer = await self._decide(decision)
             except UNREACHABLE as exc:
                 self._went_down(exc)
@@ -296,7 +306,49 @@ class RedisLimiter:
             answer = replace(answer, ticket=FallbackTicket(answer.ticket))
         return answer
 
-    async def settle(self, ticket: object, tokens_used: int) -> None:
+    def settle(self, ticket: object, tokens_used: int) -> Awaitable[None]:
+        """While Redis is up and no missed settle waits for it, the settle is queued for the
+        next batch at once and a future is returned (a call's settle needs no task of its
+        own); otherwise a task runs `_settle`."""
+        if (
+            isinstance(ticket, RedisTicket)
+            and not ticket.settled
+            and not self._pending
+            and not self._skipping()
+        ):
+            ticket.settled = True
+            loop = asyncio.get_running_loop()
+            outcome: asyncio.Future[None] = loop.create_future()
+            if not ticket.slot_keys and all(cost == tokens_used for cost in ticket.costs):
+                outcome.set_result(None)
+                return outcome
+            sent = self._settle_call(ticket, tokens_used)
+            sent.add_done_callback(functools.partial(self._settled, ticket, tokens_used, outcome))
+            return outcome
+        return asyncio.ensure_future(self._settle(ticket, tokens_used))
+
+    def _settled(
+        self,
+        ticket: RedisTicket,
+        tokens_used: int,
+        outcome: asyncio.Future[None],
+        sent: asyncio.Future[str],
+    ) -> None:
+        error = None if sent.cancelled() else sent.exception()
+        if isinstance(error, UNREACHABLE):
+            self._went_down(error)
+            self._pending.append((ticket, tokens_used))
+            error = None
+        elif error is None:
+            self._came_back()
+        if outcome.done():  # its caller went away
+            return
+        if error is None:
+            outcome.set_result(None)
+        else:
+            outcome.set_exception(error)
+
+    async def _settle(self, ticket: object, tokens_used: int) -> None:
         if isinstance(ticket, FallbackTicket):
             if ticket.inner is not None and self._fallback is not None:
                 await self._fallback.settle(ticket.inner, tokens_used)
@@ -312,7 +364,8 @@ class RedisLimiter:
             self._pending.append((ticket, tokens_used))
             return
         try:
-            await self._replay_pending()
+            if self._pending:
+                await self._replay_pending()
             await self._run_settle(ticket, tokens_used)
         except UNREACHABLE as exc:
             self._went_down(exc)
@@ -330,28 +383,44 @@ class RedisLimiter:
             if self._fallback is not None:
                 await self._fallback.close()
 
+    def _wire(self, counter: Counter) -> Wire:
+        """A bucket as the script reads it: made once per bucket, not per call."""
+        wire = self._wires.get(counter.key)
+        if wire is None or wire[0] is not counter.bucket:
+            if len(self._wires) >= WIRES_KEPT:
+                self._wires.clear()
+            bucket = counter.bucket
+            wire = self._wires[counter.key] = (
+                bucket,
+                self._prefix + counter.key,
+                repr(bucket.interval),
+                repr(gcra.slack(bucket, 1)),
+            )
+        return wire
+
     async def _decide(self, decision: Plan) -> Admission:
         slot_id = f"{self._slot_prefix}{next(self._slot_numbers)}"
-        keys = [self._prefix + c.key for c in decision.counters]
-        keys += [self._prefix + b.key for b in decision.budgets]
-        keys += [self._prefix + s.key for s in decision.slots]
-        args: list[str | int] = [
-            len(decision.counters),
-            len(decision.budgets),
-            len(decision.slots),
+        keys: list[str] = []
+        words = [
+            str(len(decision.counters)),
+            str(len(decision.budgets)),
+            str(len(decision.slots)),
             slot_id,
-            repr(float(self._slot_ttl)),
+            self._slot_ttl_text,
         ]
         for counter in decision.counters:
-            args += [
-                repr(counter.bucket.interval),
-                repr(gcra.slack(counter.bucket, counter.units)),
-                str(counter.cost),
-            ]
+            bucket, key, interval, one_unit = self._wire(counter)
+            keys.append(key)
+            units = counter.units
+            slack = one_unit if units == 1 else repr(gcra.slack(bucket, units))
+            words += (interval, slack, str(counter.cost))
         for b in decision.budgets:
-            args += [b.limit, b.cost]
-        args += [slot.limit for slot in decision.slots]
-        packed = " ".join(map(str, args))
+            keys.append(self._prefix + b.key)
+            words += (str(b.limit), str(b.cost))
+        for slot in decision.slots:
+            keys.append(self._prefix + slot.key)
+            words.append(str(slot.limit))
+        packed = " ".join(words)
         reply = (await self._calls.call(ADMIT, keys, packed)).split()
 
         nc, nb = len(decision.counters), len(decision.budgets)
@@ -383,7 +452,7 @@ class RedisLimiter:
     def _ticket(self, decision: Plan, slot_id: str, day: int) -> RedisTicket:
         token_counters = decision.token_counters
         return RedisTicket(
-            token_keys=tuple(self._prefix + c.key for c in token_counters),
+            token_keys=tuple(self._wire(c)[1] for c in token_counters),
             token_intervals=tuple(c.bucket.interval for c in token_counters),
             token_costs=tuple(c.cost for c in token_counters),
             slot_keys=tuple(self._prefix + s.key for s in decision.slots),
@@ -394,6 +463,9 @@ class RedisLimiter:
         )
 
     async def _run_settle(self, ticket: RedisTicket, tokens_used: int) -> None:
+        await self._settle_call(ticket, tokens_used)
+
+    def _settle_call(self, ticket: RedisTicket, tokens_used: int) -> asyncio.Future[str]:
         args: list[str | int] = [
             len(ticket.token_keys),
             len(ticket.budget_keys),
@@ -405,7 +477,7 @@ class RedisLimiter:
             args += [repr(interval), str(tokens_used - cost)]
         args += [str(tokens_used - cost) for cost in ticket.budget_costs]
         keys = [*ticket.token_keys, *ticket.budget_keys, *ticket.slot_keys]
-        await self._calls.call(SETTLE, keys, " ".join(map(str, args)))
+        return self._calls.call_nowait(SETTLE, keys, " ".join(map(str, args)))
 
     async def _replay_pending(self) -> None:
         """Settles that could not reach Redis, now that it may be back. One that cannot reach
