@@ -192,9 +192,10 @@ class RateLimiter(Protocol):
     # answer rather than before its end; an in-process settle is as cheap done at once.
     remote: bool
 
-    async def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+    def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Awaitable[Admission]:
         """Admit the call in every scope or in none (all-or-nothing): the requests and the
-        reserved tokens are counted, and a concurrency slot taken, in each scope."""
+        reserved tokens are counted, and a concurrency slot taken, in each scope. (An
+        `async def`, or a method that sends the question at once and returns a future.)"""
         ...
 
     def settle(self, ticket: object, tokens_used: int) -> Awaitable[None]:

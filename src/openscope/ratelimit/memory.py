@@ -61,7 +61,19 @@ class InProcessLimiter:
         now = self._clock()
         decision = plan(scopes, demand)
         held = self._tats
-        tats = [held.get(c.key, now) for c in decision.counters]
+        # The common case first, in one pass: buckets only, each holding what the call
+        # needs (`gcra.conforms`, written out); anything else takes the whole path below.
+        tats = []
+        passes = not decision.budgets and not decision.slots
+        for counter in decision.counters:
+            tat = held.get(counter.key, now)
+            tats.append(tat)
+            bucket = counter.bucket
+            room = bucket.interval * (bucket.capacity - counter.units) + gcra.EPSILON
+            if counter.units > bucket.capacity or (tat - now if tat > now else 0.0) > room:
+                passes = False
+        if passes:
+            return self._admitted(decision, now)
         oversized = too_large(decision)
         if oversized is not None:
             kind, what = oversized
@@ -86,6 +98,11 @@ class InProcessLimiter:
             return Admission(
                 admitted=False, refused=kind, retry_after=wait, requests=requests, tokens=tokens
             )
+        return self._admitted(decision, now)
+
+    def _admitted(self, decision: Plan, now: float) -> Admission:
+        """Charge everything the call counts in (it has been found to fit)."""
+        held = self._tats
         charged = self._charge(decision, now)
         day = budget.day_of(now) if decision.budgets else 0
         for b in decision.budgets:

@@ -216,6 +216,20 @@ PROCEDURES = (ADMIT_SCRIPT, SETTLE_SCRIPT)
 ADMIT, SETTLE = 0, 1
 
 
+def _pass_on(outcome: asyncio.Future[Admission], done: asyncio.Future[Admission]) -> None:
+    """`done`'s answer or error, to `outcome` (unless its caller went away)."""
+    if done.cancelled():
+        outcome.cancel()
+        return
+    error = done.exception()  # taken even when nobody waits for it any more
+    if outcome.done():
+        return
+    if error is not None:
+        outcome.set_exception(error)
+    else:
+        outcome.set_result(done.result())
+
+
 @dataclass(eq=False, slots=True)
 class RedisTicket:
     """The token buckets (full key names and emission intervals) and gauges one admission
@@ -279,14 +293,58 @@ class RedisLimiter:
         self._wires: dict[str, Wire] = {}
         self._slot_ttl_text = repr(float(slot_ttl))
 
-    async def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+    def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Awaitable[Admission]:
+        """While Redis is up and no missed settle waits for it, the decision is queued for
+        the next batch at once and a future is returned, answered from the reply (a call's
+        admission needs no task of its own); otherwise a task runs `_admit`."""
+        if self._pending or self._skipping():
+            return asyncio.ensure_future(self._admit(scopes, demand))
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[Admission] = loop.create_future()
         decision = plan(scopes, demand)
-        if decision.empty:
-            return Admission(admitted=True, ticket=self._ticket(decision, "", 0))
-        oversized = too_large(decision)
-        if oversized is not None:  # no state needed: whatever it holds, the call cannot pass
-            kind, what = oversized
-            return Admission(admitted=False, refused=kind, too_large=what)
+        answer = self._answer_at_once(decision)
+        if answer is not None:
+            outcome.set_result(answer)
+            return outcome
+        slot_id, sent = self._decision_call(decision)
+        sent.add_done_callback(
+            functools.partial(self._decided, scopes, demand, decision, slot_id, outcome)
+        )
+        return outcome
+
+    def _decided(
+        self,
+        scopes: tuple[LimitScope, ...],
+        demand: Demand,
+        decision: Plan,
+        slot_id: str,
+        outcome: asyncio.Future[Admission],
+        sent: asyncio.Future[str],
+    ) -> None:
+        error = None if sent.cancelled() else sent.exception()
+        if isinstance(error, UNREACHABLE):
+            self._went_down(error)
+            without = asyncio.ensure_future(self._without_redis(scopes, demand))
+            without.add_done_callback(functools.partial(_pass_on, outcome))
+            return
+        if error is None:
+            self._came_back()
+            try:
+                answer = self._answer(decision, slot_id, sent.result())
+            except Exception as failure:
+                error = failure
+        if outcome.done():
+            return
+        if error is None:
+            outcome.set_result(answer)
+        else:
+            outcome.set_exception(error)
+
+    async def _admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+        decision = plan(scopes, demand)
+        answer = self._answer_at_once(decision)
+        if answer is not None:
+            return answer
         if not self._skipping():
             try:
                 if self._pending:
@@ -297,6 +355,20 @@ class RedisLimiter:
             else:
                 self._came_back()
                 return answer
+        return await self._without_redis(scopes, demand)
+
+    def _answer_at_once(self, decision: Plan) -> Admission | None:
+        """The answer to a call Redis need not be asked about: one that nothing limits, or
+        one no state could let pass."""
+        if decision.empty:
+            return Admission(admitted=True, ticket=self._ticket(decision, "", 0))
+        oversized = too_large(decision)
+        if oversized is not None:  # whatever Redis holds, the call cannot pass
+            kind, what = oversized
+            return Admission(admitted=False, refused=kind, too_large=what)
+        return None
+
+    async def _without_redis(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
         if self._fail_closed:
             raise Overloaded(OVERLOADED_MESSAGE, retry_after=1.0)
         if self._fallback is None:
@@ -399,6 +471,11 @@ class RedisLimiter:
         return wire
 
     async def _decide(self, decision: Plan) -> Admission:
+        slot_id, sent = self._decision_call(decision)
+        return self._answer(decision, slot_id, await sent)
+
+    def _decision_call(self, decision: Plan) -> tuple[str, asyncio.Future[str]]:
+        """The decision queued for the next batch: its slot id, and its reply to come."""
         slot_id = f"{self._slot_prefix}{next(self._slot_numbers)}"
         keys: list[str] = []
         words = [
@@ -420,9 +497,11 @@ class RedisLimiter:
         for slot in decision.slots:
             keys.append(self._prefix + slot.key)
             words.append(str(slot.limit))
-        packed = " ".join(words)
-        reply = (await self._calls.call(ADMIT, keys, packed)).split()
+        return slot_id, self._calls.call_nowait(ADMIT, keys, " ".join(words))
 
+    def _answer(self, decision: Plan, slot_id: str, text: str) -> Admission:
+        """The admission the script's reply says."""
+        reply = text.split()
         nc, nb = len(decision.counters), len(decision.budgets)
         now = float(reply[1])
         tats = [float(x) for x in reply[2 : 2 + nc]]
