@@ -85,7 +85,16 @@ local function fmt(x) return string.format('%.17g', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local day = math.floor(now / 86400)
-local function tat_of(key) return tonumber(redis.call('GET', key) or '') or now end
+-- Each bucket's TAT as read, then as charged: read once (a key named twice compounds).
+local held = {}
+local function tat_of(key)
+  local tat = held[key]
+  if tat == nil then
+    tat = tonumber(redis.call('GET', key) or '') or now
+    held[key] = tat
+  end
+  return tat
+end
 local function used_of(key)
   local held = redis.call('GET', key)
   if not held then return 0 end
@@ -127,8 +136,8 @@ if admitted then
   for i = 1, nc do
     local interval = tonumber(A[5 + (i - 1) * 3 + 1])
     local cost = tonumber(A[5 + (i - 1) * 3 + 3])
-    -- Read again: a key named twice compounds.
     local tat = math.max(tat_of(KEYS[i]), now) + interval * cost
+    held[KEYS[i]] = tat
     tats[i] = tat
     local ms = math.ceil((tat - now) * 1000)
     if ms > 0 then
