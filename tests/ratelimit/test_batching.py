@@ -13,8 +13,8 @@ from redis.exceptions import AuthenticationError, ResponseError
 
 from openscope.core.quota import LimitKind
 from openscope.ratelimit import RedisLimiter
-from openscope.ratelimit.batching import Batcher
-from openscope.ratelimit.link import ClientLink, RawLink, link_for
+from openscope.ratelimit.batching import MAX_IN_FLIGHT, Batcher
+from openscope.ratelimit.link import ClientLink, Link, RawLink, link_for
 from tests.ratelimit.helpers import demand, scope
 from tests.redis_server import RedisServer
 
@@ -30,10 +30,10 @@ async def test_one_loop_turn_is_one_script_call(redis_server: RedisServer) -> No
     calls = 0
     execute = Batcher._execute
 
-    async def counted(self: Batcher, batch: list[object]) -> list[str]:
+    async def counted(self: Batcher, link: Link, batch: list[object]) -> list[str]:
         nonlocal calls
         calls += 1
-        return await execute(self, batch)  # type: ignore[arg-type]
+        return await execute(self, link, batch)  # type: ignore[arg-type]
 
     a = (scope("a", rpm=6),)
     try:
@@ -117,3 +117,43 @@ async def test_a_client_the_link_cannot_speak_for_is_used_as_it_is(
         assert await link.call("PING") is True  # the client's own reply parsing
     finally:
         await client.aclose()
+
+
+class HeldLink:
+    """A link whose replies wait until the test lets them go, one event per link."""
+
+    def __init__(self, made: list[HeldLink]) -> None:
+        self.go = asyncio.Event()
+        self.batches = 0
+        made.append(self)
+
+    async def call(self, *args: str | int | bytes) -> bytes:
+        self.batches += 1
+        await self.go.wait()
+        count = len([a for a in args[3:] if isinstance(a, int)]) // 2  # (procedure, #keys)
+        return "\n".join(["+ok"] * count).encode()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_batch_in_flight_holds_up_no_other_up_to_the_limit() -> None:
+    assert MAX_IN_FLIGHT > 1  # a lone call never waits behind the batch before it
+    made: list[HeldLink] = []
+    batcher = Batcher(lambda: HeldLink(made), ["return 'ok'"])
+    calls = []
+    for n in range(MAX_IN_FLIGHT):  # each while the batches before it are still out
+        calls.append(batcher.call_nowait(0, [], f"a{n}"))
+        await asyncio.sleep(0.01)
+        assert len(made) == n + 1  # sent at once, on a link of its own
+    waiting = batcher.call_nowait(0, [], "b")
+    await asyncio.sleep(0.01)
+    assert len(made) == MAX_IN_FLIGHT and not waiting.done()  # waits for a link to be free
+    made[0].go.set()
+    assert await asyncio.wait_for(calls[0], 1) == "ok"
+    assert await asyncio.wait_for(waiting, 1) == "ok"  # went on the link that came back
+    assert made[0].batches == 2 and not any(call.done() for call in calls[1:])
+    for link in made:
+        link.go.set()
+    assert await asyncio.wait_for(asyncio.gather(*calls), 1) == ["ok"] * MAX_IN_FLIGHT
+    await batcher.close()

@@ -21,8 +21,9 @@ line: `+` and the reply, or `-` and the error."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -62,17 +63,25 @@ return table.concat(replies, '\\n')
     )
 
 
-class Batcher:
-    """Calls `procedures` (Lua bodies, see the module's docstring) in batches over `link`.
-    One batch is in flight at a time: the calls made meanwhile wait and go together as the
-    next one, so the busier Redis is kept, the larger the batches grow."""
+MAX_IN_FLIGHT = 4
+"""Batches sent at once, each over a connection of its own. One alone made a call wait
+behind the batch before it (an admission behind the last call's settle: a round trip more
+for every lone call); a few let the next batch go at once, and under load the calls made
+while they are all out go together, so the busier Redis is kept, the larger the batches."""
 
-    def __init__(self, link: Link, procedures: Sequence[str]) -> None:
-        self._link = link
+
+class Batcher:
+    """Calls `procedures` (Lua bodies, see the module's docstring) in batches, each over a
+    link that `connect` makes (kept for the next batch)."""
+
+    def __init__(self, connect: Callable[[], Link], procedures: Sequence[str]) -> None:
+        self._connect = connect
+        self._idle: list[Link] = []  # links no batch uses now
+        self._links: list[Link] = []  # every link made
         self._script = batch_script(procedures)
         self._sha = hashlib.sha1(self._script.encode()).hexdigest()
         self._queued: list[Queued] = []
-        self._sending: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     def call_nowait(self, procedure: int, keys: Sequence[str], packed: str) -> asyncio.Future[str]:
         """Queue a call of `procedures[procedure]` (from 0) with `keys` and its one packed
@@ -81,7 +90,7 @@ class Batcher:
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[str] = loop.create_future()
         self._queued.append((procedure + 1, keys, packed, reply))
-        if len(self._queued) == 1 and self._sending is None:
+        if len(self._queued) == 1 and len(self._sending) < MAX_IN_FLIGHT:
             loop.call_soon(self._send_queued)  # after the other calls of this loop turn
         return reply
 
@@ -89,36 +98,43 @@ class Batcher:
         return await self.call_nowait(procedure, keys, packed)
 
     def _send_queued(self) -> None:
-        if self._sending is not None or not self._queued:
+        if len(self._sending) >= MAX_IN_FLIGHT or not self._queued:
             return
         batch, self._queued = self._queued, []
-        self._sending = asyncio.get_running_loop().create_task(self._send(batch))
-        self._sending.add_done_callback(self._sent)
+        if self._idle:
+            link = self._idle.pop()
+        else:
+            link = self._connect()
+            self._links.append(link)
+        task = asyncio.get_running_loop().create_task(self._send(link, batch))
+        self._sending.add(task)
+        task.add_done_callback(functools.partial(self._sent, link))
 
-    def _sent(self, task: asyncio.Task[None]) -> None:
-        self._sending = None
+    def _sent(self, link: Link, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._idle.append(link)
         if not task.cancelled():
             self._send_queued()
 
-    async def _execute(self, batch: list[Queued]) -> list[str]:
+    async def _execute(self, link: Link, batch: list[Queued]) -> list[str]:
         keys: list[str] = []
         args: list[str | int] = []
         for procedure, its_keys, packed, _ in batch:
             keys += its_keys
             args += (procedure, len(its_keys), packed)
-        reply = await self._link.call("EVALSHA", self._sha, len(keys), *keys, *args)
+        reply = await link.call("EVALSHA", self._sha, len(keys), *keys, *args)
         if not isinstance(reply, bytes):
             raise ResponseError(f"the batch script answered {reply!r}")
         return reply.decode().split("\n")
 
-    async def _send(self, batch: list[Queued]) -> None:
+    async def _send(self, link: Link, batch: list[Queued]) -> None:
         try:
             try:
-                replies = await self._execute(batch)
+                replies = await self._execute(link, batch)
             except NoScriptError:
                 # A new (or flushed) Redis ran none of the batch: load the script, send again.
-                await self._link.call("SCRIPT", "LOAD", self._script)
-                replies = await self._execute(batch)
+                await link.call("SCRIPT", "LOAD", self._script)
+                replies = await self._execute(link, batch)
             if len(replies) != len(batch):
                 raise ResponseError(f"{len(replies)} replies to a batch of {len(batch)} calls")
         except BaseException as error:
@@ -137,7 +153,8 @@ class Batcher:
                 reply.set_exception(ResponseError(answer[1:]))
 
     async def close(self) -> None:
-        """Wait for the batch in flight, then close the link."""
-        while self._sending is not None:
-            await asyncio.wait([self._sending])
-        await self._link.close()
+        """Wait for the batches in flight, then close the links."""
+        while self._sending:
+            await asyncio.wait(set(self._sending))
+        for link in self._links:
+            await link.close()

@@ -291,7 +291,7 @@ class RedisLimiter:
         self._slot_ttl = slot_ttl
         self._recheck_after = recheck_after
         self._clock = clock
-        self._calls = Batcher(link_for(client), PROCEDURES)
+        self._calls = Batcher(functools.partial(link_for, client), PROCEDURES)
         # Slot ids: unique across replicas by a random prefix, then counted (a uuid4 per
         # call cost a sixth of a decision).
         self._slot_prefix = secrets.token_hex(6) + "-"
