@@ -63,11 +63,12 @@ return table.concat(replies, '\\n')
     )
 
 
-MAX_IN_FLIGHT = 4
+MAX_IN_FLIGHT = 2
 """Batches sent at once, each over a connection of its own. One alone made a call wait
 behind the batch before it (an admission behind the last call's settle: a round trip more
-for every lone call); a few let the next batch go at once, and under load the calls made
-while they are all out go together, so the busier Redis is kept, the larger the batches."""
+for every lone call); two let the next batch go at once, and under load the calls made
+while both are out go together, so the busier Redis is kept, the larger the batches (more
+at once made smaller batches: more round trips for the same calls)."""
 
 
 class Batcher:
