@@ -15,6 +15,10 @@ sockets replaying one prepared request (httpx on the one other core saturated be
 server did, which hid most of the server's cost). Printed: median requests/s of each side
 (`--concurrency` in flight), its ratio to the baseline (targets: >= 0.9 in process, >= 0.7
 with Redis), and the p50/p99 latency one request at a time (over httpx) adds over it.
+Also the CPU each server process spent per request in the rate rounds (all its threads,
+from /proc; the Redis side's redis-server apart): on a machine shared with other work the
+requests/s swing with it, the CPU a request costs much less so, and a server pinned to one
+core serves at most 1/that.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import statistics
@@ -108,6 +113,15 @@ def latencies(base: str, key: str, requests: int) -> list[float]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time process `pid` has used so far, all threads (0 where /proc is not)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -146,12 +160,20 @@ def main() -> int:
             "platform, in process": (local.base, stored_key(local.base)),
             "platform, Redis": (shared.base, stored_key(shared.base)),
         }
+        pids = {
+            "platform off": [off.pid],
+            "platform, in process": [local.pid],
+            "platform, Redis": [shared.pid],
+        }
+        assert redis_server.process is not None
+        redis_pid = redis_server.process.pid
         if args.baseline:
             tree = stack.enter_context(checked_out(args.baseline))
             baseline = stack.enter_context(
                 serve_config(CONFIG, launcher=pinned, env={"PYTHONPATH": str(tree)})
             )
             sides[f"revision {args.baseline}"] = (baseline.base, API_KEY)
+            pids[f"revision {args.baseline}"] = [baseline.pid]
         print(
             f"platform overhead, scripted backend, servers on core 0: {args.requests} "
             f"requests x {args.rounds} rounds, {args.concurrency} in flight"
@@ -160,15 +182,24 @@ def main() -> int:
             asyncio.run(rate(base, key, requests=50, concurrency=args.concurrency))
         rates: dict[str, list[float]] = {side: [] for side in sides}
         waits: dict[str, list[float]] = {side: [] for side in sides}
+        cpu: dict[str, float] = dict.fromkeys(sides, 0.0)
+        redis_cpu = 0.0
         for _ in range(args.rounds):
             for side, (base, key) in sides.items():
+                before = sum(map(cpu_seconds, pids[side]))
+                redis_before = cpu_seconds(redis_pid)
                 rates[side].append(
                     asyncio.run(
                         rate(base, key, requests=args.requests, concurrency=args.concurrency)
                     )
                 )
+                cpu[side] += sum(map(cpu_seconds, pids[side])) - before
+                if side == "platform, Redis":
+                    redis_cpu += cpu_seconds(redis_pid) - redis_before
                 waits[side] += latencies(base, key, args.latency_requests // args.rounds)
     (without, *_) = sides
+    served = args.requests * args.rounds
+    per_request = {side: cpu[side] / served * 1e6 for side in sides}  # us
     base_rate = statistics.median(rates[without])
     base_p50, base_p99 = percentile(waits[without], 0.5), percentile(waits[without], 0.99)
     targets = {"platform, in process": 0.9, "platform, Redis": 0.7}
@@ -184,6 +215,15 @@ def main() -> int:
                 f"  ratio {ratio:.2f} (target >= {targets[side]}: {verdict})"
                 f"  added p50 {p50 - base_p50:+.2f} ms, p99 {p99 - base_p99:+.2f} ms"
             )
+        print(line)
+    print("server CPU per request (rate rounds):")
+    for side in sides:
+        line = f"{side:>22}: {per_request[side]:6.0f} us"
+        if side != without and per_request[side]:
+            line += f"  (+{per_request[side] - per_request[without]:.0f} us; off/on "
+            line += f"{per_request[without] / per_request[side]:.2f})"
+        if side == "platform, Redis":
+            line += f"  and redis-server {redis_cpu / served * 1e6:.0f} us"
         print(line)
     return 0
 

@@ -9,7 +9,7 @@ inside one second is throttled even while the minute's total is fine."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Protocol
@@ -192,15 +192,18 @@ class RateLimiter(Protocol):
     # answer rather than before its end; an in-process settle is as cheap done at once.
     remote: bool
 
-    async def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+    def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Awaitable[Admission]:
         """Admit the call in every scope or in none (all-or-nothing): the requests and the
-        reserved tokens are counted, and a concurrency slot taken, in each scope."""
+        reserved tokens are counted, and a concurrency slot taken, in each scope. (An
+        `async def`, or a method that sends the question at once and returns a future.)"""
         ...
 
-    async def settle(self, ticket: object, tokens_used: int) -> None:
+    def settle(self, ticket: object, tokens_used: int) -> Awaitable[None]:
         """The call has ended having used `tokens_used` tokens: charge or refund the
         difference from its reservation, and free its concurrency slots. Callers shield it
-        from cancellation: a settle cut short would keep the slots taken."""
+        from cancellation: a settle cut short would keep the slots taken. (An `async def`,
+        or a method that starts the settle at once and returns a future: a remote limiter's
+        settle then needs no task of its own.)"""
         ...
 
     async def close(self) -> None: ...

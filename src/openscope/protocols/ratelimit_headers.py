@@ -39,13 +39,21 @@ def go_duration(seconds: float) -> str:
     return f"{minutes}m{text}" if minutes else text
 
 
+# The header names of each kind (limit, remaining, reset), made once: these headers go
+# on every response.
+OPENAI_NAMES = tuple(
+    (f"x-ratelimit-limit-{kind}", f"x-ratelimit-remaining-{kind}", f"x-ratelimit-reset-{kind}")
+    for kind in ("requests", "tokens")
+)
+
+
 def openai_limit_headers(requests: Allowance | None, tokens: Allowance | None) -> dict[str, str]:
     headers = {}
-    for name, allowance in (("requests", requests), ("tokens", tokens)):
+    for (limit, remaining, reset), allowance in zip(OPENAI_NAMES, (requests, tokens), strict=True):
         if allowance is not None:
-            headers[f"x-ratelimit-limit-{name}"] = str(allowance.limit)
-            headers[f"x-ratelimit-remaining-{name}"] = str(allowance.remaining)
-            headers[f"x-ratelimit-reset-{name}"] = go_duration(allowance.reset)
+            headers[limit] = str(allowance.limit)
+            headers[remaining] = str(allowance.remaining)
+            headers[reset] = go_duration(allowance.reset)
     return headers
 
 

@@ -60,7 +60,20 @@ class InProcessLimiter:
     def _admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
         now = self._clock()
         decision = plan(scopes, demand)
-        tats = [self._tats.get(c.key, now) for c in decision.counters]
+        held = self._tats
+        # The common case first, in one pass: buckets only, each holding what the call
+        # needs (`gcra.conforms`, written out); anything else takes the whole path below.
+        tats = []
+        passes = not decision.budgets and not decision.slots
+        for counter in decision.counters:
+            tat = held.get(counter.key, now)
+            tats.append(tat)
+            bucket = counter.bucket
+            room = bucket.interval * (bucket.capacity - counter.units) + gcra.EPSILON
+            if counter.units > bucket.capacity or (tat - now if tat > now else 0.0) > room:
+                passes = False
+        if passes:
+            return self._admitted(decision, now)
         oversized = too_large(decision)
         if oversized is not None:
             kind, what = oversized
@@ -85,21 +98,27 @@ class InProcessLimiter:
             return Admission(
                 admitted=False, refused=kind, retry_after=wait, requests=requests, tokens=tokens
             )
+        return self._admitted(decision, now)
+
+    def _admitted(self, decision: Plan, now: float) -> Admission:
+        """Charge everything the call counts in (it has been found to fit)."""
+        held = self._tats
         charged = self._charge(decision, now)
-        day = budget.day_of(now)
+        day = budget.day_of(now) if decision.budgets else 0
         for b in decision.budgets:
             used = budget.used_today(self._budgets.get(b.key), now)
             self._budgets[b.key] = (day, used + b.cost)
         for slot in decision.slots:
             self._in_flight[slot.key] = self._in_flight.get(slot.key, 0) + 1
-        self._maybe_sweep(now)
+        if len(held) + len(self._budgets) > self._next_sweep:
+            self._sweep(now)
         requests, tokens = allowances(decision, charged, now)
         ticket = InProcessTicket(
-            owner=self,
-            token_counters=decision.token_counters,
-            slot_keys=tuple(s.key for s in decision.slots),
-            budgets=decision.budgets,
-            day=day,
+            self,
+            decision.token_counters,
+            tuple(s.key for s in decision.slots) if decision.slots else (),
+            decision.budgets,
+            day,
         )
         return Admission(admitted=True, ticket=ticket, requests=requests, tokens=tokens)
 
@@ -133,16 +152,15 @@ class InProcessLimiter:
 
     def _charge(self, decision: Plan, now: float) -> list[float]:
         charged: list[float] = []
+        tats = self._tats
         for counter in decision.counters:
             # Read again rather than reuse the checked value: a key named twice compounds.
-            tat = gcra.charge(counter.bucket, self._tats.get(counter.key, now), now, counter.cost)
-            self._tats[counter.key] = tat
+            tat = gcra.charge(counter.bucket, tats.get(counter.key, now), now, counter.cost)
+            tats[counter.key] = tat
             charged.append(tat)
         return charged
 
-    def _maybe_sweep(self, now: float) -> None:
-        if len(self._tats) + len(self._budgets) <= self._next_sweep:
-            return
+    def _sweep(self, now: float) -> None:
         self._tats = {key: tat for key, tat in self._tats.items() if tat > now}
         today = budget.day_of(now)
         self._budgets = {key: held for key, held in self._budgets.items() if held[0] == today}

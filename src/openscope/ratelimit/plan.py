@@ -19,7 +19,8 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from openscope.core.quota import Allowance, Demand, LimitKind, LimitScope, TooLarge
 
@@ -32,24 +33,22 @@ CONCURRENCY_RETRY_AFTER = 1.0
 _PRECEDENCE = (LimitKind.BUDGET, LimitKind.REQUESTS, LimitKind.TOKENS, LimitKind.CONCURRENCY)
 
 
-@dataclass(frozen=True, slots=True)
-class Counter:
+# A plan and its counters are made for every call: named tuples, which cost a fraction
+# of a frozen dataclass to make (it sets each field through `object.__setattr__`).
+
+
+class Counter(NamedTuple):
     """One GCRA bucket of one scope and what this call costs in it. `per_minute` is the
     RPM/TPM figure of a minute bucket (the headers' limit), None on a per-second one.
-    `whole`: the bucket must hold the whole cost at admission (else one unit: the
-    per-second token buckets)."""
+    `units`: what the bucket must hold for the call to be admitted (the whole cost, but
+    one unit on the per-second token buckets)."""
 
     key: str
     kind: LimitKind
     bucket: gcra.Bucket
     cost: int
-    per_minute: int | None = None
-    whole: bool = True
-
-    @property
-    def units(self) -> int:
-        """What the bucket must hold for the call to be admitted."""
-        return self.cost if self.whole else min(self.cost, 1)
+    per_minute: int | None
+    units: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +68,11 @@ class Slot:
     limit: int
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     counters: tuple[Counter, ...]
     slots: tuple[Slot, ...]
-    budgets: tuple[Budget, ...] = ()
-    # The buckets a settle adjusts.
-    token_counters: tuple[Counter, ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        tokens = tuple(c for c in self.counters if c.kind is LimitKind.TOKENS)
-        object.__setattr__(self, "token_counters", tokens)
+    budgets: tuple[Budget, ...]
+    token_counters: tuple[Counter, ...]  # the buckets a settle adjusts
 
     @property
     def empty(self) -> bool:
@@ -119,26 +112,30 @@ def _shapes(scope: LimitScope) -> tuple[tuple[_Shape, ...], Slot | None]:
 
 def plan(scopes: Sequence[LimitScope], demand: Demand) -> Plan:
     counters: list[Counter] = []
+    tokens: list[Counter] = []
     slots: list[Slot] = []
     budgets: list[Budget] = []
+    requests = demand.requests
+    per_second = demand.tokens if demand.per_second_tokens is None else demand.per_second_tokens
     for scope in scopes:
         shapes, slot = _shapes(scope)
         for key, kind, bucket, per_minute, per_second_tokens in shapes:
             if kind is LimitKind.REQUESTS:
-                cost = demand.requests
-            elif per_second_tokens and demand.per_second_tokens is not None:
-                cost = demand.per_second_tokens
+                counters.append(Counter(key, kind, bucket, requests, per_minute, requests))
+                continue
+            if per_second_tokens:
+                counter = Counter(key, kind, bucket, per_second, None, min(per_second, 1))
             else:
-                cost = demand.tokens
-            whole = not per_second_tokens
-            counters.append(Counter(key, kind, bucket, cost, per_minute, whole))
+                counter = Counter(key, kind, bucket, demand.tokens, per_minute, demand.tokens)
+            counters.append(counter)
+            tokens.append(counter)
         if slot is not None:
             slots.append(slot)
         if scope.limits.tpd is not None:
             if scope.limits.tpd < 0:
                 raise ValueError(f"a day's token budget cannot be negative: {scope.limits.tpd}")
             budgets.append(Budget(f"{scope.key}:tpd", scope.limits.tpd, demand.tokens))
-    return Plan(counters=tuple(counters), slots=tuple(slots), budgets=tuple(budgets))
+    return Plan(tuple(counters), tuple(slots), tuple(budgets), tuple(tokens))
 
 
 def too_large(plan: Plan) -> tuple[LimitKind, TooLarge] | None:
@@ -194,12 +191,22 @@ def allowances(
 ) -> tuple[Allowance | None, Allowance | None]:
     """The requests and the tokens allowance of the tightest scope (least remaining, then
     the longest reset), from the per-minute buckets; None for a kind no scope limits."""
-    best: dict[LimitKind, Allowance] = {}
+    # (remaining, -reset, limit) of the tightest bucket so far, per kind; the figures are
+    # `gcra.allowance`'s, an `Allowance` made only for the two that are told.
+    requests: tuple[int, float, int] | None = None
+    tokens: tuple[int, float, int] | None = None
     for counter, tat in zip(plan.counters, tats, strict=True):
-        if counter.per_minute is None:
+        limit = counter.per_minute
+        if limit is None:
             continue
-        figure = gcra.allowance(counter.bucket, tat, now, counter.per_minute)
-        held = best.get(counter.kind)
-        if held is None or (figure.remaining, -figure.reset) < (held.remaining, -held.reset):
-            best[counter.kind] = figure
-    return best.get(LimitKind.REQUESTS), best.get(LimitKind.TOKENS)
+        left = gcra.remaining(counter.bucket, tat, now)
+        figure = (limit if left > limit else left, now - tat if tat > now else -0.0, limit)
+        if counter.kind is LimitKind.REQUESTS:
+            if requests is None or figure[:2] < requests[:2]:
+                requests = figure
+        elif tokens is None or figure[:2] < tokens[:2]:
+            tokens = figure
+    return (
+        None if requests is None else Allowance(requests[2], requests[0], -requests[1]),
+        None if tokens is None else Allowance(tokens[2], tokens[0], -tokens[1]),
+    )

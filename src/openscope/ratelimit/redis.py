@@ -1,7 +1,9 @@
 """The Redis limiter: the same GCRA as `memory`, its state in Redis so that every replica
-counts in the same buckets. One Lua script per decision checks every bucket and every
+counts in the same buckets. One Lua procedure per decision checks every bucket and every
 concurrency gauge of every scope and charges them all or none, on Redis's own clock (`TIME`),
-so replicas' clocks never matter. A second script settles.
+so replicas' clocks never matter. A second procedure settles. The decisions of one event
+loop turn go to Redis together, as one call of one script (`batching`), over a connection
+of the limiter's own (`link`).
 
 Keys (under `prefix`): `{scope}:rpm|rps|tpm|tps` hold a TAT (seconds, a decimal string) and
 expire when their bucket is full again, so idle scopes leave nothing behind;
@@ -20,12 +22,14 @@ hour."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import itertools
 import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import redis.asyncio
@@ -35,13 +39,19 @@ from openscope.core.errors import Overloaded
 from openscope.core.quota import Admission, Demand, LimitScope, RateLimiter
 
 from . import budget, gcra
-from .pipelining import Coalescer
-from .plan import Plan, allowances, plan, refusal, too_large
+from .batching import Batcher
+from .link import link_for
+from .plan import Counter, Plan, allowances, plan, refusal, too_large
 
 log = logging.getLogger("openscope.ratelimit")
 
 OVERLOADED_MESSAGE = "Rate limits cannot be checked now, please try again later."
 MAX_PENDING_SETTLES = 10_000
+WIRES_KEPT = 10_000  # buckets whose script arguments are kept; all dropped past that
+
+# A bucket as the script reads it: the bucket, its full key, its interval T and its slack
+# for one unit, as text.
+Wire = tuple[gcra.Bucket, str, str, str]
 
 UNREACHABLE: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,
@@ -75,7 +85,16 @@ local function fmt(x) return string.format('%.17g', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local day = math.floor(now / 86400)
-local function tat_of(key) return tonumber(redis.call('GET', key) or '') or now end
+-- Each bucket's TAT as read, then as charged: read once (a key named twice compounds).
+local held = {}
+local function tat_of(key)
+  local tat = held[key]
+  if tat == nil then
+    tat = tonumber(redis.call('GET', key) or '') or now
+    held[key] = tat
+  end
+  return tat
+end
 local function used_of(key)
   local held = redis.call('GET', key)
   if not held then return 0 end
@@ -117,8 +136,8 @@ if admitted then
   for i = 1, nc do
     local interval = tonumber(A[5 + (i - 1) * 3 + 1])
     local cost = tonumber(A[5 + (i - 1) * 3 + 3])
-    -- Read again: a key named twice compounds.
     local tat = math.max(tat_of(KEYS[i]), now) + interval * cost
+    held[KEYS[i]] = tat
     tats[i] = tat
     local ms = math.ceil((tat - now) * 1000)
     if ms > 0 then
@@ -201,6 +220,25 @@ return 1
 """
 
 
+# The batch script's procedures (see `batching`), by their place in it.
+PROCEDURES = (ADMIT_SCRIPT, SETTLE_SCRIPT)
+ADMIT, SETTLE = 0, 1
+
+
+def _pass_on(outcome: asyncio.Future[Admission], done: asyncio.Future[Admission]) -> None:
+    """`done`'s answer or error, to `outcome` (unless its caller went away)."""
+    if done.cancelled():
+        outcome.cancel()
+        return
+    error = done.exception()  # taken even when nobody waits for it any more
+    if outcome.done():
+        return
+    if error is not None:
+        outcome.set_exception(error)
+    else:
+        outcome.set_result(done.result())
+
+
 @dataclass(eq=False, slots=True)
 class RedisTicket:
     """The token buckets (full key names and emission intervals) and gauges one admission
@@ -253,9 +291,7 @@ class RedisLimiter:
         self._slot_ttl = slot_ttl
         self._recheck_after = recheck_after
         self._clock = clock
-        self._admit_script = client.register_script(ADMIT_SCRIPT)
-        self._settle_script = client.register_script(SETTLE_SCRIPT)
-        self._calls = Coalescer(client)
+        self._calls = Batcher(functools.partial(link_for, client), PROCEDURES)
         # Slot ids: unique across replicas by a random prefix, then counted (a uuid4 per
         # call cost a sixth of a decision).
         self._slot_prefix = secrets.token_hex(6) + "-"
@@ -263,24 +299,85 @@ class RedisLimiter:
         self._down = False  # an outage has been logged and not yet seen to end
         self._retry_at = 0.0  # while down, Redis is not tried before this (on `clock`)
         self._pending: deque[tuple[RedisTicket, int]] = deque(maxlen=MAX_PENDING_SETTLES)
+        self._wires: dict[str, Wire] = {}
+        self._slot_ttl_text = repr(float(slot_ttl))
 
-    async def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+    def admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Awaitable[Admission]:
+        """While Redis is up and no missed settle waits for it, the decision is queued for
+        the next batch at once and a future is returned, answered from the reply (a call's
+        admission needs no task of its own); otherwise a task runs `_admit`."""
+        if self._pending or self._skipping():
+            return asyncio.ensure_future(self._admit(scopes, demand))
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[Admission] = loop.create_future()
         decision = plan(scopes, demand)
-        if decision.empty:
-            return Admission(admitted=True, ticket=self._ticket(decision, "", 0))
-        oversized = too_large(decision)
-        if oversized is not None:  # no state needed: whatever it holds, the call cannot pass
-            kind, what = oversized
-            return Admission(admitted=False, refused=kind, too_large=what)
+        answer = self._answer_at_once(decision)
+        if answer is not None:
+            outcome.set_result(answer)
+            return outcome
+        slot_id, sent = self._decision_call(decision)
+        sent.add_done_callback(
+            functools.partial(self._decided, scopes, demand, decision, slot_id, outcome)
+        )
+        return outcome
+
+    def _decided(
+        self,
+        scopes: tuple[LimitScope, ...],
+        demand: Demand,
+        decision: Plan,
+        slot_id: str,
+        outcome: asyncio.Future[Admission],
+        sent: asyncio.Future[str],
+    ) -> None:
+        error = None if sent.cancelled() else sent.exception()
+        if isinstance(error, UNREACHABLE):
+            self._went_down(error)
+            without = asyncio.ensure_future(self._without_redis(scopes, demand))
+            without.add_done_callback(functools.partial(_pass_on, outcome))
+            return
+        if error is None:
+            self._came_back()
+            try:
+                answer = self._answer(decision, slot_id, sent.result())
+            except Exception as failure:
+                error = failure
+        if outcome.done():
+            return
+        if error is None:
+            outcome.set_result(answer)
+        else:
+            outcome.set_exception(error)
+
+    async def _admit(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
+        decision = plan(scopes, demand)
+        answer = self._answer_at_once(decision)
+        if answer is not None:
+            return answer
         if not self._skipping():
             try:
-                await self._replay_pending()
+                if self._pending:
+                    await self._replay_pending()
                 answer = await self._decide(decision)
             except UNREACHABLE as exc:
                 self._went_down(exc)
             else:
                 self._came_back()
                 return answer
+        return await self._without_redis(scopes, demand)
+
+    def _answer_at_once(self, decision: Plan) -> Admission | None:
+        """The answer to a call Redis need not be asked about: one that nothing limits, or
+        one no state could let pass."""
+        if decision.empty:
+            return Admission(admitted=True, ticket=self._ticket(decision, "", 0))
+        oversized = too_large(decision)
+        if oversized is not None:  # whatever Redis holds, the call cannot pass
+            kind, what = oversized
+            return Admission(admitted=False, refused=kind, too_large=what)
+        return None
+
+    async def _without_redis(self, scopes: tuple[LimitScope, ...], demand: Demand) -> Admission:
         if self._fail_closed:
             raise Overloaded(OVERLOADED_MESSAGE, retry_after=1.0)
         if self._fallback is None:
@@ -290,7 +387,49 @@ class RedisLimiter:
             answer = replace(answer, ticket=FallbackTicket(answer.ticket))
         return answer
 
-    async def settle(self, ticket: object, tokens_used: int) -> None:
+    def settle(self, ticket: object, tokens_used: int) -> Awaitable[None]:
+        """While Redis is up and no missed settle waits for it, the settle is queued for the
+        next batch at once and a future is returned (a call's settle needs no task of its
+        own); otherwise a task runs `_settle`."""
+        if (
+            isinstance(ticket, RedisTicket)
+            and not ticket.settled
+            and not self._pending
+            and not self._skipping()
+        ):
+            ticket.settled = True
+            loop = asyncio.get_running_loop()
+            outcome: asyncio.Future[None] = loop.create_future()
+            if not ticket.slot_keys and all(cost == tokens_used for cost in ticket.costs):
+                outcome.set_result(None)
+                return outcome
+            sent = self._settle_call(ticket, tokens_used)
+            sent.add_done_callback(functools.partial(self._settled, ticket, tokens_used, outcome))
+            return outcome
+        return asyncio.ensure_future(self._settle(ticket, tokens_used))
+
+    def _settled(
+        self,
+        ticket: RedisTicket,
+        tokens_used: int,
+        outcome: asyncio.Future[None],
+        sent: asyncio.Future[str],
+    ) -> None:
+        error = None if sent.cancelled() else sent.exception()
+        if isinstance(error, UNREACHABLE):
+            self._went_down(error)
+            self._pending.append((ticket, tokens_used))
+            error = None
+        elif error is None:
+            self._came_back()
+        if outcome.done():  # its caller went away
+            return
+        if error is None:
+            outcome.set_result(None)
+        else:
+            outcome.set_exception(error)
+
+    async def _settle(self, ticket: object, tokens_used: int) -> None:
         if isinstance(ticket, FallbackTicket):
             if ticket.inner is not None and self._fallback is not None:
                 await self._fallback.settle(ticket.inner, tokens_used)
@@ -306,7 +445,8 @@ class RedisLimiter:
             self._pending.append((ticket, tokens_used))
             return
         try:
-            await self._replay_pending()
+            if self._pending:
+                await self._replay_pending()
             await self._run_settle(ticket, tokens_used)
         except UNREACHABLE as exc:
             self._went_down(exc)
@@ -316,35 +456,61 @@ class RedisLimiter:
 
     async def close(self) -> None:
         try:
-            await self._client.aclose()
+            try:
+                await self._calls.close()
+            finally:
+                await self._client.aclose()
         finally:
             if self._fallback is not None:
                 await self._fallback.close()
 
+    def _wire(self, counter: Counter) -> Wire:
+        """A bucket as the script reads it: made once per bucket, not per call."""
+        wire = self._wires.get(counter.key)
+        if wire is None or wire[0] is not counter.bucket:
+            if len(self._wires) >= WIRES_KEPT:
+                self._wires.clear()
+            bucket = counter.bucket
+            wire = self._wires[counter.key] = (
+                bucket,
+                self._prefix + counter.key,
+                repr(bucket.interval),
+                repr(gcra.slack(bucket, 1)),
+            )
+        return wire
+
     async def _decide(self, decision: Plan) -> Admission:
+        slot_id, sent = self._decision_call(decision)
+        return self._answer(decision, slot_id, await sent)
+
+    def _decision_call(self, decision: Plan) -> tuple[str, asyncio.Future[str]]:
+        """The decision queued for the next batch: its slot id, and its reply to come."""
         slot_id = f"{self._slot_prefix}{next(self._slot_numbers)}"
-        keys = [self._prefix + c.key for c in decision.counters]
-        keys += [self._prefix + b.key for b in decision.budgets]
-        keys += [self._prefix + s.key for s in decision.slots]
-        args: list[str | int] = [
-            len(decision.counters),
-            len(decision.budgets),
-            len(decision.slots),
+        keys: list[str] = []
+        words = [
+            str(len(decision.counters)),
+            str(len(decision.budgets)),
+            str(len(decision.slots)),
             slot_id,
-            repr(float(self._slot_ttl)),
+            self._slot_ttl_text,
         ]
         for counter in decision.counters:
-            args += [
-                repr(counter.bucket.interval),
-                repr(gcra.slack(counter.bucket, counter.units)),
-                str(counter.cost),
-            ]
+            bucket, key, interval, one_unit = self._wire(counter)
+            keys.append(key)
+            units = counter.units
+            slack = one_unit if units == 1 else repr(gcra.slack(bucket, units))
+            words += (interval, slack, str(counter.cost))
         for b in decision.budgets:
-            args += [b.limit, b.cost]
-        args += [slot.limit for slot in decision.slots]
-        packed = " ".join(map(str, args))
-        reply: list[bytes] = (await self._calls.call(self._admit_script, keys, [packed])).split()
+            keys.append(self._prefix + b.key)
+            words += (str(b.limit), str(b.cost))
+        for slot in decision.slots:
+            keys.append(self._prefix + slot.key)
+            words.append(str(slot.limit))
+        return slot_id, self._calls.call_nowait(ADMIT, keys, " ".join(words))
 
+    def _answer(self, decision: Plan, slot_id: str, text: str) -> Admission:
+        """The admission the script's reply says."""
+        reply = text.split()
         nc, nb = len(decision.counters), len(decision.budgets)
         now = float(reply[1])
         tats = [float(x) for x in reply[2 : 2 + nc]]
@@ -374,7 +540,7 @@ class RedisLimiter:
     def _ticket(self, decision: Plan, slot_id: str, day: int) -> RedisTicket:
         token_counters = decision.token_counters
         return RedisTicket(
-            token_keys=tuple(self._prefix + c.key for c in token_counters),
+            token_keys=tuple(self._wire(c)[1] for c in token_counters),
             token_intervals=tuple(c.bucket.interval for c in token_counters),
             token_costs=tuple(c.cost for c in token_counters),
             slot_keys=tuple(self._prefix + s.key for s in decision.slots),
@@ -385,6 +551,9 @@ class RedisLimiter:
         )
 
     async def _run_settle(self, ticket: RedisTicket, tokens_used: int) -> None:
+        await self._settle_call(ticket, tokens_used)
+
+    def _settle_call(self, ticket: RedisTicket, tokens_used: int) -> asyncio.Future[str]:
         args: list[str | int] = [
             len(ticket.token_keys),
             len(ticket.budget_keys),
@@ -396,7 +565,7 @@ class RedisLimiter:
             args += [repr(interval), str(tokens_used - cost)]
         args += [str(tokens_used - cost) for cost in ticket.budget_costs]
         keys = [*ticket.token_keys, *ticket.budget_keys, *ticket.slot_keys]
-        await self._calls.call(self._settle_script, keys, [" ".join(map(str, args))])
+        return self._calls.call_nowait(SETTLE, keys, " ".join(map(str, args)))
 
     async def _replay_pending(self) -> None:
         """Settles that could not reach Redis, now that it may be back. One that cannot reach

@@ -6,6 +6,7 @@ long, so a flood of made-up keys costs one lookup each per window, not one per r
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
@@ -120,6 +121,7 @@ class KeyDirectory:
             static(key, ADMIN_KEY_SCOPES) for key in admin
         ]
         self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        self._looking: dict[str, asyncio.Future[Principal | None]] = {}
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._wall = wall_clock
@@ -137,12 +139,21 @@ class KeyDirectory:
         cached = self._cache.get(key_digest)
         if cached is not None and cached[0] > now:
             self._cache.move_to_end(key_digest)
-            principal = cached[1]
-        else:
-            principal = await self._look_up(key_digest)
-            self._remember(key_digest, now + self._cache_seconds, principal)
-            if principal is not None:
-                self._note_use(principal.key_id)
+            return cached[1]
+        # One lookup per key at a time: the calls that find the entry expired while it is
+        # read again wait for that read instead of each making its own.
+        looking = self._looking.get(key_digest)
+        if looking is None:
+            looking = asyncio.ensure_future(self._refresh(key_digest, now))
+            self._looking[key_digest] = looking
+            looking.add_done_callback(lambda _: self._looking.pop(key_digest, None))
+        return await asyncio.shield(looking)
+
+    async def _refresh(self, key_digest: str, now: float) -> Principal | None:
+        principal = await self._look_up(key_digest)
+        self._remember(key_digest, now + self._cache_seconds, principal)
+        if principal is not None:
+            self._note_use(principal.key_id)
         return principal
 
     def _static_principal(self, given: bytes) -> Principal | None:

@@ -55,65 +55,86 @@ class _Histogram:
         return out
 
 
+class _Series:
+    """One model and API's request series."""
+
+    __slots__ = ("latency", "statuses", "tokens", "ttft")
+
+    def __init__(self) -> None:
+        self.statuses: dict[str, int] = {}
+        self.tokens = [0] * len(TOKEN_KINDS)
+        self.ttft = _Histogram()
+        self.latency = _Histogram()
+
+
 class RequestMetrics(Collector):
     """The request series. Counted in plain numbers on the event loop (no lock, no label
-    lookup per request) and read into Prometheus families at scrape time."""
+    lookup per request: one lookup of the model and API's series) and read into
+    Prometheus families at scrape time."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
-        self._tokens: dict[tuple[str, str, str], int] = defaultdict(int)
-        self._ttft: dict[tuple[str, str], _Histogram] = defaultdict(_Histogram)
-        self._latency: dict[tuple[str, str], _Histogram] = defaultdict(_Histogram)
+        self._series: dict[tuple[str, str], _Series] = {}
         self._refusals: dict[tuple[str, str, str], int] = defaultdict(int)
         registry.register(self)
 
     def record_nowait(self, record: UsageRecord) -> None:
         labels = (record.model, record.api)
-        self._requests[(*labels, record.status)] += 1
-        counts = (
-            record.input_tokens,
-            record.output_tokens,
-            record.reasoning_tokens,
-            record.cached_tokens,
-            record.cache_creation_tokens,
-        )
-        for kind, count in zip(TOKEN_KINDS, counts, strict=True):
-            if count:
-                self._tokens[(*labels, kind)] += count
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = _Series()
+        statuses = series.statuses
+        statuses[record.status] = statuses.get(record.status, 0) + 1
+        tokens = series.tokens
+        if record.input_tokens:
+            tokens[0] += record.input_tokens
+        if record.output_tokens:
+            tokens[1] += record.output_tokens
+        if record.reasoning_tokens:
+            tokens[2] += record.reasoning_tokens
+        if record.cached_tokens:
+            tokens[3] += record.cached_tokens
+        if record.cache_creation_tokens:
+            tokens[4] += record.cache_creation_tokens
         if record.ttft_ms is not None:
-            self._ttft[labels].observe(record.ttft_ms / 1000)
-        self._latency[labels].observe(record.latency_ms / 1000)
+            series.ttft.observe(record.ttft_ms / 1000)
+        series.latency.observe(record.latency_ms / 1000)
 
     def refused(self, call: Call, reason: LimitKind) -> None:
         self._refusals[(call.request.model, call.api, str(reason))] += 1
 
     def collect(self) -> Iterator[Metric]:
         labels = ["model", "api"]
+        every = list(self._series.items())
         requests = CounterMetricFamily(
             PREFIX + "requests",
             "Requests the limits answered, by how they ended.",
             labels=[*labels, "status"],
         )
-        for key, count in list(self._requests.items()):
-            requests.add_metric(list(key), count)
+        for (model, api), series in every:
+            for status, count in list(series.statuses.items()):
+                requests.add_metric([model, api, status], count)
         yield requests
         tokens = CounterMetricFamily(
             PREFIX + "tokens", "Tokens of finished requests, by kind.", labels=[*labels, "kind"]
         )
-        for key, count in list(self._tokens.items()):
-            tokens.add_metric(list(key), count)
+        for (model, api), series in every:
+            for kind, count in zip(TOKEN_KINDS, series.tokens, strict=True):
+                if count:  # a kind no request has used yet has no series
+                    tokens.add_metric([model, api, kind], count)
         yield tokens
-        for name, help_text, table in (
+        for name, help_text, attribute in (
             (
                 "time_to_first_token_seconds",
                 "Time from the request to its first generated content.",
-                self._ttft,
+                "ttft",
             ),
-            ("request_duration_seconds", "Time from the request to its last event.", self._latency),
+            ("request_duration_seconds", "Time from the request to its last event.", "latency"),
         ):
             family = HistogramMetricFamily(PREFIX + name, help_text, labels=labels)
-            for pair, histogram in list(table.items()):
-                family.add_metric(list(pair), histogram.buckets(), histogram.total)
+            for (model, api), series in every:
+                histogram: _Histogram = getattr(series, attribute)
+                if any(histogram.counts):  # nothing observed yet: no series
+                    family.add_metric([model, api], histogram.buckets(), histogram.total)
             yield family
         refusals = CounterMetricFamily(
             PREFIX + "rate_limited",

@@ -36,6 +36,9 @@ left) never hands out a seq at or below the mark again."""
 
 from __future__ import annotations
 
+import functools
+import itertools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -101,27 +104,93 @@ def _insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.I
     return postgresql.insert(table) if _postgresql(conn) else sqlite.insert(table)
 
 
-def event_row(record: UsageRecord) -> dict[str, Any]:
-    return {
-        "request_id": record.request_id,
-        "created_at": record.created_at_ms,
-        "workspace": record.workspace,
-        "key_id": record.key_id,
-        "model": record.model,
-        "api": record.api,
-        "status": record.status,
-        "input_tokens": record.input_tokens,
-        "output_tokens": record.output_tokens,
-        "reasoning_tokens": record.reasoning_tokens,
-        "cached_tokens": record.cached_tokens,
-        "cache_creation_tokens": record.cache_creation_tokens,
-        "cache_type": record.cache_type,
-        "builtin_tools": dict(record.builtin_tools),
-        "billed_input_tokens": float(record.billed_input_tokens),
-        "cost": float(record.cost),
-        "latency_ms": record.latency_ms,
-        "ttft_ms": record.ttft_ms,
-    }
+# The ledger's insert, written once per dialect and handed to the driver as it is: the
+# records of a batch are plain tuples (`event_values`), with no per-row parameter
+# processing by SQLAlchemy (which cost more than the database's own work per row). On
+# SQLite one multi-row INSERT per `SQLITE_ROWS_PER_INSERT` records, run on the driver's
+# thread: an executemany releases and takes back the GIL around every row, and each time
+# the event loop's thread must hand it over (a switch of threads on a busy core, and the
+# loop stalled until it does); on PostgreSQL one statement that unnests an array per
+# column. Either skips request ids already in (or earlier in the batch), and the row count
+# says how many went in.
+EVENT_COLUMNS = (
+    "request_id",
+    "created_at",
+    "workspace",
+    "key_id",
+    "model",
+    "api",
+    "status",
+    "input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "cached_tokens",
+    "cache_creation_tokens",
+    "cache_type",
+    "builtin_tools",
+    "billed_input_tokens",
+    "cost",
+    "latency_ms",
+    "ttft_ms",
+)
+SQLITE_ROWS_PER_INSERT = 500  # 9,000 parameters, within SQLite's 32,766
+
+
+@functools.lru_cache(maxsize=64)
+def sqlite_insert_events(rows: int) -> str:
+    """The INSERT of `rows` records (the driver keeps each text's prepared statement)."""
+    values = "(" + ", ".join("?" for _ in EVENT_COLUMNS) + ")"
+    return (
+        f"INSERT INTO usage_events ({', '.join(EVENT_COLUMNS)}) "
+        f"VALUES {', '.join(values for _ in range(rows))} ON CONFLICT (request_id) DO NOTHING"
+    )
+
+
+def _postgresql_insert_events() -> str:
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays = []
+    picked = []
+    for n, name in enumerate(EVENT_COLUMNS, start=1):
+        column = e.c[name]
+        if name == "builtin_tools":  # text into the array, json out of it
+            arrays.append(f"${n}::text[]")
+            picked.append(f"{name}::json")
+        else:
+            arrays.append(f"${n}::{column.type.compile(dialect=dialect)}[]")
+            picked.append(name)
+    return (
+        f"INSERT INTO usage_events ({', '.join(EVENT_COLUMNS)}) "
+        f"SELECT {', '.join(picked)} FROM unnest({', '.join(arrays)}) "
+        f"AS batch({', '.join(EVENT_COLUMNS)}) ON CONFLICT (request_id) DO NOTHING"
+    )
+
+
+POSTGRESQL_INSERT_EVENTS = _postgresql_insert_events()
+
+
+def event_values(record: UsageRecord) -> tuple[Any, ...]:
+    """A record as the values of `EVENT_COLUMNS`, in that order (the built-in tool
+    counts as the JSON text SQLAlchemy's JSON type writes and reads)."""
+    return (
+        record.request_id,
+        record.created_at_ms,
+        record.workspace,
+        record.key_id,
+        record.model,
+        record.api,
+        record.status,
+        record.input_tokens,
+        record.output_tokens,
+        record.reasoning_tokens,
+        record.cached_tokens,
+        record.cache_creation_tokens,
+        record.cache_type,
+        json.dumps(dict(record.builtin_tools)) if record.builtin_tools else "{}",
+        float(record.billed_input_tokens),
+        float(record.cost),
+        record.latency_ms,
+        record.ttft_ms,
+    )
 
 
 def record_from_row(row: RowMapping) -> UsageRecord:
@@ -161,9 +230,17 @@ async def insert_events(conn: AsyncConnection, records: Sequence[UsageRecord]) -
     batch); how many were inserted. Call `hold_rollup_off` first in the transaction."""
     if not records:
         return 0
-    stmt = _insert(conn, e).on_conflict_do_nothing(index_elements=[e.c.request_id])
-    result = await conn.execute(stmt.returning(e.c.seq), [event_row(r) for r in records])
-    return len(result.all())
+    rows = [event_values(r) for r in records]
+    if _postgresql(conn):
+        columns = tuple(list(column) for column in zip(*rows, strict=True))
+        return int((await conn.exec_driver_sql(POSTGRESQL_INSERT_EVENTS, columns)).rowcount)
+    inserted = 0
+    for start in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
+        chunk = rows[start : start + SQLITE_ROWS_PER_INSERT]
+        flat = tuple(itertools.chain.from_iterable(chunk))
+        result = await conn.exec_driver_sql(sqlite_insert_events(len(chunk)), flat)
+        inserted += result.rowcount
+    return inserted
 
 
 async def get_events(conn: AsyncConnection, request_ids: Sequence[str]) -> list[UsageRecord]:

@@ -127,7 +127,7 @@ class Admit:
         self._router = router
         self._on_refusal = on_refusal
         self._accounts: dict[str, tuple[LimitScope | None]] = {}
-        self._settling: set[asyncio.Task[None]] = set()
+        self._settling: set[asyncio.Future[None]] = set()
         self._callers: dict[tuple[str, str], tuple[Principal, tuple[LimitScope, ...]]] = {}
         self._limiter = limiter
         self._account = account_limits
@@ -251,9 +251,15 @@ class Admit:
             self._settle_later(admission.ticket, 0)
 
     def _settle_later(self, ticket: object, used: int) -> None:
-        task = asyncio.get_running_loop().create_task(self._settle(ticket, used))
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
+        # A limiter whose settle starts at once returns a future, which needs no task.
+        settling = asyncio.ensure_future(self._limiter.settle(ticket, used))
+        self._settling.add(settling)
+        settling.add_done_callback(self._settled)
+
+    def _settled(self, settling: asyncio.Future[None]) -> None:
+        self._settling.discard(settling)
+        if not settling.cancelled() and (error := settling.exception()) is not None:
+            log.error("could not settle a call's tokens with the rate limiter", exc_info=error)
 
     async def _settle(self, ticket: object, used: int) -> None:
         try:
@@ -264,4 +270,4 @@ class Admit:
     async def drain(self) -> None:
         """Wait for the settles still on their way (before the limiter closes)."""
         while self._settling:
-            await asyncio.gather(*self._settling)
+            await asyncio.wait(set(self._settling))

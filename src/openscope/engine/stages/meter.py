@@ -35,6 +35,7 @@ log = logging.getLogger("openscope.usage")
 UNKNOWN_TOOL = "unknown"
 # Deltas that are not the model's output: a built-in tool's result.
 NOT_GENERATED = frozenset({PartKind.BUILTIN_RESULT})
+SPECIAL = NOT_GENERATED | {PartKind.REASONING}
 
 
 class UsageSink(Protocol):
@@ -51,18 +52,26 @@ class _Tally:
         self.deltas = 0
         self.reasoning_deltas = 0
         self.builtin_tools: dict[str, int] = {}
-        self._kinds: dict[tuple[int, int], PartKind] = {}
+        # The parts whose deltas count differently (reasoning, or not generated at all),
+        # by (choice, part): a delta of any other part is one generated delta, with no
+        # lookup (this runs for every event of every call).
+        self._special: dict[tuple[int, int], PartKind] = {}
 
     def add(self, event: Event, now: Callable[[], float]) -> None:
         if isinstance(event, PartDelta):
             if self.first_content is None:
                 self.first_content = now()
-            kind = self._kinds.get((event.choice, event.part))
-            if kind not in NOT_GENERATED:
-                self.deltas += 1
+            if self._special:
+                kind = self._special.get((event.choice, event.part))
+                if kind in NOT_GENERATED:
+                    return
                 self.reasoning_deltas += kind is PartKind.REASONING
+            self.deltas += 1
         elif isinstance(event, PartStart):
-            self._kinds[event.choice, event.part] = event.kind
+            if event.kind in SPECIAL:
+                self._special[event.choice, event.part] = event.kind
+            elif self._special:
+                self._special.pop((event.choice, event.part), None)
             if event.kind is PartKind.BUILTIN_CALL:
                 tool = event.tool_name or UNKNOWN_TOOL
                 self.builtin_tools[tool] = self.builtin_tools.get(tool, 0) + 1
