@@ -210,18 +210,30 @@ def sse_response(
     )
 
 
-async def unless_disconnected(request: Request, work: Awaitable[T], poll: float = 0.25) -> T:
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     """Await `work`, cancelling it if the client goes away first (a non-streaming client
-    that hangs up should not keep the model busy)."""
+    that hangs up should not keep the model busy). Only once the body has been read.
+
+    The hang-up is listened for rather than polled: a request waiting its turn costs the
+    event loop nothing until something happens (a poll every quarter second, each one an
+    anyio cancel scope whose reason formats the task, took ~3% of a core with 24 requests
+    queued for the embedded model)."""
     task = asyncio.ensure_future(work)
+    hang_up = asyncio.ensure_future(_hung_up(request))
     try:
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=poll)
-            if done:
-                return task.result()
-            if await request.is_disconnected():
-                task.cancel()
-                raise ClientDisconnected
+        await asyncio.wait({task, hang_up}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        hang_up.result()  # what broke the listening, if anything did
+        raise ClientDisconnected
     finally:
+        hang_up.cancel()
         if not task.done():
             task.cancel()
+
+
+async def _hung_up(request: Request) -> None:
+    """Returns when the server hears that the client has gone. With the body read, the
+    only message left to receive is that one."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

@@ -46,6 +46,7 @@ class FakeBatchContext:
         self.decodes = 0
         self.no_slot_answers = 0  # how often a decode found no free cells
         self.peak_cells = 0
+        self.greedy_asked: list[list[int]] = []  # the indices of each greedy pass
         self.fail_next: int | None = None  # the code the next decode returns
         self.raise_next: BaseException | None = None  # what the next decode raises
 
@@ -87,6 +88,11 @@ class FakeBatchContext:
     def logits(self, idx: int) -> Any:
         return np.zeros(self._n_vocab, dtype=np.float32)
 
+    def greedy(self, indices: Sequence[int]) -> list[int | None]:
+        """Token 100 + the entry's index, so a test sees which pick reached whom."""
+        self.greedy_asked.append(list(indices))
+        return [100 + idx for idx in indices]
+
     def copy(self, source: int, target: int, end: int = -1) -> None:
         for pos, cell in self._seqs.get(source, {}).items():
             if end < 0 or pos < end:
@@ -107,12 +113,17 @@ class FakeBatchContext:
 
 class FakeChoice:
     """Writes `tokens` tokens (token id 7) and ends with `length`; with `fail_at`, raises
-    when asked for that token, as a parser or sampler bug would."""
+    when asked for that token, as a parser or sampler bug would. `picks` records the
+    batch's greedy pick it was given for each token (a `greedy` one should get one)."""
 
-    def __init__(self, tokens: int, *, index: int = 0, fail_at: int | None = None) -> None:
+    def __init__(
+        self, tokens: int, *, index: int = 0, fail_at: int | None = None, greedy: bool = False
+    ) -> None:
         self.finished = False
         self.generated = 0
         self.reasoning = 0
+        self.greedy = greedy
+        self.picks: list[int | None] = []
         self._tokens = tokens
         self._index = index
         self._fail_at = fail_at
@@ -120,9 +131,12 @@ class FakeChoice:
     def start(self) -> list[Event]:
         return [PartStart(self._index, 0, PartKind.TEXT)]
 
-    def advance(self, ctx: Any, idx: int, logits: Any) -> tuple[list[Event], list[int]]:
+    def advance(
+        self, ctx: Any, idx: int, logits: Any, picked: int | None = None
+    ) -> tuple[list[Event], list[int]]:
         if self._fail_at is not None and self.generated == self._fail_at:
             raise RecursionError("maximum recursion depth exceeded")
+        self.picks.append(picked)
         self.generated += 1
         events: list[Event] = [PartDelta(self._index, 0, "t")]
         if self.generated >= self._tokens:

@@ -14,9 +14,12 @@ from openscope.backends.llamacpp.scheduler import (
     SHUTDOWN_MESSAGE,
     STOPPED_MESSAGE,
     Choice,
+    Deliver,
+    Handover,
     Job,
     JobState,
     Scheduler,
+    deliver_each,
 )
 from openscope.core.errors import TIMEOUT_MESSAGE, InternalError
 from tests.backends.llamacpp.fakes import (
@@ -45,11 +48,14 @@ def build(
     clock: FakeClock | None = None,
     n_batch: int = 512,
     step_seconds: float = 0.0,
+    handover: Handover = deliver_each,
 ) -> tuple[Scheduler, FakeBatchContext, PrefixCache]:
     ctx = FakeBatchContext(n_ctx, n_batch=n_batch, step_seconds=step_seconds)
     clock = clock or FakeClock()
     cache = PrefixCache(CACHE_SEQS, cache_tokens, implicit_min=4, explicit_min=8, clock=clock)
-    scheduler = Scheduler(ctx, cache, slots=range(PARALLEL), prefill_chunk=64, clock=clock)
+    scheduler = Scheduler(
+        ctx, cache, slots=range(PARALLEL), prefill_chunk=64, clock=clock, handover=handover
+    )
     return scheduler, ctx, cache
 
 
@@ -60,10 +66,13 @@ def job(
     n: int = 1,
     fail_at: int | None = None,
     deadline: float | None = None,
+    greedy: bool = False,
 ) -> tuple[Job, Received]:
     tokens_of = list(range(1, prompt + 1)) if isinstance(prompt, int) else prompt
     received = Received()
-    choices: list[Choice] = [FakeChoice(tokens, index=i, fail_at=fail_at) for i in range(n)]
+    choices: list[Choice] = [
+        FakeChoice(tokens, index=i, fail_at=fail_at, greedy=greedy) for i in range(n)
+    ]
     return (
         Job(tokens_of, choices, received, max_new=tokens, deadline=deadline),
         received,
@@ -405,3 +414,50 @@ def test_a_cancelled_job_ends_without_an_error(cancel_while: JobState) -> None:
     run(scheduler, [first, second])
     assert (second_got.error is None) and second_got.ended.is_set()
     assert ctx.used_cells == 0
+
+
+def test_greedy_choices_take_their_token_from_one_pass_over_the_batch() -> None:
+    scheduler, ctx, _ = build()
+    greedy, greedy_got = job(10, tokens=6, greedy=True)
+    shared, shared_got = job(12, tokens=6, n=2, greedy=True)
+    sampled, sampled_got = job(14, tokens=6)
+    jobs = [greedy, shared, sampled]
+    for j in jobs:
+        scheduler.submit(j)
+    run(scheduler, jobs)
+    for got in (greedy_got, shared_got, sampled_got):
+        assert got.error is None
+    # one pass a step, for the outputs greedy choices read and no other
+    assert 0 < len(ctx.greedy_asked) <= ctx.decodes
+    asked = [idx for indices in ctx.greedy_asked for idx in indices]
+    assert len(asked) == 6 + 1 + 2 * 5  # an output a token each; the n=2 start shares one
+    for choice in [*greedy.choices, *shared.choices]:
+        picks = choice.picks  # type: ignore[attr-defined]
+        assert len(picks) == 6 and all(p is not None and p >= 100 for p in picks)
+    assert shared.choices[0].picks[0] == shared.choices[1].picks[0]  # type: ignore[attr-defined]
+    assert sampled.choices[0].picks == [None] * 6  # type: ignore[attr-defined]
+
+
+def test_a_step_hands_over_the_due_events_of_every_job_at_once() -> None:
+    clock = FakeClock()
+    handovers: list[int] = []
+
+    def handover(due: list[tuple[Deliver, list[object]]]) -> None:
+        handovers.append(len(due))
+        deliver_each(due)
+
+    scheduler, _, _ = build(clock=clock, handover=handover)
+    pairs = [job(10, tokens=8) for _ in range(3)]
+    jobs = [j for j, _ in pairs]
+    for j in jobs:
+        scheduler.submit(j)
+    for _ in range(100):
+        calls = len(handovers)
+        scheduler.turn()
+        assert len(handovers) - calls <= 1  # at most one hand-over a step
+        clock.now += 0.05  # every job's events are due again by the next step
+        if all(j.state is JobState.ENDED for j in jobs):
+            break
+    assert max(handovers) == 3
+    for _, got in pairs:
+        assert got.error is None and got.text == "t" * 8 and got.ended.is_set()

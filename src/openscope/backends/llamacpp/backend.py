@@ -16,7 +16,6 @@ and every request still waiting gets an error instead of hanging.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -38,6 +37,7 @@ from openscope.backends.llamacpp.choice import (
 from openscope.backends.llamacpp.constraint import Constraint
 from openscope.backends.llamacpp.context import LlamaBatchContext
 from openscope.backends.llamacpp.grammar import grammar_for
+from openscope.backends.llamacpp.handover import LoopInbox, hand_over
 from openscope.backends.llamacpp.model_file import embedded_model_path
 from openscope.backends.llamacpp.options import LlamaCppOptions
 from openscope.backends.llamacpp.output import OutputPlan, choice_output
@@ -248,6 +248,7 @@ class LlamaCppBackend:
             cache,
             slots=range(self._parallel),
             prefill_chunk=self._prefill_chunk,
+            handover=hand_over,
         )
 
     async def close(self) -> None:
@@ -457,13 +458,7 @@ class LlamaCppBackend:
         assert scheduler is not None, "backend not started"
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue[list[object]] = asyncio.Queue()
-
-        def deliver(items: list[object]) -> None:
-            if not items:
-                return
-            with contextlib.suppress(RuntimeError):  # its loop is closed: nobody listens
-                loop.call_soon_threadsafe(inbox.put_nowait, items)
-
+        deliver = LoopInbox(loop, inbox)
         job = await loop.run_in_executor(self._prep, self._prepare, request, deliver)
         scheduler.submit(job)
         try:
@@ -483,8 +478,12 @@ class LlamaCppBackend:
         """The engine's next hand-over, or an error when it can no longer come: the engine
         thread died, or the request's deadline passed long ago without one."""
         while True:
+            if not inbox.empty():
+                return inbox.get_nowait()
             try:
-                return await asyncio.wait_for(inbox.get(), LIVENESS_POLL_SECONDS)
+                # a timeout scope rather than wait_for: no task per hand-over
+                async with asyncio.timeout(LIVENESS_POLL_SECONDS):
+                    return await inbox.get()
             except TimeoutError:
                 if not scheduler.alive:
                     raise InternalError(STOPPED_MESSAGE) from None

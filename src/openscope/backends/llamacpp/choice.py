@@ -17,7 +17,7 @@ import numpy as np
 
 from openscope.backends.llamacpp.constraint import Constraint
 from openscope.backends.llamacpp.output import OutputPlan, ParsedOutput, PlainOutput
-from openscope.backends.llamacpp.sampling import log_softmax, top_indices
+from openscope.backends.llamacpp.sampling import Sampler, log_softmax, top_indices
 from openscope.core.events import ChoiceEnd, Event, FinishReason, TokenLogprob, TopLogprob
 from openscope.core.request import SamplingParams
 from openscope.parsing.stop_strings import StopMatcher
@@ -79,7 +79,7 @@ class ChoiceRun:
         plan: GenerationPlan,
         output: PlainOutput | ParsedOutput,
         *,
-        sampler: Any,
+        sampler: Sampler,
         constraint: Constraint | None,
         vocabulary: Vocabulary,
         stops: list[str],
@@ -93,6 +93,9 @@ class ChoiceRun:
         self.finished = False
         self._sampler = sampler
         self._constraint = constraint
+        # Its next token is the first highest of the logits as decoded (no grammar mask
+        # edits them first), so the engine may pick it along with the rest of the batch.
+        self.greedy = sampler.greedy and constraint is None
         self._vocabulary = vocabulary
         self._budget = budget
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -106,15 +109,21 @@ class ChoiceRun:
             return [*self.output.start(), *self._finish(FinishReason.LENGTH, None)]
         return self.output.start()
 
-    def advance(self, ctx: Any, idx: int, logits: Any) -> tuple[list[Event], list[int]]:
+    def advance(
+        self, ctx: Any, idx: int, logits: Any, picked: int | None = None
+    ) -> tuple[list[Event], list[int]]:
         """Sample the next token from the logits at batch output `idx` (`logits` is a
-        writable view of them). Returns the events it produced and the tokens to feed
+        writable view of them), or take `picked`, the batch's greedy pick for them, when
+        this choice is `greedy`. Returns the events it produced and the tokens to feed
         into the sequence next; none once the choice is finished."""
         sampling = self.plan.sampling
         entry_logits = log_softmax(logits.astype(np.float32)) if sampling.logprobs else None
         if self._constraint is not None:
             self._constraint.restrict(logits)
-        token = int(self._sampler.sample(ctx, idx))
+        if picked is not None and self.greedy:
+            token = picked
+        else:
+            token = self._sampler.sample(ctx, idx, logits)
         if self._vocabulary.is_end(token):
             return self._finish(FinishReason.STOP, None), []
         thinking = self.output.in_reasoning

@@ -2,7 +2,11 @@
 (unified), filled and read through one reusable batch.
 
 `BatchContext` is the seam the scheduler sees; `LlamaBatchContext` is llama.cpp behind it,
-and the scheduler's tests drive a fake with the same five operations.
+and the scheduler's tests drive a fake with the same operations.
+
+A decode's logits are read as one array over all its output rows (llama.cpp keeps them
+contiguous, in batch order): each output's row is a view of it, and the greedy pick of
+every row comes from one vectorised pass.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
+
+from openscope.backends.llamacpp.sampling import greedy_picks
 
 # (token, position, sequence id, whether its logits are wanted)
 BatchEntry = tuple[int, int, int, bool]
@@ -32,7 +39,15 @@ class BatchContext(Protocol):
         """DECODE_OK, DECODE_NO_KV_SLOT (nothing was written), or another llama.cpp code."""
         ...
 
-    def logits(self, idx: int) -> Any: ...
+    def logits(self, idx: int) -> Any:
+        """A writable view of the logits of batch entry `idx` of the last decode."""
+        ...
+
+    def greedy(self, indices: Sequence[int]) -> list[int | None]:
+        """For each batch entry in `indices`, the token llama.cpp's greedy sampler would
+        pick from its logits as the last decode left them (None: let the sampler decide),
+        all in one pass."""
+        ...
 
     def copy(self, source: int, target: int, end: int = -1) -> None: ...
 
@@ -77,6 +92,10 @@ class LlamaBatchContext:
         self.n_batch = n_batch
         self.n_ctx = n_ctx
         self._n_vocab: int = model.n_vocab()
+        # The last decode's output row of each batch entry that asked for logits, and
+        # those rows as one array (read once per decode, on first use).
+        self._rows: dict[int, int] = {}
+        self._outputs: npt.NDArray[np.float32] | None = None
 
     @property
     def context(self) -> Any:
@@ -85,19 +104,36 @@ class LlamaBatchContext:
     def decode(self, entries: Sequence[BatchEntry]) -> int:
         batch = self._batch
         batch.n_tokens = len(entries)
+        rows: dict[int, int] = {}
         for i, (token, pos, seq_id, wants_logits) in enumerate(entries):
             batch.token[i] = token
             batch.pos[i] = pos
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = seq_id
             batch.logits[i] = wants_logits
+            if wants_logits:
+                rows[i] = len(rows)
+        self._rows, self._outputs = rows, None
         rc: int = self._lib.llama_decode(self._ctx, batch)
         return rc
 
     def logits(self, idx: int) -> Any:
-        """A writable view of the logits of batch entry `idx` of the last decode."""
-        pointer = self._lib.llama_get_logits_ith(self._ctx, idx)
-        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+        """A writable view of the logits of batch entry `idx` of the last decode: the
+        row llama_get_logits_ith gives."""
+        return self._output_rows()[self._rows[idx]]
+
+    def greedy(self, indices: Sequence[int]) -> list[int | None]:
+        picks = greedy_picks(self._output_rows())
+        return [picks[self._rows[idx]] for idx in indices]
+
+    def _output_rows(self) -> npt.NDArray[np.float32]:
+        if self._outputs is None:
+            # llama_get_logits first puts the rows in batch order (llama.cpp may have
+            # computed them in another), as llama_get_logits_ith would.
+            pointer = self._lib.llama_get_logits(self._ctx)
+            shape = (len(self._rows), self._n_vocab)
+            self._outputs = np.ctypeslib.as_array(pointer, shape=shape)
+        return self._outputs
 
     def copy(self, source: int, target: int, end: int = -1) -> None:
         """Give `target` the KV of `source`'s positions [0, end) (shared cells, no copy)."""

@@ -1,5 +1,10 @@
 """Per-request sampling over llama.cpp's sampler chain, and log-probabilities read from the
-model's raw logits (before any sampling transform, as OpenAI reports them)."""
+model's raw logits (before any sampling transform, as OpenAI reports them).
+
+A chain that is greedy alone is not called at all: its pick is the first highest logit,
+which numpy finds in a fraction of the time llama.cpp takes to copy the whole vocabulary
+into its candidate array (measured here: 7 us against 75 us a token at 49k tokens), and
+the engine finds it for every such sequence of a step in one pass over the batch's logits."""
 
 from __future__ import annotations
 
@@ -39,8 +44,50 @@ class ResolvedSampling:
             seed=(base + choice) % 2**32,
         )
 
+    @property
+    def greedy(self) -> bool:
+        """The chain `build_chain` makes is llama.cpp's greedy sampler alone."""
+        return self.temperature == 0.0 and not self.presence_penalty
 
-def build_sampler(sampling: ResolvedSampling, n_vocab: int) -> Any:
+
+@dataclass(frozen=True, slots=True)
+class Sampler:
+    """One choice's sampler: llama.cpp's chain, skipped when it is greedy alone."""
+
+    chain: Any  # llama-cpp-python's LlamaSampler
+    greedy: bool  # the chain is greedy alone: its pick is the first highest logit
+
+    def sample(self, ctx: Any, idx: int, logits: npt.NDArray[np.float32]) -> int:
+        """The next token from the logits of batch output `idx` (`logits` is a view of
+        them, after any grammar mask)."""
+        if self.greedy:
+            pick = greedy_pick(logits)
+            if pick is not None:
+                return pick
+        return int(self.chain.sample(ctx, idx))
+
+
+def build_sampler(sampling: ResolvedSampling, n_vocab: int) -> Sampler:
+    return Sampler(build_chain(sampling, n_vocab), greedy=sampling.greedy)
+
+
+def greedy_pick(logits: npt.NDArray[np.float32]) -> int | None:
+    """What llama.cpp's greedy sampler picks from one row of logits: the first highest.
+    None when that is a NaN: llama.cpp's `>` never picks one, numpy's argmax stops at the
+    first, so the chain decides then."""
+    token = int(np.argmax(logits))
+    return None if np.isnan(logits[token]) else token
+
+
+def greedy_picks(logits: npt.NDArray[np.float32]) -> list[int | None]:
+    """`greedy_pick` of every row of a 2-D array of logits, in one pass."""
+    tokens = np.argmax(logits, axis=1)
+    undecided = np.isnan(logits[np.arange(len(tokens)), tokens])
+    pairs = zip(tokens.tolist(), undecided.tolist(), strict=True)
+    return [None if nan else token for token, nan in pairs]
+
+
+def build_chain(sampling: ResolvedSampling, n_vocab: int) -> Any:
     from llama_cpp._internals import LlamaSampler
 
     sampler: Any = LlamaSampler()  # type: ignore[no-untyped-call]

@@ -56,6 +56,14 @@ _WAKE = object()
 _STOP = object()
 
 Deliver = Callable[[list[object]], None]
+# Hands over one step's items for several jobs at once: (a job's deliver, its items) each.
+# The backend's wakes the event loop once a step rather than once a job.
+Handover = Callable[[list[tuple[Deliver, list[object]]]], None]
+
+
+def deliver_each(due: list[tuple[Deliver, list[object]]]) -> None:
+    for deliver, items in due:
+        deliver(items)
 
 
 class Choice(Protocol):
@@ -64,10 +72,13 @@ class Choice(Protocol):
     finished: bool
     generated: int  # tokens sampled
     reasoning: int  # of which inside the think block
+    greedy: bool  # takes the first highest logit as decoded: picked with the whole batch
 
     def start(self) -> list[Event]: ...
 
-    def advance(self, ctx: Any, idx: int, logits: Any) -> tuple[list[Event], list[int]]: ...
+    def advance(
+        self, ctx: Any, idx: int, logits: Any, picked: int | None = None
+    ) -> tuple[list[Event], list[int]]: ...
 
 
 class JobState(enum.Enum):
@@ -115,13 +126,22 @@ class Job:
         """Cells this job may write when `reuse` prompt tokens come from the cache."""
         return len(self.prompt) - reuse + len(self.choices) * self.max_new
 
-    def flush(self, now: float, *, final: tuple[object, ...] = ()) -> None:
-        """Hand pending events over if it is time (or with `final` items: always)."""
-        due = self.flushed_at is None or now - self.flushed_at >= FLUSH_SECONDS
-        if final or (self.outbox and due):
-            self.deliver([*self.outbox, *final])
-            self.outbox = []
-            self.flushed_at = now
+    def take_due(self, now: float) -> list[object]:
+        """The pending events if it is time to hand them over (none otherwise); they
+        count as handed over from `now`."""
+        if not self.outbox or (
+            self.flushed_at is not None and now - self.flushed_at < FLUSH_SECONDS
+        ):
+            return []
+        items, self.outbox = self.outbox, []
+        self.flushed_at = now
+        return items
+
+    def flush(self, now: float, *, final: tuple[object, ...]) -> None:
+        """Hand every pending event over now, then the `final` items."""
+        self.deliver([*self.outbox, *final])
+        self.outbox = []
+        self.flushed_at = now
 
     @property
     def decoding(self) -> bool:
@@ -157,11 +177,15 @@ class Scheduler:
         slots: range,
         prefill_chunk: int = 256,
         clock: Callable[[], float] = time.monotonic,
+        handover: Handover = deliver_each,
     ) -> None:
         """`slots`: the sequence ids running requests use (the cache has its own);
         `prefill_chunk`: prompt tokens per step while other requests are decoding, so
-        their next token is never more than one chunk away."""
+        their next token is never more than one chunk away; `handover`: how a step's
+        events reach their consumers (an end, or a first usage report, goes at once
+        through the job's own deliver)."""
         self._prefill_chunk = prefill_chunk
+        self._handover = handover
         self._ctx = context
         self._cache = cache
         self._parallel = len(slots)
@@ -367,23 +391,37 @@ class Scheduler:
             return
         for job, end in prefill:
             job.prefilled = end
+        picks = self._greedy_picks(outputs)
         sampled = 0
         for job, choice, idx in outputs:
             if job.state is not JobState.RUNNING:
                 continue  # failed earlier in this step
             try:
-                sampled += self._advance(job, choice, idx)
+                sampled += self._advance(job, choice, idx, picks.get(idx))
             except Exception as error:
                 log.exception("a request failed in its own step")
                 self._end(job, _job_failure(error))
         now = self._clock()
         self._counters.generated_tokens += sampled
         self._counters.recent.append((now, sampled))
+        due: list[tuple[Deliver, list[object]]] = []
         for job in list(self._running):
             if job.decoding and job.done:
                 self._finish(job)
-            else:
-                job.flush(now)
+            elif items := job.take_due(now):
+                due.append((job.deliver, items))
+        if due:
+            self._handover(due)
+
+    def _greedy_picks(self, outputs: list[tuple[Job, int | None, int]]) -> dict[int, int | None]:
+        """The greedy pick of every output some greedy choice reads, in one pass over the
+        batch's logits, before any choice's grammar mask edits them."""
+        wanted = [
+            idx
+            for job, choice, idx in outputs
+            if any(c.greedy for c in (job.choices if choice is None else [job.choices[choice]]))
+        ]
+        return dict(zip(wanted, self._ctx.greedy(wanted), strict=True)) if wanted else {}
 
     def _decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
         """Decode the batch. Admission keeps the cells running jobs need free, so running
@@ -400,24 +438,26 @@ class Scheduler:
                 raise EngineFault("no KV cell left for the batch")
             self._forget_entry(victim)
 
-    def _advance(self, job: Job, choice: int | None, idx: int) -> int:
-        """Sample one choice (None: the prompt is in, so all of them). Returns how many
-        tokens were sampled."""
+    def _advance(self, job: Job, choice: int | None, idx: int, picked: int | None) -> int:
+        """Sample one choice (None: the prompt is in, so all of them); `picked` is the
+        greedy pick of output `idx`, if a greedy choice reads it. Returns how many tokens
+        were sampled."""
         if choice is None:
-            return self._begin(job, idx)
+            return self._begin(job, idx, picked)
         feed = job.feeds[choice]
         job.positions[choice] += len(feed)
         if choice == 0:
             job.tail += feed
         events, job.feeds[choice] = job.choices[choice].advance(
-            self._ctx.context, idx, self._ctx.logits(idx)
+            self._ctx.context, idx, self._ctx.logits(idx), picked
         )
         job.outbox += events
         return 1
 
-    def _begin(self, job: Job, idx: int) -> int:
+    def _begin(self, job: Job, idx: int, picked: int | None) -> int:
         """The prompt is in: share its KV with the other choices and sample their first
-        tokens from the same logits."""
+        tokens from the same logits (restored before each choice, so the greedy pick of
+        them holds for every greedy one)."""
         for seq_id in job.seq_ids[1:]:
             self._ctx.copy(job.seq_ids[0], seq_id)
         logits = self._ctx.logits(idx)
@@ -430,7 +470,7 @@ class Scheduler:
                 continue
             if pristine is not None:
                 logits[:] = pristine  # a grammar mask edits the logits in place
-            produced, job.feeds[c] = run.advance(self._ctx.context, idx, logits)
+            produced, job.feeds[c] = run.advance(self._ctx.context, idx, logits, picked)
             events += produced
             sampled += 1
         job.outbox += events
