@@ -15,6 +15,14 @@ import aiohttp
 import aiohttp.http_exceptions
 import orjson
 
+# What a request to an upstream can fail with on the way (connect, send, read, timeouts).
+NETWORK_FAILURES = (
+    aiohttp.ClientError,
+    aiohttp.http_exceptions.HttpProcessingError,
+    TimeoutError,
+    OSError,
+)
+
 
 class TransportError(Exception):
     """The upstream could not be reached, or stopped answering in time."""
@@ -87,12 +95,7 @@ class AiohttpTransport:
                     data=orjson.dumps(body),
                     headers={"Content-Type": "application/json", **headers},
                 )
-        except (
-            aiohttp.ClientError,
-            aiohttp.http_exceptions.HttpProcessingError,
-            TimeoutError,
-            OSError,
-        ) as error:
+        except NETWORK_FAILURES as error:
             raise TransportError(f"{type(error).__name__}: {error}") from None
         # The connection goes back to the pool (or is dropped, mid-body) on every way out.
         try:
@@ -120,12 +123,7 @@ class AiohttpTransport:
                     yield line.rstrip(b"\r")
             if pending:
                 yield pending.rstrip(b"\r")
-        except (
-            aiohttp.ClientError,
-            aiohttp.http_exceptions.HttpProcessingError,
-            TimeoutError,
-            OSError,
-        ) as error:
+        except NETWORK_FAILURES as error:
             raise TransportError(f"{type(error).__name__}: {error}") from None
 
     async def get(self, url: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
@@ -138,12 +136,7 @@ class AiohttpTransport:
                         if len(page) > MAX_PAGE:
                             raise TransportError(f"a page over {MAX_PAGE} bytes")
                     return response.status, bytes(page)
-        except (
-            aiohttp.ClientError,
-            aiohttp.http_exceptions.HttpProcessingError,
-            TimeoutError,
-            OSError,
-        ) as error:
+        except NETWORK_FAILURES as error:
             raise TransportError(f"{type(error).__name__}: {error}") from None
 
     async def close(self) -> None:
