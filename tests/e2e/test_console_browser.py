@@ -132,14 +132,9 @@ def send(page: Page, text: str) -> sync_api.Locator:
     return turn
 
 
-def ready(page: Page, console_server: Server, **choice: str) -> None:
-    use_key(page, console_server.api_key)
-    choose(page, **choice)
-
-
-def test_a_message_streams_into_the_page(page: Page, console_server: Server) -> None:
-    ready(page, console_server, model=SLOW)
-    # Every text the answer showed, in order: a stream shows several, growing.
+def send_and_see_it_stream(page: Page, words: str) -> sync_api.Locator:
+    """Sends `words` to the paced echo and checks the answer was seen growing: every text
+    it showed, in order, a prefix of the whole, at least three of them."""
     page.evaluate(
         """() => {
         window.seen = [];
@@ -150,12 +145,23 @@ def test_a_message_streams_into_the_page(page: Page, console_server: Server) -> 
                    {subtree: true, childList: true, characterData: true});
       }"""
     )
-    words = "one two three four five six seven eight"
     turn = send(page, words)
     expect(turn.locator(".text")).to_have_text(words)
     seen = page.evaluate("window.seen")
     assert len(seen) >= 3, f"the answer did not stream: {seen}"
-    assert all(words.startswith(s) for s in seen)
+    assert all(words.startswith(text) for text in seen)
+    return turn
+
+
+def ready(page: Page, console_server: Server, **choice: str) -> None:
+    use_key(page, console_server.api_key)
+    choose(page, **choice)
+
+
+def test_a_message_streams_into_the_page(page: Page, console_server: Server) -> None:
+    ready(page, console_server, model=SLOW)
+    words = "one two three four five six seven eight"
+    turn = send_and_see_it_stream(page, words)
     expect(turn.locator(".who")).to_have_text(f"{SLOW} via Chat Completions")
     expect(turn.locator(".usage")).to_contain_text("Usage: input ")
     expect(turn.locator(".usage")).to_contain_text("output 8")

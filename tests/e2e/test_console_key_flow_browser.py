@@ -22,7 +22,14 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Server, serving
-from tests.e2e.test_console_browser import PACE, SLOW, choose, send, use_key
+from tests.e2e.test_console_browser import (
+    PACE,
+    SLOW,
+    choose,
+    send,
+    send_and_see_it_stream,
+    use_key,
+)
 from tests.e2e.test_console_operator_browser import (
     ADMIN_KEY,
     CHROMIUM,
@@ -119,23 +126,7 @@ def test_a_key_made_in_the_operator_view_works_in_the_playground_until_revoked(
     use_key(playground, secret)
     assert secret not in playground.url
     choose(playground, model=SLOW)
-    # every text the answer showed, in order: a stream shows it growing before it is done
-    playground.evaluate(
-        """() => {
-        window.seen = [];
-        new MutationObserver(() => {
-          const text = document.querySelector(".turn.assistant .text")?.textContent;
-          if (text && text !== window.seen.at(-1)) window.seen.push(text);
-        }).observe(document.getElementById("transcript"),
-                   {subtree: true, childList: true, characterData: true});
-      }"""
-    )
-    words = "hello from a key made in the operator view"
-    turn = send(playground, words)
-    expect(turn.locator(".text")).to_have_text(words)
-    seen = playground.evaluate("window.seen")
-    assert len(seen) >= 3, f"the answer did not stream: {seen}"
-    assert all(words.startswith(text) for text in seen)
+    turn = send_and_see_it_stream(playground, "hello from a key made in the operator view")
     expect(turn.locator(".turn-error")).to_be_hidden()
     expect(playground.locator("#error")).to_be_hidden()
     playground.screenshot(path=screenshots / "playground-with-new-key.png", full_page=True)
