@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
-import httpx
 import openai
 import pytest
 
@@ -23,6 +21,7 @@ from tests.e2e.test_upstream_llama_server import (
     UPSTREAM_MODEL,
     LlamaServer,
     gguf,
+    launch,
     llama_servers,
 )
 
@@ -53,18 +52,7 @@ class LlamaCppPythonServer:
             "--n_ctx", "4096",
             "--n_threads", "1",  # the cores are shared (see LlamaServer)
         ]  # fmt: skip
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            try:
-                if httpx.get(f"{self.url}/models", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not start:\n{self.log.read_text()[-2000:]}")
-            time.sleep(0.2)
+        self.process = launch(command, self.log, f"{self.url}/models", name="llama_cpp.server")
 
     def stop(self) -> None:
         if self.process is not None:

@@ -51,6 +51,23 @@ def gguf() -> Path:
     return found
 
 
+def launch(command: list[str], log: Path, ready_url: str, *, name: str) -> subprocess.Popen[bytes]:
+    """Starts an engine's server with its output in `log`; returns once `ready_url` answers
+    200 (the test fails, with the log's end, if it exits or is not ready in time)."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        try:
+            if httpx.get(ready_url, timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{name} did not start:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
 class LlamaServer:
     """One llama-server process on a fixed loopback port, which can be killed and started
     again on the same port."""
@@ -79,18 +96,9 @@ class LlamaServer:
             "--metrics",  # its load, which openscope reads for routing
             "--chat-template-file", str(TOOLS_TEMPLATE),
         ]  # fmt: skip
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama-server did not start:\n{self.log.read_text()[-2000:]}")
-            time.sleep(0.2)
+        self.process = launch(
+            command, self.log, f"http://127.0.0.1:{self.port}/health", name="llama-server"
+        )
 
     def kill(self) -> None:
         """kill -9: no goodbye to the connections it holds."""
