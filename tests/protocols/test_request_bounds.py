@@ -152,3 +152,65 @@ def test_chat_tool_call_arguments_nested_too_deeply(scripted_client: AppFactory)
     assert CHAT.error(response) == (
         "The arguments of a tool call are nested too deeply: at most 64 levels."
     )
+
+
+# -- the generation body bound (core/rules/sizes.generation_body_limit) -----------------------
+
+# smollm2-135m-instruct alone: 8,192 tokens of context.
+GENERATION_BOUND = 8192 * 64 + 256 * 1024
+
+
+def too_large(response: Any) -> str:
+    """The message of a 413 in any API's shape."""
+    assert response.status_code == 413, response.text[:300]
+    body = response.json()
+    error = body.get("error", body)
+    return str(error["message"])
+
+
+def padded(api: Api, chars: int) -> dict[str, Any]:
+    return api.body(input="x" * chars) if api is RESPONSES else api.body(padding="x" * chars)
+
+
+@APIS
+def test_a_body_past_what_the_models_can_read_is_refused_whole(
+    scripted_client: AppFactory, api: Api
+) -> None:
+    client = scripted_client(max_generation_body_bytes=5000)
+    message = too_large(client.post(api.url, json=padded(api, 5000)))
+    assert message.startswith("The request body is larger than the 5000 bytes")
+    assert "longest prompt this server's models accept" in message
+    # under the bound, the same kind of body is read and answered as before
+    assert client.post(api.url, json=padded(api, 1000)).status_code == 200
+
+
+def test_anthropic_count_tokens_has_the_same_bound(scripted_client: AppFactory) -> None:
+    client = scripted_client(max_generation_body_bytes=5000)
+    response = client.post("/apps/anthropic/v1/messages/count_tokens", json=padded(ANTHROPIC, 5000))
+    assert too_large(response).startswith("The request body is larger than the 5000 bytes")
+
+
+def test_the_bound_follows_the_served_models_context(scripted_client: AppFactory) -> None:
+    client = scripted_client(aliases={})  # smollm2-135m-instruct alone
+    body = {
+        "model": "smollm2-135m-instruct",
+        "messages": [{"role": "user", "content": "x" * GENERATION_BOUND}],
+    }
+    message = too_large(client.post(CHAT.url, json=body))
+    assert message.startswith(f"The request body is larger than the {GENERATION_BOUND} bytes")
+    # a model served by another name counts with that name's context (qwen-plus: ~1M
+    # tokens, so the body bound is max_body_bytes)
+    aliased = scripted_client()
+    response = aliased.post(CHAT.url, json={**body, "model": "qwen-plus"})
+    assert response.status_code == 200, response.text[:300]
+
+
+def test_other_bodies_keep_the_body_bound(scripted_client: AppFactory) -> None:
+    client = scripted_client(max_generation_body_bytes=2000)
+    # a conversation's body is not a generation request: max_body_bytes bounds it
+    response = client.post(
+        "/compatible-mode/v1/conversations",
+        json={"metadata": {"note": "x" * 500}}
+        | {"items": [{"type": "message", "role": "user", "content": "x" * 3000}]},
+    )
+    assert response.status_code == 200, response.text

@@ -38,12 +38,14 @@ T = TypeVar("T")
 class ProtocolContext:
     """What the server hands a protocol's router: the services to generate with (stateless
     and stateful), how to authenticate a request (it also leaves the caller on
-    `request.state.principal`), and the largest body it accepts."""
+    `request.state.principal`), the largest body it accepts, and the largest a generation
+    request may have (`core.rules.sizes.generation_body_limit`)."""
 
     service: GenerationService
     responses: ResponsesService
     authenticate: Callable[[Request], Awaitable[Principal]]
     max_body_bytes: int
+    max_generation_body_bytes: int
 
 
 def principal_of(request: Request) -> Principal:
@@ -137,17 +139,28 @@ def clean_location(location: Sequence[Any]) -> list[Any]:
 TOO_DEEP = f"The request body is nested too deeply: at most {MAX_NESTING} levels."
 
 
-async def read_json(request: Request, max_bytes: int, *, empty: Any = None) -> Any:
+GENERATION_TOO_LARGE = (
+    " A generation request is read up to the longest prompt this server's models accept."
+)
+
+
+async def read_generation_json(request: Request, ctx: ProtocolContext) -> Any:
+    """A generation request's body (see `read_json`), bounded by what its models can read."""
+    return await read_json(request, ctx.max_generation_body_bytes, why=GENERATION_TOO_LARGE)
+
+
+async def read_json(request: Request, max_bytes: int, *, empty: Any = None, why: str = "") -> Any:
     """The request body parsed as JSON, refusing bodies over `max_bytes` before reading
-    them whole. An empty body is an error unless `empty` says what it stands for."""
+    them whole (`why` ends the refusal's message). An empty body is an error unless `empty`
+    says what it stands for."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise RequestTooLarge(_too_large(max_bytes))
+        raise RequestTooLarge(_too_large(max_bytes) + why)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_bytes:
-            raise RequestTooLarge(_too_large(max_bytes))
+            raise RequestTooLarge(_too_large(max_bytes) + why)
     if not body:
         if empty is not None:
             return empty

@@ -23,6 +23,7 @@ from openscope.core.billing import Price
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.catalog import Catalog, default_catalog
 from openscope.core.errors import NotFound, OpenScopeError
+from openscope.core.rules.sizes import generation_body_limit
 from openscope.engine import Engine, Route, Router, ToolLimits
 from openscope.engine.responses import Responses
 from openscope.engine.usage_writer import UsageWriter, keep_ledger
@@ -253,6 +254,13 @@ def create_app(
         responses=responses,
         authenticate=ApiKeyAuth(directory, Scope.INFERENCE, tracer),
         max_body_bytes=settings.max_body_bytes,
+        max_generation_body_bytes=min(
+            settings.max_body_bytes,
+            settings.max_generation_body_bytes
+            or generation_body_limit(
+                (model.spec for model in engine.models()), settings.max_body_bytes
+            ),
+        ),
     )
     app.include_router(openai_chat.build_router(context))
     app.include_router(anthropic_messages.build_router(context))

@@ -377,6 +377,12 @@ class Settings(BaseModel):
     api_keys: list[str] = Field(default_factory=list)
     data_dir: Path = Path("data")
     max_body_bytes: int = 16 * 1024 * 1024
+    # A generation body (chat, messages, responses, count_tokens) is refused from its
+    # Content-Length when it is larger than the longest prompt the served models accept
+    # could take (`core/rules/sizes.py`: 64 bytes a token of context, plus 256 KiB; a model
+    # that reads images or audio: max_body_bytes). Set: this bound instead (at most
+    # max_body_bytes).
+    max_generation_body_bytes: int | None = Field(default=None, gt=0)
     # SQLite in data_dir when unset; postgresql+asyncpg://... to share state between servers
     database_url: str | None = None
     response_retention_seconds: int = 7 * 24 * 3600

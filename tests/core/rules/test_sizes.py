@@ -3,10 +3,11 @@ from typing import Any
 
 import pytest
 
+from openscope.core.catalog import Capabilities, ModelSpec
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import Message, Role, TextPart, ToolCallPart
 from openscope.core.request import GenerateRequest, SamplingParams, ToolSpec
-from openscope.core.rules.sizes import check_sizes
+from openscope.core.rules.sizes import check_sizes, generation_body_limit
 
 HELLO = Message(Role.USER, (TextPart("hello"),))
 
@@ -90,3 +91,27 @@ def test_tool_call_arguments_nested_too_deeply(levels: int) -> None:
 )
 def test_tool_call_arguments_within_the_bound_or_not_json(arguments: str) -> None:
     check_sizes(with_arguments(arguments))
+
+
+def spec(context: int, **capabilities: Any) -> ModelSpec:
+    return ModelSpec(
+        name="m",
+        family="m",
+        context_length=context,
+        max_output_tokens=1024,
+        capabilities=Capabilities(**capabilities),
+    )
+
+
+def test_the_generation_body_bound_follows_the_longest_context() -> None:
+    ceiling = 16 * 1024 * 1024
+    small, large = spec(8192), spec(32_768)
+    assert generation_body_limit([small], ceiling) == 8192 * 64 + 256 * 1024
+    assert generation_body_limit([small, large], ceiling) == 32_768 * 64 + 256 * 1024
+    assert generation_body_limit([spec(1_000_000)], ceiling) == ceiling  # never past it
+    assert generation_body_limit([], ceiling) == ceiling  # nothing to go by
+
+
+@pytest.mark.parametrize("media", ["vision", "audio"])
+def test_a_model_that_reads_media_takes_the_whole_body_bound(media: str) -> None:
+    assert generation_body_limit([spec(8192), spec(8192, **{media: True})], 10**7) == 10**7

@@ -58,6 +58,7 @@ def harness(poll_after_ms: int = 500) -> Harness:
         responses=NotUsed(),  # type: ignore[arg-type]
         authenticate=authenticate,
         max_body_bytes=MAX_BODY_BYTES,
+        max_generation_body_bytes=MAX_BODY_BYTES,
     )
     app = FastAPI()
     app.include_router(

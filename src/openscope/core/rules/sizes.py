@@ -8,6 +8,9 @@ The caps are generous; no ordinary client comes near them. (How deeply JSON may 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from openscope.core.catalog import ModelSpec
 from openscope.core.limits import MAX_NESTING, arguments_nest_too_deeply
 from openscope.core.request import GenerateRequest
 from openscope.core.rules.fields import Field
@@ -46,3 +49,29 @@ def _check_stops(request: GenerateRequest) -> None:
         raise Refusal(Wording.STOP_TOO_MANY_IDS, Field.STOP, limit=MAX_STOP_TOKEN_IDS)
     if any(i < 0 for ids in id_sequences for i in ids):
         raise Refusal(Wording.STOP_ID_NEGATIVE, Field.STOP)
+
+
+# The most JSON bytes one prompt token can take: a long run of one character (a token of
+# 16 spaces, of 32 dashes), or a character JSON escapes (`\u00e9` is 6 bytes, and a CJK
+# character's escape one or two tokens). Real text averages 4-8; 64 leaves room for every
+# vocabulary we know without letting a body be megabytes for a small context.
+BYTES_PER_PROMPT_TOKEN = 64
+# What a generation body holds besides its prompt: the JSON around the messages, stops,
+# sampling, response_format schemas, metadata; all bounded above, far below this.
+NON_PROMPT_BYTES = 256 * 1024
+
+
+def generation_body_limit(specs: Iterable[ModelSpec], ceiling: int) -> int:
+    """The largest generation request body (chat, messages, responses, count_tokens) worth
+    reading for models like `specs`: what the longest prompt one of them accepts could take,
+    and at most `ceiling`. A model that reads images or audio takes `ceiling` (inline media
+    is big and is not counted in tokens here). Bodies past it are refused from their
+    `Content-Length`, before a byte is parsed: a prompt of megabytes for a context of a few
+    thousand tokens would be refused anyway, and parsing it holds the interpreter (and the
+    embedded engine's per-token work) for tens of milliseconds a request."""
+    largest = 0
+    for spec in specs:
+        if spec.capabilities.vision or spec.capabilities.audio:
+            return ceiling
+        largest = max(largest, spec.input_limit * BYTES_PER_PROMPT_TOKEN + NON_PROMPT_BYTES)
+    return min(ceiling, largest) if largest else ceiling

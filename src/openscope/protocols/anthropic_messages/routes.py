@@ -14,7 +14,7 @@ from openscope.protocols.http import (
     ProtocolErrors,
     json_response,
     principal_of,
-    read_json,
+    read_generation_json,
     request_id_of,
     route_class,
 )
@@ -37,7 +37,7 @@ def build_router(ctx: ProtocolContext, *, ping_interval: float = PING_INTERVAL) 
     )
 
     async def create_message(request: Request) -> Response:
-        core_request, wire = decode(await read_json(request, ctx.max_body_bytes))
+        core_request, wire = decode(await read_generation_json(request, ctx))
         call = Call(
             principal_of(request),
             core_request,
@@ -56,7 +56,7 @@ def build_router(ctx: ProtocolContext, *, ping_interval: float = PING_INTERVAL) 
         )
 
     async def count_tokens(request: Request) -> Response:
-        core_request = decode_count_tokens(await read_json(request, ctx.max_body_bytes))
+        core_request = decode_count_tokens(await read_generation_json(request, ctx))
         return json_response({"input_tokens": await ctx.service.count_tokens(core_request)})
 
     for prefix in PREFIXES:

@@ -12,7 +12,7 @@ from openscope.protocols.http import (
     ProtocolErrors,
     json_response,
     principal_of,
-    read_json,
+    read_generation_json,
     request_id_of,
     route_class,
 )
@@ -35,7 +35,7 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
     )
 
     async def chat_completions(request: Request) -> Response:
-        core_request, wire = decode(await read_json(request, ctx.max_body_bytes))
+        core_request, wire = decode(await read_generation_json(request, ctx))
         call = Call(
             principal_of(request),
             core_request,

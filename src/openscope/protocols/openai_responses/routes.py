@@ -15,6 +15,7 @@ from openscope.protocols.http import (
     ProtocolErrors,
     json_response,
     principal_of,
+    read_generation_json,
     read_json,
     request_id_of,
     route_class,
@@ -80,7 +81,7 @@ def build_router(ctx: ProtocolContext) -> APIRouter:
     service = ctx.responses
 
     async def create_response(request: Request) -> Response:
-        turn, wire = decode(await read_json(request, ctx.max_body_bytes))
+        turn, wire = decode(await read_generation_json(request, ctx))
         if session_cache_enabled(request.headers.get(SESSION_CACHE_HEADER)):
             turn = replace(turn, request=replace(turn.request, session_cache=True))
         call = Call(
