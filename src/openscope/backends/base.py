@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.events import Event
+from openscope.core.media import ImageFetcher
 from openscope.core.request import GenerateRequest
 
 
@@ -88,6 +89,15 @@ OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
+class BackendServices:
+    """What the server lends the backends it builds, made once at startup and shared:
+    `images` fetches an image URL under the server's SSRF rules (for an engine that takes
+    images only as bytes)."""
+
+    images: ImageFetcher | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BackendType(Generic[OptionsT]):
     """What a backend type registers under its name, built in or a plugin's entry point:
     the pydantic model its options must match and how to build a backend from them.
@@ -98,3 +108,5 @@ class BackendType(Generic[OptionsT]):
 
     options: type[OptionsT]
     create: Callable[[OptionsT], Backend]
+    # A backend that uses the server's services is built by this instead, when given.
+    create_with: Callable[[OptionsT, BackendServices], Backend] | None = None

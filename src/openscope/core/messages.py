@@ -42,6 +42,10 @@ class ImagePart:
     url: str
     detail: str | None = None
     cache_control: CacheControl | None = None
+    # Where the client put it, as its API names the place ("messages[1].content[0].image_url"),
+    # for an error about this image; None when not known (an image kept from an earlier
+    # turn). Not part of what the image is: two parts differing only here are equal.
+    origin: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,11 @@ class UpstreamOptions(BaseModel):
     tools: bool = True
     thinking: bool = False
     vision: bool = False
+    # Fetch every http(s) image here and send its bytes, even to an engine that would
+    # fetch the URL itself: the server's fetcher refuses internal addresses, an engine's
+    # own fetch (vLLM, llama-cpp-python) need not. Engines that read only inline images
+    # (llama-server, Ollama) get their images fetched here whatever this says.
+    fetch_images: bool = False
     json_schema: bool = True
     logprobs: bool = True
     context_length: int | None = Field(default=None, ge=1)

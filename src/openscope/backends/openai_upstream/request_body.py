@@ -205,16 +205,23 @@ def chat_body(
     if dialect.model_studio:
         body.update(_model_studio_tools(request))
     if request.high_resolution_images and has_images(request):
-        if dialect.high_resolution_images is None:
-            raise InvalidParameter(
-                f"vl_high_resolution_images is not supported by this model's upstream "
-                f"({dialect.name}).",
-                param="vl_high_resolution_images",
-            )
-        body.update(copy.deepcopy(dict(dialect.high_resolution_images)))
+        check_high_resolution(request, dialect)
+        body.update(copy.deepcopy(dict(dialect.high_resolution_images or {})))
     if request.partial:
         body.update(_partial(body["messages"], dialect))
     return body
+
+
+def check_high_resolution(request: GenerateRequest, dialect: Dialect) -> None:
+    """Refuse `vl_high_resolution_images` with images where the engine has no such switch
+    (without images the switch changes nothing, as on Model Studio)."""
+    wanted = request.high_resolution_images and has_images(request)
+    if wanted and dialect.high_resolution_images is None:
+        raise InvalidParameter(
+            f"vl_high_resolution_images is not supported by this model's upstream "
+            f"({dialect.name}).",
+            param="vl_high_resolution_images",
+        )
 
 
 def _partial(messages: list[JSON], dialect: Dialect) -> JSON:

@@ -207,15 +207,16 @@ def _messages(wire_messages: list[MessageWire]) -> tuple[Message, ...]:
                     'with "tool_calls"',
                     param="messages",
                 )
-            messages.append(_tool_message(wire, pending_calls))
+            messages.append(_tool_message(wire, pending_calls, position))
             continue
         if role is Role.ASSISTANT:
-            message = _assistant_message(wire)
+            message = _assistant_message(wire, position)
             pending_calls = list(message.tool_calls)
             messages.append(message)
             continue
         pending_calls = []
-        messages.append(Message(role=role, parts=_content(wire.content), name=wire.name))
+        parts = _content(wire.content, position)
+        messages.append(Message(role=role, parts=parts, name=wire.name))
     if not any(m.role is Role.USER for m in messages):
         raise InvalidParameter(
             "The input messages do not contain elements with the role of user.",
@@ -260,34 +261,38 @@ def _require_content(wire: MessageWire, role: Role, position: int) -> None:
         )
 
 
-def _content(content: str | list[ContentPartWire] | None) -> tuple[Part, ...]:
+def _content(content: str | list[ContentPartWire] | None, position: int) -> tuple[Part, ...]:
     if content is None:
         return ()
     if isinstance(content, str):
         return (TextPart(content),)
-    return tuple(_part(p) for p in content)
+    return tuple(
+        _part(p, f"messages[{position}].content[{index}]") for index, p in enumerate(content)
+    )
 
 
-def _part(wire: ContentPartWire) -> TextPart | ImagePart:
+def _part(wire: ContentPartWire, where: str) -> TextPart | ImagePart:
     cache = CacheControl(wire.cache_control.type) if wire.cache_control else None
     if cache is not None and cache.type != "ephemeral":
         raise InvalidParameter("The cache_control type must be 'ephemeral'.", param="messages")
     if wire.type == "text":
         return TextPart(wire.text or "", cache_control=cache)
     if wire.type == "image_url" and wire.image_url is not None:
+        origin = f"{where}.image_url"
         if isinstance(wire.image_url, str):
-            return ImagePart(wire.image_url, cache_control=cache)
-        return ImagePart(wire.image_url.url, wire.image_url.detail, cache_control=cache)
+            return ImagePart(wire.image_url, cache_control=cache, origin=origin)
+        image = wire.image_url
+        return ImagePart(image.url, image.detail, cache_control=cache, origin=origin)
     raise InvalidParameter(
         f"The content type '{wire.type}' is not supported in messages.", param="messages"
     )
 
 
-def _assistant_message(wire: MessageWire) -> Message:
+def _assistant_message(wire: MessageWire, position: int) -> Message:
     parts: list[Part] = []
     if wire.reasoning_content:
         parts.append(ReasoningPart(wire.reasoning_content))
-    parts.extend(_content(wire.content))
+    parts.extend(_content(wire.content, position))
     for call in wire.tool_calls or ():
         parts.append(
             ToolCallPart(
@@ -299,7 +304,7 @@ def _assistant_message(wire: MessageWire) -> Message:
     return Message(role=Role.ASSISTANT, parts=tuple(parts), name=wire.name)
 
 
-def _tool_message(wire: MessageWire, pending_calls: list[ToolCallPart]) -> Message:
+def _tool_message(wire: MessageWire, pending_calls: list[ToolCallPart], position: int) -> Message:
     """A tool result. Model Studio's own examples answer by `name` without a
     `tool_call_id`, so match by id, then by name, then take the oldest unanswered call."""
     call = next((c for c in pending_calls if c.id == wire.tool_call_id), None)
@@ -310,7 +315,8 @@ def _tool_message(wire: MessageWire, pending_calls: list[ToolCallPart]) -> Messa
     if call is not None:
         pending_calls.remove(call)
     call_id = wire.tool_call_id or (call.id if call else "")
-    content = tuple(p for p in _content(wire.content) if isinstance(p, TextPart | ImagePart))
+    parts = _content(wire.content, position)
+    content = tuple(p for p in parts if isinstance(p, TextPart | ImagePart))
     result = ToolResultPart(tool_call_id=call_id, content=content)
     return Message(role=Role.TOOL, parts=(result,), name=wire.name or (call.name if call else None))
 
