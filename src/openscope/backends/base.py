@@ -26,7 +26,8 @@ class BackendFeatures:
     logprobs: bool = False
     multiple_choices: bool = False
     vision: bool = False
-    audio_output: bool = False
+    audio_input: bool = False  # chat's input_audio parts reach the model
+    audio_output: bool = False  # the model can speak its answer (modalities with "audio")
     # The built-in tools this backend's models can use (the tool loop runs them).
     builtin_tools: frozenset[BuiltinToolKind] = frozenset()
     # `cache_control` markers and the Responses session cache are honoured: the marked

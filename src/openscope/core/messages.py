@@ -49,6 +49,17 @@ class ImagePart:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioPart:
+    """Audio the client sent (chat's `input_audio`): `data` as it came (base64, or a URL
+    where the API takes one) and its `format` ("wav", "mp3", ...)."""
+
+    data: str
+    format: str
+    # Where the client put it, as for ImagePart.origin.
+    origin: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class ReasoningPart:
     """Model thinking. `signature` lets a client hand it back unchanged (Anthropic)."""
 
@@ -104,6 +115,7 @@ class BuiltinResultPart:
 Part = (
     TextPart
     | ImagePart
+    | AudioPart
     | ReasoningPart
     | ToolCallPart
     | ToolResultPart

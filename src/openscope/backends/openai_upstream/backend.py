@@ -173,6 +173,8 @@ class UpstreamBackend:
             logprobs=options.logprobs and options.raw_tool_format is None,
             multiple_choices=all(d.multiple_choices for d in dialects),
             vision=options.vision,
+            audio_input=options.audio_input and all(d.input_audio for d in dialects),
+            audio_output=options.audio_output and all(d.audio_output for d in dialects),
             builtin_tools=MODEL_STUDIO_TOOLS if model_studio else frozenset(),
             # Only Model Studio honours cache_control markers and the session cache; the
             # engines cache prefixes on their own, with no marker or time to live.

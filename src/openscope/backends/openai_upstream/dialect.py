@@ -115,6 +115,11 @@ class Dialect:
     # The image types it decodes from a data: URL (one of another type fails there, so it
     # is refused here, naming the image); None: whatever the server's fetcher accepts.
     inline_image_types: frozenset[str] | None = None
+    # Whether its chat takes `input_audio` content parts (data and format).
+    input_audio: bool = False
+    # Whether its chat can speak an answer: `modalities: ["text","audio"]` and `audio`
+    # (voice, format) sent, `delta.audio` (data, transcript, id, expires_at) streamed back.
+    audio_output: bool = False
 
 
 DIALECTS: dict[DialectName, Dialect] = {
@@ -131,6 +136,10 @@ DIALECTS: dict[DialectName, Dialect] = {
         high_resolution_images={"mm_processor_kwargs": {"max_pixels": 16_384 * 28 * 28}},
         # image_urls "remote": vLLM's MediaConnector fetches http(s) URLs itself (and reads
         # data: URLs; file: only under --allowed-local-media-path).
+        # Audio in (input_audio, for Qwen2-Audio and the Omni models' thinker) but not out:
+        # vLLM runs only the Omni models' thinker ("Inference-only Qwen2.5-Omni model
+        # (thinker part)"), whose output is text; speech needs the separate vLLM-Omni.
+        input_audio=True,
     ),
     "sglang": Dialect(
         "sglang",
@@ -157,6 +166,8 @@ DIALECTS: dict[DialectName, Dialect] = {
         # build reads. Its images are decoded by stb_image: no WebP.
         image_urls="inline",
         inline_image_types=frozenset({"image/png", "image/jpeg", "image/gif", "image/bmp"}),
+        # the same function reads input_audio parts (wav or mp3) with an audio mmproj
+        input_audio=True,
     ),
     # `python -m llama_cpp.server` (llama-cpp-python[server]): OpenAI's chat, with top_k
     "llama-cpp-python": Dialect(
@@ -191,7 +202,20 @@ DIALECTS: dict[DialectName, Dialect] = {
         health_path=None,
         high_resolution_images={"vl_high_resolution_images": True},
         # image_urls "remote": Model Studio takes public image URLs and Base64 data URLs.
+        # Qwen-Omni there hears input_audio (base64 or a URL in `data`) and speaks: its
+        # stream carries delta.audio (Model Studio's Qwen-Omni guide).
+        input_audio=True,
+        audio_output=True,
     ),
-    # image_urls "remote": OpenAI's chat takes image URLs and data URLs alike.
-    "openai": Dialect("openai", _openai, top_k=False, thinking_budget=False, health_path=None),
+    # image_urls "remote": OpenAI's chat takes image URLs and data URLs alike; its audio
+    # models hear input_audio and speak (message.audio, delta.audio), as Model Studio does.
+    "openai": Dialect(
+        "openai",
+        _openai,
+        top_k=False,
+        thinking_budget=False,
+        health_path=None,
+        input_audio=True,
+        audio_output=True,
+    ),
 }

@@ -82,6 +82,11 @@ class UpstreamOptions(BaseModel):
     # own fetch (vLLM, llama-cpp-python) need not. Engines that read only inline images
     # (llama-server, Ollama) get their images fetched here whatever this says.
     fetch_images: bool = False
+    # A model that hears audio (chat's input_audio) and one that can speak its answer
+    # (Qwen-Omni): honoured where every replica's engine can carry it (dashscope, openai;
+    # audio in also vllm and llama-server), refused by name elsewhere.
+    audio_input: bool = False
+    audio_output: bool = False
     json_schema: bool = True
     logprobs: bool = True
     context_length: int | None = Field(default=None, ge=1)

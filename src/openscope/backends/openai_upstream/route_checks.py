@@ -13,6 +13,7 @@ from openscope.core.cache import part_marker
 from openscope.core.messages import ToolCallPart, ToolResultPart
 from openscope.core.request import GenerateRequest
 from openscope.core.rules import Field, Refusal, Wording
+from openscope.core.rules.capabilities import has_audio
 
 
 def check_dialect(request: GenerateRequest, dialect: Dialect) -> None:
@@ -38,6 +39,10 @@ def check_dialect(request: GenerateRequest, dialect: Dialect) -> None:
     if budget is not None and request.thinking.enabled and not dialect.thinking_budget:
         raise refuse(Field.THINKING_BUDGET)
     check_high_resolution(request, dialect)
+    if "audio" in request.output_modalities and not dialect.audio_output:
+        raise refuse(Field.OUTPUT_MODALITIES)
+    if not dialect.input_audio and has_audio(request):
+        raise refuse(Field.MESSAGES)
 
 
 def _unforwardable_markers(request: GenerateRequest) -> bool:
