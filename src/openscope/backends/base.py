@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.events import Event
+from openscope.core.media import ImageFetcher
 from openscope.core.request import GenerateRequest
 
 
@@ -25,7 +26,8 @@ class BackendFeatures:
     logprobs: bool = False
     multiple_choices: bool = False
     vision: bool = False
-    audio_output: bool = False
+    audio_input: bool = False  # chat's input_audio parts reach the model
+    audio_output: bool = False  # the model can speak its answer (modalities with "audio")
     # The built-in tools this backend's models can use (the tool loop runs them).
     builtin_tools: frozenset[BuiltinToolKind] = frozenset()
     # `cache_control` markers and the Responses session cache are honoured: the marked
@@ -88,6 +90,15 @@ OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
+class BackendServices:
+    """What the server lends the backends it builds, made once at startup and shared:
+    `images` fetches an image URL under the server's SSRF rules (for an engine that takes
+    images only as bytes)."""
+
+    images: ImageFetcher | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BackendType(Generic[OptionsT]):
     """What a backend type registers under its name, built in or a plugin's entry point:
     the pydantic model its options must match and how to build a backend from them.
@@ -98,3 +109,5 @@ class BackendType(Generic[OptionsT]):
 
     options: type[OptionsT]
     create: Callable[[OptionsT], Backend]
+    # A backend that uses the server's services is built by this instead, when given.
+    create_with: Callable[[OptionsT, BackendServices], Backend] | None = None

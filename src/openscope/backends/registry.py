@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from openscope.backends.base import Backend, BackendType
+from openscope.backends.base import Backend, BackendServices, BackendType
 from openscope.backends.llamacpp.options import LlamaCppOptions
 from openscope.backends.openai_upstream.options import UpstreamOptions
 from openscope.backends.scripted.options import ScriptedOptions
@@ -41,13 +41,17 @@ def _scripted(options: ScriptedOptions) -> Backend:
 
 
 def _upstream(options: UpstreamOptions) -> Backend:
+    return _upstream_with(options, BackendServices())
+
+
+def _upstream_with(options: UpstreamOptions, services: BackendServices) -> Backend:
     from openscope.backends.openai_upstream import UpstreamBackend
 
-    return UpstreamBackend.from_options(options)
+    return UpstreamBackend.from_options(options, images=services.images)
 
 
 LLAMACPP = BackendType(options=LlamaCppOptions, create=_llamacpp)
-UPSTREAM = BackendType(options=UpstreamOptions, create=_upstream)
+UPSTREAM = BackendType(options=UpstreamOptions, create=_upstream, create_with=_upstream_with)
 SCRIPTED = BackendType(options=ScriptedOptions, create=_scripted)
 
 
@@ -63,9 +67,15 @@ class BackendRegistry:
             )
         self._types[type_name] = backend_type
 
-    def create(self, type_name: str, options: Mapping[str, Any]) -> Backend:
-        """Check `options` against the type's options model, then build the backend;
-        raises `BackendConfigError` for an unknown type or bad options."""
+    def create(
+        self,
+        type_name: str,
+        options: Mapping[str, Any],
+        services: BackendServices | None = None,
+    ) -> Backend:
+        """Check `options` against the type's options model, then build the backend (with
+        the server's `services`, for a type that uses them); raises `BackendConfigError`
+        for an unknown type or bad options."""
         backend_type = self._types.get(type_name)
         if backend_type is None:
             known = ", ".join(sorted(self._types))
@@ -75,6 +85,8 @@ class BackendRegistry:
         except ValidationError as error:
             # from None: the ValidationError's own text shows the values
             raise BackendConfigError(describe_errors(error, "option")) from None
+        if backend_type.create_with is not None and services is not None:
+            return backend_type.create_with(checked, services)
         return backend_type.create(checked)
 
     @classmethod

@@ -19,6 +19,7 @@ from openscope.core.builtin_tools import (
 from openscope.core.events import Usage
 from openscope.core.knowledge import Comparison, Compound, Filter
 from openscope.core.messages import (
+    AudioPart,
     BuiltinCallPart,
     BuiltinResultPart,
     CacheControl,
@@ -62,6 +63,8 @@ def part_to_dict(part: Part) -> JSON:
             "detail": part.detail,
             "cache_control": _cache(part.cache_control),
         }
+    if isinstance(part, AudioPart):
+        return {"type": "audio", "data": part.data, "format": part.format}
     if isinstance(part, ReasoningPart):
         return {"type": "reasoning", "text": part.text, "signature": part.signature}
     if isinstance(part, ToolCallPart):
@@ -97,6 +100,8 @@ def part_from_dict(data: JSON) -> Part:
         return ImagePart(
             data["url"], data.get("detail"), cache_control=_cache_of(data.get("cache_control"))
         )
+    if kind == "audio":
+        return AudioPart(data["data"], data["format"])
     if kind == "reasoning":
         return ReasoningPart(data["text"], signature=data.get("signature"))
     if kind == "tool_call":

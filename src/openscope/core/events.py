@@ -81,6 +81,20 @@ class PartDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioDelta:
+    """More of a choice's spoken answer: `data`, base64 of the next bytes of the audio (not
+    necessarily whole 3-byte groups: decode each delta on its own), and `transcript`, more
+    of what it says. `id` and `expires_at` name the audio as the model's service does
+    (None until it says). A choice has at most one audio, beside its parts."""
+
+    choice: int
+    data: str = ""
+    transcript: str = ""
+    id: str | None = None
+    expires_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PartEnd:
     choice: int
     part: int
@@ -101,6 +115,8 @@ class Usage:
     cached_tokens: int = 0  # input tokens read from a cache (counted inside input_tokens)
     cache_creation_tokens: int = 0  # input tokens written to an explicit/session cache
     reasoning_tokens: int = 0  # output tokens spent thinking (counted inside output_tokens)
+    input_audio_tokens: int = 0  # input tokens that were audio (inside input_tokens)
+    output_audio_tokens: int = 0  # output tokens spoken (inside output_tokens)
     cache_type: str | None = None  # "ephemeral" when explicit or session cache was asked for
 
     @property
@@ -116,6 +132,8 @@ class Usage:
             cached_tokens=self.cached_tokens + other.cached_tokens,
             cache_creation_tokens=self.cache_creation_tokens + other.cache_creation_tokens,
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            input_audio_tokens=self.input_audio_tokens + other.input_audio_tokens,
+            output_audio_tokens=self.output_audio_tokens + other.output_audio_tokens,
             cache_type=other.cache_type or self.cache_type,
         )
 
@@ -145,4 +163,13 @@ class LimitsChecked:
     tokens: Allowance | None = None
 
 
-Event = PartStart | PartDelta | PartEnd | ChoiceEnd | UsageReport | TurnRecorded | LimitsChecked
+Event = (
+    PartStart
+    | PartDelta
+    | PartEnd
+    | AudioDelta
+    | ChoiceEnd
+    | UsageReport
+    | TurnRecorded
+    | LimitsChecked
+)

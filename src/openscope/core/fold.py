@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
 from typing import assert_never
 
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.events import (
+    AudioDelta,
     ChoiceEnd,
     Event,
     FinishReason,
@@ -35,12 +37,44 @@ from openscope.core.state import StoredResponse
 
 
 @dataclass(frozen=True, slots=True)
+class SpokenAnswer:
+    """A choice's audio, whole: `data` is base64 of all its bytes, encoded once."""
+
+    data: str
+    transcript: str
+    id: str | None = None
+    expires_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Choice:
     index: int
     message: Message
     finish_reason: FinishReason
     stop_sequence: str | None = None
     logprobs: tuple[TokenLogprob, ...] | None = None
+    audio: SpokenAnswer | None = None
+
+
+@dataclass(slots=True)
+class _OpenAudio:
+    chunks: list[bytes] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+    id: str | None = None
+    expires_at: int | None = None
+
+    def add(self, delta: AudioDelta) -> None:
+        # Each delta's base64 stands alone: joined as text, a delta whose bytes are not a
+        # whole number of 3-byte groups would end in padding mid-string.
+        if delta.data:
+            self.chunks.append(base64.b64decode(delta.data))
+        self.transcript.append(delta.transcript)
+        self.id = delta.id or self.id
+        self.expires_at = delta.expires_at or self.expires_at
+
+    def close(self) -> SpokenAnswer:
+        data = base64.b64encode(b"".join(self.chunks)).decode("ascii")
+        return SpokenAnswer(data, "".join(self.transcript), self.id, self.expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +124,7 @@ class _OpenChoice:
     parts: dict[int, _OpenPart] = field(default_factory=dict)
     logprobs: list[TokenLogprob] = field(default_factory=list)
     finish: ChoiceEnd | None = None
+    audio: _OpenAudio | None = None
 
 
 class Folder:
@@ -116,6 +151,11 @@ class Folder:
                 choice.logprobs.extend(event.logprobs)
             case PartEnd():
                 self._choice(event.choice).parts[event.part].signature = event.signature
+            case AudioDelta():
+                choice = self._choice(event.choice)
+                if choice.audio is None:
+                    choice.audio = _OpenAudio()
+                choice.audio.add(event)
             case ChoiceEnd():
                 self._choice(event.choice).finish = event
             case TurnRecorded():
@@ -141,6 +181,7 @@ class Folder:
                     finish_reason=finish.finish_reason if finish else FinishReason.STOP,
                     stop_sequence=finish.stop_sequence if finish else None,
                     logprobs=tuple(open_choice.logprobs) if self._logprobs else None,
+                    audio=open_choice.audio.close() if open_choice.audio else None,
                 )
             )
         return GenerateResult(choices=tuple(choices), usage=self.usage, recorded=self.recorded)

@@ -42,6 +42,21 @@ class ImagePart:
     url: str
     detail: str | None = None
     cache_control: CacheControl | None = None
+    # Where the client put it, as its API names the place ("messages[1].content[0].image_url"),
+    # for an error about this image; None when not known (an image kept from an earlier
+    # turn). Not part of what the image is: two parts differing only here are equal.
+    origin: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioPart:
+    """Audio the client sent (chat's `input_audio`): `data` as it came (base64, or a URL
+    where the API takes one) and its `format` ("wav", "mp3", ...)."""
+
+    data: str
+    format: str
+    # Where the client put it, as for ImagePart.origin.
+    origin: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +115,7 @@ class BuiltinResultPart:
 Part = (
     TextPart
     | ImagePart
+    | AudioPart
     | ReasoningPart
     | ToolCallPart
     | ToolResultPart

@@ -79,6 +79,15 @@ class ThinkingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioOutput:
+    """How a spoken answer is asked for (chat's `audio`, with `modalities` holding
+    "audio"): the voice and the audio format, as the client named them."""
+
+    voice: str
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
 class GenerateRequest:
     """What to generate, independent of the wire format it arrived in.
 
@@ -98,7 +107,9 @@ class GenerateRequest:
     # so that a backend that only renders function tools cannot mistake one for the other.
     builtin_tools: tuple[BuiltinTool, ...] = ()
     output_modalities: tuple[str, ...] = ("text",)
-    audio: dict[str, Any] | None = None
+    # The voice and format of a spoken answer: only with "audio" in `output_modalities`
+    # (the decoders see to it); None there, the model's default voice.
+    audio: AudioOutput | None = None
     # Responses' `x-dashscope-session-cache: enable`: cache the conversation explicitly.
     session_cache: bool = False
     # Chat's `vl_high_resolution_images`: read each image at up to 16,384 tokens instead of

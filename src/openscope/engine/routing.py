@@ -61,6 +61,7 @@ def _uncatalogued(name: str, features: BackendFeatures | None) -> ModelSpec:
             thinking=ThinkingMode.OPTIONAL if can.thinking else ThinkingMode.NONE,
             tools=can.tools,
             vision=can.vision,
+            audio=can.audio_input or can.audio_output,
             multiple_choices=can.multiple_choices,
             logprobs=can.logprobs,
             search=BuiltinToolKind.WEB_SEARCH in can.builtin_tools,

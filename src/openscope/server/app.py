@@ -14,7 +14,7 @@ from opentelemetry.trace import Tracer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from openscope.backends.base import Backend, BackendFeatures
+from openscope.backends.base import Backend, BackendFeatures, BackendServices
 from openscope.backends.registry import BackendConfigError, BackendRegistry
 from openscope.console import console_routes
 from openscope.console.operator_routes import operator_router
@@ -40,6 +40,7 @@ from openscope.server.admin.engine_state import engine_state_router
 from openscope.server.auth import ApiKeyAuth
 from openscope.server.chores import Chores, shutdown_step
 from openscope.server.embeddings import build_embeddings
+from openscope.server.images import build_image_fetcher
 from openscope.server.keys import LAST_USED_GRANULARITY
 from openscope.server.knowledge import build_knowledge_service
 from openscope.server.metrics import metrics_registry
@@ -77,9 +78,10 @@ def errors_for(path: str) -> ProtocolErrors:
 def build_backends(settings: Settings, registry: BackendRegistry) -> dict[str, Backend]:
     """Raises `SettingsError` naming the backend instance whose type or options are wrong."""
     backends = {}
+    services = BackendServices(images=build_image_fetcher(settings.image_fetch))
     for name, backend in settings.backends.items():
         try:
-            backends[name] = registry.create(backend.type, backend.options)
+            backends[name] = registry.create(backend.type, backend.options, services)
         except BackendConfigError as error:
             raise SettingsError(f"backend {name!r}: {error}") from None
     return backends

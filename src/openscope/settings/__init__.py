@@ -22,6 +22,7 @@ from pydantic import (
 from openscope.core.bounds import Count, PerSecond
 from openscope.core.quota import RateLimits
 from openscope.core.validation import describe_errors
+from openscope.settings.images import ImageFetchSettings as ImageFetchSettings
 from openscope.settings.knowledge import EmbeddingModelSettings as EmbeddingModelSettings
 from openscope.settings.knowledge import EmbeddingsSettings as EmbeddingsSettings
 from openscope.settings.knowledge import KnowledgeS3Settings as KnowledgeS3Settings
@@ -401,6 +402,7 @@ class Settings(BaseModel):
     aliases: dict[str, str] = Field(default_factory=dict)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
+    image_fetch: ImageFetchSettings = Field(default_factory=ImageFetchSettings)
     embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings)
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)

@@ -328,3 +328,37 @@ def test_the_code_interpreter_off_asks_nothing() -> None:
 def test_vl_high_resolution_images_reaches_the_core() -> None:
     assert decode(body(vl_high_resolution_images=True))[0].high_resolution_images is True
     assert decode(body())[0].high_resolution_images is False
+
+
+def test_audio_and_images_keep_where_the_client_put_them() -> None:
+    from openscope.core.messages import AudioPart, ImagePart
+
+    content = [
+        {"type": "text", "text": "compare"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+    ]
+    request, _ = decode(body(messages=[{"role": "user", "content": content}]))
+    image, audio = request.messages[0].parts[1:]
+    assert image == ImagePart("https://example.com/a.png")
+    assert image.origin == "messages[0].content[1].image_url"  # type: ignore[union-attr]
+    assert audio == AudioPart("UklGRg==", "wav")
+    assert audio.origin == "messages[0].content[2].input_audio"  # type: ignore[union-attr]
+
+
+def test_a_spoken_answer_is_asked_for_with_modalities_and_audio() -> None:
+    from openscope.core.request import AudioOutput
+
+    voice = {"voice": "Cherry", "format": "wav"}
+    request, _ = decode(body(modalities=["text", "audio"], audio=voice))
+    assert request.output_modalities == ("text", "audio")
+    assert request.audio == AudioOutput("Cherry", "wav")
+    for fields, param in [
+        ({"audio": voice}, "audio"),  # Model Studio: audio needs modalities ["text","audio"]
+        ({"modalities": ["text", "audio"], "audio": {"format": "wav"}}, "audio"),
+        ({"modalities": ["audio"]}, "modalities"),
+        ({"modalities": ["text", "video"]}, "modalities"),
+    ]:
+        with pytest.raises(InvalidParameter) as refused:
+            decode(body(**fields))
+        assert refused.value.param == param, fields

@@ -14,23 +14,29 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 import orjson
 from pydantic import SecretStr
 
 from openscope.backends.base import BackendFeatures, EngineMetrics
+from openscope.backends.openai_upstream.answers import UpstreamRefused, read_chunks, read_whole
 from openscope.backends.openai_upstream.dialect import DIALECTS, Dialect
 from openscope.backends.openai_upstream.engine_load import reported_load
 from openscope.backends.openai_upstream.errors import upstream_error
+from openscope.backends.openai_upstream.images import (
+    check_image_urls,
+    fetch_images,
+    with_inline_images,
+)
 from openscope.backends.openai_upstream.options import UpstreamOptions
 from openscope.backends.openai_upstream.replicas import Replica, ReplicaPool
 from openscope.backends.openai_upstream.request_body import (
     MODEL_STUDIO_TOOLS,
-    PARTIAL_DIALECTS,
     chat_body,
 )
+from openscope.backends.openai_upstream.route_checks import check_dialect
 from openscope.backends.openai_upstream.stream import ChunkReader, UpstreamAborted
 from openscope.backends.openai_upstream.transport import (
     AiohttpTransport,
@@ -38,7 +44,6 @@ from openscope.backends.openai_upstream.transport import (
     Transport,
     TransportError,
 )
-from openscope.core.cache import part_marker
 from openscope.core.errors import (
     UNAVAILABLE_MESSAGE,
     InvalidParameter,
@@ -46,14 +51,11 @@ from openscope.core.errors import (
     Overloaded,
 )
 from openscope.core.events import Event
-from openscope.core.messages import ToolCallPart, ToolResultPart
+from openscope.core.media import FetchedImage, ImageFetcher
 from openscope.core.request import GenerateRequest
-from openscope.core.rules import Field, Refusal, Wording
 from openscope.parsing.pipeline import OutputParser
 
 log = logging.getLogger("openscope.upstream")
-
-DATA = b"data:"
 
 
 class UpstreamBackend:
@@ -63,8 +65,12 @@ class UpstreamBackend:
         *,
         transport: Transport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        images: ImageFetcher | None = None,
     ) -> None:
+        """`images`: the server's image fetcher, for replicas whose engine reads only
+        inline images (without one, an image URL sent to such a replica is refused)."""
         self._options = options
+        self._images = images
         self._clock = clock
         self._transport = transport or AiohttpTransport(
             max_connections=options.max_connections,
@@ -102,29 +108,9 @@ class UpstreamBackend:
     def _check(self, request: GenerateRequest) -> None:
         """Refuse, naming the core field (each API words it), what this route cannot
         forward: nothing is dropped on the way."""
+        check_image_urls(request)
         for dialect in self._dialects:
-            self._check_dialect(request, dialect)
-
-    @staticmethod
-    def _check_dialect(request: GenerateRequest, dialect: Dialect) -> None:
-        def refuse(field: Field) -> Refusal:
-            return Refusal(Wording.UPSTREAM_LACKS, field, upstream=dialect.name)
-
-        if request.partial and dialect.name not in PARTIAL_DIALECTS:
-            raise refuse(Field.MESSAGES)  # chat's partial mode: a flag on the last message
-        if request.session_cache:
-            # Model Studio's session cache belongs to its Responses API; this is chat.
-            raise refuse(Field.SESSION_CACHE)
-        ids = request.sampling.stop_token_ids
-        if ids and (not dialect.stop_token_ids or any(len(seq) != 1 for seq in ids)):
-            raise refuse(Field.STOP)
-        if dialect.model_studio and _unforwardable_markers(request):
-            # Model Studio's chat takes markers on content blocks only, with its own life
-            # (5 minutes): a marker asking for another could not be passed on.
-            raise refuse(Field.CACHE_CONTROL)
-        budget = request.thinking.budget_tokens
-        if budget is not None and request.thinking.enabled and not dialect.thinking_budget:
-            raise refuse(Field.THINKING_BUDGET)
+            check_dialect(request, dialect)
 
     def _raw_text_parser(self, request: GenerateRequest) -> Callable[[], OutputParser] | None:
         options = self._options
@@ -145,8 +131,34 @@ class UpstreamBackend:
         return self._pool.replicas
 
     @classmethod
-    def from_options(cls, options: UpstreamOptions) -> UpstreamBackend:
-        return cls(options)
+    def from_options(
+        cls, options: UpstreamOptions, *, images: ImageFetcher | None = None
+    ) -> UpstreamBackend:
+        return cls(options, images=images)
+
+    def _inline(self, dialect: Dialect) -> bool:
+        return dialect.image_urls == "inline" or self._options.fetch_images
+
+    async def _bodies(self, request: GenerateRequest, model: str) -> dict[str, dict[str, Any]]:
+        """The body for each dialect in use, built before any is sent: one that cannot
+        carry the request refuses it now, not on failover. Images are fetched once, for
+        every dialect that needs them inline."""
+        fetched: dict[str, FetchedImage] = {}
+        inline = [d for d in self._dialects if self._inline(d)]
+        if inline:
+            names = ", ".join(d.name for d in inline)
+            fetched = await fetch_images(request, self._images, upstream=names)
+        can_think = self._options.thinking
+        bodies: dict[str, dict[str, Any]] = {}
+        for dialect in self._dialects:
+            sent = request
+            if self._inline(dialect):
+                readable = dialect.inline_image_types
+                sent = with_inline_images(
+                    request, fetched, readable=readable, upstream=dialect.name
+                )
+            bodies[dialect.name] = chat_body(sent, model, dialect, can_think=can_think)
+        return bodies
 
     def features(self, model: str) -> BackendFeatures:
         """What every replica can do: any of them may serve a request."""
@@ -161,6 +173,8 @@ class UpstreamBackend:
             logprobs=options.logprobs and options.raw_tool_format is None,
             multiple_choices=all(d.multiple_choices for d in dialects),
             vision=options.vision,
+            audio_input=options.audio_input and all(d.input_audio for d in dialects),
+            audio_output=options.audio_output and all(d.audio_output for d in dialects),
             builtin_tools=MODEL_STUDIO_TOOLS if model_studio else frozenset(),
             # Only Model Studio honours cache_control markers and the session cache; the
             # engines cache prefixes on their own, with no marker or time to live.
@@ -252,10 +266,7 @@ class UpstreamBackend:
 
     async def generate(self, request: GenerateRequest, model: str) -> AsyncGenerator[Event, None]:
         self._check(request)
-        can_think = self._options.thinking
-        # built for every dialect before any is sent: one that cannot carry the request
-        # refuses it now, not on failover
-        bodies = {d.name: chat_body(request, model, d, can_think=can_think) for d in self._dialects}
+        bodies = await self._bodies(request, model)
         failure: OpenScopeError = Overloaded(UNAVAILABLE_MESSAGE, retry_after=1.0)
         # the same key whichever dialects are mixed: a conversation keeps to its replica
         key = affinity_key(bodies[self._dialects[0].name])
@@ -281,7 +292,7 @@ class UpstreamBackend:
                         await _pause(error)
                         continue
                     reader = ChunkReader(replica.dialect, self._raw_text_parser(request))
-                    answer = _chunks if body["stream"] else _whole
+                    answer = read_chunks if body["stream"] else read_whole
                     async for chunk in answer(response.lines, url):
                         for event in reader.feed(chunk):
                             sent = True
@@ -361,27 +372,6 @@ RETRYABLE = frozenset({429, 500, 502, 503, 504})
 MAX_PAUSE = 1.0  # the longest Retry-After honoured by waiting before the next replica
 
 
-def _unforwardable_markers(request: GenerateRequest) -> bool:
-    if any(tool.cache_control is not None for tool in request.tools):
-        return True
-    for message in request.messages:
-        for part in message.parts:
-            marker = part_marker(part)
-            if marker is None:
-                continue
-            if isinstance(part, ToolCallPart | ToolResultPart) or marker.ttl_seconds is not None:
-                return True
-    return False
-
-
-class UpstreamRefused(Exception):
-    """The upstream refused the request inside its 200 stream (a 4xx error event)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 def _final(error: OpenScopeError) -> bool:
     """A 429 that waiting will not cure (Model Studio's quota): no other replica is asked."""
     return error.code == "insufficient_quota"
@@ -401,40 +391,3 @@ async def _pause(error: OpenScopeError) -> None:
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None and retry_after <= MAX_PAUSE:
         await asyncio.sleep(retry_after)
-
-
-async def _whole(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dict[str, Any]]:
-    """A whole chat completion (asked for without streaming), as the one chunk it is: its
-    choices carry `message` where a chunk's carry `delta`, which the reader takes alike."""
-    data = b"\n".join([line async for line in lines])
-    try:
-        answer = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise TransportError(f"an answer that is not JSON: {data[:200]!r}") from None
-    if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
-        raise TransportError(f"an answer that is not a chat completion: {data[:200]!r}")
-    yield answer
-
-
-async def _chunks(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dict[str, Any]]:
-    """The JSON chunks of a Chat Completions stream, until `[DONE]` or its end."""
-    async for line in lines:
-        if not line.startswith(DATA):
-            continue  # comments, event names, keep-alives
-        data = line[len(DATA) :].strip()
-        if data == b"[DONE]":
-            return
-        try:
-            chunk = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise TransportError(f"a chunk that is not JSON: {data[:200]!r}") from None
-        if not isinstance(chunk, dict):
-            raise TransportError(f"a chunk that is not an object: {data[:200]!r}")
-        if "error" in chunk and not chunk.get("choices"):
-            error = chunk["error"]
-            code = error.get("code") if isinstance(error, dict) else None
-            if isinstance(code, int) and 400 <= code < 500 and code != 429:
-                message = error.get("message") if isinstance(error, dict) else None
-                raise UpstreamRefused(str(message or "The upstream refused the request."))
-            raise TransportError(f"failed mid-stream: {error}")
-        yield chunk

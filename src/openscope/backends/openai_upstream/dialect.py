@@ -108,6 +108,18 @@ class Dialect:
     # How it is asked to read images at high resolution (chat's vl_high_resolution_images),
     # or None: it cannot be, and such a request with images is refused.
     high_resolution_images: Mapping[str, Any] | None = None
+    # How it takes an image given by an http(s) URL: "remote", it fetches the URL itself;
+    # "inline", it reads only `data:` URLs, so the server fetches each image (SSRF-safe,
+    # core/media.py) and sends its bytes. Each dialect's entry says why.
+    image_urls: Literal["remote", "inline"] = "remote"
+    # The image types it decodes from a data: URL (one of another type fails there, so it
+    # is refused here, naming the image); None: whatever the server's fetcher accepts.
+    inline_image_types: frozenset[str] | None = None
+    # Whether its chat takes `input_audio` content parts (data and format).
+    input_audio: bool = False
+    # Whether its chat can speak an answer: `modalities: ["text","audio"]` and `audio`
+    # (voice, format) sent, `delta.audio` (data, transcript, id, expires_at) streamed back.
+    audio_output: bool = False
 
 
 DIALECTS: dict[DialectName, Dialect] = {
@@ -122,6 +134,12 @@ DIALECTS: dict[DialectName, Dialect] = {
         # Qwen-VL's processor takes the pixel budget per request: Model Studio's 16,384
         # tokens of 28x28 pixels.
         high_resolution_images={"mm_processor_kwargs": {"max_pixels": 16_384 * 28 * 28}},
+        # image_urls "remote": vLLM's MediaConnector fetches http(s) URLs itself (and reads
+        # data: URLs; file: only under --allowed-local-media-path).
+        # Audio in (input_audio, for Qwen2-Audio and the Omni models' thinker) but not out:
+        # vLLM runs only the Omni models' thinker ("Inference-only Qwen2.5-Omni model
+        # (thinker part)"), whose output is text; speech needs the separate vLLM-Omni.
+        input_audio=True,
     ),
     "sglang": Dialect(
         "sglang",
@@ -130,6 +148,7 @@ DIALECTS: dict[DialectName, Dialect] = {
         stop_token_ids=True,
         # python/sglang/srt/metrics/collector.py; served with --enable-metrics
         load_gauges=("sglang:num_running_reqs", "sglang:num_queue_reqs"),
+        # image_urls "remote": SGLang's load_image fetches http(s) URLs itself.
     ),
     "llama-server": Dialect(
         "llama-server",
@@ -140,6 +159,15 @@ DIALECTS: dict[DialectName, Dialect] = {
         tokenize="template",
         # tools/server/server.cpp; served with --metrics (without it /metrics answers 501)
         load_gauges=("llamacpp:requests_processing", "llamacpp:requests_deferred"),
+        # tools/server/utils.hpp (oaicompat_chat_params_parse) downloads an http(s) image
+        # only through common_remote_get_content, which a build without curl (ours:
+        # bench/build_llama_server.sh, -DLLAMA_CURL=OFF) answers by throwing "built
+        # without CURL", and older trees not at all; a "data:image/...;base64," URL every
+        # build reads. Its images are decoded by stb_image: no WebP.
+        image_urls="inline",
+        inline_image_types=frozenset({"image/png", "image/jpeg", "image/gif", "image/bmp"}),
+        # the same function reads input_audio parts (wav or mp3) with an audio mmproj
+        input_audio=True,
     ),
     # `python -m llama_cpp.server` (llama-cpp-python[server]): OpenAI's chat, with top_k
     "llama-cpp-python": Dialect(
@@ -149,6 +177,9 @@ DIALECTS: dict[DialectName, Dialect] = {
         thinking_budget=False,
         streamed_usage=False,
         health_path="/v1/models",  # it has no /health
+        # image_urls "remote": its chat handlers' _load_image opens any URL with urlopen
+        # (llama_cpp/llama_chat_format.py) — unguarded, so a deployment may set
+        # `fetch_images` to have the server fetch them instead.
     ),
     "ollama": Dialect(
         "ollama",
@@ -158,6 +189,10 @@ DIALECTS: dict[DialectName, Dialect] = {
         multiple_choices=False,
         thinking_budget=False,
         health_path="/",  # "Ollama is running"
+        # openai/openai.go (FromChatRequest): an image_url must start with
+        # data:image/{jpeg,jpg,png,webp};base64, (else "invalid image input"): no URLs.
+        image_urls="inline",
+        inline_image_types=frozenset({"image/jpeg", "image/png", "image/webp"}),
     ),
     "dashscope": Dialect(
         "dashscope",
@@ -166,6 +201,21 @@ DIALECTS: dict[DialectName, Dialect] = {
         system_first=False,
         health_path=None,
         high_resolution_images={"vl_high_resolution_images": True},
+        # image_urls "remote": Model Studio takes public image URLs and Base64 data URLs.
+        # Qwen-Omni there hears input_audio (base64 or a URL in `data`) and speaks: its
+        # stream carries delta.audio (Model Studio's Qwen-Omni guide).
+        input_audio=True,
+        audio_output=True,
     ),
-    "openai": Dialect("openai", _openai, top_k=False, thinking_budget=False, health_path=None),
+    # image_urls "remote": OpenAI's chat takes image URLs and data URLs alike; its audio
+    # models hear input_audio and speak (message.audio, delta.audio), as Model Studio does.
+    "openai": Dialect(
+        "openai",
+        _openai,
+        top_k=False,
+        thinking_budget=False,
+        health_path=None,
+        input_audio=True,
+        audio_output=True,
+    ),
 }

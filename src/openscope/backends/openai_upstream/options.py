@@ -77,6 +77,16 @@ class UpstreamOptions(BaseModel):
     tools: bool = True
     thinking: bool = False
     vision: bool = False
+    # Fetch every http(s) image here and send its bytes, even to an engine that would
+    # fetch the URL itself: the server's fetcher refuses internal addresses, an engine's
+    # own fetch (vLLM, llama-cpp-python) need not. Engines that read only inline images
+    # (llama-server, Ollama) get their images fetched here whatever this says.
+    fetch_images: bool = False
+    # A model that hears audio (chat's input_audio) and one that can speak its answer
+    # (Qwen-Omni): honoured where every replica's engine can carry it (dashscope, openai;
+    # audio in also vllm and llama-server), refused by name elsewhere.
+    audio_input: bool = False
+    audio_output: bool = False
     json_schema: bool = True
     logprobs: bool = True
     context_length: int | None = Field(default=None, ge=1)

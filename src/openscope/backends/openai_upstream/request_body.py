@@ -18,6 +18,7 @@ from openscope.core.builtin_tools import (
 )
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
+    AudioPart,
     CacheControl,
     ImagePart,
     Message,
@@ -54,6 +55,9 @@ def _content(parts: tuple[Any, ...], dialect: Dialect) -> str | list[JSON]:
                 image["detail"] = part.detail
             marker = _cache(part.cache_control, dialect)
             blocks.append({"type": "image_url", "image_url": image, **marker})
+        elif isinstance(part, AudioPart):
+            audio = {"data": part.data, "format": part.format}
+            blocks.append({"type": "input_audio", "input_audio": audio})
     if all(b["type"] == "text" and "cache_control" not in b for b in blocks):
         return "".join(b["text"] for b in blocks)  # the plain form every engine takes
     return blocks
@@ -90,7 +94,7 @@ def wire_messages(messages: tuple[Message, ...], dialect: Dialect) -> list[JSON]
                     )
             continue
         body: JSON = {"role": str(message.role)}
-        visible = tuple(p for p in message.parts if isinstance(p, TextPart | ImagePart))
+        visible = tuple(p for p in message.parts if isinstance(p, TextPart | ImagePart | AudioPart))
         body["content"] = _content(visible, dialect)
         calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
         if calls:
@@ -202,19 +206,30 @@ def chat_body(
         body.update(dialect.thinking(thinking.enabled, thinking.budget_tokens))
     if thinking.effort is not None:
         body["reasoning_effort"] = thinking.effort
+    if "audio" in request.output_modalities:  # refused where the engine cannot speak
+        body["modalities"] = list(request.output_modalities)
+        if request.audio is not None:
+            body["audio"] = {"voice": request.audio.voice, "format": request.audio.format}
     if dialect.model_studio:
         body.update(_model_studio_tools(request))
     if request.high_resolution_images and has_images(request):
-        if dialect.high_resolution_images is None:
-            raise InvalidParameter(
-                f"vl_high_resolution_images is not supported by this model's upstream "
-                f"({dialect.name}).",
-                param="vl_high_resolution_images",
-            )
-        body.update(copy.deepcopy(dict(dialect.high_resolution_images)))
+        check_high_resolution(request, dialect)
+        body.update(copy.deepcopy(dict(dialect.high_resolution_images or {})))
     if request.partial:
         body.update(_partial(body["messages"], dialect))
     return body
+
+
+def check_high_resolution(request: GenerateRequest, dialect: Dialect) -> None:
+    """Refuse `vl_high_resolution_images` with images where the engine has no such switch
+    (without images the switch changes nothing, as on Model Studio)."""
+    wanted = request.high_resolution_images and has_images(request)
+    if wanted and dialect.high_resolution_images is None:
+        raise InvalidParameter(
+            f"vl_high_resolution_images is not supported by this model's upstream "
+            f"({dialect.name}).",
+            param="vl_high_resolution_images",
+        )
 
 
 def _partial(messages: list[JSON], dialect: Dialect) -> JSON:

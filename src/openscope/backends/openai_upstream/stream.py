@@ -13,6 +13,7 @@ import orjson
 
 from openscope.backends.openai_upstream.dialect import Dialect
 from openscope.core.events import (
+    AudioDelta,
     ChoiceEnd,
     Event,
     FinishReason,
@@ -125,6 +126,11 @@ class ChunkReader:
                 yield from self._text(choice, PartKind.TEXT, content, logprobs)
             else:
                 yield from self._segments(choice, choice.parser.feed(content))
+        audio = delta.get("audio")
+        if isinstance(audio, dict):
+            spoken = _audio_delta(choice.index, audio)
+            if spoken is not None:
+                yield spoken
         for call in delta.get("tool_calls") or ():
             pending = self._call_for(choice, call)
             pending.id = pending.id or str(call.get("id") or "")
@@ -215,6 +221,22 @@ class ChunkReader:
         yield ChoiceEnd(choice.index, reason)
 
 
+def _audio_delta(choice: int, audio: dict[str, Any]) -> AudioDelta | None:
+    """A delta's (or a whole message's) `audio`: the next base64 data with its id and
+    expiry, or a piece of the transcript, or both."""
+    data, transcript = audio.get("data"), audio.get("transcript")
+    audio_id, expires = audio.get("id"), audio.get("expires_at")
+    spoken = AudioDelta(
+        choice,
+        data=data if isinstance(data, str) else "",
+        transcript=transcript if isinstance(transcript, str) else "",
+        id=audio_id if isinstance(audio_id, str) else None,
+        expires_at=expires if isinstance(expires, int) else None,
+    )
+    empty = AudioDelta(choice)
+    return None if spoken == empty else spoken
+
+
 def usage_of(usage: dict[str, Any]) -> Usage:
     prompt = usage.get("prompt_tokens_details") or {}
     completion = usage.get("completion_tokens_details") or {}
@@ -224,6 +246,8 @@ def usage_of(usage: dict[str, Any]) -> Usage:
         cached_tokens=int(prompt.get("cached_tokens") or 0),
         cache_creation_tokens=int(prompt.get("cache_creation_input_tokens") or 0),
         reasoning_tokens=int(completion.get("reasoning_tokens") or 0),
+        input_audio_tokens=int(prompt.get("audio_tokens") or 0),
+        output_audio_tokens=int(completion.get("audio_tokens") or 0),
         cache_type=prompt.get("cache_type"),
     )
 

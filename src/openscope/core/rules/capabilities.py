@@ -9,6 +9,7 @@ import json
 
 from openscope.core.catalog.spec import ModelSpec
 from openscope.core.messages import (
+    AudioPart,
     ImagePart,
     ReasoningPart,
     TextPart,
@@ -47,6 +48,11 @@ def has_images(request: GenerateRequest) -> bool:
     return False
 
 
+def has_audio(request: GenerateRequest) -> bool:
+    """Whether the client sent audio (chat's input_audio parts)."""
+    return any(isinstance(p, AudioPart) for m in request.messages for p in m.parts)
+
+
 def prompt_exceeds(request: GenerateRequest, chars: int) -> bool:
     """Whether the text the rendered prompt certainly holds (messages, reasoning, tool
     traffic, tool definitions; not the template's own text, not images) is longer than
@@ -81,6 +87,8 @@ def check_capabilities(request: GenerateRequest, spec: ModelSpec) -> None:
         raise Refusal(Wording.MODEL_LACKS_JSON_SCHEMA, Field.RESPONSE_FORMAT, model=model)
     if not caps.vision and has_images(request):
         raise Refusal(Wording.MODEL_LACKS_IMAGES, Field.MESSAGES, model=model)
+    if not caps.audio and has_audio(request):
+        raise Refusal(Wording.MODEL_LACKS_AUDIO_INPUT, Field.MESSAGES, model=model)
     if "audio" in request.output_modalities and not caps.audio:
         raise Refusal(Wording.MODEL_LACKS_AUDIO_OUTPUT, Field.OUTPUT_MODALITIES, model=model)
     # `input_limit` counts tokens, and the core has no tokenizer: refuse only what cannot

@@ -60,6 +60,7 @@ class Wording(StrEnum):
     MODEL_LACKS_TOOL_TRAFFIC = "The model {model} does not support tool calls in {param}."
     MODEL_LACKS_JSON_SCHEMA = "The model {model} does not support a json_schema {param}."
     MODEL_LACKS_IMAGES = "The model {model} does not support images in {param}."
+    MODEL_LACKS_AUDIO_INPUT = "The model {model} does not support audio in {param}."
     MODEL_LACKS_AUDIO_OUTPUT = "The model {model} does not support audio output in {param}."
     INPUT_TOO_LONG = "Range of input length should be [1, {limit}]"
     # thinking: Model Studio's own messages, verbatim in every API (as above)

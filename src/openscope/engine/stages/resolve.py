@@ -17,7 +17,7 @@ from openscope.core.errors import InvalidParameter
 from openscope.core.events import Event
 from openscope.core.request import GenerateRequest, ResponseFormatType
 from openscope.core.rules import Field, Refusal, Wording
-from openscope.core.rules.capabilities import has_images, has_tool_traffic
+from openscope.core.rules.capabilities import has_audio, has_images, has_tool_traffic
 from openscope.engine.pipeline import Next
 from openscope.engine.routing import Router, Target, with_tool_loop
 
@@ -76,6 +76,7 @@ def check_features(request: GenerateRequest, target: Target, features: BackendFe
         (request.sampling.logprobs, features.logprobs, Field.LOGPROBS),
         (request.sampling.n > 1, features.multiple_choices, Field.N),
         (has_images(request), features.vision, Field.MESSAGES),
+        (has_audio(request), features.audio_input, Field.MESSAGES),
     ]
     for needed, supported, parameter in needs:
         if needed and not supported:

@@ -184,7 +184,7 @@ def _messages(wire_messages: list[MessageWire]) -> tuple[Message, ...]:
                 param="messages",
             )
         if wire.role == "user":
-            messages.extend(_user_turn(wire))
+            messages.extend(_user_turn(wire, position))
         elif wire.role == "assistant":
             messages.append(_assistant_turn(wire))
         elif wire.role == "system":
@@ -206,7 +206,8 @@ def _messages(wire_messages: list[MessageWire]) -> tuple[Message, ...]:
     return tuple(messages)
 
 
-def _image(block: ImageBlock) -> ImagePart:
+def _image(block: ImageBlock, where: str) -> ImagePart:
+    """`where`: the block's place in the request, as Anthropic's errors name it."""
     source = block.source
     if source.type == "url" and source.url:
         url = source.url
@@ -217,18 +218,18 @@ def _image(block: ImageBlock) -> ImagePart:
             "image.source: a url, or base64 data with a media_type, is required",
             param="messages",
         )
-    return ImagePart(url, cache_control=_cache(block.cache_control))
+    return ImagePart(url, cache_control=_cache(block.cache_control), origin=f"{where}.source.url")
 
 
-def _tool_result(block: ToolResultBlock) -> ToolResultPart:
+def _tool_result(block: ToolResultBlock, where: str) -> ToolResultPart:
     if isinstance(block.content, str):
         content: tuple[TextPart | ImagePart, ...] = (TextPart(block.content),)
     else:
         content = tuple(
             TextPart(b.text, cache_control=_cache(b.cache_control))
             if isinstance(b, TextBlock)
-            else _image(b)
-            for b in block.content
+            else _image(b, f"{where}.content.{index}")
+            for index, b in enumerate(block.content)
         )
     # A marker inside the result counts as one on the result: the cache's markers are parts.
     inner = [p.cache_control for p in content if p.cache_control is not None]
@@ -236,20 +237,21 @@ def _tool_result(block: ToolResultBlock) -> ToolResultPart:
     return ToolResultPart(block.tool_use_id, content, is_error=block.is_error, cache_control=cache)
 
 
-def _user_turn(wire: MessageWire) -> list[Message]:
+def _user_turn(wire: MessageWire, position: int) -> list[Message]:
     """A user turn. Tool results in it become tool messages, ahead of its other content,
     as the core (like chat) keeps each tool result in a message of its own."""
     if isinstance(wire.content, str):
         return [Message(Role.USER, (TextPart(wire.content),))]
     results: list[Message] = []
     parts: list[Part] = []
-    for block in wire.content:
+    for index, block in enumerate(wire.content):
+        where = f"messages.{position}.content.{index}"
         if isinstance(block, ToolResultBlock):
-            results.append(Message(Role.TOOL, (_tool_result(block),)))
+            results.append(Message(Role.TOOL, (_tool_result(block, where),)))
         elif isinstance(block, TextBlock):
             parts.append(TextPart(block.text, cache_control=_cache(block.cache_control)))
         elif isinstance(block, ImageBlock):
-            parts.append(_image(block))
+            parts.append(_image(block, where))
         else:
             raise InvalidParameter(
                 f"messages: a user turn cannot contain '{block.type}' blocks", param="messages"

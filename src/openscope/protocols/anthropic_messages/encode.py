@@ -12,6 +12,7 @@ from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.errors import ErrorKind, OpenScopeError
 from openscope.core.events import (
     BUILTIN_KINDS,
+    AudioDelta,
     ChoiceEnd,
     Event,
     FinishReason,
@@ -241,6 +242,10 @@ class EventEncoder:
                 out.append(("content_block_stop", stop))
             case ChoiceEnd():
                 self._stop_reason = STOP_REASONS[event.finish_reason]
+            case AudioDelta():
+                # Messages has no audio output: its decoder asks for text only, so no
+                # backend sends any and nothing is lost here.
+                pass
             case _:
                 assert_never(event)
         return out

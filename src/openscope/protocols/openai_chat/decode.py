@@ -18,6 +18,7 @@ from openscope.core.builtin_tools import (
 )
 from openscope.core.errors import InvalidParameter
 from openscope.core.messages import (
+    AudioPart,
     CacheControl,
     ImagePart,
     Message,
@@ -29,6 +30,7 @@ from openscope.core.messages import (
     ToolResultPart,
 )
 from openscope.core.request import (
+    AudioOutput,
     GenerateRequest,
     ResponseFormat,
     ResponseFormatType,
@@ -128,12 +130,47 @@ def decode(body: Any) -> tuple[GenerateRequest, ChatCompletionRequest]:
         response_format=response_format,
         thinking=ThinkingConfig(enabled=wire.enable_thinking, budget_tokens=wire.thinking_budget),
         builtin_tools=_builtin_tools(wire),
-        output_modalities=tuple(wire.modalities or ("text",)),
-        audio=wire.audio,
+        output_modalities=_modalities(wire.modalities),
+        audio=_audio(wire),
         partial=_partial(wire),
         high_resolution_images=wire.vl_high_resolution_images is True,
     )
     return request, wire
+
+
+# -- spoken answers ---------------------------------------------------------------------
+
+MODALITIES = (("text",), ("text", "audio"))
+
+
+def _modalities(wire: list[str] | None) -> tuple[str, ...]:
+    modalities = tuple(wire or ("text",))
+    if modalities not in MODALITIES:
+        raise InvalidParameter(
+            'Invalid parameter \'modalities\': the valid values are ["text"] and ["text","audio"].',
+            param="modalities",
+        )
+    return modalities
+
+
+def _audio(wire: ChatCompletionRequest) -> AudioOutput | None:
+    """`audio` (voice and format) goes with `modalities: ["text","audio"]`, as Model Studio
+    documents: without it, refused. (Left out, the model speaks in its default voice.)"""
+    if wire.audio is None:
+        return None
+    if "audio" not in (wire.modalities or ()):
+        raise InvalidParameter(
+            'The audio parameter takes effect only when modalities is ["text","audio"]: set '
+            "modalities, or leave audio out.",
+            param="audio",
+        )
+    voice, fmt = wire.audio.get("voice"), wire.audio.get("format")
+    if not isinstance(voice, str) or not voice or not isinstance(fmt, str) or not fmt:
+        raise InvalidParameter(
+            "Invalid parameter 'audio': it needs a voice and a format, both strings.",
+            param="audio",
+        )
+    return AudioOutput(voice=voice, format=fmt)
 
 
 # -- sampling ---------------------------------------------------------------------------
@@ -207,15 +244,16 @@ def _messages(wire_messages: list[MessageWire]) -> tuple[Message, ...]:
                     'with "tool_calls"',
                     param="messages",
                 )
-            messages.append(_tool_message(wire, pending_calls))
+            messages.append(_tool_message(wire, pending_calls, position))
             continue
         if role is Role.ASSISTANT:
-            message = _assistant_message(wire)
+            message = _assistant_message(wire, position)
             pending_calls = list(message.tool_calls)
             messages.append(message)
             continue
         pending_calls = []
-        messages.append(Message(role=role, parts=_content(wire.content), name=wire.name))
+        parts = _content(wire.content, position)
+        messages.append(Message(role=role, parts=parts, name=wire.name))
     if not any(m.role is Role.USER for m in messages):
         raise InvalidParameter(
             "The input messages do not contain elements with the role of user.",
@@ -260,34 +298,46 @@ def _require_content(wire: MessageWire, role: Role, position: int) -> None:
         )
 
 
-def _content(content: str | list[ContentPartWire] | None) -> tuple[Part, ...]:
+def _content(content: str | list[ContentPartWire] | None, position: int) -> tuple[Part, ...]:
     if content is None:
         return ()
     if isinstance(content, str):
         return (TextPart(content),)
-    return tuple(_part(p) for p in content)
+    return tuple(
+        _part(p, f"messages[{position}].content[{index}]") for index, p in enumerate(content)
+    )
 
 
-def _part(wire: ContentPartWire) -> TextPart | ImagePart:
+def _part(wire: ContentPartWire, where: str) -> TextPart | ImagePart | AudioPart:
     cache = CacheControl(wire.cache_control.type) if wire.cache_control else None
     if cache is not None and cache.type != "ephemeral":
         raise InvalidParameter("The cache_control type must be 'ephemeral'.", param="messages")
     if wire.type == "text":
         return TextPart(wire.text or "", cache_control=cache)
     if wire.type == "image_url" and wire.image_url is not None:
+        origin = f"{where}.image_url"
         if isinstance(wire.image_url, str):
-            return ImagePart(wire.image_url, cache_control=cache)
-        return ImagePart(wire.image_url.url, wire.image_url.detail, cache_control=cache)
+            return ImagePart(wire.image_url, cache_control=cache, origin=origin)
+        image = wire.image_url
+        return ImagePart(image.url, image.detail, cache_control=cache, origin=origin)
+    if wire.type == "input_audio" and wire.input_audio is not None:
+        if cache is not None:
+            raise InvalidParameter(
+                f"Invalid '{where}.cache_control': audio cannot be marked for the cache.",
+                param="messages",
+            )
+        audio = wire.input_audio
+        return AudioPart(audio.data, audio.format, origin=f"{where}.input_audio")
     raise InvalidParameter(
         f"The content type '{wire.type}' is not supported in messages.", param="messages"
     )
 
 
-def _assistant_message(wire: MessageWire) -> Message:
+def _assistant_message(wire: MessageWire, position: int) -> Message:
     parts: list[Part] = []
     if wire.reasoning_content:
         parts.append(ReasoningPart(wire.reasoning_content))
-    parts.extend(_content(wire.content))
+    parts.extend(_content(wire.content, position))
     for call in wire.tool_calls or ():
         parts.append(
             ToolCallPart(
@@ -299,7 +349,7 @@ def _assistant_message(wire: MessageWire) -> Message:
     return Message(role=Role.ASSISTANT, parts=tuple(parts), name=wire.name)
 
 
-def _tool_message(wire: MessageWire, pending_calls: list[ToolCallPart]) -> Message:
+def _tool_message(wire: MessageWire, pending_calls: list[ToolCallPart], position: int) -> Message:
     """A tool result. Model Studio's own examples answer by `name` without a
     `tool_call_id`, so match by id, then by name, then take the oldest unanswered call."""
     call = next((c for c in pending_calls if c.id == wire.tool_call_id), None)
@@ -310,7 +360,13 @@ def _tool_message(wire: MessageWire, pending_calls: list[ToolCallPart]) -> Messa
     if call is not None:
         pending_calls.remove(call)
     call_id = wire.tool_call_id or (call.id if call else "")
-    content = tuple(p for p in _content(wire.content) if isinstance(p, TextPart | ImagePart))
+    parts = _content(wire.content, position)
+    if any(isinstance(p, AudioPart) for p in parts):
+        raise InvalidParameter(
+            f"Invalid 'messages[{position}].content': a tool message cannot hold audio.",
+            param="messages",
+        )
+    content = tuple(p for p in parts if isinstance(p, TextPart | ImagePart))
     result = ToolResultPart(tool_call_id=call_id, content=content)
     return Message(role=Role.TOOL, parts=(result,), name=wire.name or (call.name if call else None))
 

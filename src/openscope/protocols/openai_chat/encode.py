@@ -11,6 +11,7 @@ from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.errors import ErrorKind, OpenScopeError, error_code
 from openscope.core.events import (
     BUILTIN_KINDS,
+    AudioDelta,
     ChoiceEnd,
     Event,
     LimitsChecked,
@@ -23,7 +24,7 @@ from openscope.core.events import (
     Usage,
     UsageReport,
 )
-from openscope.core.fold import Choice, GenerateResult
+from openscope.core.fold import Choice, GenerateResult, SpokenAnswer
 from openscope.core.messages import BuiltinResultPart, ToolCallPart
 from openscope.protocols.openai_chat import names
 from openscope.protocols.statuses import HTTP_STATUS
@@ -66,8 +67,13 @@ def usage_body(usage: Usage) -> dict[str, Any]:
         "total_tokens": usage.total_tokens,
         "prompt_tokens_details": _prompt_details(usage),
     }
+    completion: dict[str, Any] = {}
     if usage.reasoning_tokens:
-        body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+        completion["reasoning_tokens"] = usage.reasoning_tokens
+    if usage.output_audio_tokens:
+        completion["audio_tokens"] = usage.output_audio_tokens
+    if completion:
+        body["completion_tokens_details"] = completion
     return body
 
 
@@ -75,6 +81,8 @@ def _prompt_details(usage: Usage) -> dict[str, Any]:
     """An implicit hit shows only cached_tokens; an explicit request also shows what it
     wrote to the cache (BEHAVIOUR.md, "Context cache")."""
     details: dict[str, Any] = {"cached_tokens": usage.cached_tokens}
+    if usage.input_audio_tokens:
+        details["audio_tokens"] = usage.input_audio_tokens
     if usage.cache_type is not None:
         details["cache_creation_input_tokens"] = usage.cache_creation_tokens
         details["cache_creation"] = {"ephemeral_5m_input_tokens": usage.cache_creation_tokens}
@@ -107,6 +115,31 @@ def _tool_call_body(call: ToolCallPart, index: int) -> dict[str, Any]:
     }
 
 
+def audio_body(audio: SpokenAnswer) -> dict[str, Any]:
+    """A message's `audio`, as OpenAI's chat answers it (id, data, expires_at, transcript)."""
+    return {
+        "id": audio.id,
+        "data": audio.data,
+        "expires_at": audio.expires_at,
+        "transcript": audio.transcript,
+    }
+
+
+def audio_delta_body(delta: AudioDelta) -> dict[str, Any]:
+    """A chunk's `delta.audio`: what this delta carries, as Model Studio streams it (the
+    data with its id and expiry, or a piece of the transcript)."""
+    body: dict[str, Any] = {}
+    if delta.id is not None:
+        body["id"] = delta.id
+    if delta.data:
+        body["data"] = delta.data
+    if delta.expires_at is not None:
+        body["expires_at"] = delta.expires_at
+    if delta.transcript:
+        body["transcript"] = delta.transcript
+    return body
+
+
 def _choice_body(choice: Choice) -> dict[str, Any]:
     message = choice.message
     calls = message.tool_calls
@@ -117,6 +150,8 @@ def _choice_body(choice: Choice) -> dict[str, Any]:
         body["reasoning_content"] = message.reasoning
     if calls:
         body["tool_calls"] = [_tool_call_body(c, i) for i, c in enumerate(calls)]
+    if choice.audio is not None:
+        body["audio"] = audio_body(choice.audio)
     return {
         "message": body,
         "finish_reason": str(choice.finish_reason),
@@ -297,6 +332,11 @@ class ChunkEncoder:
                 read = self._choices[event.choice].searches.pop(event.part, None)
                 if read is not None:
                     self._found.extend(search_results_of("".join(read)))
+                return chunks
+            case AudioDelta():
+                chunks = self._announce(event.choice)
+                delta = {"content": None, "audio": audio_delta_body(event)}
+                chunks.append(self._chunk(event.choice, delta))
                 return chunks
             case ChoiceEnd():
                 chunks = self._announce(event.choice)

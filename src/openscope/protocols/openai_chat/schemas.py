@@ -25,10 +25,16 @@ class ImageURL(WireModel):
     detail: str | None = None
 
 
+class InputAudioWire(WireModel):
+    data: str
+    format: str
+
+
 class ContentPartWire(WireModel):
     type: str
     text: str | None = None
     image_url: ImageURL | str | None = None
+    input_audio: InputAudioWire | None = None
     cache_control: CacheControlWire | None = None
 
 

@@ -304,11 +304,12 @@ def _content(
     if isinstance(content, str):
         return (TextPart(content),)
     parts: list[TextPart | ImagePart] = []
-    for part in content:
+    for index, part in enumerate(content):
         if part.type in ("input_text", "output_text", "text", "refusal"):
             parts.append(TextPart(part.text or ""))
         elif part.type == "input_image" and part.image_url:
-            parts.append(ImagePart(part.image_url, part.detail))
+            origin = f"input[{position}].content[{index}].image_url"
+            parts.append(ImagePart(part.image_url, part.detail, origin=origin))
         else:
             raise InvalidParameter(
                 f"Invalid 'input[{position}].content': the content type '{part.type}' is not "

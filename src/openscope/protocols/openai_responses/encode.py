@@ -12,6 +12,7 @@ from openscope.core.codec import builtin_tool_to_dict
 from openscope.core.errors import OpenScopeError, error_code
 from openscope.core.events import (
     BUILTIN_KINDS,
+    AudioDelta,
     ChoiceEnd,
     Event,
     LimitsChecked,
@@ -384,6 +385,10 @@ class ResponseStreamEncoder:
                 return [self._delta(item, event.text), *self._annotations(item, event.text)]
             case PartEnd():
                 return self._close(self._items[event.part])
+            case AudioDelta():
+                # This API asks for no audio (its decoder sets no output modality but
+                # text), so no backend sends any: nothing is lost here.
+                return []
             case _:
                 assert_never(event)
 

@@ -1,0 +1,45 @@
+"""The `[image_fetch]` table: how the server fetches an image URL for an upstream engine
+that takes images only as bytes (llama-server, Ollama; any route with `fetch_images`).
+Fetched through the SSRF-safe fetcher: loopback, private, link-local (cloud metadata),
+CGNAT, multicast and reserved addresses are refused unless listed in `allow_networks`."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# What a vision engine decodes (core/media.py IMAGE_TYPES); narrower lists are allowed.
+KNOWN_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
+
+
+class ImageFetchSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Addresses or CIDRs reachable despite the SSRF guard, e.g. ["10.1.2.0/24"] for an
+    # intranet image store. Every other private address stays refused.
+    allow_networks: list[str] = Field(default_factory=list)
+    # Seconds one image may take (DNS, every redirect, the body).
+    timeout_seconds: float = Field(default=15.0, gt=0, le=120, allow_inf_nan=False)
+    # Bytes of one image at most: a larger one is refused (Model Studio's limit is 10 MB).
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # The image types accepted (the answer's Content-Type); another type is refused.
+    content_types: list[str] = Field(default_factory=lambda: list(KNOWN_IMAGE_TYPES))
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks_parse(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=True)
+            except ValueError as error:
+                raise ValueError(f"{entry!r} is not an address or network: {error}") from None
+        return entries
+
+    @field_validator("content_types")
+    @classmethod
+    def _image_types(cls, types: list[str]) -> list[str]:
+        unknown = [t for t in types if t not in KNOWN_IMAGE_TYPES]
+        if unknown or not types:
+            raise ValueError(f"must be some of {', '.join(KNOWN_IMAGE_TYPES)}")
+        return types
