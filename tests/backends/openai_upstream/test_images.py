@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from openscope.backends.openai_upstream import UpstreamBackend
+from openscope.backends.openai_upstream.images import CONCURRENT_FETCHES, MAX_FETCHED_BYTES
 from openscope.backends.openai_upstream.options import UpstreamOptions
 from openscope.core.errors import InvalidParameter
 from openscope.core.media import FetchedImage, ImageUnavailable
@@ -203,6 +204,26 @@ async def test_a_request_s_images_are_fetched_at_once_a_few_at_a_time_each_once(
     assert 1 < fetcher.most <= 4
     sent = [p["image_url"]["url"] for p in body["messages"][0]["content"][1:]]
     assert sent == [data_url("image/png", PNG)] * 11
+
+
+async def test_a_request_s_fetched_images_are_bounded_in_bytes_together() -> None:
+    class Big:
+        def __init__(self) -> None:
+            self.fetched = 0
+
+        async def fetch_image(self, url: str) -> FetchedImage:
+            self.fetched += 1
+            await asyncio.sleep(0.001)
+            return FetchedImage("image/png", bytes(MAX_FETCHED_BYTES // 3 + 1))
+
+    fake = FakeTransport(Reply(lines=ANSWER))
+    fetcher = Big()
+    urls = [f"https://example.com/{i}.png" for i in range(40)]
+    with pytest.raises(InvalidParameter) as refused:
+        await send(upstream(fake, fetcher, dialect="llama-server"), looking_at(*urls))
+    assert f"add up to more than {MAX_FETCHED_BYTES} bytes" in refused.value.message
+    assert fetcher.fetched <= 3 + CONCURRENT_FETCHES  # it stopped fetching, not all 40
+    assert fake.sent == []
 
 
 async def test_images_in_tool_results_are_inlined_too() -> None:

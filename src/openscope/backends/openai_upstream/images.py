@@ -22,6 +22,11 @@ REMOTE_SCHEMES = ("http://", "https://")
 # Fetches of one request's images at once: enough to hide the latency of a few, few enough
 # that one request cannot open a crowd of connections.
 CONCURRENT_FETCHES = 4
+# The bytes one request's fetched images may add up to: what a body may carry inline (the
+# default `max_body_bytes`). Without it, a body of a thousand URLs of large images would
+# have the server hold gigabytes for one request. At most CONCURRENT_FETCHES images more
+# are in memory when it is passed.
+MAX_FETCHED_BYTES = 16 * 1024 * 1024
 
 
 def _images(message: Message) -> Iterator[ImagePart]:
@@ -41,6 +46,10 @@ def _refusal(image: ImagePart, problem: str) -> InvalidParameter:
         f"The image in {_place(image)} cannot be used: {problem}.",
         param=image.origin or "messages",
     )
+
+
+class _TooMuch(Exception):
+    """The request's fetched images passed MAX_FETCHED_BYTES."""
 
 
 def is_remote(url: str) -> bool:
@@ -81,14 +90,26 @@ async def fetch_images(
             "fetches none",
         )
     gate = asyncio.Semaphore(CONCURRENT_FETCHES)
+    held = 0
 
     async def fetch(url: str) -> FetchedImage:
+        nonlocal held
         async with gate:
-            return await fetcher.fetch_image(url)
+            if held > MAX_FETCHED_BYTES:
+                raise _TooMuch
+            image = await fetcher.fetch_image(url)
+            held += len(image.data)
+            if held > MAX_FETCHED_BYTES:
+                raise _TooMuch
+            return image
 
     results = await asyncio.gather(*(fetch(u) for u in wanted), return_exceptions=True)
     fetched: dict[str, FetchedImage] = {}
     for (url, image), result in zip(wanted.items(), results, strict=True):
+        if isinstance(result, _TooMuch):
+            raise _refusal(
+                image, f"the request's images add up to more than {MAX_FETCHED_BYTES} bytes"
+            )
         if isinstance(result, ImageUnavailable):
             raise _refusal(image, f"it could not be fetched ({result.reason})")
         if isinstance(result, BaseException):
