@@ -19,6 +19,11 @@ runs (the body is encoded once; back to back unless `--hostile-pause`; at most
 - prompt: a streaming chat completion whose single user message is `--prompt-mb` MB of
   text (under the server's 16 MiB body cap).
 
+On this 2-core machine the hostile client's own CPU (sending megabytes back to back) is
+taken from the engine's two decode threads, whatever the server does with its requests;
+`--clients-nice 19` runs the clients below the server, as a client on another machine
+would be, so what is left is the server's own cost of each hostile request.
+
 Printed: the victim's tokens/s in each case and its ratio to alone (target >= 0.8), and
 what the hostile requests got: how many were sent, their statuses (or "timeout", or the
 error that cut them) and how long they took. A hardened server refuses both with a 400 in
@@ -236,15 +241,28 @@ def main() -> int:
         "--threads", type=int, default=0, help="the backend's n_threads (default: its own)"
     )
     parser.add_argument("--quick", action="store_true", help="1 victim run per case")
+    parser.add_argument(
+        "--clients-nice",
+        type=int,
+        default=0,
+        help="the nice value this bench's clients run at once the server has started (the "
+        "server keeps its own): 19 stands for a hostile client on another machine, whose "
+        "CPU is not the server's to lose (default 0: they take the same cores at the "
+        "same priority)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.runs = 1
     print(
         f"stall through HTTP: victim {args.tokens} tokens greedy, {args.runs} runs a case, "
-        f"model {MODEL}, backend n_threads {args.threads or 'default'}, otherwise default",
+        f"model {MODEL}, backend n_threads {args.threads or 'default'}, otherwise default; "
+        f"clients at nice {args.clients_nice}",
         flush=True,
     )
     with serve({"n_threads": args.threads} if args.threads else {}) as server:
+        if args.clients_nice:
+            # This thread only (Linux's setpriority): the server process was started before.
+            os.setpriority(os.PRIO_PROCESS, 0, args.clients_nice)
         failed = asyncio.run(bench(server, args))
     return 1 if failed else 0  # a missed target is a measurement; a failed victim is not
 
