@@ -3,7 +3,6 @@ command-line flags, each overriding the one before."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from openscope.settings.knowledge import KnowledgeS3Settings as KnowledgeS3Setti
 from openscope.settings.knowledge import KnowledgeSettings as KnowledgeSettings
 from openscope.settings.knowledge import LocalEmbeddingModel as LocalEmbeddingModel
 from openscope.settings.knowledge import UpstreamEmbeddingModel as UpstreamEmbeddingModel
+from openscope.settings.networks import NetworkList
 
 EMBEDDED_BACKEND = "embedded"
 EMBEDDED_MODEL = "smollm2-135m-instruct"
@@ -179,7 +179,7 @@ class WebExtractorSettings(BaseModel):
     enabled: bool = False
     # Addresses or CIDRs reachable despite the SSRF guard, e.g. ["10.1.2.0/24"] for an
     # intranet wiki. Every other private address stays refused.
-    allow_networks: list[str] = Field(default_factory=list)
+    allow_networks: NetworkList = Field(default_factory=list)
     # Seconds one page may take (DNS, every redirect, the body).
     timeout_seconds: float = Field(default=20.0, gt=0, le=300, allow_inf_nan=False)
     # Bytes of one page read at most (longer pages are cut there, not refused).
@@ -190,16 +190,6 @@ class WebExtractorSettings(BaseModel):
     # Characters of one call's output (what the model reads), shared by its URLs: at least
     # 2,400 per URL of max_urls.
     max_output_chars: int = Field(default=12_000, le=200_000)
-
-    @field_validator("allow_networks")
-    @classmethod
-    def _networks_parse(cls, entries: list[str]) -> list[str]:
-        for entry in entries:
-            try:
-                ipaddress.ip_network(entry.strip(), strict=True)
-            except ValueError as error:
-                raise ValueError(f"{entry!r} is not an address or network: {error}") from None
-        return entries
 
     @model_validator(mode="after")
     def _output_holds_every_url(self) -> WebExtractorSettings:
@@ -282,7 +272,7 @@ class McpSettings(BaseModel):
     enabled: bool = False
     # Addresses or CIDRs reachable despite the SSRF guard, e.g. ["10.1.2.0/24"] for MCP
     # servers on an intranet. Every other private address stays refused.
-    allow_networks: list[str] = Field(default_factory=list)
+    allow_networks: NetworkList = Field(default_factory=list)
     # Seconds to connect to a server and finish the MCP handshake.
     connect_timeout_seconds: float = Field(default=10.0, gt=0, le=120, allow_inf_nan=False)
     # Seconds one listing or one tool call may take once connected (past it the model
@@ -304,11 +294,6 @@ class McpSettings(BaseModel):
                     f"the MCP server label {label!r} may hold only letters, digits, '_' and '-'"
                 )
         return servers
-
-    @field_validator("allow_networks")
-    @classmethod
-    def _networks_parse(cls, entries: list[str]) -> list[str]:
-        return WebExtractorSettings._networks_parse(entries)
 
 
 class ConsoleSettings(BaseModel):

@@ -5,9 +5,9 @@ CGNAT, multicast and reserved addresses are refused unless listed in `allow_netw
 
 from __future__ import annotations
 
-import ipaddress
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from openscope.settings.networks import NetworkList
 
 # What a vision engine decodes (core/media.py IMAGE_TYPES); narrower lists are allowed.
 KNOWN_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
@@ -18,23 +18,13 @@ class ImageFetchSettings(BaseModel):
 
     # Addresses or CIDRs reachable despite the SSRF guard, e.g. ["10.1.2.0/24"] for an
     # intranet image store. Every other private address stays refused.
-    allow_networks: list[str] = Field(default_factory=list)
+    allow_networks: NetworkList = Field(default_factory=list)
     # Seconds one image may take (DNS, every redirect, the body).
     timeout_seconds: float = Field(default=15.0, gt=0, le=120, allow_inf_nan=False)
     # Bytes of one image at most: a larger one is refused (Model Studio's limit is 10 MB).
     max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # The image types accepted (the answer's Content-Type); another type is refused.
     content_types: list[str] = Field(default_factory=lambda: list(KNOWN_IMAGE_TYPES))
-
-    @field_validator("allow_networks")
-    @classmethod
-    def _networks_parse(cls, entries: list[str]) -> list[str]:
-        for entry in entries:
-            try:
-                ipaddress.ip_network(entry.strip(), strict=True)
-            except ValueError as error:
-                raise ValueError(f"{entry!r} is not an address or network: {error}") from None
-        return entries
 
     @field_validator("content_types")
     @classmethod
