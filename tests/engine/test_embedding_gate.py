@@ -1,5 +1,6 @@
 """The embeddings gate: an embeddings request counted in the platform's limits (reserved at
-its counted tokens, settled to what the model reports, however the call ends)."""
+its counted tokens, settled to what the model reports, however the call ends) and metered
+(one ledger record per admitted request, however it ends)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import asyncio
 
 import pytest
 
+from openscope.core.billing import Price, UsageRecord
 from openscope.core.catalog import ModelSpec
 from openscope.core.embedding_service import EmbeddingsRun
-from openscope.core.errors import Overloaded, RateLimited
+from openscope.core.errors import Overloaded, RateLimited, error_code
 from openscope.core.knowledge import Embeddings
 from openscope.core.principal import Principal
 from openscope.core.quota import Admission, Demand, LimitKind, LimitScope, RateLimits
@@ -132,3 +134,84 @@ async def test_a_refusal_is_model_studios_429_and_is_heard() -> None:
         "req-1",
         LimitKind.REQUESTS,
     )
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.records: list[UsageRecord] = []
+
+    def record_nowait(self, record: UsageRecord) -> None:
+        self.records.append(record)
+
+
+def metered(ledger: Ledger, spy: Spy | None = None) -> EmbeddingGate:
+    admissions = None if spy is None else Admissions(spy, no_account_limits)
+    ticks = iter((100.0, 100.25))  # the start and the end of the one call
+    return EmbeddingGate(
+        admissions,
+        ledger,
+        prices={MODEL: Price(input=0.5, output=0.0)},
+        clock=lambda: 1_767_225_600.0,
+        monotonic=lambda: next(ticks),
+    )
+
+
+async def test_an_answered_request_is_one_record_of_its_reported_tokens() -> None:
+    ledger = Ledger()
+    await metered(ledger)(run(Principal("key-a", workspace="team"), tokens=5), lambda: reporting(4))
+    (record,) = ledger.records
+    assert (record.request_id, record.workspace, record.key_id, record.model, record.api) == (
+        "req-1",
+        "team",
+        "key-a",
+        MODEL,
+        "embeddings",
+    )
+    assert (record.status, record.input_tokens, record.output_tokens) == ("ok", 4, 0)
+    assert (record.created_at_ms, record.latency_ms, record.ttft_ms) == (
+        1_767_225_600_000,
+        250,
+        None,
+    )
+    assert record.cost == pytest.approx(4 * 0.5 / 1e6)
+
+
+async def test_a_failed_request_is_recorded_with_its_error_code_and_no_tokens() -> None:
+    ledger = Ledger()
+
+    async def failing() -> Embeddings:
+        raise Overloaded("busy")
+
+    with pytest.raises(Overloaded):
+        await metered(ledger, Spy())(run(caller(tpm=100)), failing)
+    (record,) = ledger.records
+    assert (record.status, record.input_tokens) == (error_code(Overloaded("busy")), 0)
+
+
+async def test_a_cancelled_request_is_recorded_as_cancelled() -> None:
+    ledger = Ledger()
+    started = asyncio.Event()
+
+    async def stuck() -> Embeddings:
+        started.set()
+        await asyncio.sleep(10)
+        raise AssertionError("not reached")
+
+    task = asyncio.ensure_future(metered(ledger)(run(Principal("key-a")), stuck))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (record,) = ledger.records
+    assert (record.status, record.input_tokens) == ("cancelled", 0)
+
+
+async def test_a_refused_request_leaves_no_record_of_its_own() -> None:
+    # The refusal's record is the refusal hook's (as for generation), not a second one.
+    ledger = Ledger()
+    spy = Spy()
+    gate = EmbeddingGate(Admissions(spy, no_account_limits), ledger)
+    await gate(run(caller(rpm=1)), lambda: reporting(5))
+    with pytest.raises(RateLimited):
+        await gate(run(caller(rpm=1)), lambda: reporting(5))
+    assert [record.status for record in ledger.records] == ["ok"]

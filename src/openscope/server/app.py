@@ -157,10 +157,12 @@ def create_app(
         if platform.enabled
         else None
     )
-    # None when [embeddings] enabled = false; unlimited when the platform is off.
+    prices = {model: Price(p.input, p.output) for model, p in platform.prices.items()}
+    # None when [embeddings] enabled = false; unlimited and unmetered when the platform is
+    # off, as generation is.
     embeddings = build_embeddings(
         settings.embeddings,
-        gate=None if admissions is None else EmbeddingGate(admissions),
+        gate=EmbeddingGate(admissions, usage, prices=prices) if platform.enabled else None,
         embedders=embedders,
     )
     knowledge = build_knowledge_service(settings, store, embeddings)
@@ -173,7 +175,7 @@ def create_app(
         retention_seconds=settings.response_retention_seconds,
         admissions=admissions,
         usage=usage if platform.enabled else None,
-        prices={model: Price(p.input, p.output) for model, p in platform.prices.items()},
+        prices=prices,
         tracer=tracer,
         tool_runners=tool_runners,
         tool_limits=ToolLimits(
