@@ -1,6 +1,6 @@
 """Shared fixtures: an app over the scripted backend, with the models routed to it."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from openscope.backends.scripted import ScriptedBackend
 from openscope.server import create_app
+from openscope.server.embeddings import ServedEmbedder
 from openscope.settings import Settings
 
 API_KEY = "sk-test"
@@ -17,10 +18,15 @@ AppFactory = Callable[..., TestClient]
 
 @pytest.fixture
 def scripted_client(tmp_path: Path) -> Iterator[AppFactory]:
-    """Build a TestClient over a scripted backend: `factory(backend=..., **settings)`."""
+    """Build a TestClient over a scripted backend: `factory(backend=..., **settings)`;
+    `embedders` replaces the embedding models the settings describe."""
     clients: list[TestClient] = []
 
-    def factory(backend: ScriptedBackend | None = None, **fields: object) -> TestClient:
+    def factory(
+        backend: ScriptedBackend | None = None,
+        embedders: Mapping[str, ServedEmbedder] | None = None,
+        **fields: object,
+    ) -> TestClient:
         settings = Settings.model_validate(
             {
                 "api_keys": [API_KEY],
@@ -31,7 +37,9 @@ def scripted_client(tmp_path: Path) -> Iterator[AppFactory]:
                 **fields,
             }
         )
-        app = create_app(settings, backends={"scripted": backend or ScriptedBackend()})
+        app = create_app(
+            settings, backends={"scripted": backend or ScriptedBackend()}, embedders=embedders
+        )
         client = TestClient(app, headers={"Authorization": f"Bearer {API_KEY}"})
         client.__enter__()
         clients.append(client)

@@ -118,15 +118,9 @@ def test_rate_limit_refusals_are_rows_by_reason(tmp_path: Path) -> None:
     registry = CollectorRegistry()
     metrics = RequestMetrics(registry)
 
-    class Refused:
-        class request:  # the shape of a Call, as far as `refused` reads it
-            model = "qwen-plus"
-
-        api = "chat"
-
     for _ in range(2):
-        metrics.refused(Refused(), LimitKind.REQUESTS)  # type: ignore[arg-type]
-    metrics.refused(Refused(), LimitKind.TOKENS)  # type: ignore[arg-type]
+        metrics.refused("qwen-plus", "chat", LimitKind.REQUESTS)
+    metrics.refused("qwen-plus", "chat", LimitKind.TOKENS)
     rows = engine_state(registry)["rate_limited"]
     by_reason = {row["reason"]: row["count"] for row in rows}
     assert by_reason == {str(LimitKind.REQUESTS): 2, str(LimitKind.TOKENS): 1}

@@ -1,7 +1,8 @@
 """The one place that combines: resolve the model, check the request against it, run the
 backend, hand the event stream back to the protocol."""
 
-from openscope.engine.engine import Engine, Limits, ToolLimits
+from openscope.engine.admission import Admissions
+from openscope.engine.engine import Engine, ToolLimits
 from openscope.engine.routing import Route, Router
 
-__all__ = ["Engine", "Limits", "Route", "Router", "ToolLimits"]
+__all__ = ["Admissions", "Engine", "Route", "Router", "ToolLimits"]

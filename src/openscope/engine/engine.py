@@ -14,13 +14,13 @@ from openscope.core.billing import Price
 from openscope.core.builtin_tools import BuiltinToolKind
 from openscope.core.call import Call
 from openscope.core.events import Event
-from openscope.core.quota import LimitKind, RateLimiter
 from openscope.core.request import GenerateRequest
 from openscope.core.service import ServedModel
 from openscope.core.tool_runner import BuiltinToolRunner
+from openscope.engine.admission import Admissions
 from openscope.engine.pipeline import Next, Stage, compose
 from openscope.engine.routing import Router
-from openscope.engine.stages.admit import AccountLimits, Admit
+from openscope.engine.stages.admit import Admit
 from openscope.engine.stages.backend import RunOnBackend
 from openscope.engine.stages.meter import Meter, UsageSink
 from openscope.engine.stages.record import DEFAULT_RETENTION, RecordTurn
@@ -32,17 +32,6 @@ from openscope.engine.stages.tool_loop import (
     ToolLoop,
 )
 from openscope.store import Store
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """How the admit stage limits calls: the limiter that counts, the account-level
-    limits per model, and whether Model Studio's implied per-second limits apply."""
-
-    limiter: RateLimiter
-    account: AccountLimits
-    implied_per_second: bool = True
-    on_refusal: Callable[[Call, LimitKind], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +84,7 @@ class Engine:
         *,
         retention_seconds: int = DEFAULT_RETENTION,
         clock: Callable[[], float] = time.time,
-        limits: Limits | None = None,
+        admissions: Admissions | None = None,
         usage: UsageSink | None = None,
         prices: Mapping[str, Price] | None = None,
         tracer: Tracer | None = None,
@@ -103,7 +92,7 @@ class Engine:
         tool_limits: ToolLimits | None = None,
     ) -> None:
         """`clock` (seconds since the epoch) dates and expires stored turns; without
-        `limits`, calls are not limited (nor their models checked against the caller's);
+        `admissions`, calls are not limited (nor their models checked against the caller's);
         without `usage`, nothing is metered. `tool_runners` run the built-in tools of their
         kind for backends that call functions but do not run those tools themselves (the
         router should be built with the same kinds as `loop_tools`, for the models the
@@ -111,18 +100,7 @@ class Engine:
         runs it itself, as before, and refused by name otherwise."""
         self._router = router
         self._backends = dict(backends)
-        self._admit = (
-            None
-            if limits is None
-            else Admit(
-                router,
-                limits.limiter,
-                limits.account,
-                implied_per_second=limits.implied_per_second,
-                on_refusal=limits.on_refusal,
-                tracer=tracer,
-            )
-        )
+        self._admit = None if admissions is None else Admit(router, admissions)
         runners = dict(tool_runners or {})
         loop_limits = tool_limits or ToolLimits()
         tool_loop = (
@@ -183,7 +161,5 @@ class Engine:
             await backend.start()
 
     async def close(self) -> None:
-        if self._admit is not None:
-            await self._admit.drain()
         for backend in self._backends.values():
             await backend.close()

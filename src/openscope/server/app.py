@@ -25,6 +25,7 @@ from openscope.core.catalog import Catalog, default_catalog
 from openscope.core.errors import NotFound, OpenScopeError
 from openscope.core.rules.sizes import generation_body_limit
 from openscope.engine import Engine, Route, Router, ToolLimits
+from openscope.engine.embedding_gate import EmbeddingGate
 from openscope.engine.responses import Responses
 from openscope.engine.usage_writer import UsageWriter, keep_ledger
 from openscope.protocols import (
@@ -39,7 +40,7 @@ from openscope.server.admin import ADMIN_PREFIX, AdminService, admin_router, adm
 from openscope.server.admin.engine_state import engine_state_router
 from openscope.server.auth import ApiKeyAuth
 from openscope.server.chores import Chores, shutdown_step
-from openscope.server.embeddings import build_embeddings
+from openscope.server.embeddings import ServedEmbedder, build_embeddings
 from openscope.server.images import build_image_fetcher
 from openscope.server.keys import LAST_USED_GRANULARITY
 from openscope.server.knowledge import build_knowledge_service
@@ -121,8 +122,10 @@ def create_app(
     catalog: Catalog | None = None,
     tracer: Tracer | None = None,
     generated_key: str | None = None,
+    embedders: Mapping[str, ServedEmbedder] | None = None,
 ) -> FastAPI:
-    """`backends` replaces the ones settings describe (tests pass a scripted backend);
+    """`backends` replaces the ones settings describe (tests pass a scripted backend), and
+    `embedders` the embedding models (tests pass scripted ones);
     `tracer` the OTLP one `[platform] otlp_endpoint` would make (tests pass one that keeps
     its spans); `generated_key` the key `serve` made for this run, which the console hands
     to its page on this machine (`console/local_key.py`)."""
@@ -142,12 +145,26 @@ def create_app(
     usage_writer = UsageWriter(store)
     # Every finished call, and every refused one: the ledger, the metrics, the log.
     usage = FanOut([usage_writer, request_metrics, AccessLog()])
-    limits = (
-        build_limits(platform, catalog, on_refusal=Refusals(request_metrics, usage, time.time))
+    # One set of admissions for every API: generation and embeddings count in the same
+    # limiter, under the same scopes.
+    admissions = (
+        build_limits(
+            platform,
+            catalog,
+            on_refusal=Refusals(request_metrics, usage, time.time),
+            tracer=tracer,
+        )
         if platform.enabled
         else None
     )
-    embeddings = build_embeddings(settings.embeddings)  # None when [embeddings] enabled = false
+    prices = {model: Price(p.input, p.output) for model, p in platform.prices.items()}
+    # None when [embeddings] enabled = false; unlimited and unmetered when the platform is
+    # off, as generation is.
+    embeddings = build_embeddings(
+        settings.embeddings,
+        gate=EmbeddingGate(admissions, usage, prices=prices) if platform.enabled else None,
+        embedders=embedders,
+    )
     knowledge = build_knowledge_service(settings, store, embeddings)
     tool_runners = build_tool_runners(settings, knowledge=knowledge)
     tools = settings.tools
@@ -156,9 +173,9 @@ def create_app(
         built,
         store,
         retention_seconds=settings.response_retention_seconds,
-        limits=limits,
+        admissions=admissions,
         usage=usage if platform.enabled else None,
-        prices={model: Price(p.input, p.output) for model, p in platform.prices.items()},
+        prices=prices,
         tracer=tracer,
         tool_runners=tool_runners,
         tool_limits=ToolLimits(
@@ -227,8 +244,9 @@ def create_app(
                 await shutdown_step("closing the embedding models", embeddings.close())
             # after the engine: the last calls' records are queued by then
             await shutdown_step("writing the queued usage", usage_writer.close())
-            if limits is not None:
-                await shutdown_step("closing the rate limiter", limits.limiter.close())
+            if admissions is not None:
+                await shutdown_step("settling with the rate limiter", admissions.drain())
+                await shutdown_step("closing the rate limiter", admissions.limiter.close())
             await shutdown_step("closing the store", store.close())
             if flush_traces is not None:
                 flush_traces()

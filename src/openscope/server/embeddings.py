@@ -11,9 +11,16 @@ from typing import Protocol
 
 from openscope.backends.local_embeddings import LocalEmbedder
 from openscope.backends.openai_upstream.embeddings import UpstreamEmbedder
-from openscope.core.embedding_service import check_row_tokens, check_rows, dimensions_refused
+from openscope.core.embedding_service import (
+    Embedded,
+    EmbeddingsGate,
+    EmbeddingsRun,
+    check_row_tokens,
+    check_rows,
+    dimensions_refused,
+)
 from openscope.core.errors import MODEL_ACCESS_DENIED, ModelNotFound, PermissionDenied
-from openscope.core.knowledge import Embedder, Embeddings, EmbeddingUse
+from openscope.core.knowledge import Embedder, EmbeddingUse
 from openscope.core.principal import Principal
 from openscope.settings import (
     EmbeddingsSettings,
@@ -33,7 +40,9 @@ class EmbeddingModels:
     """`embedders` by the name clients call them; `aliases`: other names for them (Model
     Studio's text-embedding-v4 for the local model). Every request is checked against
     `max_rows` texts and `max_tokens_per_row` tokens a text (Model Studio's 10 and 8,192),
-    and a `dimensions` other than the model's own is refused, naming the one it gives."""
+    and a `dimensions` other than the model's own is refused, naming the one it gives. A
+    request that passes is embedded through the `gate` (the platform's limits and ledger),
+    if there is one, with its tokens as the model counted them."""
 
     def __init__(
         self,
@@ -42,7 +51,9 @@ class EmbeddingModels:
         *,
         max_rows: int,
         max_tokens_per_row: int,
+        gate: EmbeddingsGate | None = None,
     ) -> None:
+        self._gate = gate
         self._embedders = dict(embedders)
         self._aliases = dict(aliases or {})
         for alias, target in self._aliases.items():
@@ -71,15 +82,20 @@ class EmbeddingModels:
         *,
         dimensions: int | None = None,
         use: EmbeddingUse = "passage",
-    ) -> Embeddings:
+        request_id: str = "",
+    ) -> Embedded:
         embedder = self.embedder(model)
         if not principal.may_call(model):
             raise PermissionDenied(MODEL_ACCESS_DENIED)
         if dimensions is not None and dimensions != embedder.dimensions:
             raise dimensions_refused(model, dimensions, (embedder.dimensions,))
         check_rows(texts, self._max_rows)
-        check_row_tokens(await embedder.count_tokens(texts), self._max_tokens_per_row)
-        return await embedder.embed(texts, use)
+        counts = await embedder.count_tokens(texts)
+        check_row_tokens(counts, self._max_tokens_per_row)
+        if self._gate is None:
+            return Embedded(await embedder.embed(texts, use))
+        run = EmbeddingsRun(principal, model, sum(counts), request_id)
+        return await self._gate(run, lambda: embedder.embed(texts, use))
 
     async def close(self) -> None:
         for embedder in self._embedders.values():
@@ -87,12 +103,32 @@ class EmbeddingModels:
 
 
 def build_embeddings(
-    settings: EmbeddingsSettings, env: Mapping[str, str] | None = None
+    settings: EmbeddingsSettings,
+    env: Mapping[str, str] | None = None,
+    *,
+    gate: EmbeddingsGate | None = None,
+    embedders: Mapping[str, ServedEmbedder] | None = None,
 ) -> EmbeddingModels | None:
-    """The service `settings` describe (None when the API is switched off). Raises
+    """The service `settings` describe (None when the API is switched off), its requests
+    embedded through `gate`; `embedders` replaces the models the settings describe. Raises
     `SettingsError` naming the model whose setup cannot work."""
     if not settings.enabled:
         return None
+    if embedders is None:
+        embedders = served_embedders(settings, env)
+    return EmbeddingModels(
+        embedders,
+        settings.alias_table(),
+        max_rows=settings.max_rows,
+        max_tokens_per_row=settings.max_tokens_per_row,
+        gate=gate,
+    )
+
+
+def served_embedders(
+    settings: EmbeddingsSettings, env: Mapping[str, str] | None = None
+) -> dict[str, ServedEmbedder]:
+    """The embedding models `settings` describe, by name."""
     environ = os.environ if env is None else env
     embedders: dict[str, ServedEmbedder] = {}
     for name, model in settings.models.items():
@@ -126,9 +162,4 @@ def build_embeddings(
                     max_connections=model.max_connections,
                     max_batch_rows=model.max_batch_rows,
                 )
-    return EmbeddingModels(
-        embedders,
-        settings.alias_table(),
-        max_rows=settings.max_rows,
-        max_tokens_per_row=settings.max_tokens_per_row,
-    )
+    return embedders

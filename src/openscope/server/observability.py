@@ -18,11 +18,11 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector
 
 from openscope.core.billing import UsageRecord, usage_record
-from openscope.core.call import Call
 from openscope.core.errors import RATE_LIMIT_ANSWERS
 from openscope.core.events import Usage
 from openscope.core.ids import request_id
 from openscope.core.quota import LimitKind
+from openscope.engine.admission import LimitedCall
 from openscope.engine.stages.meter import UsageSink
 
 log = logging.getLogger("openscope.requests")
@@ -99,8 +99,8 @@ class RequestMetrics(Collector):
             series.ttft.observe(record.ttft_ms / 1000)
         series.latency.observe(record.latency_ms / 1000)
 
-    def refused(self, call: Call, reason: LimitKind) -> None:
-        self._refusals[(call.request.model, call.api, str(reason))] += 1
+    def refused(self, model: str, api: str, reason: LimitKind) -> None:
+        self._refusals[(model, api, str(reason))] += 1
 
     def collect(self) -> Iterator[Metric]:
         labels = ["model", "api"]
@@ -190,8 +190,8 @@ class Refusals:
         self._sink = sink
         self._clock = clock
 
-    def __call__(self, call: Call, reason: LimitKind) -> None:
-        self._metrics.refused(call, reason)
+    def __call__(self, call: LimitedCall, reason: LimitKind) -> None:
+        self._metrics.refused(call.model, call.api, reason)
         code, _ = RATE_LIMIT_ANSWERS[reason]
         self._sink.record_nowait(
             usage_record(
@@ -199,7 +199,7 @@ class Refusals:
                 created_at_ms=round(self._clock() * 1000),
                 workspace=call.principal.workspace,
                 key_id=call.principal.key_id,
-                model=call.request.model,
+                model=call.model,
                 api=call.api,
                 status=code,
                 usage=Usage(),

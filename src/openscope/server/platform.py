@@ -4,13 +4,13 @@ limiter (in this process, or shared through Redis) and the account-level limits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from openscope.core.call import Call
+from opentelemetry.trace import Tracer
+
 from openscope.core.catalog import Catalog, ModelSpec, model_studio_limits
-from openscope.core.quota import LimitKind, RateLimiter, RateLimits, limits_for
-from openscope.engine import Limits
-from openscope.engine.stages.admit import AccountLimits
+from openscope.core.quota import RateLimiter, RateLimits, limits_for
+from openscope.engine.admission import AccountLimits, Admissions, OnRefusal
 from openscope.ratelimit import InProcessLimiter, RedisLimiter, ShareOf
 from openscope.server.keys import KeyDirectory, load_pepper
 from openscope.settings import PlatformSettings, Settings
@@ -21,15 +21,18 @@ log = logging.getLogger("openscope.platform")
 
 def account_limits(platform: PlatformSettings, catalog: Catalog) -> AccountLimits:
     """Each model's account-level limits: the settings' over Model Studio's defaults for
-    the catalogue's models (the name a client calls, an alias included)."""
+    the catalogue's models (the name a client calls, an alias included). A model the
+    catalogue does not describe (`spec` None: an embedding model) has the settings' only."""
     table: Mapping[str, RateLimits] = {
         model: limit.limits() for model, limit in platform.limits.items()
     }
 
-    def limits(model: str, spec: ModelSpec) -> RateLimits:
-        catalogued = catalog.get(spec.name) is spec
+    def limits(model: str, spec: ModelSpec | None) -> RateLimits:
+        catalogued = spec is not None and catalog.get(spec.name) is spec
         base = (
-            model_studio_limits(spec) if platform.catalogue_limits and catalogued else RateLimits()
+            model_studio_limits(spec)
+            if spec is not None and platform.catalogue_limits and catalogued
+            else RateLimits()
         )
         return limits_for(table, model).over(base)
 
@@ -73,13 +76,16 @@ def build_limiter(platform: PlatformSettings) -> RateLimiter:
 def build_limits(
     platform: PlatformSettings,
     catalog: Catalog,
-    on_refusal: Callable[[Call, LimitKind], None] | None = None,
-) -> Limits:
-    return Limits(
-        limiter=build_limiter(platform),
-        account=account_limits(platform, catalog),
+    on_refusal: OnRefusal | None = None,
+    tracer: Tracer | None = None,
+) -> Admissions:
+    """The admissions every API's calls go through (generation and embeddings alike)."""
+    return Admissions(
+        build_limiter(platform),
+        account_limits(platform, catalog),
         implied_per_second=platform.implied_per_second,
         on_refusal=on_refusal,
+        tracer=tracer,
     )
 
 

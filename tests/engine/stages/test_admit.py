@@ -25,6 +25,7 @@ from openscope.core.messages import Message, Role, TextPart
 from openscope.core.principal import Principal
 from openscope.core.quota import Admission, Demand, LimitScope, RateLimits
 from openscope.core.request import GenerateRequest
+from openscope.engine.admission import Admissions
 from openscope.engine.routing import Route, Router
 from openscope.engine.stages.admit import Admit
 from openscope.ratelimit import InProcessLimiter
@@ -33,7 +34,7 @@ ROUTER = Router(default_catalog(), {"m": Route("b", "m")}, {}, created=1)
 REQUEST = GenerateRequest(model="m", messages=(Message(Role.USER, (TextPart("hello there"),)),))
 
 
-def no_account_limits(model: str, spec: ModelSpec) -> RateLimits:
+def no_account_limits(model: str, spec: ModelSpec | None) -> RateLimits:
     return RateLimits()
 
 
@@ -79,21 +80,21 @@ async def drain(events: AsyncGenerator[Event, None]) -> list[Event]:
 
 async def test_a_call_without_limits_passes_straight_through() -> None:
     spy = Spy()
-    stage = Admit(ROUTER, spy, no_account_limits)
+    stage = Admit(ROUTER, Admissions(spy, no_account_limits))
     events = await drain(stage(Call(Principal("key-a"), REQUEST, stream=False), answer))
     assert not any(isinstance(e, LimitsChecked) for e in events)
     assert spy.demands == []
 
 
 async def test_a_model_outside_the_callers_list_is_refused() -> None:
-    stage = Admit(ROUTER, Spy(), no_account_limits)
+    stage = Admit(ROUTER, Admissions(Spy(), no_account_limits))
     with pytest.raises(PermissionDenied):
         stage(Call(Principal("key-a", models=frozenset({"x"})), REQUEST, stream=False), answer)
 
 
 async def test_the_call_is_settled_to_what_it_used() -> None:
     spy = Spy()
-    stage = Admit(ROUTER, spy, no_account_limits)
+    stage = Admit(ROUTER, Admissions(spy, no_account_limits))
     events = await drain(stage(Call(caller(rpm=10, tpm=10_000), REQUEST, stream=False), answer))
     assert isinstance(events[0], LimitsChecked)
     assert spy.settled == [6]
@@ -103,7 +104,7 @@ async def test_the_call_is_settled_to_what_it_used() -> None:
 
 async def test_a_failed_call_is_settled_and_the_error_goes_on() -> None:
     spy = Spy()
-    stage = Admit(ROUTER, spy, no_account_limits)
+    stage = Admit(ROUTER, Admissions(spy, no_account_limits))
     with pytest.raises(InvalidParameter):
         await drain(stage(Call(caller(tpm=10_000), REQUEST, stream=False), failing))
     assert spy.settled == [3]
@@ -111,7 +112,7 @@ async def test_a_failed_call_is_settled_and_the_error_goes_on() -> None:
 
 async def test_a_call_cut_short_is_settled_for_what_it_got() -> None:
     spy = Spy()
-    stage = Admit(ROUTER, spy, no_account_limits)
+    stage = Admit(ROUTER, Admissions(spy, no_account_limits))
     events = stage(Call(caller(tpm=10_000), REQUEST, stream=True), answer)
     for _ in range(4):  # the limits, the first usage, the part, one delta
         await anext(events)
@@ -121,7 +122,8 @@ async def test_a_call_cut_short_is_settled_for_what_it_got() -> None:
 
 async def test_an_admission_nobody_waits_for_any_more_is_released() -> None:
     spy = Spy(remote=True, delay=0.05)
-    stage = Admit(ROUTER, spy, no_account_limits)
+    admissions = Admissions(spy, no_account_limits)
+    stage = Admit(ROUTER, admissions)
     events = stage(Call(caller(max_concurrent=1), REQUEST, stream=True), answer)
     waiting = asyncio.ensure_future(anext(events))
     await asyncio.sleep(0.01)
@@ -129,14 +131,14 @@ async def test_an_admission_nobody_waits_for_any_more_is_released() -> None:
     with pytest.raises(asyncio.CancelledError):
         await waiting
     await asyncio.sleep(0.1)
-    await stage.drain()
+    await admissions.drain()
     assert spy.settled == [0]
     # and its slot is free again
     assert await drain(stage(Call(caller(max_concurrent=1), REQUEST, stream=False), answer))
 
 
 async def test_a_refusal_is_model_studios_429() -> None:
-    stage = Admit(ROUTER, Spy(), no_account_limits)
+    stage = Admit(ROUTER, Admissions(Spy(), no_account_limits))
     await drain(stage(Call(caller(rpm=1), REQUEST, stream=False), answer))
     with pytest.raises(RateLimited) as refused:
         await drain(stage(Call(caller(rpm=1), REQUEST, stream=False), answer))

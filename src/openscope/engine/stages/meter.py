@@ -98,8 +98,15 @@ class _Tally:
         )
 
 
-def _ms(seconds: float) -> int:
+def to_ms(seconds: float) -> int:
     return max(0, round(seconds * 1000))
+
+
+def failure_status(error: Exception) -> str:
+    """The status a failed call is recorded with: the error code its client is told."""
+    if isinstance(error, OpenScopeError):
+        return error_code(error)
+    return MODEL_STUDIO_CODES[ErrorKind.INTERNAL]
 
 
 class Meter:
@@ -132,11 +139,8 @@ class Meter:
                     tally.add(event, self._monotonic)
                     yield event
             status = OK
-        except OpenScopeError as error:
-            status = error_code(error)
-            raise
-        except Exception:
-            status = MODEL_STUDIO_CODES[ErrorKind.INTERNAL]
+        except Exception as error:
+            status = failure_status(error)
             raise
         finally:
             self._leave(call, tally, status, created_at, started)
@@ -154,10 +158,10 @@ class Meter:
         self, call: Call, tally: _Tally, status: str, created_at: float, started: float
     ) -> UsageRecord:
         model = call.request.model
-        ttft = None if tally.first_content is None else _ms(tally.first_content - started)
+        ttft = None if tally.first_content is None else to_ms(tally.first_content - started)
         return usage_record(
             request_id=call.request_id or ids.request_id(),
-            created_at_ms=_ms(created_at),
+            created_at_ms=to_ms(created_at),
             workspace=call.principal.workspace,
             key_id=call.principal.key_id,
             model=model,
@@ -166,6 +170,6 @@ class Meter:
             usage=tally.settled(status, call.request),
             price=self._prices.get(model),
             builtin_tools=tally.builtin_tools,
-            latency_ms=_ms(self._monotonic() - started),
+            latency_ms=to_ms(self._monotonic() - started),
             ttft_ms=ttft,
         )

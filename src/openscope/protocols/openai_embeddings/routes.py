@@ -40,8 +40,9 @@ def build_router(
 
     async def create_embeddings(request: Request) -> Response:
         call = decode(await read_json(request, max_body_bytes))
+        request_id = request_id_of(request)
         # A client that hangs up frees its place in the model's queue.
-        result = await unless_disconnected(
+        answer = await unless_disconnected(
             request,
             service.embed(
                 principal_of(request),
@@ -49,10 +50,12 @@ def build_router(
                 call.texts,
                 dimensions=call.dimensions,
                 use=call.use,
+                request_id=request_id,
             ),
         )
         return json_response(
-            embeddings_body(result, call.model, call.encoding, request_id_of(request))
+            embeddings_body(answer.embeddings, call.model, call.encoding, request_id),
+            headers=ERRORS.limit_headers(answer.requests, answer.tokens),
         )
 
     for prefix in PREFIXES:
