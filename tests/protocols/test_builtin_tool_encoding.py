@@ -24,7 +24,8 @@ from openscope.core.state import Item, TurnSettings
 from openscope.core.turns import Turn, turn_record
 from openscope.protocols.anthropic_messages.encode import EventEncoder, message_body
 from openscope.protocols.openai_chat.encode import ChunkEncoder, completion_body
-from openscope.protocols.openai_responses.encode import ResponseStreamEncoder, response_body
+from openscope.protocols.openai_responses.encode import response_body
+from openscope.protocols.openai_responses.stream import ResponseStreamEncoder
 from tests.core.builtin_events import ARGUMENTS, OUTPUT, searched_then_answered
 
 

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from openscope.backends.llamacpp.context import DECODE_NO_KV_SLOT, DECODE_OK, BatchEntry
-from openscope.backends.llamacpp.scheduler import END, Job, JobState, Scheduler
+from openscope.backends.llamacpp.job import END, Job, JobState
+from openscope.backends.llamacpp.scheduler import Scheduler
 from openscope.core.errors import OpenScopeError
 from openscope.core.events import (
     ChoiceEnd,

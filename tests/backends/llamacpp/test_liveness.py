@@ -7,12 +7,9 @@ import time
 import pytest
 
 from openscope.backends.llamacpp import LlamaCppBackend
+from openscope.backends.llamacpp.job import Job
 from openscope.backends.llamacpp.prefix_cache import PrefixCache
-from openscope.backends.llamacpp.scheduler import (
-    STOPPED_MESSAGE,
-    Job,
-    Scheduler,
-)
+from openscope.backends.llamacpp.scheduler import STOPPED_MESSAGE, Scheduler
 from openscope.core.errors import TIMEOUT_MESSAGE, InternalError
 from openscope.core.messages import Message, Role, TextPart
 from openscope.core.request import GenerateRequest

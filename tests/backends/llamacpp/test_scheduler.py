@@ -9,18 +9,9 @@ import time
 
 import pytest
 
+from openscope.backends.llamacpp.job import Choice, Deliver, Handover, Job, JobState, deliver_each
 from openscope.backends.llamacpp.prefix_cache import PrefixCache
-from openscope.backends.llamacpp.scheduler import (
-    SHUTDOWN_MESSAGE,
-    STOPPED_MESSAGE,
-    Choice,
-    Deliver,
-    Handover,
-    Job,
-    JobState,
-    Scheduler,
-    deliver_each,
-)
+from openscope.backends.llamacpp.scheduler import SHUTDOWN_MESSAGE, STOPPED_MESSAGE, Scheduler
 from openscope.core.errors import TIMEOUT_MESSAGE, InternalError
 from tests.backends.llamacpp.fakes import (
     FakeBatchContext,

@@ -25,7 +25,8 @@ from openscope.core.request import GenerateRequest
 from openscope.core.state import Item, TurnSettings
 from openscope.core.turns import Turn, turn_record
 from openscope.protocols.openai_responses.builtin_items import builtin_call_body
-from openscope.protocols.openai_responses.encode import ResponseStreamEncoder, response_body
+from openscope.protocols.openai_responses.encode import response_body
+from openscope.protocols.openai_responses.stream import ResponseStreamEncoder
 
 SEARCH = BuiltinToolKind.WEB_SEARCH
 EXTRACTOR = BuiltinToolKind.WEB_EXTRACTOR

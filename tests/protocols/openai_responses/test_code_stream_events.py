@@ -37,7 +37,7 @@ from openscope.core.messages import Message, Role, TextPart
 from openscope.core.request import GenerateRequest
 from openscope.core.state import Item, TurnSettings
 from openscope.core.turns import Turn, turn_record
-from openscope.protocols.openai_responses.encode import ResponseStreamEncoder
+from openscope.protocols.openai_responses.stream import ResponseStreamEncoder
 
 CODE = BuiltinToolKind.CODE_INTERPRETER
 SOURCE = 'import math\nprint("π ≈", round(math.pi, 2), "\\\\ \U0001f600")\n'

@@ -23,11 +23,9 @@ from openscope.core.messages import BuiltinCallPart, BuiltinResultPart, Message,
 from openscope.core.request import GenerateRequest
 from openscope.core.state import Item, TurnSettings
 from openscope.core.turns import Turn, turn_record
-from openscope.protocols.openai_responses.encode import (
-    ResponseStreamEncoder,
-    builtin_call_body,
-    response_body,
-)
+from openscope.protocols.openai_responses.builtin_items import builtin_call_body
+from openscope.protocols.openai_responses.encode import response_body
+from openscope.protocols.openai_responses.stream import ResponseStreamEncoder
 
 IMAGE = BuiltinToolKind.WEB_SEARCH_IMAGE
 # The spec's sample (§3.5), as the model writes its call and the runner its output.

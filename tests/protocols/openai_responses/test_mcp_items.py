@@ -49,13 +49,11 @@ from openscope.core.request import GenerateRequest
 from openscope.core.state import Item, TurnSettings
 from openscope.core.turns import Turn, turn_record
 from openscope.protocols.openai_responses.decode import decode, input_items
-from openscope.protocols.openai_responses.encode import (
-    ResponseStreamEncoder,
-    item_body,
-    response_body,
-)
+from openscope.protocols.openai_responses.encode import response_body
+from openscope.protocols.openai_responses.items import item_body
 from openscope.protocols.openai_responses.mcp_items import mcp_item_body
 from openscope.protocols.openai_responses.schemas import ItemWire
+from openscope.protocols.openai_responses.stream import ResponseStreamEncoder
 
 MCP = BuiltinToolKind.MCP
 SERVER = {"type": "mcp", "server_label": "maps", "server_url": "https://maps.example/sse"}

@@ -38,6 +38,7 @@ from openscope.backends.llamacpp.constraint import Constraint
 from openscope.backends.llamacpp.context import LlamaBatchContext
 from openscope.backends.llamacpp.grammar import grammar_for
 from openscope.backends.llamacpp.handover import LoopInbox, hand_over
+from openscope.backends.llamacpp.job import END, Choice, Deliver, Job
 from openscope.backends.llamacpp.model_file import embedded_model_path
 from openscope.backends.llamacpp.options import LlamaCppOptions
 from openscope.backends.llamacpp.output import OutputPlan, choice_output
@@ -48,14 +49,7 @@ from openscope.backends.llamacpp.prefix_cache import (
     common_prefix,
 )
 from openscope.backends.llamacpp.sampling import ResolvedSampling, build_sampler
-from openscope.backends.llamacpp.scheduler import (
-    END,
-    STOPPED_MESSAGE,
-    Choice,
-    Deliver,
-    Job,
-    Scheduler,
-)
+from openscope.backends.llamacpp.scheduler import STOPPED_MESSAGE, Scheduler
 from openscope.backends.llamacpp.template import CHATML, ChatTemplate
 from openscope.backends.llamacpp.tool_policy import offered_tools
 from openscope.backends.llamacpp.vocabulary import token_pieces

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
-from openscope.backends.llamacpp.scheduler import Deliver
+from openscope.backends.llamacpp.job import Deliver
 
 Puts = list[tuple[asyncio.Queue[list[object]], list[object]]]  # (a request's queue, its items)
 

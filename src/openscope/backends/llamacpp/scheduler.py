@@ -20,152 +20,48 @@ job alone; only a failed `llama_decode` touches the other jobs of its batch.
 A request starts from the longest cached prefix the prefix cache offers; when it finishes,
 its KV is handed to the cache (an implicit entry, or an explicit one at its marker).
 Requests with n > 1 choices prefill the prompt once and share its KV with the other choices.
+
+The scheduler keeps admission, the step loop and each job's way through its states; what
+a step decodes is composed in `step_batch`, what it produced is sampled in `step_output`,
+and a job itself is `job.Job`.
 """
 
 from __future__ import annotations
 
 import collections
-import enum
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from openscope.backends.base import EngineMetrics
-from openscope.backends.llamacpp.context import DECODE_NO_KV_SLOT, DECODE_OK, BatchContext
+from openscope.backends.llamacpp.context import (
+    DECODE_NO_KV_SLOT,
+    DECODE_OK,
+    BatchContext,
+    BatchEntry,
+)
+from openscope.backends.llamacpp.engine_counters import EngineCounters
+from openscope.backends.llamacpp.job import END, Deliver, Handover, Job, JobState, deliver_each
 from openscope.backends.llamacpp.prefix_cache import PrefixCache
+from openscope.backends.llamacpp.step_batch import step_batch
+from openscope.backends.llamacpp.step_output import advance, output_greedy_picks
 from openscope.core.errors import InternalError, OpenScopeError, request_timed_out
-from openscope.core.events import Event, Usage, UsageReport
+from openscope.core.events import Usage, UsageReport
 
 log = logging.getLogger("openscope.llamacpp")
 
 SHUTDOWN_MESSAGE = "The server is shutting down."
 STOPPED_MESSAGE = "The embedded model stopped unexpectedly."
-END = object()  # the last item a job delivers
-# Events reach the event loop at most this often per request (the first ones at once): each
-# hand-over wakes the loop's thread, which on a small machine takes a core from the decode
-# threads mid-step (measured: single-stream decode 4% faster than handing over every token).
-FLUSH_SECONDS = 0.04
 # With requests waiting but none running the thread still wakes this often, for deadlines.
 IDLE_POLL_SECONDS = 0.1
-RATE_WINDOW_SECONDS = 5.0
 _WAKE = object()
 _STOP = object()
-
-Deliver = Callable[[list[object]], None]
-# Hands over one step's items for several jobs at once: (a job's deliver, its items) each.
-# The backend's wakes the event loop once a step rather than once a job.
-Handover = Callable[[list[tuple[Deliver, list[object]]]], None]
-
-
-def deliver_each(due: list[tuple[Deliver, list[object]]]) -> None:
-    for deliver, items in due:
-        deliver(items)
-
-
-class Choice(Protocol):
-    """One choice of a job as the engine thread drives it (`choice.ChoiceRun`)."""
-
-    finished: bool
-    generated: int  # tokens sampled
-    reasoning: int  # of which inside the think block
-    greedy: bool  # takes the first highest logit as decoded: picked with the whole batch
-
-    def start(self) -> list[Event]: ...
-
-    def advance(
-        self, ctx: Any, idx: int, logits: Any, picked: int | None = None
-    ) -> tuple[list[Event], list[int]]: ...
-
-
-class JobState(enum.Enum):
-    WAITING = "waiting"
-    RUNNING = "running"
-    ENDED = "ended"
 
 
 class EngineFault(RuntimeError):
     """llama_decode failed: the jobs of that batch cannot go on."""
-
-
-@dataclass(eq=False)
-class Job:
-    """One request as the engine thread sees it."""
-
-    prompt: list[int]
-    choices: list[Choice]
-    deliver: Deliver  # thread-safe: hands events (or an error, then END) to the consumer
-    max_new: int = 0  # KV cells each choice may write after the prompt
-    explicit: bool = False  # explicit or session cache: only explicit entries serve it
-    session: bool = False  # session cache: any live explicit entry of its prefix serves it
-    marks: tuple[int, ...] = ()  # token counts at its cache markers, in order
-    cache_ttl: float | None = None  # seconds its markers ask their entry to live, if longer
-    deadline: float | None = None  # monotonic time past which it fails
-    # Once admitted it gets this many seconds from then: time spent waiting for its 200
-    # never cuts a stream short (a job still waiting at its deadline fails before any byte).
-    run_timeout: float | None = None
-    cancelled: bool = False  # set from the event loop when the consumer goes away
-    # engine-thread state
-    state: JobState = JobState.WAITING
-    seq_ids: list[int] = field(default_factory=list)
-    reserved: int = 0  # KV cells counted against the budget for this job
-    source: int | None = None  # the cache entry whose cells the prompt shares, while it lives
-    reused: int = 0  # how many of them
-    prefilled: int = 0
-    cached: int = 0  # prompt tokens reported as read from the cache
-    positions: list[int] = field(default_factory=list)
-    feeds: list[list[int]] = field(default_factory=list)
-    tail: list[int] = field(default_factory=list)  # tokens after the prompt in choice 0's KV
-    outbox: list[object] = field(default_factory=list)  # events not yet handed over
-    flushed_at: float | None = None  # when events were last handed over
-
-    def kv_need(self, reuse: int) -> int:
-        """Cells this job may write when `reuse` prompt tokens come from the cache."""
-        return len(self.prompt) - reuse + len(self.choices) * self.max_new
-
-    def take_due(self, now: float) -> list[object]:
-        """The pending events if it is time to hand them over (none otherwise); they
-        count as handed over from `now`."""
-        if not self.outbox or (
-            self.flushed_at is not None and now - self.flushed_at < FLUSH_SECONDS
-        ):
-            return []
-        items, self.outbox = self.outbox, []
-        self.flushed_at = now
-        return items
-
-    def flush(self, now: float, *, final: tuple[object, ...]) -> None:
-        """Hand every pending event over now, then the `final` items."""
-        self.deliver([*self.outbox, *final])
-        self.outbox = []
-        self.flushed_at = now
-
-    @property
-    def decoding(self) -> bool:
-        return self.prefilled == len(self.prompt)
-
-    @property
-    def done(self) -> bool:
-        return all(c.finished for c in self.choices)
-
-
-@dataclass(slots=True)
-class _Counters:
-    prompt_tokens: int = 0
-    cache_hit_tokens: int = 0
-    generated_tokens: int = 0
-    recent: collections.deque[tuple[float, int]] = field(
-        default_factory=lambda: collections.deque(maxlen=512)
-    )
-
-    def rate(self, now: float) -> float:
-        window = [(t, n) for t, n in self.recent if now - t <= RATE_WINDOW_SECONDS]
-        if not window:
-            return 0.0
-        return sum(n for _, n in window) / max(now - window[0][0], 1e-3)
 
 
 class Scheduler:
@@ -194,7 +90,7 @@ class Scheduler:
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._waiting: collections.deque[Job] = collections.deque()
         self._running: list[Job] = []
-        self._counters = _Counters()
+        self._counters = EngineCounters()
         self._stopping = False  # the thread takes no more work
         self._stopped = False  # it was asked to stop (rather than failing)
         self._snapshot = EngineMetrics(
@@ -333,7 +229,7 @@ class Scheduler:
         self._counters.prompt_tokens += len(job.prompt)
         job.positions = [len(job.prompt)] * len(job.choices)
         job.feeds = [[] for _ in job.choices]
-        job.deliver([UsageReport(self._usage(job))])  # lets the protocol answer now
+        job.deliver([UsageReport(job.usage())])  # lets the protocol answer now
         return True
 
     def _forget_entry(self, seq_id: int) -> None:
@@ -348,37 +244,8 @@ class Scheduler:
     # --- one step -----------------------------------------------------------------------
 
     def _step(self) -> None:
-        entries: list[tuple[int, int, int, bool]] = []
-        outputs: list[tuple[Job, int | None, int]] = []  # (job, choice or None: prompt, idx)
-        for job in self._running:
-            if not job.decoding:
-                continue
-            for c, feed in enumerate(job.feeds):
-                if not feed:
-                    continue
-                start = job.positions[c]
-                seq_id = job.seq_ids[c]
-                last = len(feed) - 1
-                entries += [(t, start + k, seq_id, k == last) for k, t in enumerate(feed)]
-                outputs.append((job, c, len(entries) - 1))
-        room = self._ctx.n_batch - len(entries)
-        if entries:  # streams are waiting on this step: keep it short
-            room = min(room, self._prefill_chunk)
-        prefill: list[tuple[Job, int]] = []
-        for job in self._running:
-            if job.decoding or room <= 0:
-                continue
-            start = job.prefilled
-            take = min(len(job.prompt) - start, room)
-            end = start + take
-            seq_id = job.seq_ids[0]
-            entries += [
-                (job.prompt[p], p, seq_id, p == len(job.prompt) - 1) for p in range(start, end)
-            ]
-            prefill.append((job, end))
-            if end == len(job.prompt):
-                outputs.append((job, None, len(entries) - 1))
-            room -= take
+        batch = step_batch(self._running, self._ctx.n_batch, self._prefill_chunk)
+        entries, outputs, prefill = batch.entries, batch.outputs, batch.prefill
         if not entries:
             return
         try:
@@ -391,13 +258,14 @@ class Scheduler:
             return
         for job, end in prefill:
             job.prefilled = end
-        picks = self._greedy_picks(outputs)
+        picks = output_greedy_picks(self._ctx, outputs)
         sampled = 0
-        for job, choice, idx in outputs:
+        for output in outputs:
+            job = output.job
             if job.state is not JobState.RUNNING:
                 continue  # failed earlier in this step
             try:
-                sampled += self._advance(job, choice, idx, picks.get(idx))
+                sampled += advance(self._ctx, output, picks.get(output.idx))
             except Exception as error:
                 log.exception("a request failed in its own step")
                 self._end(job, _job_failure(error))
@@ -413,17 +281,7 @@ class Scheduler:
         if due:
             self._handover(due)
 
-    def _greedy_picks(self, outputs: list[tuple[Job, int | None, int]]) -> dict[int, int | None]:
-        """The greedy pick of every output some greedy choice reads, in one pass over the
-        batch's logits, before any choice's grammar mask edits them."""
-        wanted = [
-            idx
-            for job, choice, idx in outputs
-            if any(c.greedy for c in (job.choices if choice is None else [job.choices[choice]]))
-        ]
-        return dict(zip(wanted, self._ctx.greedy(wanted), strict=True)) if wanted else {}
-
-    def _decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
+    def _decode(self, entries: list[BatchEntry]) -> None:
         """Decode the batch. Admission keeps the cells running jobs need free, so running
         out means cached prefixes hold more than counted: they go, least recently used
         first."""
@@ -438,44 +296,6 @@ class Scheduler:
                 raise EngineFault("no KV cell left for the batch")
             self._forget_entry(victim)
 
-    def _advance(self, job: Job, choice: int | None, idx: int, picked: int | None) -> int:
-        """Sample one choice (None: the prompt is in, so all of them); `picked` is the
-        greedy pick of output `idx`, if a greedy choice reads it. Returns how many tokens
-        were sampled."""
-        if choice is None:
-            return self._begin(job, idx, picked)
-        feed = job.feeds[choice]
-        job.positions[choice] += len(feed)
-        if choice == 0:
-            job.tail += feed
-        events, job.feeds[choice] = job.choices[choice].advance(
-            self._ctx.context, idx, self._ctx.logits(idx), picked
-        )
-        job.outbox += events
-        return 1
-
-    def _begin(self, job: Job, idx: int, picked: int | None) -> int:
-        """The prompt is in: share its KV with the other choices and sample their first
-        tokens from the same logits (restored before each choice, so the greedy pick of
-        them holds for every greedy one)."""
-        for seq_id in job.seq_ids[1:]:
-            self._ctx.copy(job.seq_ids[0], seq_id)
-        logits = self._ctx.logits(idx)
-        pristine = logits.copy() if len(job.choices) > 1 else None
-        events: list[Event] = []
-        sampled = 0
-        for c, run in enumerate(job.choices):
-            events += run.start()
-            if run.finished:
-                continue
-            if pristine is not None:
-                logits[:] = pristine  # a grammar mask edits the logits in place
-            produced, job.feeds[c] = run.advance(self._ctx.context, idx, logits, picked)
-            events += produced
-            sampled += 1
-        job.outbox += events
-        return sampled
-
     def _finish(self, job: Job) -> None:
         creation = 0
         try:
@@ -483,7 +303,7 @@ class Scheduler:
         except Exception:
             # The answer is whole; only the cache entry is lost.
             log.exception("keeping a finished prompt in the prefix cache failed")
-        self._end(job, usage=self._usage(job, creation))
+        self._end(job, usage=job.usage(creation))
 
     def _keep_in_cache(self, job: Job) -> int:
         """Hand the finished sequence's KV to the prefix cache. Returns the tokens written
@@ -575,7 +395,7 @@ class Scheduler:
             queue_depth=len(self._waiting),
             running_sequences=sum(len(j.choices) for j in running),
             parallel_sequences=self._parallel,
-            kv_used_tokens=_written(running) + self._cache.used_tokens,
+            kv_used_tokens=sum(job.written for job in running) + self._cache.used_tokens,
             kv_reserved_tokens=self._ctx.n_ctx - self._kv_free(),
             kv_capacity_tokens=self._ctx.n_ctx,
             cached_prefixes=self._cache.entries,
@@ -584,25 +404,6 @@ class Scheduler:
             generated_tokens_total=counters.generated_tokens,
             tokens_per_second=counters.rate(self._clock()),
         )
-
-    def _usage(self, job: Job, creation: int = 0) -> Usage:
-        return Usage(
-            input_tokens=len(job.prompt),
-            output_tokens=sum(c.generated for c in job.choices),
-            reasoning_tokens=sum(c.reasoning for c in job.choices),
-            cached_tokens=job.cached,
-            cache_creation_tokens=creation,
-            cache_type="ephemeral" if job.explicit else None,
-        )
-
-
-def _written(running: list[Job]) -> int:
-    """KV cells the running jobs have written so far (their prompt counted once)."""
-    total = 0
-    for job in running:
-        total += job.prefilled
-        total += sum(p - len(job.prompt) for p in job.positions if p > len(job.prompt))
-    return total
 
 
 def _job_failure(error: Exception) -> OpenScopeError:

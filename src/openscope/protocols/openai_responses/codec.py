@@ -13,7 +13,8 @@ from openscope.core.fold import GenerateResult
 from openscope.core.state import ResponseError, StoredResponse
 from openscope.core.turns import Turn, turn_record
 from openscope.protocols.http import sse_frame
-from openscope.protocols.openai_responses.encode import ResponseStreamEncoder, response_body
+from openscope.protocols.openai_responses.encode import response_body
+from openscope.protocols.openai_responses.stream import ResponseStreamEncoder
 
 log = logging.getLogger("openscope.responses")
 

@@ -27,11 +27,11 @@ from openscope.protocols.openai_responses.encode import (
     deleted_body,
     error_body,
     error_status,
-    item_body,
     items_body,
     page_body,
     response_body,
 )
+from openscope.protocols.openai_responses.items import item_body
 from openscope.protocols.openai_responses.schemas import (
     ConversationCreate,
     ConversationUpdate,
