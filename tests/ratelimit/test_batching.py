@@ -12,7 +12,7 @@ from redis.exceptions import ResponseError
 
 from openscope.core.quota import LimitKind
 from openscope.ratelimit import RedisLimiter
-from openscope.ratelimit.batching import MAX_IN_FLIGHT, RIDE_WAIT, Batcher
+from openscope.ratelimit.batching import MAX_IN_FLIGHT, Batcher
 from openscope.ratelimit.link import ClientLink, Link, link_for
 from tests.ratelimit.helpers import demand, scope
 from tests.redis_server import RedisServer
@@ -136,53 +136,3 @@ async def test_a_batch_in_flight_holds_up_no_other_up_to_the_limit() -> None:
         link.go.set()
     assert await asyncio.wait_for(asyncio.gather(*calls), 1) == ["ok"] * MAX_IN_FLIGHT
     await batcher.close()
-
-
-class RecordingLink:
-    """Answers every call of a batch at once, and keeps each batch's packed arguments."""
-
-    def __init__(self, batches: list[list[str]]) -> None:
-        self.batches = batches
-
-    async def call(self, *args: str | int | bytes) -> bytes:
-        count = int(args[2])  # EVALSHA sha #keys keys... then three words a call
-        rest = list(args[3 + count :])
-        self.batches.append([str(rest[i + 2]) for i in range(0, len(rest), 3)])
-        return "\n".join(["+ok"] * (len(rest) // 3)).encode()
-
-    async def close(self) -> None:
-        return None
-
-
-async def test_a_call_that_may_wait_rides_first_in_the_next_batch() -> None:
-    batches: list[list[str]] = []
-    batcher = Batcher(lambda: RecordingLink(batches), ["return 'ok'"])
-    settle = batcher.call_nowait(0, [], "settle", wait=True)
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    assert batches == [] and not settle.done()  # no batch of its own yet
-    admit = batcher.call_nowait(0, [], "admit")
-    assert await asyncio.wait_for(admit, 1) == "ok"
-    assert await asyncio.wait_for(settle, 1) == "ok"
-    assert batches == [["settle", "admit"]]  # one round trip, the settle first
-    await batcher.close()
-
-
-async def test_a_call_that_may_wait_goes_alone_after_the_ride_wait() -> None:
-    batches: list[list[str]] = []
-    batcher = Batcher(lambda: RecordingLink(batches), ["return 'ok'"])
-    loop = asyncio.get_running_loop()
-    asked = loop.time()
-    assert await asyncio.wait_for(batcher.call_nowait(0, [], "settle", wait=True), 1) == "ok"
-    assert loop.time() - asked >= RIDE_WAIT * 0.9
-    assert batches == [["settle"]]
-    await batcher.close()
-
-
-async def test_closing_sends_the_calls_still_waiting_to_ride() -> None:
-    batches: list[list[str]] = []
-    batcher = Batcher(lambda: RecordingLink(batches), ["return 'ok'"])
-    settle = batcher.call_nowait(0, [], "settle", wait=True)
-    await batcher.close()
-    assert settle.done() and settle.result() == "ok"
-    assert batches == [["settle"]]

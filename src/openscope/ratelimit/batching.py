@@ -70,13 +70,6 @@ for every lone call); two let the next batch go at once, and under load the call
 while both are out go together, so the busier Redis is kept, the larger the batches (more
 at once made smaller batches: more round trips for the same calls)."""
 
-RIDE_WAIT = 0.005
-"""How long, in seconds, a call that may wait (`call_nowait(..., wait=True)`: a settle that
-frees no concurrency slot) waits for a batch to ride with before it goes alone. Under load
-a batch leaves every loop turn or two, so such calls cost no round trip of their own (a
-call's settle used to be a batch of its own more often than not: the next admission comes
-in another loop turn); a lone one is late by this much at most."""
-
 
 class Batcher:
     """Calls `procedures` (Lua bodies, see the module's docstring) in batches, each over a
@@ -89,28 +82,15 @@ class Batcher:
         self._script = batch_script(procedures)
         self._sha = hashlib.sha1(self._script.encode()).hexdigest()
         self._queued: list[Queued] = []
-        # Calls that wait for the next batch, up to RIDE_WAIT; they go first in it.
-        self._riding: list[Queued] = []
-        self._ride_timer: asyncio.TimerHandle | None = None
         self._sending: set[asyncio.Task[None]] = set()
 
-    def call_nowait(
-        self, procedure: int, keys: Sequence[str], packed: str, *, wait: bool = False
-    ) -> asyncio.Future[str]:
+    def call_nowait(self, procedure: int, keys: Sequence[str], packed: str) -> asyncio.Future[str]:
         """Queue a call of `procedures[procedure]` (from 0) with `keys` and its one packed
         argument; its reply (a string), or its error, comes in the future. The call is
-        made whatever becomes of the future: cancelling it only drops the reply. `wait`:
-        the call may wait up to RIDE_WAIT for a batch to ride with (it then runs before
-        that batch's other calls)."""
+        made whatever becomes of the future: cancelling it only drops the reply."""
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[str] = loop.create_future()
-        call = (procedure + 1, keys, packed, reply)
-        if wait:
-            self._riding.append(call)
-            if self._ride_timer is None:
-                self._ride_timer = loop.call_later(RIDE_WAIT, self._ride_alone)
-            return reply
-        self._queued.append(call)
+        self._queued.append((procedure + 1, keys, packed, reply))
         if len(self._queued) == 1 and len(self._sending) < MAX_IN_FLIGHT:
             loop.call_soon(self._send_queued)  # after the other calls of this loop turn
         return reply
@@ -118,24 +98,10 @@ class Batcher:
     async def call(self, procedure: int, keys: Sequence[str], packed: str) -> str:
         return await self.call_nowait(procedure, keys, packed)
 
-    def _ride_alone(self) -> None:
-        """No batch came for the riding calls in time: they go as one of their own."""
-        self._ride_timer = None
-        if self._riding:
-            self._queued[:0] = self._riding
-            self._riding = []
-            self._send_queued()
-
     def _send_queued(self) -> None:
         if len(self._sending) >= MAX_IN_FLIGHT or not self._queued:
             return
         batch, self._queued = self._queued, []
-        if self._riding:
-            batch[:0] = self._riding
-            self._riding = []
-        if self._ride_timer is not None:
-            self._ride_timer.cancel()
-            self._ride_timer = None
         if self._idle:
             link = self._idle.pop()
         else:
@@ -188,13 +154,8 @@ class Batcher:
                 reply.set_exception(ResponseError(answer[1:]))
 
     async def close(self) -> None:
-        """Send the riding calls, wait for the batches in flight, then close the links."""
-        if self._ride_timer is not None:
-            self._ride_timer.cancel()
-        self._ride_alone()
-        while self._sending or self._queued:
-            if not self._sending:
-                self._send_queued()
+        """Wait for the batches in flight, then close the links."""
+        while self._sending:
             await asyncio.wait(set(self._sending))
         for link in self._links:
             await link.close()

@@ -402,11 +402,7 @@ class RedisLimiter:
             args += [repr(interval), str(tokens_used - cost)]
         args += [str(tokens_used - cost) for cost in ticket.budget_costs]
         keys = [*ticket.token_keys, *ticket.budget_keys, *ticket.slot_keys]
-        # A settle that frees a concurrency slot goes at once (another replica may be
-        # waiting for it); one that only trues up tokens rides with the next batch.
-        return self._calls.call_nowait(
-            SETTLE, keys, " ".join(map(str, args)), wait=not ticket.slot_keys
-        )
+        return self._calls.call_nowait(SETTLE, keys, " ".join(map(str, args)))
 
     async def _replay_pending(self) -> None:
         """Settles that could not reach Redis, now that it may be back. One that cannot reach
