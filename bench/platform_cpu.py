@@ -102,10 +102,15 @@ async def started(app: Asgi) -> Callable[[], Awaitable[None]]:
 
 
 async def side_cpu(
-    side: str, redis_url: str | None, args: argparse.Namespace, scratch: Path
+    side: str,
+    redis_url: str | None,
+    args: argparse.Namespace,
+    scratch: Path,
+    counting: Callable[[bool], None] | None = None,
 ) -> list[float]:
     """CPU microseconds per request of each timed batch of `side` (and a profile of one
-    more, if asked)."""
+    more, if asked). `counting` is told True before each timed batch and False after it
+    (bench/platform_instructions.py counts the instructions in between)."""
     platform = {
         "off": "\n[platform]\nenabled = false\n",
         "in-process": "",
@@ -145,9 +150,13 @@ async def side_cpu(
         await batch(args.requests)  # warm-up
         timed = []
         for _ in range(args.batches):
+            if counting is not None:
+                counting(True)
             before = time.process_time()
             await batch(args.requests)
             timed.append((time.process_time() - before) / args.requests * 1e6)
+            if counting is not None:
+                counting(False)
         if args.profile == side:
             profile = cProfile.Profile()
             profile.enable()
