@@ -80,7 +80,7 @@ def instructions(side: str, args: argparse.Namespace, scratch: Path) -> float:
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"{side} under valgrind failed:\n{done.stderr[-2000:]}")
-    return int(found.group(1)) / args.requests
+    return float(int(found.group(1)) / args.requests)
 
 
 def main() -> int:
