@@ -107,15 +107,21 @@ async def side_cpu(
     args: argparse.Namespace,
     scratch: Path,
     counting: Callable[[bool], None] | None = None,
+    slowdown: float = 1.0,
 ) -> list[float]:
     """CPU microseconds per request of each timed batch of `side` (and a profile of one
     more, if asked). `counting` is told True before each timed batch and False after it
-    (bench/platform_instructions.py counts the instructions in between)."""
+    (bench/platform_instructions.py counts the instructions in between). `slowdown`: how
+    many times slower than usual this process runs (under valgrind), so the platform's
+    periodic work (a stored key read again each second, the ledger written every quarter
+    second) is spread as far apart in requests as it is at full speed."""
     platform = {
         "off": "\n[platform]\nenabled = false\n",
-        "in-process": "",
+        "in-process": "\n[platform]\n",
         "redis": "\n[platform]\nreplicas = 1\n",
     }[side]
+    if side != "off" and slowdown != 1.0:
+        platform += f"auth_cache_seconds = {slowdown}\nusage_write_seconds = {0.25 * slowdown}\n"
     config = scratch / f"{side}.toml"
     config.write_text(CONFIG + platform)
     env = {"OPENSCOPE_ADMIN_KEY": ADMIN_KEY}

@@ -245,6 +245,8 @@ def test_sane_limits_still_load(tmp_path: Path) -> None:
         ("purge_interval_seconds = -5", "purge_interval_seconds"),
         ("[platform]\nrollup_interval_seconds = inf", "platform.rollup_interval_seconds"),
         ("[platform]\nauth_cache_seconds = nan", "platform.auth_cache_seconds"),
+        ("[platform]\nusage_write_seconds = -1", "platform.usage_write_seconds"),
+        ("[platform]\nusage_write_seconds = inf", "platform.usage_write_seconds"),
         (
             '[platform.prices."qwen-plus"]\ninput = inf\noutput = 1',
             "platform.prices.qwen-plus.input",
@@ -260,3 +262,13 @@ def test_intervals_and_prices_must_be_finite_and_positive(
     with pytest.raises(SettingsError) as caught:
         load_settings(config)
     assert f"setting '{field}'" in str(caught.value)
+
+
+def test_the_ledger_writes_as_often_as_configured(tmp_path: Path) -> None:
+    from openscope.server.app import create_app
+
+    config = tmp_path / "openscope.toml"
+    config.write_text("[platform]\nusage_write_seconds = 0\n")
+    settings = load_settings(config, overrides={"data_dir": tmp_path / "data", "api_key": "sk-x"})
+    app = create_app(settings)
+    assert app.state.usage_writer._linger == 0

@@ -142,7 +142,7 @@ def create_app(
     store = Store(create_engine(settings.database_url or sqlite_url(settings.data_dir)))
     registry = CollectorRegistry()
     request_metrics = RequestMetrics(registry)
-    usage_writer = UsageWriter(store)
+    usage_writer = UsageWriter(store, linger=platform.usage_write_seconds)
     # Every finished call, and every refused one: the ledger, the metrics, the log.
     usage = FanOut([usage_writer, request_metrics, AccessLog()])
     # One set of admissions for every API: generation and embeddings count in the same

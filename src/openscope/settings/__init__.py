@@ -119,6 +119,9 @@ class PlatformSettings(BaseModel):
     prices: dict[str, PriceSettings] = Field(default_factory=dict)
     usage_retention_days: int = Field(default=90, ge=1)
     rollup_interval_seconds: float = Field(default=60.0, gt=0, le=86_400, allow_inf_nan=False)
+    # Seconds a finished request's ledger record may wait to be written with the others
+    # of that time (one transaction for them all); 0: each batch as soon as it can go.
+    usage_write_seconds: float = Field(default=0.25, ge=0, le=60, allow_inf_nan=False)
     # /metrics asks for a key with the `metrics` scope (or an admin key) unless false.
     metrics_need_key: bool = True
     # OpenTelemetry traces (auth, admit, backend) to this OTLP/HTTP traces URL, e.g.
