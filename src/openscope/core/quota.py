@@ -12,7 +12,7 @@ import math
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class LimitKind(StrEnum):
@@ -149,8 +149,11 @@ class Demand:
     per_second_tokens: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Allowance:
+# Allowance and Admission are made for every limited call: named tuples, which cost a
+# fraction of a frozen dataclass to make (it sets each field through object.__setattr__).
+
+
+class Allowance(NamedTuple):
     """How much of one kind (requests or tokens per minute) the tightest scope has left,
     for the `x-ratelimit-*` headers: `reset` is seconds until its bucket is full again."""
 
@@ -171,8 +174,7 @@ class TooLarge:
     per: str
 
 
-@dataclass(frozen=True, slots=True)
-class Admission:
+class Admission(NamedTuple):
     """A limiter's answer. Admitted: `ticket` is passed back to `settle` exactly once.
     Refused: `refused` says which kind ran out and `retry_after` (seconds) when the call
     would be admitted; `too_large` is set instead when no wait would ever admit it.

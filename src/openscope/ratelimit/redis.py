@@ -30,7 +30,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import redis.asyncio
 import redis.exceptions
@@ -221,7 +221,7 @@ class RedisLimiter:
             return Admission(admitted=True, ticket=FallbackTicket(None))
         answer = await self._fallback.admit(scopes, demand)
         if answer.admitted:
-            answer = replace(answer, ticket=FallbackTicket(answer.ticket))
+            answer = answer._replace(ticket=FallbackTicket(answer.ticket))
         return answer
 
     def settle(self, ticket: object, tokens_used: int) -> Awaitable[None]:

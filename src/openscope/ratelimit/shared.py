@@ -37,7 +37,7 @@ class ShareOf:
         shares = tuple(replace(s, limits=s.limits.divided(self._replicas)) for s in scopes)
         admission = await self._limiter.admit(shares, demand)
         if admission.too_large is not None and self._while_away:
-            return replace(admission, too_large=None, retry_after=RETRY_WHILE_AWAY)
+            return admission._replace(too_large=None, retry_after=RETRY_WHILE_AWAY)
         return admission
 
     async def settle(self, ticket: object, tokens_used: int) -> None:
