@@ -32,14 +32,16 @@ from .link import Link
 Queued = tuple[int, Sequence[str], str, "asyncio.Future[str]"]
 
 
-def batch_script(procedures: Sequence[str]) -> str:
-    """The Lua script that runs a batch of calls to `procedures`."""
+def batch_script(procedures: Sequence[str], prelude: str = "") -> str:
+    """The Lua script that runs a batch of calls to `procedures`, which may use what
+    `prelude` defines (Lua run once, before them)."""
     functions = "".join(
         f"procedures[{n}] = function(KEYS, ARGV)\n{body}\nend\n"
         for n, body in enumerate(procedures, start=1)
     )
     return (
-        "local procedures = {}\n"
+        prelude
+        + "local procedures = {}\n"
         + functions
         + """
 local replies = {}
@@ -75,11 +77,13 @@ class Batcher:
     """Calls `procedures` (Lua bodies, see the module's docstring) in batches, each over a
     link that `connect` makes (kept for the next batch)."""
 
-    def __init__(self, connect: Callable[[], Link], procedures: Sequence[str]) -> None:
+    def __init__(
+        self, connect: Callable[[], Link], procedures: Sequence[str], prelude: str = ""
+    ) -> None:
         self._connect = connect
         self._idle: list[Link] = []  # links no batch uses now
         self._links: list[Link] = []  # every link made
-        self._script = batch_script(procedures)
+        self._script = batch_script(procedures, prelude)
         self._sha = hashlib.sha1(self._script.encode()).hexdigest()
         self._queued: list[Queued] = []
         self._sending: set[asyncio.Task[None]] = set()

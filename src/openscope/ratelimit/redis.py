@@ -42,7 +42,7 @@ from . import budget, gcra
 from .batching import Batcher
 from .link import link_for
 from .plan import Counter, Plan, allowances, plan, refusal, too_large
-from .scripts import ADMIT, PROCEDURES, SETTLE
+from .scripts import ADMIT, PRELUDE, PROCEDURES, SETTLE
 
 log = logging.getLogger("openscope.ratelimit")
 
@@ -128,7 +128,7 @@ class RedisLimiter:
         self._slot_ttl = slot_ttl
         self._recheck_after = recheck_after
         self._clock = clock
-        self._calls = Batcher(functools.partial(link_for, client), PROCEDURES)
+        self._calls = Batcher(functools.partial(link_for, client), PROCEDURES, PRELUDE)
         # Slot ids: unique across replicas by a random prefix, then counted (a uuid4 per
         # call cost a sixth of a decision).
         self._slot_prefix = secrets.token_hex(6) + "-"

@@ -3,6 +3,22 @@ of `batching`): admission checks and charges every bucket, day budget and concur
 of a call, all or none, on Redis's clock; settling corrects the token buckets and budgets
 by what the call really used. Their arguments and replies are described above each."""
 
+# What both procedures use, defined once before them in the batch script: a packed argument
+# split into its words, a float as text that reads back the same (a Lua number in a reply
+# would be truncated to an integer), and Redis's clock in seconds.
+PRELUDE = """
+local function words(text)
+  local found = {}
+  for word in string.gmatch(text, '%S+') do found[#found + 1] = word end
+  return found
+end
+local function fmt(x) return string.format('%.17g', x) end
+local function redis_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+"""
+
 # KEYS: the buckets, then the day budgets, then the concurrency gauges.
 # ARGV[1], words apart: #buckets, #budgets, #gauges, slot id, slot TTL (s); per bucket:
 # interval T, slack (how far ahead of now its TAT may run with the units this call needs
@@ -16,17 +32,14 @@ by what the call really used. Their arguments and replies are described above ea
 # and parsing of a dozen items was most of a decision's cost. (Floats travel as text: a Lua
 # number in a reply would be truncated to an integer.)
 ADMIT_SCRIPT = """
-local A = {}
-for word in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = word end
+local A = words(ARGV[1])
 local nc = tonumber(A[1])
 local nb = tonumber(A[2])
 local ns = tonumber(A[3])
 local slot_id = A[4]
 local slot_ttl = tonumber(A[5])
 local eps = 1e-6  -- gcra.EPSILON
-local function fmt(x) return string.format('%.17g', x) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = redis_now()
 local day = math.floor(now / 86400)
 -- Each bucket's TAT as read, then as charged: read once (a key named twice compounds).
 local held = {}
@@ -116,16 +129,13 @@ return table.concat(reply, ' ')
 # admission); per budget: its delta. A budget whose day has passed is left alone: the call
 # was counted in that day's budget, and today's owes it nothing.
 SETTLE_SCRIPT = """
-local A = {}
-for word in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = word end
+local A = words(ARGV[1])
 local nc = tonumber(A[1])
 local nb = tonumber(A[2])
 local ns = tonumber(A[3])
 local slot_id = A[4]
 local admitted_day = tonumber(A[5])
-local function fmt(x) return string.format('%.17g', x) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = redis_now()
 for i = 1, nc do
   local interval = tonumber(A[4 + 2 * i])
   local delta = tonumber(A[5 + 2 * i])
@@ -163,6 +173,6 @@ return 1
 """
 
 
-# The batch script's procedures (see `batching`), by their place in it.
+# The batch script's procedures (see `batching`), by their place in it, and what they share.
 PROCEDURES = (ADMIT_SCRIPT, SETTLE_SCRIPT)
 ADMIT, SETTLE = 0, 1
