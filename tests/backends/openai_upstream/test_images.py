@@ -260,3 +260,25 @@ async def test_an_unavailable_image_from_a_fetcher_names_its_reason() -> None:
             upstream(fake, Refusing(), dialect="ollama"), looking_at("https://example.com/a")
         )
     assert "private address" in refused.value.message
+
+
+# -- counting tokens sends what generating would --------------------------------------------
+
+
+async def test_count_tokens_refuses_what_generating_would() -> None:
+    fake = FakeTransport()
+    up = upstream(fake, NoFetcher(), dialect="llama-server")
+    with pytest.raises(InvalidParameter) as refused:
+        await up.count_tokens(looking_at("file:///etc/passwd"), "qwen-vl")
+    assert refused.value.param == WHERE
+    assert not fake.sent
+
+
+async def test_count_tokens_sends_an_inline_engine_the_bytes(images: str) -> None:
+    fake = FakeTransport(
+        Reply(lines=[b'{"prompt": "<|user|>what"}']), Reply(lines=[b'{"tokens": [1, 2, 3]}'])
+    )
+    up = upstream(fake, local_fetcher(), dialect="llama-server")
+    assert await up.count_tokens(looking_at(f"{images}/pixel.png"), "qwen-vl") == 3
+    template = fake.sent[0][1]
+    assert template["messages"][0]["content"] == with_image(data_url("image/png", PNG))

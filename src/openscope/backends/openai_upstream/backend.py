@@ -337,8 +337,11 @@ class UpstreamBackend:
         now = self._clock()
         replica = min(counters, key=lambda r: r.open_until > now)
         dialect, root = replica.dialect, replica.root
-        # What generate would send, less the sampling: the tools count too.
-        body = chat_body(request, model, dialect, can_think=self._options.thinking)
+        # What generate would send, checked and with images inline as generate would send
+        # them (an engine is never handed a URL here that it would not be in generate),
+        # less the sampling: the tools count too.
+        self._check(request)
+        body = (await self._bodies(request, model))[dialect.name]
         kept = ("messages", "tools", "chat_template_kwargs")
         chat: dict[str, Any] = {k: body[k] for k in kept if k in body}
         try:
