@@ -15,6 +15,7 @@ from openscope.core.billing import Price, UsageRecord, billed_input_tokens
 from openscope.core.call import Call
 from openscope.core.errors import InvalidParameter, request_timed_out
 from openscope.core.events import (
+    AudioDelta,
     ChoiceEnd,
     Event,
     FinishReason,
@@ -391,3 +392,22 @@ async def test_meter_writer_and_store_end_to_end(tmp_path: Path, clock: Clock) -
     finally:
         await writer.close()
         await store.close()
+
+
+async def test_a_spoken_stream_cut_short_counts_its_audio_pieces(clock: Clock) -> None:
+    events: list[Event | float | BaseException] = [
+        UsageReport(Usage(input_tokens=20, input_audio_tokens=8)),
+        *(AudioDelta(0, data="AAAA", transcript="hi") for _ in range(6)),
+    ]
+    sink = Sink()
+    stream = meter(sink, clock)(call(), backend(clock, events))
+    seen = 0
+    async for event in stream:
+        seen += isinstance(event, AudioDelta)
+        if seen == 5:
+            break
+    await stream.aclose()
+    (record,) = sink.records
+    assert record.status == "cancelled"
+    assert (record.input_tokens, record.output_tokens) == (20, 5)
+    assert record.ttft_ms is not None

@@ -13,7 +13,7 @@ from openscope.core.call import Call
 from openscope.core.catalog import ModelSpec
 from openscope.core.errors import MODEL_ACCESS_DENIED, PermissionDenied
 from openscope.core.estimate import estimated_prompt_tokens
-from openscope.core.events import Event, LimitsChecked, PartDelta, UsageReport
+from openscope.core.events import AudioDelta, Event, LimitsChecked, PartDelta, UsageReport
 from openscope.core.quota import Demand, LimitScope
 from openscope.core.request import GenerateRequest
 from openscope.engine.admission import Admissions, LimitedCall, token_room
@@ -76,7 +76,7 @@ class Admit:
                     if isinstance(event, UsageReport):
                         reported = event.usage.total_tokens
                         reported_input = event.usage.input_tokens
-                    elif isinstance(event, PartDelta):
+                    elif isinstance(event, PartDelta | AudioDelta):
                         pieces += 1
                     yield event
         finally:

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
+from dataclasses import replace
 from typing import Protocol
 
 from openscope.core import ids
@@ -26,7 +27,15 @@ from openscope.core.billing import CANCELLED, OK, Price, UsageRecord, usage_reco
 from openscope.core.call import Call
 from openscope.core.errors import MODEL_STUDIO_CODES, ErrorKind, OpenScopeError, error_code
 from openscope.core.estimate import estimated_prompt_tokens
-from openscope.core.events import Event, PartDelta, PartKind, PartStart, Usage, UsageReport
+from openscope.core.events import (
+    AudioDelta,
+    Event,
+    PartDelta,
+    PartKind,
+    PartStart,
+    Usage,
+    UsageReport,
+)
 from openscope.core.request import GenerateRequest
 from openscope.engine.pipeline import Next
 
@@ -77,6 +86,10 @@ class _Tally:
                 self.builtin_tools[tool] = self.builtin_tools.get(tool, 0) + 1
         elif isinstance(event, UsageReport):
             self.usage = event.usage
+        elif isinstance(event, AudioDelta):  # a spoken piece: generated, as a text delta is
+            if self.first_content is None:
+                self.first_content = now()
+            self.deltas += 1
 
     def settled(self, status: str, request: GenerateRequest) -> Usage:
         """The usage to bill: the last report, and on a stream that did not end well at
@@ -88,14 +101,7 @@ class _Tally:
         output = max(usage.output_tokens, self.deltas)
         reasoning = min(output, max(usage.reasoning_tokens, self.reasoning_deltas))
         read = usage.input_tokens or (estimated_prompt_tokens(request) if self.deltas else 0)
-        return Usage(
-            input_tokens=read,
-            output_tokens=output,
-            cached_tokens=usage.cached_tokens,
-            cache_creation_tokens=usage.cache_creation_tokens,
-            reasoning_tokens=reasoning,
-            cache_type=usage.cache_type,
-        )
+        return replace(usage, input_tokens=read, output_tokens=output, reasoning_tokens=reasoning)
 
 
 def to_ms(seconds: float) -> int:
