@@ -132,6 +132,18 @@ async def test_ollama_gets_the_bytes_of_the_types_it_decodes(images: str) -> Non
     assert len(fake.sent) == 1
 
 
+async def test_a_data_url_of_a_type_the_engine_cannot_read_is_refused_here() -> None:
+    fake = FakeTransport(Reply(lines=ANSWER))
+    up = upstream(fake, NoFetcher(), dialect="llama-server")
+    with pytest.raises(InvalidParameter) as refused:
+        await send(up, looking_at(data_url("image/webp", b"RIFF")))
+    assert refused.value.param == WHERE
+    assert "image/webp" in refused.value.message
+    assert not fake.sent
+    body = await send(up, looking_at(data_url("image/png", PNG)))  # one it reads passes
+    assert body["messages"][0]["content"][1]["image_url"]["url"] == data_url("image/png", PNG)
+
+
 async def test_a_route_may_have_every_image_fetched_here(images: str) -> None:
     fake = FakeTransport(Reply(lines=ANSWER))
     up = upstream(fake, local_fetcher(), dialect="vllm", fetch_images=True)

@@ -126,17 +126,29 @@ def with_inline_images(
     upstream: str,
 ) -> GenerateRequest:
     """The request with each fetched image as a data: URL. `readable`: the image types the
-    engine decodes (None: any the fetcher accepted)."""
+    engine decodes (None: any the fetcher accepted); an image of another type, fetched or
+    sent as a data: URL, is refused here rather than failing in the engine."""
+    if readable is not None:
+        kinds = ", ".join(sorted(readable))
+        for message in request.messages:
+            for image in _images(message):
+                got = fetched.get(image.url)
+                mime = got.mime if got is not None else _data_url_type(image.url)
+                if mime is not None and mime not in readable:
+                    raise _refusal(
+                        image, f"it is {mime}, and the {upstream} upstream reads {kinds}"
+                    )
     if not fetched:
         return request
-    if readable is not None:
-        for url, image in _remote(request).items():
-            mime = fetched[url].mime
-            if mime not in readable:
-                kinds = ", ".join(sorted(readable))
-                raise _refusal(image, f"it is {mime}, and the {upstream} upstream reads {kinds}")
     inline = {url: image.data_url() for url, image in fetched.items()}
     return replace(request, messages=tuple(_inlined(m, inline) for m in request.messages))
+
+
+def _data_url_type(url: str) -> str | None:
+    """The media type a data: URL declares (lower case), or None for another URL."""
+    if url[:5].lower() != "data:":
+        return None
+    return url[5:].split(",", 1)[0].split(";", 1)[0].strip().lower() or "text/plain"
 
 
 def _inlined(message: Message, inline: dict[str, str]) -> Message:
