@@ -110,6 +110,19 @@ async def test_a_failed_call_is_settled_and_the_error_goes_on() -> None:
     assert spy.settled == [3]
 
 
+async def refused_unread(call: Call) -> AsyncGenerator[Event, None]:
+    raise InvalidParameter("the image cannot be had")
+    yield  # an async generator that refuses before its first event
+
+
+async def test_a_call_the_backend_refused_unread_is_settled_to_nothing() -> None:
+    spy = Spy()
+    stage = Admit(ROUTER, Admissions(spy, no_account_limits))
+    with pytest.raises(InvalidParameter):
+        await drain(stage(Call(caller(tpm=10_000), REQUEST, stream=False), refused_unread))
+    assert spy.settled == [0]
+
+
 async def test_a_call_cut_short_is_settled_for_what_it_got() -> None:
     spy = Spy()
     stage = Admit(ROUTER, Admissions(spy, no_account_limits))

@@ -11,7 +11,7 @@ from contextlib import aclosing
 
 from openscope.core.call import Call
 from openscope.core.catalog import ModelSpec
-from openscope.core.errors import MODEL_ACCESS_DENIED, PermissionDenied
+from openscope.core.errors import MODEL_ACCESS_DENIED, InvalidParameter, PermissionDenied
 from openscope.core.estimate import estimated_prompt_tokens
 from openscope.core.events import AudioDelta, Event, LimitsChecked, PartDelta, UsageReport
 from openscope.core.quota import Demand, LimitScope
@@ -69,6 +69,7 @@ class Admit:
         reported = 0
         reported_input = 0
         pieces = 0
+        estimate = demand.per_second_tokens or 0
         try:
             yield LimitsChecked(admission.requests, admission.tokens)
             async with aclosing(next(call)) as events:
@@ -79,8 +80,14 @@ class Admit:
                     elif isinstance(event, PartDelta | AudioDelta):
                         pieces += 1
                     yield event
+        except InvalidParameter:
+            # The backend refused the request before reading it (an image it cannot have,
+            # a field its engine cannot carry): nothing was read, nothing is kept.
+            if not (reported or pieces):
+                estimate = 0
+            raise
         finally:
             # A stream cut short has no final usage: what was read (or, with nothing read,
             # the prompt's estimate), and a token a piece.
-            read = reported_input or (demand.per_second_tokens or 0)
+            read = reported_input or estimate
             await self._admissions.settle(admission.ticket, max(reported, read + pieces))
