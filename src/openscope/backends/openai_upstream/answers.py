@@ -23,7 +23,7 @@ class UpstreamRefused(Exception):
         self.message = message
 
 
-async def read_whole(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dict[str, Any]]:
+async def read_whole(lines: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
     """A whole chat completion (asked for without streaming), as the one chunk it is: its
     choices carry `message` where a chunk's carry `delta`, which the reader takes alike."""
     data = b"\n".join([line async for line in lines])
@@ -36,7 +36,7 @@ async def read_whole(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dic
     yield answer
 
 
-async def read_chunks(lines: AsyncIterator[bytes], url: str) -> AsyncIterator[dict[str, Any]]:
+async def read_chunks(lines: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
     """The JSON chunks of a Chat Completions stream, until `[DONE]` or its end."""
     async for line in lines:
         if not line.startswith(DATA):

@@ -293,7 +293,7 @@ class UpstreamBackend:
                         continue
                     reader = ChunkReader(replica.dialect, self._raw_text_parser(request))
                     answer = read_chunks if body["stream"] else read_whole
-                    async for chunk in answer(response.lines, url):
+                    async for chunk in answer(response.lines):
                         for event in reader.feed(chunk):
                             sent = True
                             yield event
