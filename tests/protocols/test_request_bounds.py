@@ -206,11 +206,14 @@ def test_the_bound_follows_the_served_models_context(scripted_client: AppFactory
 
 
 def test_other_bodies_keep_the_body_bound(scripted_client: AppFactory) -> None:
-    client = scripted_client(max_generation_body_bytes=2000)
-    # a conversation's body is not a generation request: max_body_bytes bounds it
-    response = client.post(
-        "/compatible-mode/v1/conversations",
-        json={"metadata": {"note": "x" * 500}}
-        | {"items": [{"type": "message", "role": "user", "content": "x" * 3000}]},
-    )
-    assert response.status_code == 200, response.text
+    client = scripted_client(max_body_bytes=6000, max_generation_body_bytes=2000)
+
+    def conversation(chars: int) -> Any:
+        item = {"type": "message", "role": "user", "content": "x" * chars}
+        return client.post("/compatible-mode/v1/conversations", json={"items": [item]})
+
+    # a conversation's body is not a generation request: max_body_bytes bounds it, not the
+    # generation bound (3,000 bytes pass; 7,000 are refused in the plain words)
+    assert conversation(3000).status_code == 200
+    message = too_large(conversation(7000))
+    assert message == "The request body is larger than the 6000 bytes this server accepts."
