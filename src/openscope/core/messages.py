@@ -6,6 +6,7 @@ A message is a role plus an ordered tuple of parts. Every wire format's content 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -142,3 +143,13 @@ class Message:
     @property
     def reasoning(self) -> str:
         return "".join(p.text for p in self.parts if isinstance(p, ReasoningPart))
+
+
+def images_of(messages: Iterable[Message]) -> Iterator[ImagePart]:
+    """The images of `messages` in order, those a tool's result holds included."""
+    for message in messages:
+        for part in message.parts:
+            if isinstance(part, ImagePart):
+                yield part
+            elif isinstance(part, ToolResultPart):
+                yield from (p for p in part.content if isinstance(p, ImagePart))

@@ -10,12 +10,11 @@ request as the client's API names it (`ImagePart.origin`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 
 from openscope.core.errors import InvalidParameter
 from openscope.core.media import FetchedImage, ImageFetcher, ImageUnavailable
-from openscope.core.messages import ImagePart, Message, Part, ToolResultPart
+from openscope.core.messages import ImagePart, Message, Part, ToolResultPart, images_of
 from openscope.core.request import GenerateRequest
 
 REMOTE_SCHEMES = ("http://", "https://")
@@ -27,14 +26,6 @@ CONCURRENT_FETCHES = 4
 # have the server hold gigabytes for one request. At most CONCURRENT_FETCHES images more
 # are in memory when it is passed.
 MAX_FETCHED_BYTES = 16 * 1024 * 1024
-
-
-def _images(message: Message) -> Iterator[ImagePart]:
-    for part in message.parts:
-        if isinstance(part, ImagePart):
-            yield part
-        elif isinstance(part, ToolResultPart):
-            yield from (p for p in part.content if isinstance(p, ImagePart))
 
 
 def _place(image: ImagePart) -> str:
@@ -58,19 +49,17 @@ def is_remote(url: str) -> bool:
 
 def check_image_urls(request: GenerateRequest) -> None:
     """Refuse an image given by any URL other than http(s) or data:."""
-    for message in request.messages:
-        for image in _images(message):
-            if not (is_remote(image.url) or image.url[:5].lower() == "data:"):
-                raise _refusal(image, "only http, https and data: URLs are accepted")
+    for image in images_of(request.messages):
+        if not (is_remote(image.url) or image.url[:5].lower() == "data:"):
+            raise _refusal(image, "only http, https and data: URLs are accepted")
 
 
 def _remote(request: GenerateRequest) -> dict[str, ImagePart]:
     """Each http(s) URL once, with the first image that names it."""
     found: dict[str, ImagePart] = {}
-    for message in request.messages:
-        for image in _images(message):
-            if is_remote(image.url):
-                found.setdefault(image.url, image)
+    for image in images_of(request.messages):
+        if is_remote(image.url):
+            found.setdefault(image.url, image)
     return found
 
 
@@ -130,14 +119,11 @@ def with_inline_images(
     sent as a data: URL, is refused here rather than failing in the engine."""
     if readable is not None:
         kinds = ", ".join(sorted(readable))
-        for message in request.messages:
-            for image in _images(message):
-                got = fetched.get(image.url)
-                mime = got.mime if got is not None else _data_url_type(image.url)
-                if mime is not None and mime not in readable:
-                    raise _refusal(
-                        image, f"it is {mime}, and the {upstream} upstream reads {kinds}"
-                    )
+        for image in images_of(request.messages):
+            got = fetched.get(image.url)
+            mime = got.mime if got is not None else _data_url_type(image.url)
+            if mime is not None and mime not in readable:
+                raise _refusal(image, f"it is {mime}, and the {upstream} upstream reads {kinds}")
     if not fetched:
         return request
     inline = {url: image.data_url() for url, image in fetched.items()}

@@ -10,11 +10,11 @@ import json
 from openscope.core.catalog.spec import ModelSpec
 from openscope.core.messages import (
     AudioPart,
-    ImagePart,
     ReasoningPart,
     TextPart,
     ToolCallPart,
     ToolResultPart,
+    images_of,
 )
 from openscope.core.request import GenerateRequest, ResponseFormatType
 from openscope.core.rules.fields import Field
@@ -37,15 +37,7 @@ def has_tool_traffic(request: GenerateRequest) -> bool:
 
 
 def has_images(request: GenerateRequest) -> bool:
-    for message in request.messages:
-        for part in message.parts:
-            if isinstance(part, ImagePart):
-                return True
-            if isinstance(part, ToolResultPart) and any(
-                isinstance(p, ImagePart) for p in part.content
-            ):
-                return True
-    return False
+    return next(images_of(request.messages), None) is not None
 
 
 def has_audio(request: GenerateRequest) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from openscope.core.call import Call
 from openscope.core.events import PartDelta, PartKind, PartStart, Usage, UsageReport
-from openscope.core.messages import ImagePart, Message, Role, TextPart, ToolResultPart
+from openscope.core.messages import ImagePart, Message, Role, TextPart, images_of
 from openscope.core.request import GenerateRequest, SamplingParams, ThinkingConfig
 from openscope.core.tool_runner import Describe
 from openscope.engine.pipeline import Next
@@ -66,14 +66,7 @@ def sight_of(call: Call, next: Next, aside: AsideUsage) -> Sight:
 def input_images(messages: tuple[Message, ...]) -> tuple[ImagePart, ...]:
     """The images of the input in order (a tool's result may hold some too): what
     `image_search`'s `img_idx` counts, from 0."""
-    images: list[ImagePart] = []
-    for message in messages:
-        for part in message.parts:
-            if isinstance(part, ImagePart):
-                images.append(part)
-            elif isinstance(part, ToolResultPart):
-                images.extend(p for p in part.content if isinstance(p, ImagePart))
-    return tuple(images)
+    return tuple(images_of(messages))
 
 
 def _description_request(
