@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from openscope.core.media import IMAGE_TYPES
 from openscope.settings.networks import NetworkList
+from openscope.tools.fetch.images import DEFAULT_IMAGE_TIMEOUT, DEFAULT_MAX_IMAGE_BYTES
 
 # What a vision engine decodes (core/media.py IMAGE_TYPES); narrower lists are allowed.
-KNOWN_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
+KNOWN_IMAGE_TYPES = tuple(sorted(IMAGE_TYPES))
 
 
 class ImageFetchSettings(BaseModel):
@@ -20,9 +22,9 @@ class ImageFetchSettings(BaseModel):
     # intranet image store. Every other private address stays refused.
     allow_networks: NetworkList = Field(default_factory=list)
     # Seconds one image may take (DNS, every redirect, the body).
-    timeout_seconds: float = Field(default=15.0, gt=0, le=120, allow_inf_nan=False)
+    timeout_seconds: float = Field(default=DEFAULT_IMAGE_TIMEOUT, gt=0, le=120, allow_inf_nan=False)
     # Bytes of one image at most: a larger one is refused (Model Studio's limit is 10 MB).
-    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_image_bytes: int = Field(default=DEFAULT_MAX_IMAGE_BYTES, ge=1024, le=64 * 1024 * 1024)
     # The image types accepted (the answer's Content-Type); another type is refused.
     content_types: list[str] = Field(default_factory=lambda: list(KNOWN_IMAGE_TYPES))
 
