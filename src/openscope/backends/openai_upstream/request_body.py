@@ -212,9 +212,9 @@ def chat_body(
             body["audio"] = {"voice": request.audio.voice, "format": request.audio.format}
     if dialect.model_studio:
         body.update(_model_studio_tools(request))
-    if request.high_resolution_images and has_images(request):
-        check_high_resolution(request, dialect)
-        body.update(copy.deepcopy(dict(dialect.high_resolution_images or {})))
+    switch = dialect.high_resolution_images  # None: refused by `check_high_resolution`
+    if request.high_resolution_images and switch is not None and has_images(request):
+        body.update(copy.deepcopy(dict(switch)))
     if request.partial:
         body.update(_partial(body["messages"], dialect))
     return body
